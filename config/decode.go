@@ -1,0 +1,209 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/distribution/reference"
+	"gopkg.in/yaml.v3"
+
+	"github.com/shipdeploy/ship/volumes"
+)
+
+// Kamal's defaults, kept so a Kamal config behaves the same.
+const (
+	defaultRetainContainers = 5
+	defaultTimeoutSeconds   = 30
+	defaultAppPort          = 80
+	defaultHealthPath       = "/up"
+)
+
+// decodeRoot decodes the whole configuration tree.
+func (d *decoder) decodeRoot(root *yaml.Node, c *Config) {
+	var serversNode, proxyNode *yaml.Node
+	var requireDestination, allowEmptyRoles bool
+	ok := d.object(root, "", fields{
+		"service": func(v *yaml.Node, p string) {
+			c.Service = d.str(v, p)
+			if c.Service != "" && !nameRE.MatchString(c.Service) {
+				d.errorf(v, p, "%q may contain only lowercase letters, digits, '-' and '_'", c.Service)
+			}
+		},
+		"image":    func(v *yaml.Node, p string) { c.Image = d.image(v, p) },
+		"servers":  func(v *yaml.Node, p string) { serversNode = v },
+		"registry": func(v *yaml.Node, p string) { c.Registry = d.registry(v, p) },
+		"env":      func(v *yaml.Node, p string) { c.Env = d.env(v, p) },
+		"volumes":  func(v *yaml.Node, p string) { c.Volumes = d.volumes(v, p) },
+		"labels":   func(v *yaml.Node, p string) { c.Labels = d.stringMap(v, p) },
+		"logging":  func(v *yaml.Node, p string) { c.Logging = d.logging(v, p) },
+		"proxy":    func(v *yaml.Node, p string) { proxyNode = v },
+		"healthcheck": func(v *yaml.Node, p string) {
+			c.Healthcheck = d.healthcheck(v, p)
+		},
+		"builder":     func(v *yaml.Node, p string) { c.Builder = d.builder(v, p) },
+		"accessories": func(v *yaml.Node, p string) { c.Accessories = d.accessories(v, p) },
+		"litestream":  func(v *yaml.Node, p string) { c.Litestream = d.litestream(v, p) },
+		"ssh":         func(v *yaml.Node, p string) { c.SSH = d.ssh(v, p) },
+		"boot":        func(v *yaml.Node, p string) { c.Boot = d.boot(v, p) },
+		"aliases":     func(v *yaml.Node, p string) { c.Aliases = d.stringMap(v, p) },
+		"primary_role": func(v *yaml.Node, p string) {
+			c.PrimaryRole = d.str(v, p)
+		},
+		"retain_containers": func(v *yaml.Node, p string) {
+			c.RetainContainers = d.integer(v, p, 1, 1000)
+		},
+		"deploy_timeout":      func(v *yaml.Node, p string) { c.DeployTimeout = d.duration(v, p) },
+		"drain_timeout":       func(v *yaml.Node, p string) { c.DrainTimeout = d.duration(v, p) },
+		"stop_timeout":        func(v *yaml.Node, p string) { c.StopTimeout = d.duration(v, p) },
+		"readiness_delay":     func(v *yaml.Node, p string) { c.ReadinessDelay = d.duration(v, p) },
+		"hooks_path":          func(v *yaml.Node, p string) { c.HooksPath = d.str(v, p) },
+		"secrets_path":        func(v *yaml.Node, p string) { c.SecretsPath = d.str(v, p) },
+		"asset_path":          func(v *yaml.Node, p string) { c.AssetPath = d.str(v, p) },
+		"error_pages_path":    func(v *yaml.Node, p string) { c.ErrorPagesPath = d.str(v, p) },
+		"minimum_version":     func(v *yaml.Node, p string) { c.MinimumVersion = d.str(v, p) },
+		"require_destination": func(v *yaml.Node, p string) { requireDestination = d.boolean(v, p) },
+		"allow_empty_roles":   func(v *yaml.Node, p string) { allowEmptyRoles = d.boolean(v, p) },
+		// Kamal keys that only tune Kamal's own output and SSH library.
+		"hooks_output":  d.ignored,
+		"output":        d.ignored,
+		"sshkit":        d.ignored,
+		"run_directory": d.ignored,
+	})
+	if !ok {
+		return
+	}
+	d.require(root, "", "service", "image", "servers")
+	if requireDestination && c.Destination == "" {
+		d.errorf(resolve(root), "require_destination", "this configuration needs a destination: run with -d DESTINATION")
+	}
+	if proxyNode != nil {
+		c.Proxy = d.proxy(proxyNode, "proxy", nil)
+	}
+	if serversNode != nil {
+		c.Roles = d.servers(serversNode, "servers", c, allowEmptyRoles)
+	}
+	d.primaryRole(root, c)
+}
+
+// ignored accepts a Kamal key that has no effect in ship.
+func (d *decoder) ignored(v *yaml.Node, p string) {
+	d.warnf(v, p, "has no effect in ship")
+}
+
+func (d *decoder) image(v *yaml.Node, p string) string {
+	s := d.str(v, p)
+	if s == "" {
+		return s
+	}
+	named, err := reference.ParseNormalizedNamed(s)
+	if err != nil {
+		d.errorf(v, p, "%q is not a valid image name: %v", s, err)
+		return s
+	}
+	if _, tagged := named.(reference.Tagged); tagged {
+		d.errorf(v, p, "%q has a tag; give the repository only, ship tags each version", s)
+	}
+	return s
+}
+
+func (d *decoder) registry(n *yaml.Node, path string) Registry {
+	var r Registry
+	d.object(n, path, fields{
+		"server":   func(v *yaml.Node, p string) { r.Server = d.str(v, p) },
+		"username": func(v *yaml.Node, p string) { r.Username = d.secretOrLiteral(v, p).Reveal() },
+		"password": func(v *yaml.Node, p string) { r.Password = d.secretOrLiteral(v, p) },
+	})
+	return r
+}
+
+// secretOrLiteral reads Kamal's two forms: a literal string, or a one-item
+// list naming a secret (`password: [KAMAL_REGISTRY_PASSWORD]`).
+func (d *decoder) secretOrLiteral(n *yaml.Node, path string) Secret {
+	if resolve(n).Kind == yaml.SequenceNode {
+		names := d.strings(n, path)
+		if len(names) != 1 {
+			d.errorf(resolve(n), path, "should name exactly one secret, like [KAMAL_REGISTRY_PASSWORD]")
+			return Secret{}
+		}
+		return d.secret(resolve(n).Content[0], path, names[0])
+	}
+	return NewSecret(d.str(n, path))
+}
+
+func (d *decoder) volumes(n *yaml.Node, path string) []volumes.Mount {
+	var out []volumes.Mount
+	for i, item := range d.list(n, path) {
+		p := index(path, i)
+		var m volumes.Mount
+		var err error
+		if resolve(item).Kind == yaml.MappingNode {
+			var opts string
+			d.object(item, p, fields{
+				"source":  func(v *yaml.Node, p string) { m.Source = d.str(v, p) },
+				"target":  func(v *yaml.Node, p string) { m.Target = d.str(v, p) },
+				"options": func(v *yaml.Node, p string) { opts = d.str(v, p) },
+				"owner":   func(v *yaml.Node, p string) { m.Owner = d.str(v, p) },
+				"mode":    func(v *yaml.Node, p string) { m.Mode = d.str(v, p) },
+			})
+			d.require(item, p, "source", "target")
+			if opts != "" {
+				m.Options = strings.Split(opts, ",")
+			}
+			err = m.Validate()
+		} else {
+			m, err = volumes.Parse(d.str(item, p))
+		}
+		if err != nil {
+			d.errorf(resolve(item), p, "%v", err)
+			continue
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func (d *decoder) logging(n *yaml.Node, path string) Logging {
+	var l Logging
+	d.object(n, path, fields{
+		"driver":  func(v *yaml.Node, p string) { l.Driver = d.str(v, p) },
+		"options": func(v *yaml.Node, p string) { l.Options = d.stringMap(v, p) },
+	})
+	return l
+}
+
+func (d *decoder) healthcheck(n *yaml.Node, path string) Healthcheck {
+	var h Healthcheck
+	d.object(n, path, fields{
+		"path": func(v *yaml.Node, p string) {
+			h.Path = d.str(v, p)
+			if !strings.HasPrefix(h.Path, "/") {
+				d.errorf(v, p, "%q should start with /", h.Path)
+			}
+		},
+		"port":     func(v *yaml.Node, p string) { h.Port = d.port(v, p) },
+		"interval": func(v *yaml.Node, p string) { h.Interval = d.duration(v, p) },
+		"timeout":  func(v *yaml.Node, p string) { h.Timeout = d.duration(v, p) },
+	})
+	return h
+}
+
+func (d *decoder) boot(n *yaml.Node, path string) Boot {
+	var b Boot
+	d.object(n, path, fields{
+		"limit": func(v *yaml.Node, p string) {
+			s := d.str(v, p)
+			if pct, ok := strings.CutSuffix(s, "%"); ok {
+				var x int
+				if _, err := fmt.Sscanf(pct, "%d", &x); err != nil || x < 1 || x > 100 {
+					d.errorf(v, p, "%q should be a number of hosts or a percentage from 1%% to 100%%", s)
+				}
+				b.LimitPercent = x
+				return
+			}
+			b.Limit = d.integer(v, p, 1, 100000)
+		},
+		"wait":           func(v *yaml.Node, p string) { b.Wait = d.duration(v, p) },
+		"parallel_roles": func(v *yaml.Node, p string) { b.ParallelRoles = d.boolean(v, p) },
+	})
+	return b
+}

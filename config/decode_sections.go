@@ -1,0 +1,260 @@
+package config
+
+import (
+	"errors"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+func (d *decoder) ssh(n *yaml.Node, p string) SSH {
+	var s SSH
+	d.object(n, p, fields{
+		"user": func(v *yaml.Node, kp string) { s.User = d.str(v, kp) },
+		"port": func(v *yaml.Node, kp string) { s.Port = d.port(v, kp) },
+		"proxy": func(v *yaml.Node, kp string) {
+			s.Proxy = d.str(v, kp)
+			host := s.Proxy
+			if _, h, ok := strings.Cut(host, "@"); ok {
+				host = h
+			}
+			if err := checkHost(host); err != nil {
+				d.errorf(resolve(v), kp, "jump host %q should be [user@]host[:port]", s.Proxy)
+			}
+		},
+		"proxy_command": func(v *yaml.Node, kp string) { s.ProxyCommand = d.str(v, kp) },
+		"keys":          func(v *yaml.Node, kp string) { s.Keys = d.strings(v, kp) },
+		"key_data": func(v *yaml.Node, kp string) {
+			// Each entry names a secret holding a private key, or is the
+			// key itself.
+			for i, item := range d.list(v, kp) {
+				ip := index(kp, i)
+				val := d.str(item, ip)
+				if strings.HasPrefix(val, "-----BEGIN") {
+					s.KeyData = append(s.KeyData, NewSecret(val))
+				} else {
+					s.KeyData = append(s.KeyData, d.secret(resolve(item), ip, val))
+				}
+			}
+		},
+		"keys_only":     func(v *yaml.Node, kp string) { s.KeysOnly = d.boolean(v, kp) },
+		"known_hosts":   func(v *yaml.Node, kp string) { s.KnownHosts = d.stringOrList(v, kp) },
+		"forward_agent": func(v *yaml.Node, kp string) { s.ForwardAgent = d.boolean(v, kp) },
+		"log_level":     func(v *yaml.Node, kp string) { s.LogLevel = d.str(v, kp) },
+		"config": func(v *yaml.Node, kp string) {
+			if rv := resolve(v); rv.Kind == yaml.ScalarNode && rv.Value == "false" {
+				return
+			}
+			d.warnf(v, kp, "ship does not read OpenSSH config files; set user, port, keys and proxy here")
+		},
+	})
+	if s.Proxy != "" && s.ProxyCommand != "" {
+		d.errorf(resolve(n), p, "set either proxy or proxy_command, not both")
+	}
+	return s
+}
+
+func (d *decoder) builder(n *yaml.Node, p string) Builder {
+	var b Builder
+	d.object(n, p, fields{
+		"arch": func(v *yaml.Node, kp string) {
+			b.Arch = d.stringOrList(v, kp)
+			for _, a := range b.Arch {
+				if a != "amd64" && a != "arm64" {
+					d.errorf(resolve(v), kp, "%q should be amd64 or arm64", a)
+				}
+			}
+		},
+		"context":    func(v *yaml.Node, kp string) { b.Context = d.str(v, kp) },
+		"dockerfile": func(v *yaml.Node, kp string) { b.Dockerfile = d.str(v, kp) },
+		"target":     func(v *yaml.Node, kp string) { b.Target = d.str(v, kp) },
+		"args":       func(v *yaml.Node, kp string) { b.Args = d.stringMap(v, kp) },
+		"secrets":    func(v *yaml.Node, kp string) { b.Secrets = d.strings(v, kp) },
+		"remote":     func(v *yaml.Node, kp string) { b.Remote = d.str(v, kp) },
+		"local":      func(v *yaml.Node, kp string) { x := d.boolean(v, kp); b.Local = &x },
+		"cache":      func(v *yaml.Node, kp string) { b.Cache = d.stringMap(v, kp) },
+		"ssh":        func(v *yaml.Node, kp string) { b.SSH = d.str(v, kp) },
+		"driver":     func(v *yaml.Node, kp string) { b.Driver = d.str(v, kp) },
+		"provenance": func(v *yaml.Node, kp string) { b.Provenance = d.str(v, kp) },
+		"sbom":       func(v *yaml.Node, kp string) { x := d.boolean(v, kp); b.SBOM = &x },
+		"pack":       d.ignored,
+	})
+	return b
+}
+
+func (d *decoder) accessories(n *yaml.Node, p string) []*Accessory {
+	n = resolve(n)
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, p, "should be a map of accessory names, not %s", describe(n))
+		return nil
+	}
+	var out []*Accessory
+	for _, kv := range pairs(n) {
+		name := kv.key.Value
+		ap := join(p, name)
+		if !nameRE.MatchString(name) {
+			d.errorf(kv.key, ap, "accessory name %q may contain only lowercase letters, digits, '-' and '_'", name)
+			continue
+		}
+		out = append(out, d.accessory(name, kv.value, ap))
+	}
+	return out
+}
+
+func (d *decoder) accessory(name string, n *yaml.Node, p string) *Accessory {
+	a := &Accessory{Name: name}
+	placed := 0
+	place := func(dst *[]string) func(v *yaml.Node, kp string) {
+		return func(v *yaml.Node, kp string) {
+			placed++
+			*dst = append(*dst, d.stringOrList(v, kp)...)
+		}
+	}
+	ok := d.object(n, p, fields{
+		"service":     func(v *yaml.Node, kp string) { a.Service = d.str(v, kp) },
+		"image":       func(v *yaml.Node, kp string) { a.Image = d.str(v, kp) },
+		"host":        place(&a.Hosts),
+		"hosts":       place(&a.Hosts),
+		"role":        place(&a.Roles),
+		"roles":       place(&a.Roles),
+		"tag":         place(&a.Tags),
+		"tags":        place(&a.Tags),
+		"cmd":         func(v *yaml.Node, kp string) { a.Cmd = d.str(v, kp) },
+		"port":        func(v *yaml.Node, kp string) { a.Port = d.str(v, kp); d.portSpec(v, kp, a.Port) },
+		"labels":      func(v *yaml.Node, kp string) { a.Labels = d.stringMap(v, kp) },
+		"options":     func(v *yaml.Node, kp string) { a.Options = d.options(v, kp, true) },
+		"env":         func(v *yaml.Node, kp string) { a.Env = d.env(v, kp) },
+		"files":       func(v *yaml.Node, kp string) { a.Files = d.files(v, kp, true) },
+		"directories": func(v *yaml.Node, kp string) { a.Directories = d.files(v, kp, false) },
+		"volumes":     func(v *yaml.Node, kp string) { a.Volumes = d.volumes(v, kp) },
+		"network":     func(v *yaml.Node, kp string) { a.Network = d.str(v, kp) },
+		"registry":    func(v *yaml.Node, kp string) { r := d.registry(v, kp); a.Registry = &r },
+		"proxy":       d.ignored,
+	})
+	if !ok {
+		return a
+	}
+	d.require(n, p, "image")
+	if placed == 0 {
+		d.errorf(resolve(n), p, "needs one of host, hosts, role, roles, tag or tags to say where it runs")
+	}
+	for _, h := range a.Hosts {
+		if err := checkHost(h); err != nil {
+			d.errorf(resolve(n), join(p, "hosts"), "%v", err)
+		}
+	}
+	return a
+}
+
+func (d *decoder) portSpec(n *yaml.Node, p, spec string) {
+	if spec == "" {
+		return
+	}
+	if err := checkPublish(spec); err != nil {
+		d.errorf(resolve(n), p, "%v", err)
+	}
+}
+
+// files reads Kamal's `local:remote[:options]` strings or {local, remote,
+// mode, owner, options} maps. Files must exist locally; directories are
+// created on the host, so only theirs are not checked.
+func (d *decoder) files(n *yaml.Node, p string, mustExist bool) []File {
+	var out []File
+	for i, item := range d.list(n, p) {
+		ip := index(p, i)
+		var f File
+		if resolve(item).Kind == yaml.MappingNode {
+			d.object(item, ip, fields{
+				"local":   func(v *yaml.Node, kp string) { f.Local = d.str(v, kp) },
+				"remote":  func(v *yaml.Node, kp string) { f.Remote = d.str(v, kp) },
+				"mode":    func(v *yaml.Node, kp string) { f.Mode = d.str(v, kp) },
+				"owner":   func(v *yaml.Node, kp string) { f.Owner = d.str(v, kp) },
+				"options": func(v *yaml.Node, kp string) { f.Options = d.str(v, kp) },
+			})
+			d.require(item, ip, "local", "remote")
+		} else {
+			parts := strings.SplitN(d.str(item, ip), ":", 3)
+			if len(parts) < 2 {
+				d.errorf(resolve(item), ip, "should be LOCAL:REMOTE or LOCAL:REMOTE:OPTIONS")
+				continue
+			}
+			f.Local, f.Remote = parts[0], parts[1]
+			if len(parts) == 3 {
+				f.Options = parts[2]
+			}
+		}
+		if f.Remote != "" && !path.IsAbs(f.Remote) {
+			d.errorf(resolve(item), ip, "remote path %q must be absolute", f.Remote)
+		}
+		if mustExist && f.Local != "" {
+			d.localFile(resolve(item), ip, f.Local)
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+func (d *decoder) litestream(n *yaml.Node, p string) *Litestream {
+	l := &Litestream{
+		Image:      "litestream/litestream:0.5.18",
+		LagWarning: 15 * time.Minute,
+	}
+	d.object(n, p, fields{
+		"image": func(v *yaml.Node, kp string) { l.Image = d.str(v, kp) },
+		"databases": func(v *yaml.Node, kp string) {
+			for i, item := range d.list(v, kp) {
+				ip := index(kp, i)
+				db := d.str(item, ip)
+				if !path.IsAbs(db) {
+					d.errorf(resolve(item), ip, "%q should be the absolute path of the database inside the app container", db)
+				}
+				l.Databases = append(l.Databases, db)
+			}
+		},
+		"replica": func(v *yaml.Node, kp string) {
+			r := &l.Replica
+			d.object(v, kp, fields{
+				"url": func(v *yaml.Node, kp string) {
+					r.URL = d.str(v, kp)
+					u, err := url.Parse(r.URL)
+					if err != nil || (u.Scheme != "s3" && u.Scheme != "file" && u.Scheme != "sftp") || (u.Host == "" && u.Scheme != "file") {
+						d.errorf(resolve(v), kp, "%q should be s3://BUCKET/PATH, file:///PATH or sftp://USER@HOST/PATH", r.URL)
+					}
+				},
+				"endpoint":         func(v *yaml.Node, kp string) { r.Endpoint = d.str(v, kp) },
+				"region":           func(v *yaml.Node, kp string) { r.Region = d.str(v, kp) },
+				"force_path_style": func(v *yaml.Node, kp string) { r.ForcePathStyle = d.boolean(v, kp) },
+				"access_key_id": func(v *yaml.Node, kp string) {
+					r.AccessKeyID = d.secret(resolve(v), kp, d.str(v, kp))
+				},
+				"secret_access_key": func(v *yaml.Node, kp string) {
+					r.SecretAccessKey = d.secret(resolve(v), kp, d.str(v, kp))
+				},
+			})
+			d.require(v, kp, "url")
+		},
+		"snapshot": func(v *yaml.Node, kp string) {
+			d.object(v, kp, fields{
+				"interval":  func(v *yaml.Node, kp string) { l.Snapshot.Interval = d.duration(v, kp) },
+				"retention": func(v *yaml.Node, kp string) { l.Snapshot.Retention = d.duration(v, kp) },
+			})
+		},
+		"sync_interval": func(v *yaml.Node, kp string) { l.SyncInterval = d.duration(v, kp) },
+		"lag_warning":   func(v *yaml.Node, kp string) { l.LagWarning = d.duration(v, kp) },
+	})
+	d.require(n, p, "databases", "replica")
+	return l
+}
+
+// localFile reports a file that an accessory uploads but that is missing
+// here, before any host is touched.
+func (d *decoder) localFile(n *yaml.Node, p, local string) {
+	if _, err := os.Stat(filepath.Join(d.root, local)); err != nil {
+		d.errorf(n, p, "local file %s: %v", local, errors.Unwrap(err))
+	}
+}

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io"
+	"log"
+	"mime"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// maxValueBytes bounds request bodies so one client cannot exhaust memory.
+const maxValueBytes = 1 << 20
+
+type app struct {
+	db         *sql.DB
+	version    string
+	failHealth bool
+}
+
+func newHandler(db *sql.DB, version string, failHealth bool) http.Handler {
+	a := &app{db: db, version: version, failHealth: failHealth}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", a.index)
+	mux.HandleFunc("GET /up", a.up)
+	mux.HandleFunc("GET /version", a.showVersion)
+	mux.HandleFunc("GET /records", a.listRecords)
+	mux.HandleFunc("POST /records", a.createRecord)
+	return mux
+}
+
+var indexPage = template.Must(template.New("index").Parse(`<!doctype html>
+<title>ship example app</title>
+<h1>ship example app</h1>
+<p>Version: {{.Version}}</p>
+<p>Records: {{.Count}}</p>
+`))
+
+func (a *app) index(w http.ResponseWriter, r *http.Request) {
+	var count int64
+	if err := a.db.QueryRowContext(r.Context(), "SELECT COUNT(*) FROM records").Scan(&count); err != nil {
+		serverError(w, "count records", err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	err := indexPage.Execute(w, struct {
+		Version string
+		Count   int64
+	}{a.version, count})
+	if err != nil {
+		log.Printf("render index: %v", err)
+	}
+}
+
+func (a *app) up(w http.ResponseWriter, r *http.Request) {
+	if a.failHealth {
+		http.Error(w, "failing on purpose (FAIL_HEALTHCHECK=1)", http.StatusServiceUnavailable)
+		return
+	}
+	var one int
+	if err := a.db.QueryRowContext(r.Context(), "SELECT 1").Scan(&one); err != nil {
+		log.Printf("health check: %v", err)
+		http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	io.WriteString(w, "ok")
+}
+
+func (a *app) showVersion(w http.ResponseWriter, r *http.Request) {
+	io.WriteString(w, a.version)
+}
+
+func (a *app) listRecords(w http.ResponseWriter, r *http.Request) {
+	rows, err := a.db.QueryContext(r.Context(), "SELECT id FROM records ORDER BY id")
+	if err != nil {
+		serverError(w, "list records", err)
+		return
+	}
+	defer rows.Close()
+	ids := []int64{} // encodes as [] rather than null when empty
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			serverError(w, "scan record id", err)
+			return
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		serverError(w, "list records", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Count int     `json:"count"`
+		IDs   []int64 `json:"ids"`
+	}{len(ids), ids})
+}
+
+// createRecord answers 201 only once the INSERT has committed: the statement
+// runs in autocommit mode, so a nil error from Exec means it is in the WAL.
+func (a *app) createRecord(w http.ResponseWriter, r *http.Request) {
+	value, err := readValue(w, r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	res, err := a.db.ExecContext(r.Context(),
+		"INSERT INTO records (value, version, created_at) VALUES (?, ?, ?)",
+		value, a.version, time.Now().UTC().Format(time.RFC3339Nano))
+	if err != nil {
+		serverError(w, "insert record", err)
+		return
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		serverError(w, "read inserted id", err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, struct {
+		ID      int64  `json:"id"`
+		Version string `json:"version"`
+	}{id, a.version})
+}
+
+// readValue returns the form field "value" of a urlencoded body, otherwise
+// the raw body. The fallback keeps `curl -d hello` storing "hello", since
+// curl labels such bodies as form data.
+func readValue(w http.ResponseWriter, r *http.Request) (string, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxValueBytes))
+	if err != nil {
+		return "", fmt.Errorf("read body: %w", err)
+	}
+	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mediaType == "application/x-www-form-urlencoded" {
+		if form, err := url.ParseQuery(string(body)); err == nil && form.Has("value") {
+			return form.Get("value"), nil
+		}
+	}
+	return string(body), nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		log.Printf("write response: %v", err)
+	}
+}
+
+func serverError(w http.ResponseWriter, what string, err error) {
+	log.Printf("%s: %v", what, err)
+	http.Error(w, what+" failed", http.StatusInternalServerError)
+}

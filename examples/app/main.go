@@ -1,0 +1,100 @@
+// Command app is the example web app that ship's demo and integration tests
+// deploy. It keeps its data in SQLite and only acknowledges a write (201)
+// after it has been committed, so tests can check that every acknowledged
+// write survives a deploy.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+// shutdownTimeout stays below docker stop's default 10 s grace period so
+// in-flight requests finish and the database is closed before a SIGKILL.
+const shutdownTimeout = 8 * time.Second
+
+type config struct {
+	addr       string
+	dbPath     string
+	version    string
+	failHealth bool
+}
+
+func configFromEnv(getenv func(string) string) config {
+	return config{
+		addr:       ":" + firstNonEmpty(getenv("PORT"), "3000"),
+		dbPath:     firstNonEmpty(getenv("DATABASE_PATH"), "/data/app.sqlite3"),
+		version:    firstNonEmpty(getenv("SHIP_VERSION"), getenv("KAMAL_VERSION"), "dev"),
+		failHealth: getenv("FAIL_HEALTHCHECK") == "1",
+	}
+}
+
+func firstNonEmpty(values ...string) string {
+	for _, v := range values {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	if err := run(ctx, configFromEnv(os.Getenv), os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "app:", err)
+		os.Exit(1)
+	}
+}
+
+// run serves until ctx is cancelled, then shuts down gracefully and closes
+// the database.
+func run(ctx context.Context, cfg config, stdout io.Writer) (err error) {
+	db, err := openDB(cfg.dbPath)
+	if err != nil {
+		return err
+	}
+	// Runs after the server has drained: closing the last connection
+	// checkpoints the WAL into the database file.
+	defer func() {
+		if cerr := db.Close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("close database: %w", cerr))
+		}
+	}()
+
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
+	}
+	fmt.Fprintf(stdout, "listening on %s version=%s database=%s\n", ln.Addr(), cfg.version, cfg.dbPath)
+
+	srv := &http.Server{
+		Handler:           newHandler(db, cfg.version, cfg.failHealth),
+		ReadHeaderTimeout: 5 * time.Second,
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+
+	fmt.Fprintln(stdout, "shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		srv.Close()
+		return fmt.Errorf("graceful shutdown: %w", err)
+	}
+	return nil
+}
