@@ -11,7 +11,7 @@ func TestRenderERB(t *testing.T) {
   - <%= ENV["SHIP_HOST"] %>
   - <%= ENV.fetch('UNSET_HOST', "10.0.0.8") %>
 port: <%= ENV.fetch("UNSET_PORT", "") %>x
-# a comment may hold anything: <%= `+"`whoami`"+` %>
+# a comment may hold anything: <%= ` + "`whoami`" + ` %>
 user: <%= ENV["UNSET_USER"] %>
 `
 	out, problems := renderERB("deploy.yml", []byte(src))

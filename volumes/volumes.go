@@ -99,3 +99,6 @@ func (m Mount) String() string {
 	}
 	return s
 }
+
+// MarshalText prints the mount as its spec, so configs print as written.
+func (m Mount) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
