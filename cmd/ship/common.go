@@ -1,0 +1,67 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/shipdeploy/ship/config"
+	"github.com/shipdeploy/ship/fleet"
+	"github.com/shipdeploy/ship/ssh"
+)
+
+// ui prints progress and results, honouring -q and -v.
+type ui struct {
+	out, err       io.Writer
+	quiet, verbose bool
+}
+
+func newUI(c *cli.Context) *ui {
+	return &ui{out: c.App.Writer, err: c.App.ErrWriter, quiet: global(c, "quiet").Bool("quiet"), verbose: global(c, "verbose").Bool("verbose")}
+}
+
+// infof is progress: hidden by -q.
+func (u *ui) infof(format string, args ...any) {
+	if !u.quiet {
+		fmt.Fprintf(u.out, format+"\n", args...)
+	}
+}
+
+// warnf always shows, on stderr.
+func (u *ui) warnf(format string, args ...any) {
+	fmt.Fprintf(u.err, "warning: "+format+"\n", args...)
+}
+
+// loadConfig loads and validates the configuration named by the global
+// flags. An invalid configuration stops the command before any host is
+// contacted.
+func loadConfig(c *cli.Context) (*config.Config, error) {
+	cfg, err := config.Load(config.Options{
+		File:        global(c, "config-file").String("config-file"),
+		Destination: global(c, "destination").String("destination"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if u := newUI(c); !u.quiet {
+		for _, w := range cfg.Warnings {
+			u.warnf("%s", w)
+		}
+	}
+	return cfg, nil
+}
+
+// connect loads the config and opens (lazily) one SSH connection per
+// selected host.
+func connect(c *cli.Context) (*config.Config, *ssh.Pool, []string, error) {
+	cfg, err := loadConfig(c)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	hosts, err := fleet.Select(cfg, global(c, "hosts").String("hosts"), global(c, "roles").String("roles"))
+	if err != nil {
+		return nil, nil, nil, usageError{err}
+	}
+	return cfg, ssh.NewPool(fleet.SSHConfig(cfg)), hosts, nil
+}

@@ -1,0 +1,24 @@
+package main
+
+import (
+	"github.com/urfave/cli/v2"
+)
+
+func configCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "config",
+		Usage: "validate the configuration and print it merged, with secrets redacted",
+		Action: func(c *cli.Context) error {
+			cfg, err := loadConfig(c)
+			if err != nil {
+				return err
+			}
+			out, err := cfg.YAML()
+			if err != nil {
+				return err
+			}
+			_, err = c.App.Writer.Write(out)
+			return err
+		},
+	}
+}

@@ -1,0 +1,128 @@
+// Command ship deploys SQLite web apps to a server with stop-then-start
+// swaps, from a Kamal-style config/deploy.yml.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/shipdeploy/ship/config"
+)
+
+// version is stamped at release time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// Exit statuses, as documented in the README.
+const (
+	exitOK     = 0
+	exitFailed = 1
+	exitUsage  = 2
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// usageError is a mistake in how ship was called.
+type usageError struct{ error }
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	app := newApp(stdin, stdout, stderr)
+	err := app.RunContext(ctx, args)
+	var problems config.Problems
+	var usage usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &problems):
+		for _, p := range problems {
+			fmt.Fprintln(stderr, p)
+		}
+		fmt.Fprintf(stderr, "ship: %d problem(s) in the configuration; no host was contacted\n", len(problems))
+		return exitUsage
+	case errors.As(err, &usage):
+		fmt.Fprintln(stderr, "ship:", err)
+		return exitUsage
+	default:
+		fmt.Fprintln(stderr, "ship:", err)
+		return exitFailed
+	}
+}
+
+func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
+	cli.HelpFlag = &cli.BoolFlag{Name: "help", Usage: "show help"} // -h is --hosts, as in Kamal
+	app := &cli.App{
+		Name:                 "ship",
+		Usage:                "deploy SQLite web apps with stop-then-start swaps",
+		Version:              version,
+		HideVersion:          true,
+		Reader:               stdin,
+		Writer:               stdout,
+		ErrWriter:            stderr,
+		EnableBashCompletion: true,
+		Flags:                globalFlags(),
+		ExitErrHandler:       func(*cli.Context, error) {}, // run() decides the exit status
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return usageError{err}
+		},
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return usageError{fmt.Errorf("unknown command %q; see ship --help", c.Args().First())}
+			}
+			return cli.ShowAppHelp(c)
+		},
+		Commands: []*cli.Command{
+			versionCommand(),
+			initCommand(),
+			configCommand(),
+			detailsCommand(),
+			serverCommand(),
+		},
+	}
+	withGlobalFlags(app.Commands)
+	return app
+}
+
+// globalFlags are Kamal's global options. They are accepted before and
+// after the command name: `ship -d staging deploy` and `ship deploy -d
+// staging` both work.
+func globalFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "config-file", Aliases: []string{"c"}, Usage: "path to the config file (default: " + config.DefaultFile + ")"},
+		&cli.StringFlag{Name: "destination", Aliases: []string{"d"}, Usage: "merge config/deploy.DESTINATION.yml over the config"},
+		&cli.StringFlag{Name: "hosts", Aliases: []string{"h"}, Usage: "act only on these hosts (comma-separated, wildcards allowed)"},
+		&cli.StringFlag{Name: "roles", Aliases: []string{"r"}, Usage: "act only on the hosts of these roles (comma-separated, wildcards allowed)"},
+		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "show more detail"},
+		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "show only errors and results"},
+	}
+}
+
+// global reads a global flag from wherever on the command line it was set.
+// urfave/cli would return the first definition in the lineage, set or not,
+// so a command's unset copy would hide `ship -d staging deploy`.
+func global(c *cli.Context, name string) *cli.Context {
+	for _, x := range c.Lineage() {
+		if x.IsSet(name) {
+			return x
+		}
+	}
+	return c
+}
+
+func withGlobalFlags(cmds []*cli.Command) {
+	for _, c := range cmds {
+		c.Flags = append(c.Flags, globalFlags()...)
+		c.OnUsageError = func(_ *cli.Context, err error, _ bool) error { return usageError{err} }
+		withGlobalFlags(c.Subcommands)
+	}
+}
