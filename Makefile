@@ -1,0 +1,31 @@
+# make demo: deploy the example SQLite app to a local test host over SSH.
+# make test: the whole test suite, integration tests included.
+GO ?= go
+
+.PHONY: all build test demo deps hosts hosts-down lint
+
+all: build
+
+build:
+	$(GO) build -o bin/ship ./cmd/ship
+
+deps:
+	scripts/install-deps
+
+# Real test hosts: an sshd in front of this machine's Docker Engine, and a
+# second host with its own engine in a network namespace. Idempotent.
+hosts: deps
+	$(GO) run ./testhost/cmd/testhost up
+
+hosts-down:
+	$(GO) run ./testhost/cmd/testhost down
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+	$(GO) vet ./...
+
+test: hosts lint
+	$(GO) test -count=1 -timeout 20m ./...
+
+demo: hosts build
+	scripts/demo
