@@ -81,8 +81,48 @@ func (d *decoder) decodeRoot(root *yaml.Node, c *Config) {
 	}
 	if serversNode != nil {
 		c.Roles = d.servers(serversNode, "servers", c, allowEmptyRoles)
+		d.accessoryPlacement(root, c)
 	}
 	d.primaryRole(root, c)
+}
+
+// accessoryPlacement checks that accessories run on roles and tags that
+// exist: otherwise they would silently run nowhere.
+func (d *decoder) accessoryPlacement(root *yaml.Node, c *Config) {
+	tags := map[string]bool{}
+	for _, r := range c.Roles {
+		for _, h := range r.Hosts {
+			for _, t := range h.Tags {
+				tags[t] = true
+			}
+		}
+	}
+	for _, a := range c.Accessories {
+		n := d.accessoryNode(root, a.Name)
+		for _, role := range a.Roles {
+			if c.Role(role) == nil {
+				d.errorf(n, "accessories."+a.Name, "role %q is not defined in servers", role)
+			}
+		}
+		for _, t := range a.Tags {
+			if !tags[t] {
+				d.errorf(n, "accessories."+a.Name, "no host in servers has the tag %q", t)
+			}
+		}
+	}
+}
+
+func (d *decoder) accessoryNode(root *yaml.Node, name string) *yaml.Node {
+	for _, p := range pairs(root) {
+		if p.key.Value == "accessories" {
+			for _, a := range pairs(p.value) {
+				if a.key.Value == name {
+					return a.key
+				}
+			}
+		}
+	}
+	return resolve(root)
 }
 
 // ignored accepts a Kamal key that has no effect in ship.

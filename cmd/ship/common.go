@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -28,6 +29,13 @@ func (u *ui) infof(format string, args ...any) {
 	}
 }
 
+// debugf is detail: shown only with -v.
+func (u *ui) debugf(format string, args ...any) {
+	if u.verbose {
+		fmt.Fprintf(u.err, format+"\n", args...)
+	}
+}
+
 // warnf always shows, on stderr.
 func (u *ui) warnf(format string, args ...any) {
 	fmt.Fprintf(u.err, "warning: "+format+"\n", args...)
@@ -44,11 +52,14 @@ func loadConfig(c *cli.Context) (*config.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	if u := newUI(c); !u.quiet {
+	u := newUI(c)
+	if !u.quiet {
 		for _, w := range cfg.Warnings {
 			u.warnf("%s", w)
 		}
 	}
+	u.debugf("config: %s", strings.Join(cfg.Files, " + "))
+	u.debugf("secrets: %s", orNone(cfg.SecretsFiles))
 	return cfg, nil
 }
 
@@ -63,5 +74,13 @@ func connect(c *cli.Context) (*config.Config, *ssh.Pool, []string, error) {
 	if err != nil {
 		return nil, nil, nil, usageError{err}
 	}
+	newUI(c).debugf("hosts: %s (ssh as %s)", strings.Join(hosts, ", "), cfg.SSH.User)
 	return cfg, ssh.NewPool(fleet.SSHConfig(cfg)), hosts, nil
+}
+
+func orNone(list []string) string {
+	if len(list) == 0 {
+		return "none found"
+	}
+	return strings.Join(list, ", ")
 }

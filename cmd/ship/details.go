@@ -3,11 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/shipdeploy/ship/accessories"
+	"github.com/shipdeploy/ship/config"
 	"github.com/shipdeploy/ship/engine"
 	"github.com/shipdeploy/ship/fleet"
 )
@@ -38,26 +41,32 @@ func detailsCommand() *cli.Command {
 					fmt.Fprintf(c.App.Writer, "%s: unreachable: %v\n", r.Host, r.Err)
 					continue
 				}
-				printHost(c, r.Host, cfg.Service, r.Value)
+				printHost(c, r.Host, cfg, r.Value)
 			}
 			return fleet.Failed(results)
 		},
 	}
 }
 
-func printHost(c *cli.Context, host, service string, h engine.Host) {
+func printHost(c *cli.Context, host string, cfg *config.Config, h engine.Host) {
 	w := c.App.Writer
 	fmt.Fprintf(w, "%s: Docker Engine %s (API %s, %s/%s)\n", host, h.Version, h.APIVersion, h.OS, h.Arch)
 	if len(h.Containers) == 0 {
-		fmt.Fprintf(w, "  no containers of %s\n", service)
-		return
+		fmt.Fprintf(w, "  no containers of %s\n", cfg.Service)
+	} else {
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  CONTAINER\tIMAGE\tROLE\tSTATE\tSTATUS")
+		for _, ct := range h.Containers {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", ct.Name, ct.Image, orDash(ct.Role), ct.State, ct.Status)
+		}
+		tw.Flush()
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  CONTAINER\tIMAGE\tROLE\tSTATE\tSTATUS")
-	for _, ct := range h.Containers {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", ct.Name, ct.Image, orDash(ct.Role), ct.State, ct.Status)
+	for _, a := range accessories.On(cfg, host) {
+		name := accessories.ContainerName(cfg, a)
+		if !slices.ContainsFunc(h.Containers, func(ct engine.Container) bool { return ct.Name == name }) {
+			fmt.Fprintf(w, "  accessory %s is not booted (no container %s)\n", a.Name, name)
+		}
 	}
-	tw.Flush()
 }
 
 func orDash(s string) string {

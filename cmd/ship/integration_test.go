@@ -73,6 +73,8 @@ func TestDetailsOnTwoHosts(t *testing.T) {
 	}
 
 	dir := hostConfig(t, "details-test", h1, h2)
+	cfg, _ := os.ReadFile(filepath.Join(dir, "config/deploy.yml"))
+	os.WriteFile(filepath.Join(dir, "config/deploy.yml"), append(cfg, []byte("accessories:\n  litestream:\n    image: litestream/litestream\n    host: "+h1.Addr+"\n")...), 0o644)
 	out, errOut, code := ship(t, dir, "details")
 	if code != 0 {
 		t.Fatalf("details exit %d:\n%s%s", code, out, errOut)
@@ -83,6 +85,7 @@ func TestDetailsOnTwoHosts(t *testing.T) {
 		"no containers of details-test",
 		h2.Addr + ": Docker Engine " + engineVersion.Version,
 		name, "created",
+		"accessory litestream is not booted (no container details-test-litestream)",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("details lacks %q:\n%s", want, out)

@@ -163,3 +163,20 @@ func TestDestinationFlagAfterCommand(t *testing.T) {
 		}
 	}
 }
+
+// The acceptance case: a Rails 8 production-shaped Kamal config, with a
+// Litestream accessory, is taken by ship config as it is.
+func TestConfigAcceptsRails8KamalConfig(t *testing.T) {
+	t.Setenv("KAMAL_REGISTRY_PASSWORD", "ghp_from_env")
+	root, _ := filepath.Abs("../../config/testdata/rails8")
+	out, errOut, code := ship(t, root, "-v", "config")
+	if code != 0 {
+		t.Fatalf("ship config exit %d:\n%s", code, errOut)
+	}
+	if !strings.Contains(out, "service: storefront") || strings.Contains(out, "ghp_from_env") {
+		t.Errorf("output:\n%s", out)
+	}
+	if !strings.Contains(errOut, "secrets: .kamal/secrets") {
+		t.Errorf("-v does not say which secrets file was read:\n%s", errOut)
+	}
+}

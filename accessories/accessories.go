@@ -1,0 +1,61 @@
+// Package accessories places the long-running services that run beside the
+// app, such as Litestream: which hosts each one runs on, and under which
+// container name.
+package accessories
+
+import (
+	"slices"
+
+	"github.com/shipdeploy/ship/config"
+)
+
+// Hosts lists the hosts an accessory runs on: those named directly, every
+// host of its roles, and every host with one of its tags, in config order.
+func Hosts(c *config.Config, a *config.Accessory) []string {
+	var out []string
+	add := func(h string) {
+		if !slices.Contains(out, h) {
+			out = append(out, h)
+		}
+	}
+	for _, h := range a.Hosts {
+		add(h)
+	}
+	for _, r := range c.Roles {
+		for _, h := range r.Hosts {
+			if slices.Contains(a.Roles, r.Name) || overlaps(h.Tags, a.Tags) {
+				add(h.Address)
+			}
+		}
+	}
+	return out
+}
+
+// On lists the accessories that run on host.
+func On(c *config.Config, host string) []*config.Accessory {
+	var out []*config.Accessory
+	for _, a := range c.Accessories {
+		if slices.Contains(Hosts(c, a), host) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// ContainerName is the accessory's container: its `service` if set, else
+// SERVICE-NAME, as Kamal names it, so ship finds accessories Kamal booted.
+func ContainerName(c *config.Config, a *config.Accessory) string {
+	if a.Service != "" {
+		return a.Service
+	}
+	return c.Service + "-" + a.Name
+}
+
+func overlaps(a, b []string) bool {
+	for _, x := range a {
+		if slices.Contains(b, x) {
+			return true
+		}
+	}
+	return false
+}
