@@ -95,7 +95,7 @@ func (d *decoder) options(n *yaml.Node, path string, accessory bool) RunOptions 
 			check, ok = accessoryOnlyOptions[name]
 		}
 		if !ok {
-			msg := "unknown option; supported: " + strings.Join(optionNames(accessory), ", ")
+			msg := "unknown option; supported: " + strings.Join(KnownOptions(accessory), ", ")
 			if name == "restart" {
 				msg = "ship runs app containers with --restart unless-stopped; restart can only be set for accessories"
 			}
@@ -123,7 +123,9 @@ func (d *decoder) options(n *yaml.Node, path string, accessory bool) RunOptions 
 	return out
 }
 
-func optionNames(accessory bool) []string {
+// KnownOptions returns the option names config accepts, sorted: for an
+// accessory, restart as well.
+func KnownOptions(accessory bool) []string {
 	var names []string
 	for k := range knownOptions {
 		names = append(names, k)
