@@ -82,8 +82,49 @@ func (d *decoder) decodeRoot(root *yaml.Node, c *Config) {
 	if serversNode != nil {
 		c.Roles = d.servers(serversNode, "servers", c, allowEmptyRoles)
 		d.accessoryPlacement(root, c)
+		d.oneWriterPerHost(root, c)
 	}
 	d.primaryRole(root, c)
+}
+
+// oneWriterPerHost refuses two roles on one host that both mount a
+// writable app volume: they would be two writers of one SQLite database,
+// which is what ship exists to prevent.
+func (d *decoder) oneWriterPerHost(root *yaml.Node, c *Config) {
+	writable := false
+	for _, v := range c.Volumes {
+		writable = writable || !v.ReadOnly()
+	}
+	if !writable {
+		return
+	}
+	first := map[string]string{}
+	for _, r := range c.Roles {
+		for _, h := range r.Hosts {
+			other, seen := first[h.Address]
+			if !seen {
+				first[h.Address] = r.Name
+				continue
+			}
+			d.errorf(d.roleNode(root, r.Name), "servers."+r.Name,
+				"roles %s and %s both run on %s and both mount the app's writable volumes: that is two writers of one database. "+
+					"Run the work in one process instead (Rails 8: SOLID_QUEUE_IN_PUMA=true on the web role), "+
+					"or move one role to another host, or mount the volumes read-only (:ro)", other, r.Name, h.Address)
+		}
+	}
+}
+
+func (d *decoder) roleNode(root *yaml.Node, name string) *yaml.Node {
+	for _, p := range pairs(root) {
+		if p.key.Value == "servers" {
+			for _, r := range pairs(p.value) {
+				if r.key.Value == name {
+					return r.key
+				}
+			}
+		}
+	}
+	return resolve(root)
 }
 
 // accessoryPlacement checks that accessories run on roles and tags that

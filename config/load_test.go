@@ -227,3 +227,31 @@ env:
 		t.Errorf("MISSING_ONE = %q", got["MISSING_ONE"])
 	}
 }
+
+func TestTwoWritersOnOneHostRefused(t *testing.T) {
+	dir := write(t, map[string]string{"config/deploy.yml": `service: shop
+image: acme/shop
+servers:
+  web: [10.0.0.1]
+  jobs:
+    hosts: [10.0.0.1]
+    cmd: bin/jobs
+volumes:
+  - storage:/rails/storage
+`})
+	_, err := load(t, dir, Options{})
+	if err == nil || !strings.Contains(err.Error(), "deploy.yml:5:3: servers.jobs: roles web and jobs both run on 10.0.0.1") ||
+		!strings.Contains(err.Error(), "SOLID_QUEUE_IN_PUMA") || !strings.Contains(err.Error(), ":ro") {
+		t.Fatalf("two writers on one host: %v", err)
+	}
+	// Read-only volumes, or roles on different hosts, are fine.
+	for _, yml := range []string{
+		"service: shop\nimage: acme/shop\nservers:\n  web: [10.0.0.1]\n  jobs: [10.0.0.1]\nvolumes: [\"storage:/rails/storage:ro\"]\n",
+		"service: shop\nimage: acme/shop\nservers:\n  web: [10.0.0.1]\n  jobs: [10.0.0.2]\nvolumes: [\"storage:/rails/storage\"]\n",
+	} {
+		dir := write(t, map[string]string{"config/deploy.yml": yml})
+		if _, err := load(t, dir, Options{}); err != nil {
+			t.Errorf("refused:\n%s\n%v", yml, err)
+		}
+	}
+}

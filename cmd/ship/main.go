@@ -87,6 +87,9 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			configCommand(),
 			detailsCommand(),
 			serverCommand(),
+			setupCommand(),
+			deployCommand(),
+			rollbackCommand(),
 		},
 	}
 	withGlobalFlags(app.Commands)

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/docker/docker/client"
+	"github.com/urfave/cli/v2"
+
+	"github.com/shipdeploy/ship/config"
+	"github.com/shipdeploy/ship/deploy"
+	"github.com/shipdeploy/ship/fleet"
+	"github.com/shipdeploy/ship/ssh"
+)
+
+func deployCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "deploy",
+		Usage: "deploy a version with a stop-then-start swap on every host",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "version", Usage: "version to deploy (default: the git commit, with a suffix if the tree is dirty)"},
+			&cli.BoolFlag{Name: "skip-build", Aliases: []string{"P", "skip-push"}, Usage: "deploy IMAGE:VERSION as it is, locally or in the registry"},
+		},
+		Action: func(c *cli.Context) error {
+			cfg, err := loadConfig(c)
+			if err != nil {
+				return err
+			}
+			version, err := deployVersion(c, cfg)
+			if err != nil {
+				return err
+			}
+			return swap(c, cfg, version, false)
+		},
+	}
+}
+
+// deployVersion is --version, or the git commit; the image must exist
+// already (locally or in the registry) until ship builds images itself.
+func deployVersion(c *cli.Context, cfg *config.Config) (string, error) {
+	version := c.String("version")
+	if version == "" {
+		var err error
+		if version, err = deploy.GitVersion(c.Context, cfg.Root); err != nil {
+			return "", usageError{err}
+		}
+	}
+	if err := deploy.CheckVersion(version); err != nil {
+		return "", usageError{err}
+	}
+	if !c.Bool("skip-build") {
+		return "", usageError{errors.New("ship does not build images yet: build IMAGE:VERSION with docker build, then deploy it with --skip-build --version VERSION")}
+	}
+	return version, nil
+}
+
+func rollbackCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "rollback",
+		Usage:     "swap back to a retained version",
+		ArgsUsage: "VERSION",
+		Action: func(c *cli.Context) error {
+			if c.Args().Len() != 1 {
+				return usageError{errors.New("rollback needs the VERSION to go back to (ship app containers lists them)")}
+			}
+			cfg, err := loadConfig(c)
+			if err != nil {
+				return err
+			}
+			version := c.Args().First()
+			if err := deploy.CheckVersion(version); err != nil {
+				return usageError{err}
+			}
+			return swap(c, cfg, version, true)
+		},
+	}
+}
+
+// swap runs a deploy or rollback on the selected hosts and roles and
+// reports each one's outcome.
+func swap(c *cli.Context, cfg *config.Config, version string, rollback bool) error {
+	hosts, err := fleet.Select(cfg, global(c, "hosts").String("hosts"), global(c, "roles").String("roles"))
+	if err != nil {
+		return usageError{err}
+	}
+	roles, err := fleet.Roles(cfg, global(c, "roles").String("roles"))
+	if err != nil {
+		return usageError{err}
+	}
+	pool := ssh.NewPool(fleet.SSHConfig(cfg))
+	defer pool.Close()
+	engines, err := openHosts(c.Context, pool, hosts)
+	if err != nil {
+		return err
+	}
+	req := deploy.Request{
+		Config:   cfg,
+		Units:    deploy.Plan(cfg, hosts, roles),
+		Hosts:    engines,
+		Version:  version,
+		Rollback: rollback,
+		Out:      fleet.NewOutput(c.App.Writer),
+	}
+	if !rollback {
+		local, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+		if err != nil {
+			return fmt.Errorf("local Docker Engine: %w", err)
+		}
+		defer local.Close()
+		req.Local = local
+	}
+	outcomes := deploy.Run(c.Context, req)
+	return report(c, outcomes)
+}
+
+// openHosts connects to every host and its Docker Engine, in parallel.
+func openHosts(ctx context.Context, pool *ssh.Pool, hosts []string) (map[string]*deploy.Host, error) {
+	results := fleet.Each(ctx, hosts, 0, func(ctx context.Context, h string) (*deploy.Host, error) {
+		cli, err := fleet.Engine(ctx, pool.Conn(h))
+		if err != nil {
+			return nil, err
+		}
+		return &deploy.Host{Name: h, Shell: pool.Conn(h), Docker: cli}, nil
+	})
+	if err := fleet.Failed(results); err != nil {
+		return nil, err
+	}
+	out := map[string]*deploy.Host{}
+	for _, r := range results {
+		out[r.Host] = r.Value
+	}
+	return out, nil
+}
+
+// report prints one line per host and role, and fails if any failed.
+func report(c *cli.Context, outcomes []deploy.Outcome) error {
+	tw := tabwriter.NewWriter(c.App.Writer, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nHOST\tROLE\tFROM\tTO\tRESULT\tTIME")
+	failed := 0
+	for _, o := range outcomes {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.1fs\n", o.Host, o.Role, orDash(o.From), o.To, o.Result, o.Took.Seconds())
+		if o.Err != nil {
+			failed++
+		}
+	}
+	tw.Flush()
+	for _, o := range outcomes {
+		if o.Err != nil {
+			fmt.Fprintf(c.App.ErrWriter, "%s %s: %v\n", o.Host, o.Role, o.Err)
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d swaps failed", failed, len(outcomes))
+	}
+	return nil
+}

@@ -1,0 +1,42 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+
+	"github.com/docker/docker/client"
+
+	"github.com/shipdeploy/ship/ssh"
+)
+
+// Shell is what the engine needs from a host's SSH connection; *ssh.Conn
+// has it.
+type Shell interface {
+	Run(ctx context.Context, cmd ssh.Cmd) error
+	Upload(ctx context.Context, path string, content io.Reader, mode os.FileMode, owner string) error
+	DialContext(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// Host is one server: its SSH connection and its Docker Engine.
+type Host struct {
+	Name   string
+	Shell  Shell
+	Docker client.APIClient
+}
+
+// home is the login user's $HOME on the host, where ship keeps env files
+// and the audit log (no root needed).
+func (h *Host) home(ctx context.Context) (string, error) {
+	var out strings.Builder
+	if err := h.Shell.Run(ctx, ssh.Cmd{Args: []string{"sh", "-c", `printf %s "$HOME"`}, Stdout: &out}); err != nil {
+		return "", fmt.Errorf("find $HOME: %w", err)
+	}
+	if !strings.HasPrefix(out.String(), "/") {
+		return "", fmt.Errorf("$HOME on %s is %q, not an absolute path", h.Name, out.String())
+	}
+	return out.String(), nil
+}

@@ -1,0 +1,57 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/client"
+	"github.com/docker/docker/errdefs"
+)
+
+// prune keeps the running container and the newest retain_containers
+// stopped ones, for rollback, and removes older containers of the role with
+// the images no container uses any more.
+func (s *swap) prune(ctx context.Context) {
+	removed, err := Prune(ctx, s.host.Docker, s.cfg.RetainContainers, func(ctx context.Context) ([]container.Summary, error) {
+		return roleContainers(ctx, s.host, s.cfg, s.unit.Role.Name)
+	})
+	if err != nil {
+		fmt.Fprintf(s.out, "prune: %v\n", err)
+	}
+	if len(removed) > 0 {
+		fmt.Fprintf(s.out, "pruned %s\n", strings.Join(removed, ", "))
+	}
+}
+
+// Prune removes all but the newest retain stopped containers that list
+// returns (newest first), and their images when unused.
+func Prune(ctx context.Context, d client.APIClient, retain int, list func(context.Context) ([]container.Summary, error)) ([]string, error) {
+	all, err := list(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	kept := 0
+	for _, c := range all {
+		if c.State == "running" || c.State == "restarting" {
+			continue
+		}
+		if kept < retain {
+			kept++
+			continue
+		}
+		name := strings.TrimPrefix(firstName(c.Names), "/")
+		if err := d.ContainerRemove(ctx, c.ID, container.RemoveOptions{}); err != nil {
+			return removed, fmt.Errorf("remove %s: %w", name, err)
+		}
+		removed = append(removed, name)
+		// The image may still serve another container: then it stays.
+		if _, err := d.ImageRemove(ctx, c.ImageID, image.RemoveOptions{}); err != nil && !errdefs.IsConflict(err) && !errdefs.IsNotFound(err) {
+			return removed, fmt.Errorf("remove image of %s: %w", name, err)
+		}
+	}
+	return removed, nil
+}

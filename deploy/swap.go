@@ -1,0 +1,460 @@
+package deploy
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/client"
+	"github.com/docker/docker/errdefs"
+
+	"github.com/shipdeploy/ship/accessories"
+	"github.com/shipdeploy/ship/config"
+	"github.com/shipdeploy/ship/fleet"
+	"github.com/shipdeploy/ship/ssh"
+)
+
+// The swap, for every (host, role) a deploy or rollback touches:
+//
+//  Prepare, on all hosts at once:
+//   1. the image is on the host (deploy);
+//   2. the role's env file is written, mode 0600;
+//   3. the new container is created, not started (deploy), or the retained
+//      container of the version is found (rollback).
+//  4. The pre-deploy hook runs, once.
+//  Swap, per host, at most boot.limit hosts at once:
+//   5. single-writer check: no running container but the old version may
+//      write to the app's volumes, else nothing is touched;
+//   6. the old container is stopped (SIGTERM, stop_timeout) and has exited;
+//   7. single-writer check again: nothing may write to the volumes now;
+//   8. the new container starts and must pass its health check within
+//      deploy_timeout;
+//   9. on success the old container stays stopped, retained for rollback;
+//      on failure the new one's last log lines are shown, it is stopped,
+//      and the old one is started again and must be healthy.
+//
+// Old and new are never running at the same time: the database has one
+// writer at every instant.
+
+// Unit is one role on one host.
+type Unit struct {
+	Host config.Host
+	Role *config.Role
+}
+
+// Request is one deploy or rollback.
+type Request struct {
+	Config *config.Config
+	Units  []Unit
+	Hosts  map[string]*Host
+	// Local is the Docker Engine images are sent from; nil for a rollback.
+	Local    client.APIClient
+	Version  string
+	Rollback bool
+	Out      *fleet.Output
+	// Hook runs a local hook by name ("pre-deploy"); nil runs none.
+	Hook func(ctx context.Context, name string) error
+}
+
+// Outcome is how one role on one host ended.
+type Outcome struct {
+	Host, Role string
+	From, To   string // versions
+	Result     string // deployed, rolled_back, failed, unchanged
+	Err        error
+	Took       time.Duration
+}
+
+// Result values of an Outcome.
+const (
+	Deployed   = "deployed"
+	RolledBack = "rolled_back"
+	Failed     = "failed"
+	Unchanged  = "unchanged"
+)
+
+// Run performs the request and reports every unit's outcome. Hosts are
+// independent: one host failing does not stop the others.
+func Run(ctx context.Context, req Request) []Outcome {
+	units := map[string][]Unit{}
+	var hosts []string
+	for _, u := range req.Units {
+		if _, ok := units[u.Host.Address]; !ok {
+			hosts = append(hosts, u.Host.Address)
+		}
+		units[u.Host.Address] = append(units[u.Host.Address], u)
+	}
+
+	prepared := fleet.Each(ctx, hosts, 0, func(ctx context.Context, name string) ([]*swap, error) {
+		return prepare(ctx, req, req.Hosts[name], units[name])
+	})
+	var outcomes []Outcome
+	var ready []string
+	swaps := map[string][]*swap{}
+	for _, p := range prepared {
+		if p.Err != nil {
+			for _, u := range units[p.Host] {
+				outcomes = append(outcomes, Outcome{Host: p.Host, Role: u.Role.Name, To: req.Version, Result: Failed, Err: p.Err})
+			}
+			continue
+		}
+		ready = append(ready, p.Host)
+		swaps[p.Host] = p.Value
+	}
+	if len(ready) > 0 && req.Hook != nil && !req.Rollback {
+		if err := req.Hook(ctx, "pre-deploy"); err != nil {
+			for _, h := range ready {
+				for _, s := range swaps[h] {
+					s.discard(ctx)
+					outcomes = append(outcomes, s.outcome(Failed, err))
+				}
+			}
+			return outcomes
+		}
+	}
+	var mu sync.Mutex
+	fleet.Each(ctx, ready, bootLimit(req.Config, len(ready)), func(ctx context.Context, name string) (struct{}, error) {
+		for _, s := range swaps[name] {
+			o := s.run(ctx)
+			mu.Lock()
+			outcomes = append(outcomes, o)
+			mu.Unlock()
+		}
+		return struct{}{}, nil
+	})
+	return outcomes
+}
+
+// swap is one role's swap on one host.
+type swap struct {
+	cfg     *config.Config
+	unit    Unit
+	host    *Host
+	out     io.WriteCloser
+	target  string // container to run
+	version string
+	created bool // the target was created by this deploy
+	start   time.Time
+}
+
+// prepare does steps 1 to 3 on one host.
+func prepare(ctx context.Context, req Request, h *Host, units []Unit) ([]*swap, error) {
+	c := req.Config
+	out := req.Out.Prefixed("[" + h.Name + "] ")
+	defer out.Close()
+	if err := ensureNetwork(ctx, h); err != nil {
+		return nil, err
+	}
+	if !req.Rollback {
+		if err := ensureImage(ctx, h, req.Local, c, ImageRef(c, req.Version), out); err != nil {
+			return nil, err
+		}
+	}
+	home, err := h.home(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var swaps []*swap
+	for _, u := range units {
+		s := &swap{cfg: c, unit: u, host: h, out: req.Out.Prefixed("[" + h.Name + " " + u.Role.Name + "] "),
+			target: ContainerName(c, u.Role.Name, req.Version), version: req.Version}
+		spec, err := NewSpec(c, u.Role, u.Host, req.Version)
+		if err != nil {
+			return nil, err
+		}
+		if err := writeEnvFile(ctx, h, envFilePath(home, c, u.Role.Name), spec.EnvFile); err != nil {
+			return nil, err
+		}
+		if req.Rollback {
+			if err := s.findRetained(ctx); err != nil {
+				return nil, err
+			}
+		} else if err := s.create(ctx, spec); err != nil {
+			return nil, err
+		}
+		swaps = append(swaps, s)
+	}
+	return swaps, nil
+}
+
+// create makes the new container (step 3). A container of the same
+// version is renamed out of the way first, as Kamal does on a redeploy.
+func (s *swap) create(ctx context.Context, spec *Spec) error {
+	existing, err := s.host.Docker.ContainerInspect(ctx, spec.Name)
+	if err == nil {
+		aside := spec.Name + "_replaced_" + rand.Text()[:8]
+		if err := s.host.Docker.ContainerRename(ctx, existing.ID, aside); err != nil {
+			return fmt.Errorf("rename %s out of the way: %w", spec.Name, err)
+		}
+	} else if !errdefs.IsNotFound(err) {
+		return fmt.Errorf("inspect %s: %w", spec.Name, err)
+	}
+	if _, err := s.host.Docker.ContainerCreate(ctx, spec.Config, spec.Host, spec.Network, nil, spec.Name); err != nil {
+		return fmt.Errorf("create %s: %w", spec.Name, err)
+	}
+	s.created = true
+	fmt.Fprintf(s.out, "created %s\n", spec.Name)
+	return nil
+}
+
+// findRetained checks that the rollback's version is retained on the host.
+func (s *swap) findRetained(ctx context.Context) error {
+	list, err := roleContainers(ctx, s.host, s.cfg, s.unit.Role.Name)
+	if err != nil {
+		return err
+	}
+	var versions []string
+	for _, c := range list {
+		if strings.TrimPrefix(firstName(c.Names), "/") == s.target {
+			return nil
+		}
+		versions = append(versions, versionOf(s.cfg, s.unit.Role.Name, firstName(c.Names), c.Labels))
+	}
+	if len(versions) == 0 {
+		return fmt.Errorf("version %s is not retained for role %s: no versions are", s.version, s.unit.Role.Name)
+	}
+	return fmt.Errorf("version %s is not retained for role %s; available: %s", s.version, s.unit.Role.Name, strings.Join(versions, ", "))
+}
+
+// run does steps 5 to 9.
+func (s *swap) run(ctx context.Context) Outcome {
+	defer s.out.Close()
+	s.start = time.Now()
+	d := s.host.Docker
+	olds, err := s.running(ctx)
+	if err != nil {
+		return s.outcome(Failed, err)
+	}
+	from := ""
+	var oldNames []string
+	for _, o := range olds {
+		oldNames = append(oldNames, strings.TrimPrefix(firstName(o.Names), "/"))
+	}
+	if len(olds) > 0 {
+		from = versionOf(s.cfg, s.unit.Role.Name, firstName(olds[0].Names), olds[0].Labels)
+	}
+	if len(olds) == 1 && oldNames[0] == s.target {
+		fmt.Fprintf(s.out, "%s is already running\n", s.target)
+		return s.outcomeFrom(from, Unchanged, nil)
+	}
+
+	// 5. Before touching anything: is someone else writing?
+	if ws, err := writers(ctx, d, s.cfg.Volumes, append(oldNames, s.allowedWriters()...)); err != nil || len(ws) > 0 {
+		s.discard(ctx)
+		if err == nil {
+			err = writersError(ws)
+		}
+		return s.outcomeFrom(from, Failed, err)
+	}
+
+	// 6. Stop the old version and make sure it has exited.
+	stopTimeout := int(s.unit.Role.StopTimeout.Seconds())
+	for _, name := range oldNames {
+		fmt.Fprintf(s.out, "stopping %s\n", name)
+		if err := d.ContainerStop(ctx, name, container.StopOptions{Timeout: &stopTimeout}); err != nil {
+			return s.outcomeFrom(from, Failed, s.restore(ctx, oldNames, fmt.Errorf("stop %s: %w", name, err)))
+		}
+		if info, err := d.ContainerInspect(ctx, name); err != nil || info.State.Running {
+			return s.outcomeFrom(from, Failed, fmt.Errorf("%s is still running after stop (%v): not starting %s", name, err, s.target))
+		}
+	}
+
+	// 7. Nothing may write to the volumes now. If something started
+	// writing since step 5, restarting the old version would make two
+	// writers as surely as starting the new one: leave both stopped.
+	if ws, err := writers(ctx, d, s.cfg.Volumes, s.allowedWriters()); err != nil || len(ws) > 0 {
+		if err == nil {
+			err = writersError(ws)
+		}
+		return s.outcomeFrom(from, Failed, fmt.Errorf("%w; %s is stopped and stays stopped until the volume is free: then run ship app start", err, strings.Join(oldNames, ", ")))
+	}
+
+	// 8. Start the new version and wait for it to be healthy.
+	fmt.Fprintf(s.out, "starting %s\n", s.target)
+	err = d.ContainerStart(ctx, s.target, container.StartOptions{})
+	if err == nil {
+		err = waitHealthy(ctx, s.host, s.target, checkFor(s.cfg, s.unit.Role), s.cfg.DeployTimeout)
+	}
+	if err == nil {
+		fmt.Fprintf(s.out, "%s is healthy (%.1fs)\n", s.target, time.Since(s.start).Seconds())
+		s.prune(ctx)
+		return s.outcomeFrom(from, s.result(), nil)
+	}
+
+	// 9. Put the old version back.
+	fmt.Fprintf(s.out, "%s failed: %v\n", s.target, err)
+	if logs := logTail(context.WithoutCancel(ctx), s.host, s.target, 20); logs != "" {
+		fmt.Fprintf(s.out, "last log lines of %s:\n%s\n", s.target, indent(logs))
+	}
+	if stopErr := d.ContainerStop(context.WithoutCancel(ctx), s.target, container.StopOptions{Timeout: &stopTimeout}); stopErr != nil {
+		return s.outcomeFrom(from, Failed, fmt.Errorf("%v; stopping it failed too: %v", err, stopErr))
+	}
+	return s.outcomeFrom(from, Failed, s.restore(ctx, oldNames, fmt.Errorf("%s: %w", s.target, err)))
+}
+
+// restore starts the previous version again after a failed swap and waits
+// for it to be healthy. It returns cause, with the restore's own outcome.
+func (s *swap) restore(ctx context.Context, oldNames []string, cause error) error {
+	ctx = context.WithoutCancel(ctx) // a cancelled deploy must still put the old version back
+	if len(oldNames) == 0 {
+		return fmt.Errorf("%w; there was no previous version to restore", cause)
+	}
+	prev := oldNames[0]
+	if ws, err := writers(ctx, s.host.Docker, s.cfg.Volumes, s.allowedWriters()); err != nil || len(ws) > 0 {
+		return fmt.Errorf("%w; not restarting %s: %v", cause, prev, errors.Join(err, writersErrorOrNil(ws)))
+	}
+	fmt.Fprintf(s.out, "restarting %s\n", prev)
+	if err := s.host.Docker.ContainerStart(ctx, prev, container.StartOptions{}); err != nil {
+		return fmt.Errorf("%w; restarting %s failed: %v", cause, prev, err)
+	}
+	if err := waitHealthy(ctx, s.host, prev, checkFor(s.cfg, s.unit.Role), s.cfg.DeployTimeout); err != nil {
+		return fmt.Errorf("%w; %s was restarted but is not healthy: %v", cause, prev, err)
+	}
+	fmt.Fprintf(s.out, "%s is serving again\n", prev)
+	return &restoredError{cause: cause, version: prev}
+}
+
+// restoredError is a failed swap after which the previous version serves.
+type restoredError struct {
+	cause   error
+	version string
+}
+
+func (e *restoredError) Error() string {
+	return fmt.Sprintf("%v; %s is serving again", e.cause, e.version)
+}
+
+func (e *restoredError) Unwrap() error { return e.cause }
+
+func writersErrorOrNil(ws []Writer) error {
+	if len(ws) == 0 {
+		return nil
+	}
+	return writersError(ws)
+}
+
+// allowedWriters are the containers besides the app that may keep a
+// writable mount of its volumes through a swap: its Litestream replicator,
+// which must keep running to back up every write.
+func (s *swap) allowedWriters() []string {
+	var out []string
+	for _, a := range s.cfg.Accessories {
+		if strings.Contains(path.Base(strings.Split(a.Image, ":")[0]), "litestream") {
+			out = append(out, accessories.ContainerName(s.cfg, a))
+		}
+	}
+	if s.cfg.Litestream != nil {
+		out = append(out, s.cfg.Service+"-litestream")
+	}
+	return out
+}
+
+// running lists the role's running containers except the target, newest
+// first.
+func (s *swap) running(ctx context.Context) ([]container.Summary, error) {
+	list, err := roleContainers(ctx, s.host, s.cfg, s.unit.Role.Name)
+	if err != nil {
+		return nil, err
+	}
+	var out []container.Summary
+	for _, c := range list {
+		if c.State == "running" || c.State == "restarting" {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// discard removes a container this deploy created but never started, so a
+// refused deploy leaves the host as it found it.
+func (s *swap) discard(ctx context.Context) {
+	if s.created {
+		s.host.Docker.ContainerRemove(context.WithoutCancel(ctx), s.target, container.RemoveOptions{})
+	}
+}
+
+func (s *swap) result() string {
+	if s.created {
+		return Deployed
+	}
+	return RolledBack
+}
+
+func (s *swap) outcome(result string, err error) Outcome {
+	return s.outcomeFrom("", result, err)
+}
+
+func (s *swap) outcomeFrom(from, result string, err error) Outcome {
+	if err != nil {
+		fmt.Fprintf(s.out, "FAILED: %v\n", err)
+	}
+	var took time.Duration
+	if !s.start.IsZero() {
+		took = time.Since(s.start)
+	}
+	return Outcome{Host: s.host.Name, Role: s.unit.Role.Name, From: from, To: s.version, Result: result, Err: err, Took: took}
+}
+
+// roleContainers lists a role's containers on a host, newest first.
+func roleContainers(ctx context.Context, h *Host, c *config.Config, role string) ([]container.Summary, error) {
+	list, err := h.Docker.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(
+		filters.Arg("label", LabelService+"="+c.Service),
+		filters.Arg("label", LabelRole+"="+role),
+	)})
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	var out []container.Summary
+	for _, ct := range list {
+		if ct.Labels[LabelDestination] == c.Destination {
+			out = append(out, ct)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Created > out[j].Created })
+	return out, nil
+}
+
+// envFilePath is where a role's env file lives on the host.
+func envFilePath(home string, c *config.Config, role string) string {
+	app := c.Service
+	if c.Destination != "" {
+		app += "-" + c.Destination
+	}
+	return path.Join(home, ".ship", "apps", app, "env", role+".env")
+}
+
+// writeEnvFile puts the env file on the host, 0600 in a 0700 directory:
+// the secrets travel over SSH stdin, never on a command line.
+func writeEnvFile(ctx context.Context, h *Host, file string, content []byte) error {
+	if err := h.Shell.Run(ctx, ssh.Cmd{Args: []string{"mkdir", "-p", "-m", "700", path.Dir(file)}}); err != nil {
+		return fmt.Errorf("create %s: %w", path.Dir(file), err)
+	}
+	if err := h.Shell.Upload(ctx, file, bytes.NewReader(content), 0o600, ""); err != nil {
+		return fmt.Errorf("write env file: %w", err)
+	}
+	return nil
+}
+
+func bootLimit(c *config.Config, hosts int) int {
+	switch {
+	case c.Boot.Limit > 0:
+		return c.Boot.Limit
+	case c.Boot.LimitPercent > 0:
+		return max(1, hosts*c.Boot.LimitPercent/100)
+	}
+	return 0
+}
+
+func indent(s string) string {
+	return "  " + strings.ReplaceAll(s, "\n", "\n  ")
+}
