@@ -1,0 +1,33 @@
+package testapp
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+func TestScanArgv(t *testing.T) {
+	secret := unique("secret")
+	s := ScanArgv(t, secret)
+	// The trailing ":" keeps the shell: bash, for one, runs a lone command
+	// in its place, which would take the secret off the command line.
+	cmd := exec.Command("sh", "-c", "sleep 1; :", secret)
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("run %v: %v", cmd.Args, err)
+	}
+	found := s.Stop()
+	if len(found) != 1 {
+		t.Fatalf("ScanArgv found %q, want the sh process", found)
+	}
+	if strings.Contains(found[0], secret) || !strings.Contains(found[0], "sh -c sleep 1; : [REDACTED]") {
+		t.Errorf("ScanArgv reported %q, want the sh command line with the secret redacted", found[0])
+	}
+
+	unused := ScanArgv(t, unique("unused"))
+	if err := exec.Command("sh", "-c", "sleep 0.2; :", "nothing to see").Run(); err != nil {
+		t.Fatal(err)
+	}
+	if found := unused.Stop(); len(found) != 0 {
+		t.Errorf("ScanArgv for a needle nobody uses found %q", found)
+	}
+}

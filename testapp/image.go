@@ -1,0 +1,181 @@
+package testapp
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/build"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/client"
+)
+
+const appPackage = "github.com/shipdeploy/ship/examples/app"
+
+// ImageOptions varies the example app's image.
+type ImageOptions struct {
+	// FailHealthcheck builds with FAIL_HEALTHCHECK=1: the app's /up answers 503.
+	FailHealthcheck bool
+}
+
+// Image builds the example app into an image tagged ref on the engine at
+// dockerHost and returns the image's ID. The tag is removed when the test
+// ends, so ref should be unique to the test. That fails the test if one of
+// its containers still uses the image: remove them in a cleanup registered
+// after Image, which runs before Image's own.
+func Image(t testing.TB, dockerHost, ref string, opts ImageOptions) string {
+	t.Helper()
+	buildCtx, err := appContext()
+	if err != nil {
+		t.Fatalf("testapp: %v", err)
+	}
+	cli := dockerClient(t, dockerHost)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+
+	start := time.Now()
+	options := build.ImageBuildOptions{
+		Tags:        []string{ref},
+		Dockerfile:  "Dockerfile",
+		Remove:      true,
+		ForceRemove: true,
+		// The classic builder, whatever the engine's default: it needs
+		// nothing but the tar context.
+		Version: build.BuilderV1,
+	}
+	if opts.FailHealthcheck {
+		one := "1"
+		options.BuildArgs = map[string]*string{"FAIL_HEALTHCHECK": &one}
+	}
+	resp, err := cli.ImageBuild(ctx, bytes.NewReader(buildCtx), options)
+	if err != nil {
+		t.Fatalf("testapp: build image %s on %s: %v", ref, dockerHost, err)
+	}
+	defer resp.Body.Close()
+	id, err := readBuild(resp.Body)
+	if err != nil {
+		t.Fatalf("testapp: build image %s on %s: %v", ref, dockerHost, err)
+	}
+	t.Cleanup(func() { untag(t, cli, dockerHost, ref) })
+	t.Logf("testapp: built %s (%s) on %s in %s", ref, id, dockerHost, time.Since(start).Round(time.Millisecond))
+	return id
+}
+
+// untag removes ref, and the image with it once no other tag or container
+// holds it. A test that removed the image itself is fine.
+func untag(t testing.TB, cli *client.Client, dockerHost, ref string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, err := cli.ImageRemove(ctx, ref, image.RemoveOptions{PruneChildren: true})
+	if err != nil && !client.IsErrNotFound(err) {
+		t.Errorf("testapp: remove image %s on %s: %v", ref, dockerHost, err)
+	}
+}
+
+// buildMessage is one line of the engine's JSON build output.
+type buildMessage struct {
+	Stream string `json:"stream"`
+	Error  string `json:"error"`
+	Aux    *struct {
+		ID string `json:"ID"`
+	} `json:"aux"`
+}
+
+// readBuild reads the build output to its end and returns the built image's
+// ID, which the engine sends as an aux message. A failed build's error
+// carries the output, which says which step failed.
+func readBuild(r io.Reader) (string, error) {
+	var id string
+	var out strings.Builder
+	dec := json.NewDecoder(r)
+	for {
+		var m buildMessage
+		if err := dec.Decode(&m); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			return "", fmt.Errorf("read build output: %w\n%s", err, out.String())
+		}
+		out.WriteString(m.Stream)
+		if m.Error != "" {
+			return "", fmt.Errorf("%s\n%s", m.Error, out.String())
+		}
+		if m.Aux != nil && m.Aux.ID != "" {
+			id = m.Aux.ID
+		}
+	}
+	if id == "" {
+		return "", fmt.Errorf("the engine reported no image ID\n%s", out.String())
+	}
+	return id, nil
+}
+
+// appContext is the build context, a tar of the static app binary and the
+// app's Dockerfile, made once per test binary: the go build is the slow part.
+var appContext = sync.OnceValues(func() ([]byte, error) {
+	dir, err := exec.Command("go", "list", "-f", "{{.Dir}}", appPackage).Output()
+	if err != nil {
+		return nil, fmt.Errorf("find %s: %w%s", appPackage, err, stderr(err))
+	}
+	src := strings.TrimSpace(string(dir))
+	tmp, err := os.MkdirTemp("", "testapp-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+
+	bin := filepath.Join(tmp, "app")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd.Dir = src
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0") // the image is FROM scratch
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("build %s: %w\n%s", appPackage, err, out)
+	}
+	app, err := os.ReadFile(bin)
+	if err != nil {
+		return nil, err
+	}
+	dockerfile, err := os.ReadFile(filepath.Join(src, "Dockerfile"))
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, f := range []struct {
+		name string
+		mode int64
+		data []byte
+	}{{"Dockerfile", 0o644, dockerfile}, {"app", 0o755, app}} {
+		// A fixed time keeps identical contexts identical, for the cache.
+		hdr := &tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.data)), ModTime: time.Unix(0, 0)}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return nil, fmt.Errorf("build context: %w", err)
+		}
+		if _, err := tw.Write(f.data); err != nil {
+			return nil, fmt.Errorf("build context: %w", err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, fmt.Errorf("build context: %w", err)
+	}
+	return buf.Bytes(), nil
+})
+
+// stderr is what a failed command printed, for its error message.
+func stderr(err error) string {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && len(ee.Stderr) > 0 {
+		return "\n" + string(ee.Stderr)
+	}
+	return ""
+}
