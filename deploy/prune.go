@@ -9,6 +9,8 @@ import (
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/errdefs"
+
+	"github.com/shipdeploy/ship/config"
 )
 
 // prune keeps the running container and the newest retain_containers
@@ -51,6 +53,21 @@ func Prune(ctx context.Context, d client.APIClient, retain int, list func(contex
 		// The image may still serve another container: then it stays.
 		if _, err := d.ImageRemove(ctx, c.ImageID, image.RemoveOptions{}); err != nil && !errdefs.IsConflict(err) && !errdefs.IsNotFound(err) {
 			return removed, fmt.Errorf("remove image of %s: %w", name, err)
+		}
+	}
+	return removed, nil
+}
+
+// PruneHost prunes every role of the app on a host.
+func PruneHost(ctx context.Context, h *Host, c *config.Config) ([]string, error) {
+	var removed []string
+	for _, r := range c.Roles {
+		got, err := Prune(ctx, h.Docker, c.RetainContainers, func(ctx context.Context) ([]container.Summary, error) {
+			return roleContainers(ctx, h, c, r.Name)
+		})
+		removed = append(removed, got...)
+		if err != nil {
+			return removed, err
 		}
 	}
 	return removed, nil

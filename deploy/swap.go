@@ -19,6 +19,7 @@ import (
 	"github.com/docker/docker/errdefs"
 
 	"github.com/shipdeploy/ship/accessories"
+	"github.com/shipdeploy/ship/audit"
 	"github.com/shipdeploy/ship/config"
 	"github.com/shipdeploy/ship/fleet"
 	"github.com/shipdeploy/ship/ssh"
@@ -64,6 +65,8 @@ type Request struct {
 	Out      *fleet.Output
 	// Hook runs a local hook by name ("pre-deploy"); nil runs none.
 	Hook func(ctx context.Context, name string) error
+	// Performer is who asked, for the audit log on each host.
+	Performer string
 }
 
 // Outcome is how one role on one host ended.
@@ -126,6 +129,7 @@ func Run(ctx context.Context, req Request) []Outcome {
 	fleet.Each(ctx, ready, bootLimit(req.Config, len(ready)), func(ctx context.Context, name string) (struct{}, error) {
 		for _, s := range swaps[name] {
 			o := s.run(ctx)
+			s.audit(ctx, req, o)
 			mu.Lock()
 			outcomes = append(outcomes, o)
 			mu.Unlock()
@@ -133,6 +137,27 @@ func Run(ctx context.Context, req Request) []Outcome {
 		return struct{}{}, nil
 	})
 	return outcomes
+}
+
+// audit records a swap's outcome in the host's audit log. A log that
+// cannot be written is reported but does not undo a finished swap.
+func (s *swap) audit(ctx context.Context, req Request, o Outcome) {
+	command := "deploy"
+	if req.Rollback {
+		command = "rollback"
+	}
+	versions := o.To
+	if o.From != "" {
+		versions = o.From + " -> " + o.To
+	}
+	result := o.Result
+	if o.Err != nil {
+		result += ": " + o.Err.Error()
+	}
+	e := audit.Entry{Time: time.Now(), Performer: req.Performer, Command: command + " " + o.Role, Versions: versions, Result: result}
+	if err := audit.Append(context.WithoutCancel(ctx), s.host.Shell, audit.Path(s.cfg.Service, s.cfg.Destination), e); err != nil {
+		fmt.Fprintf(req.Out.Prefixed("["+s.host.Name+"] "), "audit log: %v\n", err)
+	}
 }
 
 // swap is one role's swap on one host.
@@ -231,7 +256,7 @@ func (s *swap) run(ctx context.Context) Outcome {
 	defer s.out.Close()
 	s.start = time.Now()
 	d := s.host.Docker
-	olds, err := s.running(ctx)
+	olds, err := runningContainers(ctx, s.host, s.cfg, s.unit.Role.Name)
 	if err != nil {
 		return s.outcome(Failed, err)
 	}
@@ -249,7 +274,7 @@ func (s *swap) run(ctx context.Context) Outcome {
 	}
 
 	// 5. Before touching anything: is someone else writing?
-	if ws, err := writers(ctx, d, s.cfg.Volumes, append(oldNames, s.allowedWriters()...)); err != nil || len(ws) > 0 {
+	if ws, err := writers(ctx, d, s.cfg.Volumes, append(oldNames, allowedWriters(s.cfg)...)); err != nil || len(ws) > 0 {
 		s.discard(ctx)
 		if err == nil {
 			err = writersError(ws)
@@ -272,7 +297,7 @@ func (s *swap) run(ctx context.Context) Outcome {
 	// 7. Nothing may write to the volumes now. If something started
 	// writing since step 5, restarting the old version would make two
 	// writers as surely as starting the new one: leave both stopped.
-	if ws, err := writers(ctx, d, s.cfg.Volumes, s.allowedWriters()); err != nil || len(ws) > 0 {
+	if ws, err := writers(ctx, d, s.cfg.Volumes, allowedWriters(s.cfg)); err != nil || len(ws) > 0 {
 		if err == nil {
 			err = writersError(ws)
 		}
@@ -310,7 +335,7 @@ func (s *swap) restore(ctx context.Context, oldNames []string, cause error) erro
 		return fmt.Errorf("%w; there was no previous version to restore", cause)
 	}
 	prev := oldNames[0]
-	if ws, err := writers(ctx, s.host.Docker, s.cfg.Volumes, s.allowedWriters()); err != nil || len(ws) > 0 {
+	if ws, err := writers(ctx, s.host.Docker, s.cfg.Volumes, allowedWriters(s.cfg)); err != nil || len(ws) > 0 {
 		return fmt.Errorf("%w; not restarting %s: %v", cause, prev, errors.Join(err, writersErrorOrNil(ws)))
 	}
 	fmt.Fprintf(s.out, "restarting %s\n", prev)
@@ -346,23 +371,22 @@ func writersErrorOrNil(ws []Writer) error {
 // allowedWriters are the containers besides the app that may keep a
 // writable mount of its volumes through a swap: its Litestream replicator,
 // which must keep running to back up every write.
-func (s *swap) allowedWriters() []string {
+func allowedWriters(c *config.Config) []string {
 	var out []string
-	for _, a := range s.cfg.Accessories {
+	for _, a := range c.Accessories {
 		if strings.Contains(path.Base(strings.Split(a.Image, ":")[0]), "litestream") {
-			out = append(out, accessories.ContainerName(s.cfg, a))
+			out = append(out, accessories.ContainerName(c, a))
 		}
 	}
-	if s.cfg.Litestream != nil {
-		out = append(out, s.cfg.Service+"-litestream")
+	if c.Litestream != nil {
+		out = append(out, c.Service+"-litestream")
 	}
 	return out
 }
 
-// running lists the role's running containers except the target, newest
-// first.
-func (s *swap) running(ctx context.Context) ([]container.Summary, error) {
-	list, err := roleContainers(ctx, s.host, s.cfg, s.unit.Role.Name)
+// runningContainers lists a role's running containers, newest first.
+func runningContainers(ctx context.Context, h *Host, c *config.Config, role string) ([]container.Summary, error) {
+	list, err := roleContainers(ctx, h, c, role)
 	if err != nil {
 		return nil, err
 	}

@@ -70,12 +70,29 @@ func connect(c *cli.Context) (*config.Config, *ssh.Pool, []string, error) {
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	hosts, err := fleet.Select(cfg, global(c, "hosts").String("hosts"), global(c, "roles").String("roles"))
+	hosts, err := selectHosts(c, cfg)
 	if err != nil {
-		return nil, nil, nil, usageError{err}
+		return nil, nil, nil, err
 	}
 	newUI(c).debugf("hosts: %s (ssh as %s)", strings.Join(hosts, ", "), cfg.SSH.User)
 	return cfg, ssh.NewPool(fleet.SSHConfig(cfg)), hosts, nil
+}
+
+// selectHosts applies --hosts, --roles and --primary.
+func selectHosts(c *cli.Context, cfg *config.Config) ([]string, error) {
+	hostsFlag := global(c, "hosts").String("hosts")
+	if global(c, "primary").Bool("primary") {
+		primary := cfg.Role(cfg.PrimaryRole)
+		if primary == nil || len(primary.Hosts) == 0 {
+			return nil, usageError{fmt.Errorf("--primary: role %s has no hosts", cfg.PrimaryRole)}
+		}
+		hostsFlag = primary.Hosts[0].Address
+	}
+	hosts, err := fleet.Select(cfg, hostsFlag, global(c, "roles").String("roles"))
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return hosts, nil
 }
 
 func orNone(list []string) string {

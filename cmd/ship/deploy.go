@@ -5,13 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"text/tabwriter"
+	"time"
 
 	"github.com/docker/docker/client"
 	"github.com/urfave/cli/v2"
 
+	"github.com/shipdeploy/ship/audit"
 	"github.com/shipdeploy/ship/config"
 	"github.com/shipdeploy/ship/deploy"
 	"github.com/shipdeploy/ship/fleet"
+	"github.com/shipdeploy/ship/hooks"
 	"github.com/shipdeploy/ship/ssh"
 )
 
@@ -81,13 +84,21 @@ func rollbackCommand() *cli.Command {
 // swap runs a deploy or rollback on the selected hosts and roles and
 // reports each one's outcome.
 func swap(c *cli.Context, cfg *config.Config, version string, rollback bool) error {
-	hosts, err := fleet.Select(cfg, global(c, "hosts").String("hosts"), global(c, "roles").String("roles"))
+	hosts, err := selectHosts(c, cfg)
 	if err != nil {
-		return usageError{err}
+		return err
 	}
 	roles, err := fleet.Roles(cfg, global(c, "roles").String("roles"))
 	if err != nil {
 		return usageError{err}
+	}
+	command := "deploy"
+	if rollback {
+		command = "rollback"
+	}
+	hook := hookRunner(c, cfg, command, version, hosts, 0)
+	if err := hook(c.Context, hooks.PreConnect); err != nil {
+		return err
 	}
 	pool := ssh.NewPool(fleet.SSHConfig(cfg))
 	defer pool.Close()
@@ -96,12 +107,14 @@ func swap(c *cli.Context, cfg *config.Config, version string, rollback bool) err
 		return err
 	}
 	req := deploy.Request{
-		Config:   cfg,
-		Units:    deploy.Plan(cfg, hosts, roles),
-		Hosts:    engines,
-		Version:  version,
-		Rollback: rollback,
-		Out:      fleet.NewOutput(c.App.Writer),
+		Config:    cfg,
+		Units:     deploy.Plan(cfg, hosts, roles),
+		Hosts:     engines,
+		Version:   version,
+		Rollback:  rollback,
+		Out:       fleet.NewOutput(c.App.Writer),
+		Hook:      hook,
+		Performer: audit.Performer(),
 	}
 	if !rollback {
 		local, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
@@ -111,8 +124,28 @@ func swap(c *cli.Context, cfg *config.Config, version string, rollback bool) err
 		defer local.Close()
 		req.Local = local
 	}
+	start := time.Now()
 	outcomes := deploy.Run(c.Context, req)
-	return report(c, outcomes)
+	if err := report(c, outcomes); err != nil {
+		return err
+	}
+	return hookRunner(c, cfg, command, version, hosts, time.Since(start))(c.Context, hooks.PostDeploy)
+}
+
+// hookRunner runs local hooks with the deploy's SHIP_* (and KAMAL_*)
+// variables; a hook that fails stops the command.
+func hookRunner(c *cli.Context, cfg *config.Config, command, version string, hosts []string, runtime time.Duration) func(context.Context, string) error {
+	env := hooks.Env{
+		Service: cfg.Service, Version: version, Destination: cfg.Destination, Command: command,
+		Performer: audit.Performer(), Hosts: hosts, RecordedAt: time.Now(), Runtime: runtime,
+	}
+	return func(ctx context.Context, name string) error {
+		ran, err := hooks.Run(ctx, cfg.Root, cfg.HooksPath, name, env, c.App.Writer, c.App.ErrWriter)
+		if ran && err == nil {
+			newUI(c).infof("ran hook %s", name)
+		}
+		return err
+	}
 }
 
 // openHosts connects to every host and its Docker Engine, in parallel.

@@ -90,6 +90,9 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			setupCommand(),
 			deployCommand(),
 			rollbackCommand(),
+			appCommand(),
+			auditCommand(),
+			pruneCommand(),
 		},
 	}
 	withGlobalFlags(app.Commands)
@@ -105,6 +108,7 @@ func globalFlags() []cli.Flag {
 		&cli.StringFlag{Name: "destination", Aliases: []string{"d"}, Usage: "merge config/deploy.DESTINATION.yml over the config"},
 		&cli.StringFlag{Name: "hosts", Aliases: []string{"h"}, Usage: "act only on these hosts (comma-separated, wildcards allowed)"},
 		&cli.StringFlag{Name: "roles", Aliases: []string{"r"}, Usage: "act only on the hosts of these roles (comma-separated, wildcards allowed)"},
+		&cli.BoolFlag{Name: "primary", Aliases: []string{"p"}, Usage: "act only on the primary host (the first host of the primary role)"},
 		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "show more detail"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "show only errors and results"},
 	}

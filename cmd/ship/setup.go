@@ -24,9 +24,9 @@ func setupCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			hosts, err := fleet.Select(cfg, global(c, "hosts").String("hosts"), global(c, "roles").String("roles"))
+			hosts, err := selectHosts(c, cfg)
 			if err != nil {
-				return usageError{err}
+				return err
 			}
 			pool := ssh.NewPool(fleet.SSHConfig(cfg))
 			defer pool.Close()

@@ -47,6 +47,16 @@ func firstNonEmpty(values ...string) string {
 }
 
 func main() {
+	// `app touch PATH` creates a file: a one-off command for `ship app exec`
+	// tests, since the scratch image has no shell or coreutils.
+	if len(os.Args) == 3 && os.Args[1] == "touch" {
+		if err := os.WriteFile(os.Args[2], []byte("touched\n"), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, "app:", err)
+			os.Exit(1)
+		}
+		fmt.Println("touched", os.Args[2])
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	if err := run(ctx, configFromEnv(os.Getenv), os.Stdout); err != nil {

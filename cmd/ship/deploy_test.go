@@ -1,0 +1,305 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/client"
+
+	"github.com/shipdeploy/ship/testapp"
+	"github.com/shipdeploy/ship/testhost"
+)
+
+// app is a project deploying the example app to test hosts.
+type app struct {
+	dir, service, secret string
+	port                 int // published on 127.0.0.1 of each host
+}
+
+func freePort(t *testing.T) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// deployedApp writes a project for service on hosts, builds images v1, v2 and a
+// version whose health check fails on h1's engine (the local engine ship
+// sends images from), and removes the app when the test ends.
+func deployedApp(t *testing.T, service string, hosts ...*testhost.Host) *app {
+	t.Helper()
+	a := &app{service: service, secret: "s3cret-" + rand.Text(), port: freePort(t)}
+	var servers, known strings.Builder
+	for _, h := range hosts {
+		servers.WriteString("      - " + h.Addr + "\n")
+		known.WriteString("    - " + h.KnownHostsPath + "\n")
+	}
+	a.dir = project(t, map[string]string{
+		"config/deploy.yml": fmt.Sprintf(`service: %[1]s
+image: ship-it-%[1]s
+servers:
+  web:
+    hosts:
+%[2]s    options:
+      publish: 127.0.0.1:%[3]d:3000
+volumes:
+  - %[4]s_data:/data
+env:
+  clear:
+    DATABASE_PATH: /data/app.sqlite3
+    PORT: 3000
+  secret:
+    - APP_SECRET
+healthcheck:
+  path: /up
+  port: 3000
+deploy_timeout: 8
+stop_timeout: 10
+ssh:
+  keys_only: true
+  keys: [%[5]s]
+  known_hosts:
+%[6]s`, service, servers.String(), a.port, strings.ReplaceAll(service, "-", "_"), hosts[0].KeyPath, known.String()),
+		".ship/secrets": "APP_SECRET=" + a.secret + "\n",
+	})
+	h1, _ := testhost.Hosts(t)
+	testapp.Image(t, h1.DockerHost, "ship-it-"+service+":v1", testapp.ImageOptions{})
+	testapp.Image(t, h1.DockerHost, "ship-it-"+service+":v2", testapp.ImageOptions{})
+	testapp.Image(t, h1.DockerHost, "ship-it-"+service+":bad", testapp.ImageOptions{FailHealthcheck: true})
+	t.Cleanup(func() {
+		// Remove the app from every host: containers, their images, volumes.
+		a.ship(t, "app", "remove", "--yes")
+		for _, h := range hosts {
+			cli := dockerClient(t, h)
+			cli.VolumeRemove(context.Background(), strings.ReplaceAll(service, "-", "_")+"_data", true)
+		}
+	})
+	return a
+}
+
+// ship runs the CLI in the project.
+func (a *app) ship(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	return ship(t, a.dir, args...)
+}
+
+// mustShip runs the CLI and fails the test unless it succeeds.
+func (a *app) mustShip(t *testing.T, args ...string) string {
+	t.Helper()
+	out, errOut, code := a.ship(t, args...)
+	if code != 0 {
+		t.Fatalf("ship %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
+	}
+	return out + errOut
+}
+
+func (a *app) url() string { return fmt.Sprintf("http://127.0.0.1:%d", a.port) }
+
+// version is what the app on h1 says it is.
+func (a *app) version(t *testing.T) string {
+	t.Helper()
+	resp, err := http.Get(a.url() + "/version")
+	if err != nil {
+		return "unreachable: " + err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return strings.TrimSpace(string(b))
+}
+
+func dockerClient(t *testing.T, h *testhost.Host) *client.Client {
+	t.Helper()
+	cli, err := client.NewClientWithOpts(client.WithHost(h.DockerHost), client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli.Close() })
+	return cli
+}
+
+// The heart of ship: v1 → v2 → a broken version → rollback, under a steady
+// stream of acknowledged writes. The engine's own event stream must show
+// that two app containers never ran at the same instant, every write that
+// was acknowledged must still be there, and the secret must never appear
+// in a command line on the host, in ship's output or in the audit log.
+func TestDeployRollbackNeverOverlapsOrLosesWrites(t *testing.T) {
+	h1, _ := testhost.Hosts(t)
+	a := deployedApp(t, "swap", h1)
+	watch := testapp.Watch(t, h1.DockerHost, a.service)
+	argv := testapp.ScanArgv(t, a.secret)
+	var output strings.Builder
+
+	output.WriteString(a.mustShip(t, "setup", "--skip-build", "--version", "v1"))
+	if v := a.version(t); v != "v1" {
+		t.Fatalf("after setup the app says %q, want v1", v)
+	}
+	writer := testapp.StartWriter(t, a.url(), 5*time.Millisecond)
+
+	output.WriteString(a.mustShip(t, "deploy", "--skip-build", "--version", "v2"))
+	if v := a.version(t); v != "v2" {
+		t.Fatalf("after deploying v2 the app says %q", v)
+	}
+
+	out, errOut, code := a.ship(t, "deploy", "--skip-build", "--version", "bad")
+	output.WriteString(out + errOut)
+	if code != exitFailed {
+		t.Fatalf("deploying a version whose health check fails exited %d, want 1\n%s%s", code, out, errOut)
+	}
+	if !strings.Contains(out+errOut, "swap-web-v2 is serving again") || !strings.Contains(out, "last log lines of swap-web-bad") {
+		t.Errorf("the failed deploy does not say it put v2 back and show the new container's logs:\n%s%s", out, errOut)
+	}
+	if v := a.version(t); v != "v2" {
+		t.Fatalf("after the failed deploy the app says %q, want v2 serving again", v)
+	}
+
+	output.WriteString(a.mustShip(t, "rollback", "v1"))
+	if v := a.version(t); v != "v1" {
+		t.Fatalf("after rollback the app says %q, want v1", v)
+	}
+	acked, failed := writer.Stop()
+	testapp.Durable(t, a.url(), acked)
+	t.Logf("%d writes acknowledged, %d refused during 3 swaps", len(acked), failed)
+	if len(acked) < 50 {
+		t.Errorf("only %d writes were acknowledged: the writer did not really run through the swaps", len(acked))
+	}
+
+	if n := watch.MaxRunning(); n != 1 {
+		t.Errorf("at some instant %d app containers were running at once:\n%v", n, watch.Events())
+	}
+	// Each start must come after the previous container stopped. The
+	// engine may send "die" after the next start, but "stop" before the
+	// stop request returns, so either ends a container's run.
+	running := ""
+	for _, e := range watch.Events() {
+		switch e.Action {
+		case "start":
+			if running != "" {
+				t.Errorf("%s started while %s was still running", e.Name, running)
+			}
+			running = e.Name
+		case "die", "stop":
+			if e.Name == running {
+				running = ""
+			}
+		}
+	}
+
+	if leaks := argv.Stop(); len(leaks) > 0 {
+		t.Errorf("the secret appeared in a command line on the host: %v", leaks)
+	}
+	audit := a.mustShip(t, "audit")
+	output.WriteString(audit)
+	for _, want := range []string{"deploy web v1 -> v2: deployed", "deploy web v2 -> bad: failed", "rollback web v2 -> v1: rolled_back"} {
+		if !strings.Contains(audit, want) {
+			t.Errorf("audit log lacks %q:\n%s", want, audit)
+		}
+	}
+	if strings.Contains(output.String(), a.secret) {
+		t.Errorf("the secret appeared in ship's output or audit log")
+	}
+	mode := a.mustShip(t, "server", "exec", "stat -c %a $HOME/.ship/apps/swap/env/web.env")
+	if !strings.Contains(mode, "] 600") {
+		t.Errorf("env file mode: %s", mode)
+	}
+	// The deploy command line takes no secret either: env files are written
+	// over stdin, and containers are created through the API.
+	if envFile := a.mustShip(t, "server", "exec", "cat $HOME/.ship/apps/swap/env/web.env"); !strings.Contains(envFile, `APP_SECRET="`+a.secret+`"`) {
+		t.Errorf("env file does not hold the secret: %s", envFile)
+	}
+}
+
+// A container started by hand that mounts the database volume would be a
+// second writer: the deploy must refuse, name it, and leave v1 serving.
+func TestForeignWriterBlocksDeploy(t *testing.T) {
+	h1, _ := testhost.Hosts(t)
+	a := deployedApp(t, "guard", h1)
+	a.mustShip(t, "setup", "--skip-build", "--version", "v1")
+
+	cli := dockerClient(t, h1)
+	ctx := context.Background()
+	foreign := "guard-by-hand-" + strings.ToLower(rand.Text()[:6])
+	_, err := cli.ContainerCreate(ctx, &container.Config{Image: "ship-it-guard:v1", Env: []string{"PORT=3999", "DATABASE_PATH=/data/other.sqlite3"}},
+		&container.HostConfig{Binds: []string{"guard_data:/data"}}, nil, nil, foreign)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli.ContainerRemove(ctx, foreign, container.RemoveOptions{Force: true}) })
+	if err := cli.ContainerStart(ctx, foreign, container.StartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	out, errOut, code := a.ship(t, "deploy", "--skip-build", "--version", "v2")
+	if code != exitFailed || !strings.Contains(errOut, foreign) || !strings.Contains(errOut, "single-writer check failed") {
+		t.Fatalf("deploy with a foreign writer: exit %d\n%s%s", code, out, errOut)
+	}
+	if v := a.version(t); v != "v1" {
+		t.Errorf("after the refused deploy the app says %q, want v1 still serving", v)
+	}
+	if list := a.mustShip(t, "app", "containers"); strings.Contains(list, "guard-web-v2") {
+		t.Errorf("the refused deploy left its new container behind:\n%s", list)
+	}
+}
+
+// exec runs in the running container (no new container, writable volume);
+// exec --new gets a one-off container whose volume is read-only.
+func TestAppExec(t *testing.T) {
+	h1, _ := testhost.Hosts(t)
+	a := deployedApp(t, "exec", h1)
+	a.mustShip(t, "setup", "--skip-build", "--version", "v1")
+	cli := dockerClient(t, h1)
+	count := func() int {
+		list, err := cli.ContainerList(context.Background(), container.ListOptions{All: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(list)
+	}
+
+	before := count()
+	watch := testapp.Watch(t, h1.DockerHost, "exec")
+	out := a.mustShip(t, "app", "exec", "/app touch /data/from-exec")
+	if !strings.Contains(out, "touched /data/from-exec") {
+		t.Errorf("exec output: %s", out)
+	}
+	if after := count(); after != before {
+		t.Errorf("app exec changed the number of containers from %d to %d", before, after)
+	}
+	for _, e := range watch.Events() {
+		if e.Action == "create" {
+			t.Errorf("app exec created a container: %v", e)
+		}
+	}
+
+	// A one-off container keeps the image's entrypoint (/app), as docker run does.
+	out, errOut, code := a.ship(t, "app", "exec", "--new", "touch /data/from-new")
+	if code == 0 || !strings.Contains(out+errOut, "read-only file system") {
+		t.Errorf("exec --new could write to the volume: exit %d\n%s%s", code, out, errOut)
+	}
+	if after := count(); after != before {
+		t.Errorf("app exec --new left a container behind (%d, then %d)", before, after)
+	}
+}
+
+func TestRollbackToUnknownVersionListsRetained(t *testing.T) {
+	h1, _ := testhost.Hosts(t)
+	a := deployedApp(t, "versions", h1)
+	a.mustShip(t, "setup", "--skip-build", "--version", "v1")
+	a.mustShip(t, "deploy", "--skip-build", "--version", "v2")
+	_, errOut, code := a.ship(t, "rollback", "v7")
+	if code != exitFailed || !strings.Contains(errOut, "version v7 is not retained for role web; available: v2, v1") {
+		t.Errorf("rollback to an unknown version: %d %s", code, errOut)
+	}
+	if v := a.version(t); v != "v2" {
+		t.Errorf("app says %q after a refused rollback", v)
+	}
+}
