@@ -50,8 +50,11 @@ func Prune(ctx context.Context, d client.APIClient, retain int, list func(contex
 			return removed, fmt.Errorf("remove %s: %w", name, err)
 		}
 		removed = append(removed, name)
-		// The image may still serve another container: then it stays.
-		if _, err := d.ImageRemove(ctx, c.ImageID, image.RemoveOptions{}); err != nil && !errdefs.IsConflict(err) && !errdefs.IsNotFound(err) {
+		// Remove the container's tag, not the image ID: versions built
+		// alike share an ID, and the engine refuses to delete an ID with
+		// several tags. The image itself goes with its last tag, and stays
+		// while another container uses it.
+		if _, err := d.ImageRemove(ctx, c.Image, image.RemoveOptions{}); err != nil && !errdefs.IsConflict(err) && !errdefs.IsNotFound(err) {
 			return removed, fmt.Errorf("remove image of %s: %w", name, err)
 		}
 	}

@@ -62,7 +62,10 @@ type Request struct {
 	Local    client.APIClient
 	Version  string
 	Rollback bool
-	Out      *fleet.Output
+	// KeepRunning leaves a role alone where the version already runs, for
+	// setup; a deploy of the running version replaces it (a redeploy).
+	KeepRunning bool
+	Out         *fleet.Output
 	// Hook runs a local hook by name ("pre-deploy"); nil runs none.
 	Hook func(ctx context.Context, name string) error
 	// Performer is who asked, for the audit log on each host.
@@ -200,12 +203,15 @@ func prepare(ctx context.Context, req Request, h *Host, units []Unit) ([]*swap, 
 		if err := writeEnvFile(ctx, h, envFilePath(home, c, u.Role.Name), spec.EnvFile); err != nil {
 			return nil, err
 		}
-		if req.Rollback {
+		switch {
+		case req.Rollback || req.KeepRunning && s.isRunning(ctx):
 			if err := s.findRetained(ctx); err != nil {
 				return nil, err
 			}
-		} else if err := s.create(ctx, spec); err != nil {
-			return nil, err
+		default:
+			if err := s.create(ctx, spec); err != nil {
+				return nil, err
+			}
 		}
 		swaps = append(swaps, s)
 	}
@@ -230,6 +236,12 @@ func (s *swap) create(ctx context.Context, spec *Spec) error {
 	s.created = true
 	fmt.Fprintf(s.out, "created %s\n", spec.Name)
 	return nil
+}
+
+// isRunning reports whether the target version runs already.
+func (s *swap) isRunning(ctx context.Context) bool {
+	info, err := s.host.Docker.ContainerInspect(ctx, s.target)
+	return err == nil && info.State.Running
 }
 
 // findRetained checks that the rollback's version is retained on the host.

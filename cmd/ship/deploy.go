@@ -35,7 +35,7 @@ func deployCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			return swap(c, cfg, version, false)
+			return swap(c, cfg, version, false, false)
 		},
 	}
 }
@@ -76,14 +76,14 @@ func rollbackCommand() *cli.Command {
 			if err := deploy.CheckVersion(version); err != nil {
 				return usageError{err}
 			}
-			return swap(c, cfg, version, true)
+			return swap(c, cfg, version, true, false)
 		},
 	}
 }
 
 // swap runs a deploy or rollback on the selected hosts and roles and
 // reports each one's outcome.
-func swap(c *cli.Context, cfg *config.Config, version string, rollback bool) error {
+func swap(c *cli.Context, cfg *config.Config, version string, rollback, keepRunning bool) error {
 	hosts, err := selectHosts(c, cfg)
 	if err != nil {
 		return err
@@ -107,14 +107,15 @@ func swap(c *cli.Context, cfg *config.Config, version string, rollback bool) err
 		return err
 	}
 	req := deploy.Request{
-		Config:    cfg,
-		Units:     deploy.Plan(cfg, hosts, roles),
-		Hosts:     engines,
-		Version:   version,
-		Rollback:  rollback,
-		Out:       fleet.NewOutput(c.App.Writer),
-		Hook:      hook,
-		Performer: audit.Performer(),
+		Config:      cfg,
+		Units:       deploy.Plan(cfg, hosts, roles),
+		Hosts:       engines,
+		Version:     version,
+		Rollback:    rollback,
+		KeepRunning: keepRunning,
+		Out:         fleet.NewOutput(c.App.Writer),
+		Hook:        hook,
+		Performer:   audit.Performer(),
 	}
 	if !rollback {
 		local, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())

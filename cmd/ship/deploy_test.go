@@ -7,11 +7,14 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
 
 	"github.com/shipdeploy/ship/testapp"
@@ -257,8 +260,9 @@ func TestAppExec(t *testing.T) {
 	a := deployedApp(t, "exec", h1)
 	a.mustShip(t, "setup", "--skip-build", "--version", "v1")
 	cli := dockerClient(t, h1)
+	// Other packages' tests share the engine: count this app's containers.
 	count := func() int {
-		list, err := cli.ContainerList(context.Background(), container.ListOptions{All: true})
+		list, err := cli.ContainerList(context.Background(), container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("name", "^/exec-web-"))})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -301,5 +305,92 @@ func TestRollbackToUnknownVersionListsRetained(t *testing.T) {
 	}
 	if v := a.version(t); v != "v2" {
 		t.Errorf("app says %q after a refused rollback", v)
+	}
+}
+
+// Two hosts, each with its own engine: h2 gets the image over SSH. A
+// failure on one host is reported and leaves it on its old version; the
+// other host's swap goes through.
+func TestTwoHostDeploy(t *testing.T) {
+	h1, h2 := testhost.Hosts(t)
+	// h2 must not have the image yet: ship sends it.
+	for _, v := range []string{"v1", "v2", "bad"} {
+		dockerClient(t, h2).ImageRemove(context.Background(), "ship-it-pair:"+v, image.RemoveOptions{Force: true})
+	}
+	a := deployedApp(t, "pair", h1, h2)
+	out := a.mustShip(t, "setup", "--skip-build", "--version", "v1")
+	if !strings.Contains(out, "["+h2.Addr+"] sending image ship-it-pair:v1") {
+		t.Errorf("h2 did not receive the image over SSH:\n%s", out)
+	}
+	if v := a.mustShip(t, "app", "version"); !strings.Contains(v, h1.Addr+" web: v1") || !strings.Contains(v, h2.Addr+" web: v1") {
+		t.Fatalf("after setup:\n%s", v)
+	}
+
+	// A foreign writer on h2 only.
+	cli := dockerClient(t, h2)
+	ctx := context.Background()
+	foreign := "pair-by-hand-" + strings.ToLower(rand.Text()[:6])
+	if _, err := cli.ContainerCreate(ctx, &container.Config{Image: "ship-it-pair:v1", Env: []string{"PORT=3999"}},
+		&container.HostConfig{Binds: []string{"pair_data:/data"}}, nil, nil, foreign); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli.ContainerRemove(ctx, foreign, container.RemoveOptions{Force: true}) })
+	if err := cli.ContainerStart(ctx, foreign, container.StartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	stdout, errOut, code := a.ship(t, "deploy", "--skip-build", "--version", "v2")
+	if code != exitFailed || !strings.Contains(errOut, h2.Addr+" web: single-writer check failed: "+foreign) || !strings.Contains(errOut, "1 of 2 swaps failed") {
+		t.Fatalf("deploy with a writer on h2: exit %d\n%s%s", code, stdout, errOut)
+	}
+	if v := a.mustShip(t, "app", "version"); !strings.Contains(v, h1.Addr+" web: v2") || !strings.Contains(v, h2.Addr+" web: v1") {
+		t.Errorf("h1 should be on v2 and h2 still on v1:\n%s", v)
+	}
+	if err := cli.ContainerRemove(ctx, foreign, container.RemoveOptions{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	a.mustShip(t, "deploy", "--skip-build", "--version", "v2")
+	if v := a.mustShip(t, "app", "version"); !strings.Contains(v, h2.Addr+" web: v2") {
+		t.Errorf("after the writer is gone, h2 should deploy v2:\n%s", v)
+	}
+}
+
+// Hooks run around a deploy with SHIP_* and KAMAL_* variables; a failing
+// pre-deploy hook stops the deploy before any host is touched. setup run
+// again changes nothing.
+func TestHooksAndSetupAgain(t *testing.T) {
+	h1, _ := testhost.Hosts(t)
+	a := deployedApp(t, "hooks", h1)
+	out := a.mustShip(t, "setup", "--skip-build", "--version", "v1")
+	if !strings.Contains(out, "created volume hooks_data") {
+		t.Errorf("first setup did not create the volume:\n%s", out)
+	}
+	if out := a.mustShip(t, "setup", "--skip-build", "--version", "v1"); strings.Contains(out, "created") || !strings.Contains(out, "hooks-web-v1 is already running") {
+		t.Errorf("second setup changed something:\n%s", out)
+	}
+
+	hooksDir := a.dir + "/.ship/hooks"
+	write := func(name, script string) {
+		if err := os.MkdirAll(hooksDir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(hooksDir+"/"+name, []byte("#!/bin/sh\n"+script+"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("pre-deploy", `echo "pre $SHIP_VERSION $KAMAL_VERSION $SHIP_HOSTS $SHIP_COMMAND" >> hooks.log`)
+	write("post-deploy", `echo "post $SHIP_VERSION $SHIP_RUNTIME" >> hooks.log`)
+	a.mustShip(t, "deploy", "--skip-build", "--version", "v2")
+	log, _ := os.ReadFile(a.dir + "/hooks.log")
+	if !strings.Contains(string(log), "pre v2 v2 "+h1.Addr+" deploy") || !strings.Contains(string(log), "post v2 ") {
+		t.Errorf("hooks.log:\n%s", log)
+	}
+
+	write("pre-deploy", `echo "migrations are not ready" >&2; exit 3`)
+	_, errOut, code := a.ship(t, "deploy", "--skip-build", "--version", "v1")
+	if code != exitFailed || !strings.Contains(errOut, "pre-deploy failed: exit status 3") {
+		t.Errorf("failing pre-deploy hook: exit %d\n%s", code, errOut)
+	}
+	if v := a.version(t); v != "v2" {
+		t.Errorf("after a failed pre-deploy hook the app says %q, want v2", v)
 	}
 }

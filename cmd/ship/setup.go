@@ -43,7 +43,7 @@ func setupCommand() *cli.Command {
 			if err := fleet.Failed(results); err != nil {
 				return err
 			}
-			return swap(c, cfg, version, false)
+			return swap(c, cfg, version, false, true)
 		},
 	}
 }
