@@ -394,3 +394,24 @@ func TestHooksAndSetupAgain(t *testing.T) {
 		t.Errorf("after a failed pre-deploy hook the app says %q, want v2", v)
 	}
 }
+
+func TestAppLogsStopStart(t *testing.T) {
+	h1, _ := testhost.Hosts(t)
+	a := deployedApp(t, "logs", h1)
+	a.mustShip(t, "setup", "--skip-build", "--version", "v1")
+	out := a.mustShip(t, "app", "logs", "-n", "10", "--grep", "listening")
+	if !strings.Contains(out, "listening on") || !strings.Contains(out, "version=v1") {
+		t.Errorf("app logs --grep listening:\n%s", out)
+	}
+	if out := a.mustShip(t, "app", "logs", "--grep", "no-such-line"); strings.Contains(out, "listening") {
+		t.Errorf("--grep let through a line it does not match:\n%s", out)
+	}
+	a.mustShip(t, "app", "stop")
+	if v := a.mustShip(t, "app", "version"); !strings.Contains(v, "web: not running") {
+		t.Errorf("after app stop: %s", v)
+	}
+	a.mustShip(t, "app", "start")
+	if v := a.version(t); v != "v1" {
+		t.Errorf("after app start the app says %q", v)
+	}
+}
