@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/shipdeploy/ship/runopts"
 )
 
 func (d *decoder) ssh(n *yaml.Node, p string) SSH {
@@ -155,8 +157,8 @@ func (d *decoder) portSpec(n *yaml.Node, p, spec string) {
 	if spec == "" {
 		return
 	}
-	if err := checkPublish(spec); err != nil {
-		d.errorf(resolve(n), p, "%v", err)
+	if err := runopts.Check("publish", []string{spec}); err != nil {
+		d.errorf(resolve(n), p, "%s", optionError("publish", err))
 	}
 }
 

@@ -116,7 +116,7 @@ deploy_timeout: soon
 		file + `:7:9: servers.web.hosts[0]: host "bad host" is not a valid host name`,
 		file + `:8:9: servers.web.hosts[1]: host "10.0.0.1:99999": port "99999"`,
 		file + `:10:7: servers.web.options.memroy: unknown option`,
-		file + `:11:13: servers.web.options.cpus: cpus "lots" should be a positive number`,
+		file + `:11:13: servers.web.options.cpus: "lots": should be a positive number`,
 		file + `:13:5: volumes[0]: volume source "./storage": a host path must be absolute`,
 		file + `:15:13: proxy.app_port: 70000 is out of range`,
 		file + `:16:17: deploy_timeout: should be a duration`,
@@ -252,6 +252,33 @@ volumes:
 		dir := write(t, map[string]string{"config/deploy.yml": yml})
 		if _, err := load(t, dir, Options{}); err != nil {
 			t.Errorf("refused:\n%s\n%v", yml, err)
+		}
+	}
+}
+
+// Option values are checked by the code that applies them at deploy time,
+// so what validates also deploys.
+func TestOptionValuesCheckedLikeDeploy(t *testing.T) {
+	dir := write(t, map[string]string{"config/deploy.yml": `service: shop
+image: acme/shop
+servers:
+  web:
+    hosts: [10.0.0.1]
+    options:
+      memory: [1g, 2g]
+      tmpfs: relative/path
+      security-opt: seccomp=/etc/profile.json
+      restart: always
+`})
+	_, err := load(t, dir, Options{})
+	for _, want := range []string{
+		"deploy.yml:7:15: servers.web.options.memory: takes one value, got 2",
+		"deploy.yml:8:14: servers.web.options.tmpfs",
+		"deploy.yml:9:21: servers.web.options.security-opt",
+		"deploy.yml:10:7: servers.web.options.restart: ship runs app containers with --restart unless-stopped",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
 		}
 	}
 }

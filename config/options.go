@@ -1,26 +1,17 @@
 package config
 
 import (
-	"fmt"
-	"net"
-	"sort"
-	"strconv"
+	"slices"
 	"strings"
 
-	"github.com/docker/go-connections/nat"
-	"github.com/docker/go-units"
 	"gopkg.in/yaml.v3"
+
+	"github.com/shipdeploy/ship/runopts"
 )
 
-// RunOption is one `docker run` flag from a role's or accessory's options, with
-// its values (a flag such as add-host may be given several times).
-type RunOption struct {
-	Name   string
-	Values []string
-}
-
-// RunOptions keeps the order they were written in.
-type RunOptions []RunOption
+// RunOptions are a role's or accessory's docker run options, in the order
+// written.
+type RunOptions []runopts.Option
 
 // Get returns the values of an option, or nil.
 func (o RunOptions) Get(name string) []string {
@@ -45,41 +36,10 @@ func (o RunOptions) MarshalYAML() (any, error) {
 	return m, nil
 }
 
-// optionCheck validates one value; nil means any string will do.
-type optionCheck func(v string) error
-
-// knownOptions are the docker run flags ship maps onto Engine API fields.
-// Anything else is refused rather than silently dropped.
-var knownOptions = map[string]optionCheck{
-	"add-host":     checkAddHost,
-	"publish":      checkPublish,
-	"memory":       checkSize,
-	"memory-swap":  checkSize,
-	"shm-size":     checkSize,
-	"cpus":         checkCPUs,
-	"ulimit":       checkUlimit,
-	"cap-add":      nil,
-	"cap-drop":     nil,
-	"user":         nil,
-	"init":         checkBool,
-	"network":      nil,
-	"log-opt":      checkKeyValue,
-	"hostname":     nil,
-	"workdir":      nil,
-	"tmpfs":        nil,
-	"security-opt": nil,
-	"stop-signal":  nil,
-	"read-only":    checkBool,
-	"pids-limit":   checkInt,
-	"sysctl":       checkKeyValue,
-	"device":       nil,
-	"privileged":   checkBool,
-}
-
-// restart is ship's to decide for app containers (unless-stopped); an
-// accessory may choose.
-var accessoryOnlyOptions = map[string]optionCheck{"restart": checkRestart}
-
+// options reads docker run options, checked by the same code that maps
+// them onto the Engine API at deploy time, so a config that validates
+// deploys. restart is ship's to decide for app containers (unless-stopped);
+// an accessory may choose.
 func (d *decoder) options(n *yaml.Node, path string, accessory bool) RunOptions {
 	n = resolve(n)
 	if n.Kind != yaml.MappingNode {
@@ -90,16 +50,12 @@ func (d *decoder) options(n *yaml.Node, path string, accessory bool) RunOptions 
 	for _, p := range pairs(n) {
 		name := strings.TrimPrefix(p.key.Value, "--")
 		kp := join(path, name)
-		check, ok := knownOptions[name]
-		if !ok && accessory {
-			check, ok = accessoryOnlyOptions[name]
+		if name == "restart" && !accessory {
+			d.errorf(p.key, kp, "ship runs app containers with --restart unless-stopped; restart can only be set for accessories")
+			continue
 		}
-		if !ok {
-			msg := "unknown option; supported: " + strings.Join(KnownOptions(accessory), ", ")
-			if name == "restart" {
-				msg = "ship runs app containers with --restart unless-stopped; restart can only be set for accessories"
-			}
-			d.errorf(p.key, kp, "%s", msg)
+		if !slices.Contains(runopts.Known(), name) {
+			d.errorf(p.key, kp, "unknown option; supported: %s", strings.Join(KnownOptions(accessory), ", "))
 			continue
 		}
 		var values []string
@@ -111,106 +67,28 @@ func (d *decoder) options(n *yaml.Node, path string, accessory bool) RunOptions 
 		} else {
 			values = []string{d.str(v, kp)}
 		}
-		if check != nil {
-			for _, val := range values {
-				if err := check(val); err != nil {
-					d.errorf(v, kp, "%v", err)
-				}
-			}
+		if err := runopts.Check(name, values); err != nil {
+			d.errorf(v, kp, "%s", optionError(name, err))
 		}
-		out = append(out, RunOption{Name: name, Values: values})
+		out = append(out, runopts.Option{Name: name, Values: values})
 	}
 	return out
 }
 
-// KnownOptions returns the option names config accepts, sorted: for an
-// accessory, restart as well.
+// KnownOptions lists the options a role (or, with accessory, an accessory)
+// accepts.
 func KnownOptions(accessory bool) []string {
-	var names []string
-	for k := range knownOptions {
-		names = append(names, k)
-	}
-	if accessory {
-		for k := range accessoryOnlyOptions {
-			names = append(names, k)
+	var out []string
+	for _, name := range runopts.Known() {
+		if name != "restart" || accessory {
+			out = append(out, name)
 		}
 	}
-	sort.Strings(names)
-	return names
+	return out
 }
 
-func checkAddHost(v string) error {
-	name, ip, ok := strings.Cut(v, ":")
-	if !ok || name == "" {
-		return fmt.Errorf("add-host %q should be NAME:IP", v)
-	}
-	if ip != "host-gateway" && net.ParseIP(ip) == nil {
-		return fmt.Errorf("add-host %q: %q is not an IP address or host-gateway", v, ip)
-	}
-	return nil
-}
-
-func checkPublish(v string) error {
-	if _, err := nat.ParsePortSpec(v); err != nil {
-		return fmt.Errorf("publish %q: %v", v, err)
-	}
-	return nil
-}
-
-func checkSize(v string) error {
-	if _, err := units.RAMInBytes(v); err != nil {
-		return fmt.Errorf("%q is not a size like 512m or 2g", v)
-	}
-	return nil
-}
-
-func checkCPUs(v string) error {
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil || f <= 0 {
-		return fmt.Errorf("cpus %q should be a positive number like 0.5 or 2", v)
-	}
-	return nil
-}
-
-func checkUlimit(v string) error {
-	if _, err := units.ParseUlimit(v); err != nil {
-		return fmt.Errorf("ulimit %q: %v", v, err)
-	}
-	return nil
-}
-
-func checkBool(v string) error {
-	if _, err := strconv.ParseBool(v); err != nil {
-		return fmt.Errorf("%q should be true or false", v)
-	}
-	return nil
-}
-
-func checkInt(v string) error {
-	if _, err := strconv.Atoi(v); err != nil {
-		return fmt.Errorf("%q should be a whole number", v)
-	}
-	return nil
-}
-
-func checkKeyValue(v string) error {
-	if k, _, ok := strings.Cut(v, "="); !ok || k == "" {
-		return fmt.Errorf("%q should be KEY=VALUE", v)
-	}
-	return nil
-}
-
-func checkRestart(v string) error {
-	policy, count, _ := strings.Cut(v, ":")
-	switch policy {
-	case "no", "always", "unless-stopped":
-		if count == "" {
-			return nil
-		}
-	case "on-failure":
-		if _, err := strconv.Atoi(count); count == "" || err == nil {
-			return nil
-		}
-	}
-	return fmt.Errorf("restart %q should be no, always, unless-stopped or on-failure[:N]", v)
+// optionError drops runopts' "option NAME" prefix: the key path names it.
+func optionError(name string, err error) string {
+	msg := strings.TrimPrefix(err.Error(), "option "+name+": ")
+	return strings.TrimPrefix(msg, "option "+name+"=")
 }

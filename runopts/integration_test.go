@@ -16,7 +16,6 @@ import (
 	"github.com/docker/docker/pkg/jsonmessage"
 	"github.com/docker/go-connections/nat"
 
-	"github.com/shipdeploy/ship/config"
 	"github.com/shipdeploy/ship/testhost"
 )
 
@@ -35,7 +34,7 @@ func TestEngineStoresOptions(t *testing.T) {
 	ref := name + ":empty"
 	emptyImage(t, cli, ref)
 
-	opts := config.RunOptions{
+	opts := []Option{
 		{Name: "add-host", Values: []string{"db:10.0.0.5", "host.docker.internal:host-gateway"}},
 		{Name: "publish", Values: []string{"127.0.0.1:18080:3000", "53/udp"}},
 		{Name: "memory", Values: []string{"256m"}},

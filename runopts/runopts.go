@@ -5,12 +5,17 @@ package runopts
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 
 	"github.com/docker/docker/api/types/container"
-
-	"github.com/shipdeploy/ship/config"
 )
+
+// Option is one docker run flag with its values, in the order written.
+type Option struct {
+	Name   string
+	Values []string
+}
 
 // setter applies one value of an option.
 type setter func(v string, cc *container.Config, hc *container.HostConfig) error
@@ -23,7 +28,7 @@ type option struct {
 	multi bool
 }
 
-// options must cover config.KnownOptions(true); runopts_test checks it.
+// options is the one list of what ship accepts: config validates with it.
 var options = map[string]option{
 	"add-host":     {set: addHost, multi: true},
 	"publish":      {set: publish, multi: true},
@@ -51,11 +56,27 @@ var options = map[string]option{
 	"restart":      {set: restart},
 }
 
+// Known lists the options Apply maps, sorted.
+func Known() []string {
+	names := make([]string, 0, len(options))
+	for name := range options {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Check reports what Apply would say of one option, so a config is
+// refused with the option's file and line before any host is touched.
+func Check(name string, values []string) error {
+	return Apply([]Option{{Name: name, Values: values}}, &container.Config{}, &container.HostConfig{})
+}
+
 // Apply maps docker run options onto the Engine API's container create fields.
 // Options are applied in order on top of what cc and hc already hold; maps
 // and lists are added to, not replaced. An option it does not know is an
 // error, so that one config accepts is never silently dropped.
-func Apply(opts config.RunOptions, cc *container.Config, hc *container.HostConfig) error {
+func Apply(opts []Option, cc *container.Config, hc *container.HostConfig) error {
 	for _, o := range opts {
 		opt, ok := options[o.Name]
 		if !ok {

@@ -7,8 +7,6 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/go-connections/nat"
-
-	"github.com/shipdeploy/ship/config"
 )
 
 type fields = func(cc *container.Config, hc *container.HostConfig)
@@ -137,7 +135,7 @@ func TestApply(t *testing.T) {
 	for _, tc := range applyCases {
 		t.Run(tc.name+"="+strings.Join(tc.values, ","), func(t *testing.T) {
 			cc, hc := &container.Config{}, &container.HostConfig{}
-			if err := Apply(config.RunOptions{{Name: tc.name, Values: tc.values}}, cc, hc); err != nil {
+			if err := Apply([]Option{{Name: tc.name, Values: tc.values}}, cc, hc); err != nil {
 				t.Fatal(err)
 			}
 			wantCC, wantHC := &container.Config{}, &container.HostConfig{}
@@ -152,27 +150,23 @@ func TestApply(t *testing.T) {
 	}
 }
 
-// Every option config accepts must be mapped, or a deploy would fail on a
-// config that validated.
+// Every known option has a tested mapping that sets something.
 func TestKnownOptions(t *testing.T) {
-	known := config.KnownOptions(true)
+	known := Known()
 	for _, name := range known {
 		i := caseFor(name)
 		if i < 0 {
-			t.Errorf("%s: config accepts it but applyCases has no case for it", name)
+			t.Errorf("%s: applyCases has no case for it", name)
 			continue
 		}
 		cc, hc := &container.Config{}, &container.HostConfig{}
-		if err := Apply(config.RunOptions{{Name: name, Values: applyCases[i].values}}, cc, hc); err != nil {
+		if err := Apply([]Option{{Name: name, Values: applyCases[i].values}}, cc, hc); err != nil {
 			t.Errorf("%s: %v", name, err)
 			continue
 		}
 		if reflect.DeepEqual(cc, &container.Config{}) && reflect.DeepEqual(hc, &container.HostConfig{}) {
 			t.Errorf("%s: Apply set nothing", name)
 		}
-	}
-	if len(options) != len(known) {
-		t.Errorf("runopts maps %d options, config accepts %d: %v", len(options), len(known), known)
 	}
 }
 
@@ -193,7 +187,7 @@ func TestApplyMerges(t *testing.T) {
 		Resources: container.Resources{Ulimits: []*container.Ulimit{{Name: "nofile", Soft: 1, Hard: 1}, {Name: "core"}}},
 		CapAdd:    []string{"CHOWN"},
 	}
-	opts := config.RunOptions{
+	opts := []Option{
 		{Name: "log-opt", Values: []string{"max-size=10m"}},
 		{Name: "ulimit", Values: []string{"nofile=1024"}},
 		{Name: "cap-add", Values: []string{"NET_ADMIN"}},
@@ -261,7 +255,7 @@ func TestApplyErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name+"="+strings.Join(tc.values, ","), func(t *testing.T) {
-			err := Apply(config.RunOptions{{Name: tc.name, Values: tc.values}}, &container.Config{}, &container.HostConfig{})
+			err := Apply([]Option{{Name: tc.name, Values: tc.values}}, &container.Config{}, &container.HostConfig{})
 			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "option "+tc.name) {
 				t.Errorf("err = %v, want one naming the option and containing %q", err, tc.want)
 			}
