@@ -55,7 +55,8 @@ func Stop(ctx context.Context, h *Host, c *config.Config, r *config.Role, out io
 	if len(running) == 0 {
 		fmt.Fprintf(out, "%s is not running\n", r.Name)
 	}
-	return nil
+	// Stopped on purpose: a later repair must not start it again.
+	return recordHealthy(ctx, h, c, r.Name, "")
 }
 
 // Start starts the role's newest container if none is running, after the
@@ -88,7 +89,7 @@ func Start(ctx context.Context, h *Host, c *config.Config, r *config.Role, out i
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	fmt.Fprintf(out, "%s is healthy\n", name)
-	return nil
+	return recordHealthy(ctx, h, c, r.Name, list[0].Version)
 }
 
 // Exec runs cmd inside the role's running container: a console that is

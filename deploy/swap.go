@@ -117,6 +117,7 @@ func Run(ctx context.Context, req Request) []Outcome {
 		ready = append(ready, p.Host)
 		swaps[p.Host] = p.Value
 	}
+	hang("created")
 	if len(ready) > 0 && req.Hook != nil && !req.Rollback {
 		if err := req.Hook(ctx, "pre-deploy"); err != nil {
 			for _, h := range ready {
@@ -316,14 +317,20 @@ func (s *swap) run(ctx context.Context) Outcome {
 		return s.outcomeFrom(from, Failed, fmt.Errorf("%w; %s is stopped and stays stopped until the volume is free: then run ship app start", err, strings.Join(oldNames, ", ")))
 	}
 
+	hang("stopped")
+
 	// 8. Start the new version and wait for it to be healthy.
 	fmt.Fprintf(s.out, "starting %s\n", s.target)
 	err = d.ContainerStart(ctx, s.target, container.StartOptions{})
+	hang("started")
 	if err == nil {
 		err = waitHealthy(ctx, s.host, s.target, checkFor(s.cfg, s.unit.Role), s.cfg.DeployTimeout)
 	}
 	if err == nil {
 		fmt.Fprintf(s.out, "%s is healthy (%.1fs)\n", s.target, time.Since(s.start).Seconds())
+		if err := recordHealthy(ctx, s.host, s.cfg, s.unit.Role.Name, s.version); err != nil {
+			fmt.Fprintf(s.out, "record healthy version: %v\n", err)
+		}
 		s.prune(ctx)
 		return s.outcomeFrom(from, s.result(), nil)
 	}
@@ -358,6 +365,9 @@ func (s *swap) restore(ctx context.Context, oldNames []string, cause error) erro
 		return fmt.Errorf("%w; %s was restarted but is not healthy: %v", cause, prev, err)
 	}
 	fmt.Fprintf(s.out, "%s is serving again\n", prev)
+	if err := recordHealthy(ctx, s.host, s.cfg, s.unit.Role.Name, versionOf(s.cfg, s.unit.Role.Name, prev, nil)); err != nil {
+		fmt.Fprintf(s.out, "record healthy version: %v\n", err)
+	}
 	return &restoredError{cause: cause, version: prev}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/shipdeploy/ship/config"
 	"github.com/shipdeploy/ship/deploy"
 	"github.com/shipdeploy/ship/fleet"
+	"github.com/shipdeploy/ship/queue"
 	"github.com/shipdeploy/ship/ssh"
 )
 
@@ -25,8 +26,8 @@ func appCommand() *cli.Command {
 		Usage: "manage the app's containers",
 		Subcommands: []*cli.Command{
 			{Name: "boot", Usage: "deploy the current version again (as ship deploy)", Flags: deployCommand().Flags, Action: deployCommand().Action},
-			{Name: "start", Usage: "start the newest version where none is running", Action: appEach(appStart)},
-			{Name: "stop", Usage: "stop the running containers", Action: appEach(appStop)},
+			{Name: "start", Usage: "start the newest version where none is running", Flags: queueFlags(), Action: appEach("app start", appStart)},
+			{Name: "stop", Usage: "stop the running containers", Flags: queueFlags(), Action: appEach("app stop", appStop)},
 			{Name: "details", Usage: "show the running containers", Action: appList(true)},
 			{Name: "containers", Usage: "show all containers, with the versions retained for rollback", Action: appList(false)},
 			{Name: "version", Usage: "show the running version", Action: appVersion},
@@ -51,7 +52,7 @@ func appCommand() *cli.Command {
 			},
 			{
 				Name: "remove", Usage: "stop and remove the app's containers and images (volumes and data are kept)",
-				Flags:  []cli.Flag{&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask"}},
+				Flags:  append([]cli.Flag{&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask"}}, queueFlags()...),
 				Action: appRemove,
 			},
 		},
@@ -67,44 +68,64 @@ type appTarget struct {
 // appTargets connects to the selected hosts and lists the selected roles on
 // each.
 func appTargets(c *cli.Context) (*config.Config, *ssh.Pool, []appTarget, error) {
+	cfg, pool, targets, _, err := appConnect(c)
+	return cfg, pool, targets, err
+}
+
+func appConnect(c *cli.Context) (*config.Config, *ssh.Pool, []appTarget, map[string]*deploy.Host, error) {
 	cfg, pool, hosts, err := connect(c)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	roles, err := fleet.Roles(cfg, global(c, "roles").String("roles"))
 	if err != nil {
 		pool.Close()
-		return nil, nil, nil, usageError{err}
+		return nil, nil, nil, nil, usageError{err}
 	}
 	engines, err := openHosts(c.Context, pool, hosts)
 	if err != nil {
 		pool.Close()
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	var out []appTarget
 	for _, u := range deploy.Plan(cfg, hosts, roles) {
 		out = append(out, appTarget{host: engines[u.Host.Address], unit: u})
 	}
-	return cfg, pool, out, nil
+	return cfg, pool, out, engines, nil
+}
+
+func units(targets []appTarget) []deploy.Unit {
+	var out []deploy.Unit
+	for _, t := range targets {
+		out = append(out, t.unit)
+	}
+	return out
 }
 
 // appEach runs fn for every selected role on every selected host, hosts in
-// parallel, output prefixed.
-func appEach(fn func(ctx context.Context, cfg *config.Config, t appTarget, out io.Writer) error) cli.ActionFunc {
+// parallel, output prefixed. A command name makes it a mutating command,
+// run through the deploy queue.
+func appEach(command string, fn func(ctx context.Context, cfg *config.Config, t appTarget, out io.Writer) error) cli.ActionFunc {
 	return func(c *cli.Context) error {
-		cfg, pool, targets, err := appTargets(c)
+		cfg, pool, targets, engines, err := appConnect(c)
 		if err != nil {
 			return err
 		}
 		defer pool.Close()
-		out := fleet.NewOutput(c.App.Writer)
-		results := fleet.Each(c.Context, targetNames(targets), 0, func(ctx context.Context, name string) (struct{}, error) {
-			t := targetByName(targets, name)
-			w := out.Prefixed("[" + name + "] ")
-			defer w.Close()
-			return struct{}{}, fn(ctx, cfg, t, w)
-		})
-		return fleet.Failed(results)
+		each := func(ctx context.Context) error {
+			out := fleet.NewOutput(c.App.Writer)
+			results := fleet.Each(ctx, targetNames(targets), 0, func(ctx context.Context, name string) (struct{}, error) {
+				t := targetByName(targets, name)
+				w := out.Prefixed("[" + name + "] ")
+				defer w.Close()
+				return struct{}{}, fn(ctx, cfg, t, w)
+			})
+			return fleet.Failed(results)
+		}
+		if command == "" {
+			return each(c.Context)
+		}
+		return mutate(c, cfg, pool, engines, units(targets), queue.Ticket{Command: command}, each)
 	}
 }
 
@@ -186,7 +207,7 @@ func appVersion(c *cli.Context) error {
 
 func appLogs(c *cli.Context) error {
 	opts := deploy.LogOptions{Follow: c.Bool("follow"), Lines: c.Int("lines"), Since: c.String("since"), Grep: c.String("grep")}
-	return appEach(func(ctx context.Context, cfg *config.Config, t appTarget, out io.Writer) error {
+	return appEach("", func(ctx context.Context, cfg *config.Config, t appTarget, out io.Writer) error {
 		return deploy.Logs(ctx, t.host, cfg, t.unit.Role.Name, opts, out)
 	})(c)
 }
@@ -267,11 +288,14 @@ func appRemove(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	out := fleet.NewOutput(c.App.Writer)
-	results := fleet.Each(c.Context, hosts, 0, func(ctx context.Context, h string) (struct{}, error) {
-		w := out.Prefixed("[" + h + "] ")
-		defer w.Close()
-		return struct{}{}, deploy.Remove(ctx, engines[h], cfg, w)
+	// No repair first: everything is removed anyway.
+	return mutate(c, cfg, pool, engines, nil, queue.Ticket{Command: "app remove"}, func(ctx context.Context) error {
+		out := fleet.NewOutput(c.App.Writer)
+		results := fleet.Each(ctx, hosts, 0, func(ctx context.Context, h string) (struct{}, error) {
+			w := out.Prefixed("[" + h + "] ")
+			defer w.Close()
+			return struct{}{}, deploy.Remove(ctx, engines[h], cfg, w)
+		})
+		return fleet.Failed(results)
 	})
-	return fleet.Failed(results)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/shipdeploy/ship/deploy"
 	"github.com/shipdeploy/ship/fleet"
 	"github.com/shipdeploy/ship/hooks"
+	"github.com/shipdeploy/ship/queue"
 	"github.com/shipdeploy/ship/ssh"
 )
 
@@ -22,10 +23,11 @@ func deployCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "deploy",
 		Usage: "deploy a version with a stop-then-start swap on every host",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "version", Usage: "version to deploy (default: the git commit, with a suffix if the tree is dirty)"},
 			&cli.BoolFlag{Name: "skip-build", Aliases: []string{"P", "skip-push"}, Usage: "deploy IMAGE:VERSION as it is, locally or in the registry"},
-		},
+			&cli.BoolFlag{Name: "no-coalesce", Usage: "run even if a newer deploy is waiting in the queue"},
+		}, queueFlags()...),
 		Action: func(c *cli.Context) error {
 			cfg, err := loadConfig(c)
 			if err != nil {
@@ -35,7 +37,7 @@ func deployCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			return swap(c, cfg, version, false, false)
+			return swap(c, cfg, version, swapOptions{})
 		},
 	}
 }
@@ -64,6 +66,7 @@ func rollbackCommand() *cli.Command {
 		Name:      "rollback",
 		Usage:     "swap back to a retained version",
 		ArgsUsage: "VERSION",
+		Flags:     queueFlags(),
 		Action: func(c *cli.Context) error {
 			if c.Args().Len() != 1 {
 				return usageError{errors.New("rollback needs the VERSION to go back to (ship app containers lists them)")}
@@ -76,14 +79,22 @@ func rollbackCommand() *cli.Command {
 			if err := deploy.CheckVersion(version); err != nil {
 				return usageError{err}
 			}
-			return swap(c, cfg, version, true, false)
+			return swap(c, cfg, version, swapOptions{rollback: true})
 		},
 	}
 }
 
-// swap runs a deploy or rollback on the selected hosts and roles and
-// reports each one's outcome.
-func swap(c *cli.Context, cfg *config.Config, version string, rollback, keepRunning bool) error {
+type swapOptions struct {
+	rollback    bool
+	keepRunning bool // setup: leave a version that already runs alone
+	// before runs first under the queue, on the connected hosts (setup).
+	before func(ctx context.Context, engines map[string]*deploy.Host) error
+}
+
+// swap runs a deploy or rollback through the deploy queue on the selected
+// hosts and roles, and reports each one's outcome.
+func swap(c *cli.Context, cfg *config.Config, version string, opts swapOptions) error {
+	rollback := opts.rollback
 	hosts, err := selectHosts(c, cfg)
 	if err != nil {
 		return err
@@ -112,7 +123,7 @@ func swap(c *cli.Context, cfg *config.Config, version string, rollback, keepRunn
 		Hosts:       engines,
 		Version:     version,
 		Rollback:    rollback,
-		KeepRunning: keepRunning,
+		KeepRunning: opts.keepRunning,
 		Out:         fleet.NewOutput(c.App.Writer),
 		Hook:        hook,
 		Performer:   audit.Performer(),
@@ -125,12 +136,20 @@ func swap(c *cli.Context, cfg *config.Config, version string, rollback, keepRunn
 		defer local.Close()
 		req.Local = local
 	}
-	start := time.Now()
-	outcomes := deploy.Run(c.Context, req)
-	if err := report(c, outcomes); err != nil {
-		return err
-	}
-	return hookRunner(c, cfg, command, version, hosts, time.Since(start))(c.Context, hooks.PostDeploy)
+	ticket := queue.Ticket{Command: command, Version: version, Coalesce: command == "deploy" && !opts.keepRunning && !c.Bool("no-coalesce")}
+	return mutate(c, cfg, pool, engines, req.Units, ticket, func(ctx context.Context) error {
+		if opts.before != nil {
+			if err := opts.before(ctx, engines); err != nil {
+				return err
+			}
+		}
+		start := time.Now()
+		outcomes := deploy.Run(ctx, req)
+		if err := report(c, outcomes); err != nil {
+			return err
+		}
+		return hookRunner(c, cfg, command, version, hosts, time.Since(start))(ctx, hooks.PostDeploy)
+	})
 }
 
 // hookRunner runs local hooks with the deploy's SHIP_* (and KAMAL_*)

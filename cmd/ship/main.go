@@ -42,7 +42,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	var problems config.Problems
 	var usage usageError
 	switch {
-	case err == nil:
+	case err == nil, errors.Is(err, errSuperseded):
 		return exitOK
 	case errors.As(err, &problems):
 		for _, p := range problems {
@@ -91,6 +91,8 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			deployCommand(),
 			rollbackCommand(),
 			appCommand(),
+			queueCommand(),
+			lockCommand(),
 			auditCommand(),
 			pruneCommand(),
 		},

@@ -2,12 +2,13 @@ package main
 
 import (
 	"context"
+	"maps"
+	"slices"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/shipdeploy/ship/deploy"
 	"github.com/shipdeploy/ship/fleet"
-	"github.com/shipdeploy/ship/ssh"
 )
 
 func setupCommand() *cli.Command {
@@ -24,26 +25,16 @@ func setupCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			hosts, err := selectHosts(c, cfg)
-			if err != nil {
-				return err
-			}
-			pool := ssh.NewPool(fleet.SSHConfig(cfg))
-			defer pool.Close()
-			engines, err := openHosts(c.Context, pool, hosts)
-			if err != nil {
-				return err
-			}
-			out := fleet.NewOutput(c.App.Writer)
-			results := fleet.Each(c.Context, hosts, 0, func(ctx context.Context, h string) (struct{}, error) {
-				w := out.Prefixed("[" + h + "] ")
-				defer w.Close()
-				return struct{}{}, deploy.Setup(ctx, engines[h], cfg, w)
-			})
-			if err := fleet.Failed(results); err != nil {
-				return err
-			}
-			return swap(c, cfg, version, false, true)
+			return swap(c, cfg, version, swapOptions{keepRunning: true, before: func(ctx context.Context, engines map[string]*deploy.Host) error {
+				out := fleet.NewOutput(c.App.Writer)
+				hosts := slices.Sorted(maps.Keys(engines))
+				results := fleet.Each(ctx, hosts, 0, func(ctx context.Context, h string) (struct{}, error) {
+					w := out.Prefixed("[" + h + "] ")
+					defer w.Close()
+					return struct{}{}, deploy.Setup(ctx, engines[h], cfg, w)
+				})
+				return fleet.Failed(results)
+			}})
 		},
 	}
 }

@@ -1,0 +1,117 @@
+package deploy
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+
+	"github.com/shipdeploy/ship/config"
+	"github.com/shipdeploy/ship/ssh"
+)
+
+// healthyFile records, per role on each host, the newest version that
+// passed its health check: what a half-finished swap is repaired to.
+func healthyFile(home string, c *config.Config, role string) string {
+	return path.Join(path.Dir(path.Dir(envFilePath(home, c, role))), "healthy", role)
+}
+
+// recordHealthy notes version ("" after a deliberate stop) as the role's
+// version to run on this host.
+func recordHealthy(ctx context.Context, h *Host, c *config.Config, role, version string) error {
+	home, err := h.home(ctx)
+	if err != nil {
+		return err
+	}
+	file := healthyFile(home, c, role)
+	if err := h.Shell.Run(ctx, ssh.Cmd{Args: []string{"mkdir", "-p", path.Dir(file)}}); err != nil {
+		return err
+	}
+	return h.Shell.Upload(ctx, file, strings.NewReader(version), 0o600, "")
+}
+
+func readHealthy(ctx context.Context, h *Host, c *config.Config, role string) (string, error) {
+	home, err := h.home(ctx)
+	if err != nil {
+		return "", err
+	}
+	var out bytes.Buffer
+	script := `[ -f "$1" ] && cat "$1" || true`
+	if err := h.Shell.Run(ctx, ssh.Cmd{Args: []string{"sh", "-c", script, "sh", healthyFile(home, c, role)}, Stdout: &out}); err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(out.String()), nil
+}
+
+// Repair finds a swap that a killed ship left half-done on a host (old
+// stopped and new not started, new started but never found healthy, or
+// two running) and leaves exactly one container of the role running: the
+// newest version that was healthy. It runs under the queue, before a
+// mutating command does its own work.
+func Repair(ctx context.Context, h *Host, c *config.Config, r *config.Role, out io.Writer) error {
+	want, err := readHealthy(ctx, h, c, r.Name)
+	if err != nil {
+		return fmt.Errorf("repair: %w", err)
+	}
+	running, err := runningContainers(ctx, h, c, r.Name)
+	if err != nil {
+		return err
+	}
+	ck := checkFor(c, r)
+	if len(running) == 1 {
+		name := strings.TrimPrefix(firstName(running[0].Names), "/")
+		v := versionOf(c, r.Name, name, running[0].Labels)
+		if v == want {
+			return nil
+		}
+		// A new version that started but was never recorded healthy: keep
+		// it if it is healthy now.
+		if waitHealthy(ctx, h, name, ck, 5*time.Second) == nil {
+			fmt.Fprintf(out, "repair: %s is running and healthy; keeping it\n", name)
+			return recordHealthy(ctx, h, c, r.Name, v)
+		}
+	}
+	if want == "" && len(running) == 0 {
+		return nil // never deployed, or stopped on purpose
+	}
+	timeout := int(r.StopTimeout.Seconds())
+	for _, ct := range running {
+		name := strings.TrimPrefix(firstName(ct.Names), "/")
+		fmt.Fprintf(out, "repair: stopping %s, left by an interrupted swap\n", name)
+		if err := h.Docker.ContainerStop(ctx, ct.ID, container.StopOptions{Timeout: &timeout}); err != nil {
+			return fmt.Errorf("repair: stop %s: %w", name, err)
+		}
+	}
+	if want == "" {
+		return nil
+	}
+	target := ContainerName(c, r.Name, want)
+	if ws, err := writers(ctx, h.Docker, c.Volumes, allowedWriters(c)); err != nil {
+		return err
+	} else if len(ws) > 0 {
+		return fmt.Errorf("repair: %w", writersError(ws))
+	}
+	fmt.Fprintf(out, "repair: starting %s, the newest version that was healthy\n", target)
+	if err := h.Docker.ContainerStart(ctx, target, container.StartOptions{}); err != nil {
+		return fmt.Errorf("repair: start %s: %w", target, err)
+	}
+	if err := waitHealthy(ctx, h, target, ck, c.DeployTimeout); err != nil {
+		return fmt.Errorf("repair: %s: %w", target, err)
+	}
+	return nil
+}
+
+// hang stops ship at a named step of a swap when SHIP_TEST_HANG_AT names it,
+// so tests can kill a deployer exactly there.
+func hang(point string) {
+	if os.Getenv("SHIP_TEST_HANG_AT") == point {
+		fmt.Fprintf(os.Stderr, "SHIP_TEST_HANG_AT %s\n", point)
+		select {}
+	}
+}

@@ -1,0 +1,20 @@
+# Lists the queue in $HOME/$1: one "ID<TAB>TICKET" line per live ticket,
+# oldest first; then "FREEZE<TAB>JSON" if frozen, and "HELD<TAB>JSON" if
+# the lock is held. A ticket file without its owner's lock is a dead
+# process's leftover and is removed here.
+dir="$HOME/$1"
+if [ -d "$dir/tickets" ]; then
+	for f in $(ls "$dir/tickets" | sort); do
+		path="$dir/tickets/$f"
+		if flock -n -x "$path" true 2>/dev/null; then
+			rm -f "$path"
+			continue
+		fi
+		printf '%s\t%s\n' "$f" "$(cat "$path" 2>/dev/null)"
+	done
+fi
+if [ -s "$dir/freeze" ]; then printf 'FREEZE\t%s\n' "$(cat "$dir/freeze")"; fi
+if [ -e "$dir/lock" ] && ! flock -n -x "$dir/lock" true 2>/dev/null; then
+	printf 'HELD\t%s\n' "$(cat "$dir/holder" 2>/dev/null)"
+fi
+exit 0

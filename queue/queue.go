@@ -1,0 +1,274 @@
+// Package queue serializes the mutating commands of one service on its
+// primary host: FIFO, crash-safe, and coalescing bursts of deploys, so no
+// two ship processes ever change a service's containers at once and nobody
+// ever has to release a stale lock by hand.
+package queue
+
+import (
+	"bufio"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/shipdeploy/ship/ssh"
+)
+
+var (
+	//go:embed holder.sh
+	holderScript string
+	//go:embed list.sh
+	listScript string
+)
+
+// Runner runs commands on the primary host; *ssh.Conn is one.
+type Runner interface {
+	Run(ctx context.Context, cmd ssh.Cmd) error
+}
+
+// Ticket is one request in the queue, shown to everyone waiting.
+type Ticket struct {
+	ID        string    `json:"-"` // set by the host: its clock orders the queue
+	Performer string    `json:"performer"`
+	Command   string    `json:"command"`
+	Version   string    `json:"version,omitempty"`
+	Since     time.Time `json:"since"`
+	From      string    `json:"from"`
+	// Coalesce marks a deploy that a newer waiting deploy may supersede.
+	// Rollbacks and manual operations never set it.
+	Coalesce bool `json:"coalesce,omitempty"`
+}
+
+func (t Ticket) String() string {
+	s := t.Command
+	if t.Version != "" {
+		s += " " + t.Version
+	}
+	return fmt.Sprintf("%s (requested by %s at %s from %s)", s, t.Performer, t.Since.Local().Format("15:04:05"), t.From)
+}
+
+// Dir is the queue of a service (and destination), under the login user's
+// home on the primary host.
+func Dir(service, destination string) string {
+	name := service
+	if destination != "" {
+		name += "-" + destination
+	}
+	return path.Join(".ship", "queue", name)
+}
+
+// Options tune waiting.
+type Options struct {
+	Lease   time.Duration // a holder that stops heartbeating loses the lock after this; default 5s
+	Timeout time.Duration // how long to wait for the queue; default 30m
+	Poll    time.Duration // default 250ms
+	// Progress is told the state of the queue whenever it changes.
+	Progress func(State)
+}
+
+func (o Options) withDefaults() Options {
+	if o.Lease <= 0 {
+		o.Lease = 5 * time.Second
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 30 * time.Minute
+	}
+	if o.Poll <= 0 {
+		o.Poll = 250 * time.Millisecond
+	}
+	return o
+}
+
+// SupersededError means a newer deploy waiting in the queue will do this
+// one's work.
+type SupersededError struct{ By Ticket }
+
+func (e *SupersededError) Error() string { return "superseded by " + e.By.String() }
+
+// Held is the queue, held. Release it when done.
+type Held struct {
+	Ticket Ticket
+	h      *holder
+}
+
+// Context is ctx, cancelled if the lock is lost (heartbeats failed), so a
+// deployer that lost its place stops instead of racing the next one.
+func (h *Held) Context(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	stop := context.AfterFunc(h.h.lostCtx, func() { cancel(errors.New("lost the deploy queue: the primary host stopped answering")) })
+	return ctx, func() { stop(); cancel(nil) }
+}
+
+// Release gives up the queue.
+func (h *Held) Release() { h.h.close() }
+
+// Join enters the queue of dir on the primary host and waits, in arrival
+// order, until it holds it. A coalescing deploy that reaches the head while
+// a newer deploy waits returns *SupersededError instead.
+func Join(ctx context.Context, r Runner, dir string, t Ticket, opts Options) (*Held, error) {
+	opts = opts.withDefaults()
+	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+	h, err := startHolder(ctx, r, dir, t, opts.Lease)
+	if err != nil {
+		return nil, err
+	}
+	t.ID = h.id
+	var last string
+	for {
+		st, err := List(ctx, r, dir)
+		if err != nil {
+			h.close()
+			return nil, err
+		}
+		st.Me = slices.IndexFunc(st.Tickets, func(x Ticket) bool { return x.ID == t.ID })
+		if opts.Progress != nil {
+			if s := st.summary(); s != last {
+				last = s
+				opts.Progress(st)
+			}
+		}
+		if st.Me == 0 && st.Freeze == nil {
+			if t.Coalesce {
+				if newer := st.newestDeployAfter(0); newer != nil {
+					h.close()
+					return nil, &SupersededError{By: *newer}
+				}
+			}
+			locked, err := h.lock()
+			if err != nil {
+				h.close()
+				return nil, err
+			}
+			if locked {
+				return &Held{Ticket: t, h: h}, nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			h.close()
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return nil, fmt.Errorf("gave up waiting for the deploy queue after %s (--queue-timeout): %s", opts.Timeout, st.summary())
+			}
+			return nil, ctx.Err()
+		case <-h.lostCtx.Done():
+			h.close()
+			return nil, errors.New("lost the connection to the primary host while waiting in the deploy queue")
+		case <-time.After(opts.Poll):
+		}
+	}
+}
+
+// holder is the holder script's session on the primary host.
+type holder struct {
+	id      string
+	stdin   *io.PipeWriter
+	lines   chan string
+	mu      sync.Mutex // one request and its reply at a time
+	lostCtx context.Context
+	lost    context.CancelFunc
+	done    chan struct{}
+}
+
+func startHolder(ctx context.Context, r Runner, dir string, t Ticket, lease time.Duration) (*holder, error) {
+	ticket, err := json.Marshal(t)
+	if err != nil {
+		return nil, err
+	}
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	h := &holder{stdin: inW, lines: make(chan string, 16), done: make(chan struct{})}
+	h.lostCtx, h.lost = context.WithCancel(context.Background())
+	secs := fmt.Sprint(int(lease.Seconds()))
+	go func() {
+		// Not ctx: the session must outlive Join's wait while the lock is held.
+		r.Run(context.WithoutCancel(ctx), ssh.Cmd{Args: []string{"bash", "-c", holderScript, "ship-queue", dir, secs}, Stdin: inR, Stdout: outW})
+		outW.Close()
+		close(h.done)
+		h.lost()
+	}()
+	go func() {
+		sc := bufio.NewScanner(outR)
+		for sc.Scan() {
+			h.lines <- sc.Text()
+		}
+		close(h.lines)
+	}()
+	if _, err := fmt.Fprintf(inW, "%s\n", ticket); err != nil {
+		return nil, fmt.Errorf("join the deploy queue: %w", err)
+	}
+	ready, err := h.reply(ctx, lease*2)
+	if err != nil || !strings.HasPrefix(ready, "READY ") {
+		h.close()
+		return nil, fmt.Errorf("join the deploy queue on the primary host (needs bash and flock there): %v %q", err, ready)
+	}
+	h.id = strings.TrimPrefix(ready, "READY ")
+	go h.heartbeat(lease)
+	return h, nil
+}
+
+// heartbeat keeps the holder alive, and notices when the primary host stops
+// answering: then the lease has expired there, or soon will.
+func (h *holder) heartbeat(lease time.Duration) {
+	t := time.NewTicker(lease / 5)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.done:
+			return
+		case <-t.C:
+			if _, err := h.request("hb", lease/2); err != nil {
+				h.lost()
+				return
+			}
+		}
+	}
+}
+
+func (h *holder) lock() (bool, error) {
+	reply, err := h.request("lock", 10*time.Second)
+	if err != nil {
+		return false, fmt.Errorf("deploy queue: %w", err)
+	}
+	return reply == "LOCKED", nil
+}
+
+func (h *holder) request(cmd string, timeout time.Duration) (string, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, err := fmt.Fprintln(h.stdin, cmd); err != nil {
+		return "", err
+	}
+	return h.reply(context.Background(), timeout)
+}
+
+func (h *holder) reply(ctx context.Context, timeout time.Duration) (string, error) {
+	select {
+	case line, ok := <-h.lines:
+		if !ok {
+			return "", errors.New("the queue's holder on the primary host ended")
+		}
+		return line, nil
+	case <-time.After(timeout):
+		return "", fmt.Errorf("no answer from the primary host within %s", timeout)
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+// close ends the holder: its locks go with it.
+func (h *holder) close() {
+	h.stdin.Close()
+	select {
+	case <-h.done:
+	case <-time.After(5 * time.Second):
+	}
+	h.lost()
+}
