@@ -56,6 +56,21 @@ func Select(c *config.Config, hosts, roles string) ([]string, error) {
 	return out, nil
 }
 
+// Roles lists the roles a command acts on: all, or those --roles picks.
+func Roles(c *config.Config, roles string) ([]string, error) {
+	pats := split(roles)
+	if err := matchesSomething(pats, "--roles", roleNames(c)); err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, r := range c.Roles {
+		if len(pats) == 0 || matchAny(pats, r.Name) {
+			out = append(out, r.Name)
+		}
+	}
+	return out, nil
+}
+
 // AllHosts lists every host of every role, in config order.
 func AllHosts(c *config.Config) []string {
 	var out []string
