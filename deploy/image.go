@@ -3,9 +3,10 @@ package deploy
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	"time"
+	"sync"
 
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/registry"
@@ -13,59 +14,57 @@ import (
 	"github.com/docker/docker/errdefs"
 
 	"github.com/shipdeploy/ship/config"
+	"github.com/shipdeploy/ship/delivery"
 )
 
-// ensureImage makes sure ref is on the host: it is there already, or it is
-// sent from the local engine over the SSH connection, or pulled from the
-// registry. The image that ends up on the host is checked by ID.
-func ensureImage(ctx context.Context, h *Host, local client.APIClient, c *config.Config, ref string, out io.Writer) error {
-	remote, err := h.Docker.ImageInspect(ctx, ref)
-	if err == nil {
+// ensureImage makes sure ref is on the host: it is there already, or the
+// local engine has it and the layers the host lacks are sent over the SSH
+// connection, or it is pulled from the registry.
+func ensureImage(ctx context.Context, h *Host, local *localImage, c *config.Config, ref string, out io.Writer) error {
+	if _, err := h.Docker.ImageInspect(ctx, ref); err == nil {
 		fmt.Fprintf(out, "image %s is on the host\n", ref)
 		return nil
-	}
-	if !errdefs.IsNotFound(err) {
+	} else if !errdefs.IsNotFound(err) {
 		return fmt.Errorf("inspect image %s: %w", ref, err)
 	}
-	if local != nil {
-		if want, err := local.ImageInspect(ctx, ref); err == nil {
-			if err := sendImage(ctx, h, local, ref, want.Size, out); err != nil {
-				return err
-			}
-			if remote, err = h.Docker.ImageInspect(ctx, ref); err != nil || remote.ID != want.ID {
-				return fmt.Errorf("image %s on the host is %s after loading, want %s (%v)", ref, remote.ID, want.ID, err)
-			}
-			return nil
+	img, err := local.open(ctx, ref)
+	if err != nil {
+		if c.Registry.Server == "" && c.Registry.Username == "" {
+			return fmt.Errorf("image %s is neither on the host nor in the local Docker Engine: build it first", ref)
 		}
+		return pullImage(ctx, h, c, ref, out)
 	}
-	if c.Registry.Server == "" && c.Registry.Username == "" {
-		return fmt.Errorf("image %s is neither on the host nor in the local Docker Engine: build it first (docker build -t %s .)", ref, ref)
+	fmt.Fprintf(out, "sending image %s over SSH (%.1f MB in all)\n", ref, float64(img.Size)/1e6)
+	st, err := img.Send(ctx, h.Docker, delivery.Progress(out, ref, local.terminal))
+	if err != nil {
+		return err
 	}
-	return pullImage(ctx, h, c, ref, out)
+	fmt.Fprintf(out, "sent %d of %d layers, %.1f MB in %.1fs\n", st.Sent, st.Layers, float64(st.Bytes)/1e6, st.Took.Seconds())
+	return nil
 }
 
-// sendImage streams `docker save` from the local engine into `docker load`
-// on the host through the SSH connection.
-func sendImage(ctx context.Context, h *Host, local client.APIClient, ref string, size int64, out io.Writer) error {
-	start := time.Now()
-	fmt.Fprintf(out, "sending image %s (%.1f MB) over SSH\n", ref, float64(size)/1e6)
-	rc, err := local.ImageSave(ctx, []string{ref})
-	if err != nil {
-		return fmt.Errorf("save image %s: %w", ref, err)
+// localImage is the version's image in the local engine, saved at most
+// once however many hosts need it.
+type localImage struct {
+	engine   client.APIClient
+	terminal bool
+	once     sync.Once
+	img      *delivery.Image
+	err      error
+}
+
+func (l *localImage) open(ctx context.Context, ref string) (*delivery.Image, error) {
+	if l == nil || l.engine == nil {
+		return nil, errors.New("no local Docker Engine")
 	}
-	defer rc.Close()
-	counted := &countingReader{r: rc}
-	resp, err := h.Docker.ImageLoad(ctx, counted, client.ImageLoadWithQuiet(true))
-	if err != nil {
-		return fmt.Errorf("load image %s on the host: %w", ref, err)
+	l.once.Do(func() { l.img, l.err = delivery.Open(ctx, l.engine, ref) })
+	return l.img, l.err
+}
+
+func (l *localImage) close() {
+	if l != nil && l.img != nil {
+		l.img.Close()
 	}
-	defer resp.Body.Close()
-	if err := readProgress(resp.Body); err != nil {
-		return fmt.Errorf("load image %s on the host: %w", ref, err)
-	}
-	secs := time.Since(start).Seconds()
-	fmt.Fprintf(out, "sent %.1f MB in %.1fs (%.1f MB/s)\n", float64(counted.n)/1e6, secs, float64(counted.n)/1e6/secs)
-	return nil
 }
 
 func pullImage(ctx context.Context, h *Host, c *config.Config, ref string, out io.Writer) error {
@@ -104,15 +103,4 @@ func readProgress(r io.Reader) error {
 			return fmt.Errorf("%s", msg.Error)
 		}
 	}
-}
-
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
 }

@@ -59,7 +59,9 @@ type Request struct {
 	Units  []Unit
 	Hosts  map[string]*Host
 	// Local is the Docker Engine images are sent from; nil for a rollback.
-	Local    client.APIClient
+	Local client.APIClient
+	// Terminal makes transfer progress frequent.
+	Terminal bool
 	Version  string
 	Rollback bool
 	// KeepRunning leaves a role alone where the version already runs, for
@@ -101,8 +103,10 @@ func Run(ctx context.Context, req Request) []Outcome {
 		units[u.Host.Address] = append(units[u.Host.Address], u)
 	}
 
-	prepared := fleet.Each(ctx, hosts, 0, func(ctx context.Context, name string) ([]*swap, error) {
-		return prepare(ctx, req, req.Hosts[name], units[name])
+	local := &localImage{engine: req.Local, terminal: req.Terminal}
+	defer local.close()
+	prepared := fleet.Each(ctx, hosts, maxDeliveries, func(ctx context.Context, name string) ([]*swap, error) {
+		return prepare(ctx, req, local, req.Hosts[name], units[name])
 	})
 	var outcomes []Outcome
 	var ready []string
@@ -176,8 +180,12 @@ type swap struct {
 	start   time.Time
 }
 
+// maxDeliveries bounds how many hosts are sent an image at once, so a large
+// fleet does not saturate the deployer's uplink.
+const maxDeliveries = 4
+
 // prepare does steps 1 to 3 on one host.
-func prepare(ctx context.Context, req Request, h *Host, units []Unit) ([]*swap, error) {
+func prepare(ctx context.Context, req Request, local *localImage, h *Host, units []Unit) ([]*swap, error) {
 	c := req.Config
 	out := req.Out.Prefixed("[" + h.Name + "] ")
 	defer out.Close()
@@ -185,7 +193,7 @@ func prepare(ctx context.Context, req Request, h *Host, units []Unit) ([]*swap, 
 		return nil, err
 	}
 	if !req.Rollback {
-		if err := ensureImage(ctx, h, req.Local, c, ImageRef(c, req.Version), out); err != nil {
+		if err := ensureImage(ctx, h, local, c, ImageRef(c, req.Version), out); err != nil {
 			return nil, err
 		}
 	}

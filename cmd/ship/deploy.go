@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"text/tabwriter"
 	"time"
 
 	"github.com/docker/docker/client"
 	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
 
 	"github.com/shipdeploy/ship/audit"
 	"github.com/shipdeploy/ship/config"
@@ -135,6 +137,9 @@ func swap(c *cli.Context, cfg *config.Config, version string, opts swapOptions) 
 		}
 		defer local.Close()
 		req.Local = local
+		if f, ok := c.App.Writer.(*os.File); ok {
+			req.Terminal = term.IsTerminal(int(f.Fd()))
+		}
 	}
 	ticket := queue.Ticket{Command: command, Version: version, Coalesce: command == "deploy" && !opts.keepRunning && !c.Bool("no-coalesce")}
 	return mutate(c, cfg, pool, engines, req.Units, ticket, func(ctx context.Context) error {

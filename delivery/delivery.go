@@ -1,0 +1,330 @@
+// Package delivery gets an image from the local Docker Engine onto a host
+// without a registry: over the SSH connection, sending only the layers the
+// host does not have yet.
+//
+// It relies on how `docker load` works on Engine 20.10's classic image
+// store: for each layer of the archive's manifest, the engine first looks
+// the layer's chain ID up in its layer store and reads the layer's file
+// only when it is missing. So ship saves the image once, and sends each
+// host the archive without the files of the layers it already holds; the
+// image that ends up there is identical (same ID, same tag).
+//
+// With the containerd image store (Docker 24+ with "containerd-snapshotter"
+// enabled), load wants every blob, so ship sends the whole archive there.
+package delivery
+
+import (
+	"archive/tar"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/client"
+)
+
+// Image is a local image, saved once and sent to as many hosts as need it.
+type Image struct {
+	Ref     string
+	ID      string
+	Size    int64
+	diffIDs []string
+	local   client.APIClient
+
+	mu      sync.Mutex
+	file    string           // the saved archive
+	layers  []string         // archive path of each layer, in diffID order
+	sizes   map[string]int64 // archive path -> bytes
+	saveErr error
+}
+
+// Open finds ref in the local engine.
+func Open(ctx context.Context, local client.APIClient, ref string) (*Image, error) {
+	info, err := local.ImageInspect(ctx, ref)
+	if err != nil {
+		return nil, fmt.Errorf("image %s in the local Docker Engine: %w", ref, err)
+	}
+	return &Image{Ref: ref, ID: info.ID, Size: info.Size, diffIDs: info.RootFS.Layers, local: local}, nil
+}
+
+// Close removes the saved archive.
+func (img *Image) Close() {
+	img.mu.Lock()
+	defer img.mu.Unlock()
+	if img.file != "" {
+		os.Remove(img.file)
+	}
+}
+
+// Stats is what one delivery sent.
+type Stats struct {
+	Bytes        int64 // archive bytes sent over the connection
+	Layers, Sent int   // layers in the image, layers sent
+	Took         time.Duration
+	AlreadyThere bool
+}
+
+// Send makes sure the image is on the host behind remote, sending only the
+// layers it lacks. progress is told the bytes sent so far.
+func (img *Image) Send(ctx context.Context, remote client.APIClient, progress func(sent, total int64)) (Stats, error) {
+	start := time.Now()
+	st := Stats{Layers: len(img.diffIDs)}
+	if info, err := remote.ImageInspect(ctx, img.Ref); err == nil && info.ID == img.ID {
+		st.AlreadyThere = true
+		return st, nil
+	}
+	if err := img.save(ctx); err != nil {
+		return st, err
+	}
+	skip := map[string]bool{}
+	full, err := containerdStore(ctx, remote)
+	if err != nil {
+		return st, err
+	}
+	if !full {
+		present, err := presentChains(ctx, remote)
+		if err != nil {
+			return st, err
+		}
+		skip = img.skippable(present)
+	}
+	var total int64
+	for _, p := range uniq(img.layers) {
+		if !skip[p] {
+			total += img.sizes[p]
+			st.Sent++
+		}
+	}
+
+	pr, pw := io.Pipe()
+	counted := &counter{r: pr, progress: func(n int64) {
+		if progress != nil {
+			progress(n, total)
+		}
+	}}
+	go func() { pw.CloseWithError(img.writeArchive(pw, skip)) }()
+	resp, err := remote.ImageLoad(ctx, counted, client.ImageLoadWithQuiet(true))
+	if err != nil {
+		pr.CloseWithError(err)
+		return st, fmt.Errorf("load %s on the host: %w", img.Ref, err)
+	}
+	err = readStream(resp.Body)
+	resp.Body.Close()
+	pr.CloseWithError(io.ErrClosedPipe) // stop the writer if load ended early
+	st.Bytes, st.Took = counted.n, time.Since(start)
+	if err != nil {
+		return st, fmt.Errorf("load %s on the host: %w", img.Ref, err)
+	}
+	info, err := remote.ImageInspect(ctx, img.Ref)
+	if err != nil || info.ID != img.ID {
+		return st, fmt.Errorf("after loading, %s on the host is %q, want %s (%v)", img.Ref, info.ID, img.ID, err)
+	}
+	return st, nil
+}
+
+// save writes `docker save` of the image to a temp file, once.
+func (img *Image) save(ctx context.Context) error {
+	img.mu.Lock()
+	defer img.mu.Unlock()
+	if img.file != "" || img.saveErr != nil {
+		return img.saveErr
+	}
+	img.saveErr = func() error {
+		f, err := os.CreateTemp("", "ship-image-*.tar")
+		if err != nil {
+			return err
+		}
+		img.file = f.Name()
+		defer f.Close()
+		rc, err := img.local.ImageSave(ctx, []string{img.Ref})
+		if err != nil {
+			return fmt.Errorf("save %s: %w", img.Ref, err)
+		}
+		defer rc.Close()
+		if _, err := io.Copy(f, rc); err != nil {
+			return fmt.Errorf("save %s: %w", img.Ref, err)
+		}
+		return img.readManifest()
+	}()
+	return img.saveErr
+}
+
+// readManifest finds each layer's file in the saved archive.
+func (img *Image) readManifest() error {
+	f, err := os.Open(img.file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	img.sizes = map[string]int64{}
+	tr := tar.NewReader(f)
+	var manifest []struct{ Layers []string }
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("read saved image: %w", err)
+		}
+		img.sizes[h.Name] = h.Size
+		if h.Name == "manifest.json" {
+			if err := json.NewDecoder(tr).Decode(&manifest); err != nil {
+				return fmt.Errorf("read saved image's manifest: %w", err)
+			}
+		}
+	}
+	if len(manifest) != 1 || len(manifest[0].Layers) != len(img.diffIDs) {
+		return errors.New("the saved image's manifest does not match its layers")
+	}
+	img.layers = manifest[0].Layers
+	return nil
+}
+
+// skippable lists the layer files the host does not need: those whose
+// chain (the layer with everything below it) the host already has.
+func (img *Image) skippable(present map[string]bool) map[string]bool {
+	skip := map[string]bool{}
+	need := map[string]bool{}
+	for i, chain := range chainIDs(img.diffIDs) {
+		if present[chain] {
+			skip[img.layers[i]] = true
+		} else {
+			need[img.layers[i]] = true
+		}
+	}
+	for p := range need { // one file may serve two positions
+		delete(skip, p)
+	}
+	return skip
+}
+
+// writeArchive copies the saved archive without the skipped layer files.
+func (img *Image) writeArchive(w io.Writer, skip map[string]bool) error {
+	f, err := os.Open(img.file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	tr := tar.NewReader(f)
+	tw := tar.NewWriter(w)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return tw.Close()
+		}
+		if err != nil {
+			return err
+		}
+		if skip[h.Name] {
+			continue
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			return err
+		}
+		if _, err := io.Copy(tw, tr); err != nil {
+			return err
+		}
+	}
+}
+
+// presentChains lists the layer chains the host's images hold.
+func presentChains(ctx context.Context, remote client.APIClient) (map[string]bool, error) {
+	list, err := remote.ImageList(ctx, image.ListOptions{All: true})
+	if err != nil {
+		return nil, fmt.Errorf("list images on the host: %w", err)
+	}
+	present := map[string]bool{}
+	for _, s := range list {
+		info, err := remote.ImageInspect(ctx, s.ID)
+		if err != nil {
+			continue // removed meanwhile
+		}
+		for _, c := range chainIDs(info.RootFS.Layers) {
+			present[c] = true
+		}
+	}
+	return present, nil
+}
+
+// chainIDs are the layer store's keys: the first layer's diffID, then
+// sha256 of "PARENT_CHAIN DIFFID" for each layer above.
+func chainIDs(diffIDs []string) []string {
+	out := make([]string, len(diffIDs))
+	for i, d := range diffIDs {
+		if i == 0 {
+			out[i] = d
+			continue
+		}
+		sum := sha256.Sum256([]byte(out[i-1] + " " + d))
+		out[i] = "sha256:" + hex.EncodeToString(sum[:])
+	}
+	return out
+}
+
+// containerdStore reports whether the host's engine keeps images in
+// containerd, whose load needs every blob.
+func containerdStore(ctx context.Context, remote client.APIClient) (bool, error) {
+	info, err := remote.Info(ctx)
+	if err != nil {
+		return false, fmt.Errorf("docker info: %w", err)
+	}
+	for _, kv := range info.DriverStatus {
+		if len(kv) == 2 && kv[0] == "driver-type" && strings.Contains(kv[1], "containerd") {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func uniq(paths []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, p := range paths {
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// readStream drains the engine's JSON progress, returning the error it
+// reports in-band.
+func readStream(r io.Reader) error {
+	dec := json.NewDecoder(r)
+	for {
+		var msg struct {
+			Error string `json:"error"`
+		}
+		if err := dec.Decode(&msg); err == io.EOF {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if msg.Error != "" {
+			return errors.New(msg.Error)
+		}
+	}
+}
+
+type counter struct {
+	r        io.Reader
+	n        int64
+	progress func(int64)
+}
+
+func (c *counter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	c.progress(c.n)
+	return n, err
+}

@@ -1,0 +1,171 @@
+package delivery
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"net"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/docker/docker/api/types/build"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/client"
+
+	"github.com/shipdeploy/ship/engine"
+	"github.com/shipdeploy/ship/ssh"
+	"github.com/shipdeploy/ship/testhost"
+)
+
+func TestChainIDs(t *testing.T) {
+	// The layer store's rule: chain(1) = diff(1); chain(n) = sha256(chain(n-1) + " " + diff(n)).
+	sum := sha256.Sum256([]byte("sha256:a sha256:b"))
+	want := []string{"sha256:a", "sha256:" + hex.EncodeToString(sum[:])}
+	got := chainIDs([]string{"sha256:a", "sha256:b"})
+	if got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("chainIDs = %v, want %v", got, want)
+	}
+	if chainIDs([]string{"sha256:x", "sha256:b"})[1] == got[1] {
+		t.Error("the chain of a layer must depend on the layers below it")
+	}
+}
+
+// buildImage builds FROM scratch with a big base file and a small "code"
+// file on the local engine.
+func buildImage(t *testing.T, cli *client.Client, ref string, base, code []byte) {
+	t.Helper()
+	var ctxTar bytes.Buffer
+	tw := tar.NewWriter(&ctxTar)
+	add := func(name string, data []byte) {
+		tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(data))})
+		tw.Write(data)
+	}
+	add("Dockerfile", []byte("FROM scratch\nCOPY base.bin /base.bin\nCOPY code.bin /code.bin\n"))
+	add("base.bin", base)
+	add("code.bin", code)
+	tw.Close()
+	resp, err := cli.ImageBuild(context.Background(), &ctxTar, build.ImageBuildOptions{Tags: []string{ref}, Remove: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := readStream(resp.Body); err != nil {
+		t.Fatalf("build %s: %v", ref, err)
+	}
+	t.Cleanup(func() { cli.ImageRemove(context.Background(), ref, image.RemoveOptions{}) })
+}
+
+// wire counts the bytes ship writes into the SSH-forwarded Docker socket.
+type wire struct {
+	conn  *ssh.Conn
+	bytes atomic.Int64
+}
+
+func (w *wire) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	c, err := w.conn.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	return &countConn{Conn: c, n: &w.bytes}, nil
+}
+
+type countConn struct {
+	net.Conn
+	n *atomic.Int64
+}
+
+func (c *countConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// To h2, which has its own engine: the first push sends everything, a
+// code-only change sends little more than the changed layer, and an
+// interrupted push leaves no image behind and can simply be run again.
+func TestSendsOnlyMissingLayers(t *testing.T) {
+	h1, h2 := testhost.Hosts(t)
+	ctx := context.Background()
+	local, err := client.NewClientWithOpts(client.WithHost(h1.DockerHost), client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer local.Close()
+	base, code1, code2, code3 := make([]byte, 30<<20), make([]byte, 1<<20), make([]byte, 1<<20), make([]byte, 1<<20)
+	for _, b := range [][]byte{base, code1, code2, code3} {
+		rand.Read(b)
+	}
+	suffix := strings.ToLower(rand.Text()[:6])
+	refs := []string{"delivery-test-" + suffix + ":1", "delivery-test-" + suffix + ":2", "delivery-test-" + suffix + ":3"}
+	buildImage(t, local, refs[0], base, code1)
+	buildImage(t, local, refs[1], base, code2)
+	buildImage(t, local, refs[2], base, code3)
+
+	pool := ssh.NewPool(ssh.Config{User: h2.User, Keys: []string{h2.KeyPath}, KeysOnly: true, KnownHosts: []string{h2.KnownHostsPath}})
+	defer pool.Close()
+	w := &wire{conn: pool.Conn(h2.Addr)}
+	remote, err := engine.New(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer remote.Close()
+	t.Cleanup(func() {
+		for _, r := range refs {
+			remote.ImageRemove(ctx, r, image.RemoveOptions{Force: true})
+		}
+	})
+
+	send := func(ref string) (Stats, int64) {
+		img, err := Open(ctx, local, ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer img.Close()
+		before := w.bytes.Load()
+		st, err := img.Send(ctx, remote, nil)
+		if err != nil {
+			t.Fatalf("send %s: %v", ref, err)
+		}
+		return st, w.bytes.Load() - before
+	}
+	first, firstWire := send(refs[0])
+	if first.Sent != 2 || firstWire < int64(len(base)) {
+		t.Errorf("first push sent %d layers, %d bytes on the wire; want both layers, at least %d bytes", first.Sent, firstWire, len(base))
+	}
+	second, secondWire := send(refs[1])
+	changed := int64(len(code2)) + 1024 // the layer's tar: the file and its header
+	t.Logf("first push: %d bytes on the wire; code-only push: %d bytes (changed layer %d bytes)", firstWire, secondWire, changed)
+	if second.Sent != 1 || float64(secondWire) > 1.05*float64(changed) {
+		t.Errorf("code-only push sent %d layers and %d bytes on the wire, want 1 layer and at most 1.05 x %d", second.Sent, secondWire, changed)
+	}
+	if again, _ := send(refs[1]); !again.AlreadyThere {
+		t.Errorf("a second push of the same image sent %d bytes", again.Bytes)
+	}
+
+	// Interrupt the third push midway.
+	img, err := Open(ctx, local, refs[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer img.Close()
+	cctx, cancel := context.WithCancel(ctx)
+	_, err = img.Send(cctx, remote, func(sent, total int64) {
+		if sent > 256<<10 {
+			cancel()
+		}
+	})
+	if err == nil || !errors.Is(err, context.Canceled) && !strings.Contains(err.Error(), "cancel") {
+		t.Fatalf("interrupted push: %v", err)
+	}
+	if _, err := remote.ImageInspect(ctx, refs[2]); err == nil {
+		t.Error("an interrupted push left the image on the host")
+	}
+	if _, err := img.Send(ctx, remote, nil); err != nil {
+		t.Fatalf("push after an interrupted one: %v", err)
+	}
+}
