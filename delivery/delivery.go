@@ -15,6 +15,7 @@ package delivery
 
 import (
 	"archive/tar"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -303,15 +304,19 @@ func readStream(r io.Reader) error {
 	dec := json.NewDecoder(r)
 	for {
 		var msg struct {
-			Error string `json:"error"`
+			Error       string `json:"error"`
+			ErrorDetail struct {
+				Message string `json:"message"`
+			} `json:"errorDetail"`
 		}
 		if err := dec.Decode(&msg); err == io.EOF {
 			return nil
 		} else if err != nil {
 			return err
 		}
-		if msg.Error != "" {
-			return errors.New(msg.Error)
+		// Engine 20.10 sends both fields; newer engines only errorDetail.
+		if m := cmp.Or(msg.ErrorDetail.Message, msg.Error); m != "" {
+			return errors.New(m)
 		}
 	}
 }

@@ -2,14 +2,11 @@ package deploy
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"sync"
 
-	"github.com/docker/docker/api/types/image"
-	"github.com/docker/docker/api/types/registry"
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/errdefs"
 
@@ -17,9 +14,9 @@ import (
 	"github.com/shipdeploy/ship/delivery"
 )
 
-// ensureImage makes sure ref is on the host: it is there already, or the
-// local engine has it and the layers the host lacks are sent over the SSH
-// connection, or it is pulled from the registry.
+// ensureImage makes sure ref is on the host. With a registry, the local
+// image is pushed there once and every host pulls it; without one, the
+// layers the host lacks are sent over the SSH connection.
 func ensureImage(ctx context.Context, h *Host, local *localImage, c *config.Config, ref string, out io.Writer) error {
 	if _, err := h.Docker.ImageInspect(ctx, ref); err == nil {
 		fmt.Fprintf(out, "image %s is on the host\n", ref)
@@ -27,12 +24,16 @@ func ensureImage(ctx context.Context, h *Host, local *localImage, c *config.Conf
 	} else if !errdefs.IsNotFound(err) {
 		return fmt.Errorf("inspect image %s: %w", ref, err)
 	}
+	if usesRegistry(c) {
+		if err := local.push(ctx, ref, credentials(c)); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "pulling image %s\n", ref)
+		return delivery.Pull(ctx, h.Docker, ref, credentials(c))
+	}
 	img, err := local.open(ctx, ref)
 	if err != nil {
-		if c.Registry.Server == "" && c.Registry.Username == "" {
-			return fmt.Errorf("image %s is neither on the host nor in the local Docker Engine: build it first", ref)
-		}
-		return pullImage(ctx, h, c, ref, out)
+		return fmt.Errorf("image %s is neither on the host nor in the local Docker Engine: build it first", ref)
 	}
 	fmt.Fprintf(out, "sending image %s over SSH (%.1f MB in all)\n", ref, float64(img.Size)/1e6)
 	st, err := img.Send(ctx, h.Docker, delivery.Progress(out, ref, local.terminal))
@@ -43,6 +44,14 @@ func ensureImage(ctx context.Context, h *Host, local *localImage, c *config.Conf
 	return nil
 }
 
+func usesRegistry(c *config.Config) bool {
+	return c.Registry.Server != "" || c.Registry.Username != ""
+}
+
+func credentials(c *config.Config) delivery.Credentials {
+	return delivery.Credentials{Server: c.Registry.Server, Username: c.Registry.Username, Password: c.Registry.Password.Reveal()}
+}
+
 // localImage is the version's image in the local engine, saved at most
 // once however many hosts need it.
 type localImage struct {
@@ -51,6 +60,20 @@ type localImage struct {
 	once     sync.Once
 	img      *delivery.Image
 	err      error
+	pushOnce sync.Once
+	pushErr  error
+}
+
+// push sends the image to the registry once, if the local engine has it:
+// otherwise the hosts pull what the registry already holds (--skip-build).
+func (l *localImage) push(ctx context.Context, ref string, creds delivery.Credentials) error {
+	l.pushOnce.Do(func() {
+		if _, err := l.open(ctx, ref); err != nil {
+			return
+		}
+		l.pushErr = delivery.Push(ctx, l.engine, ref, creds)
+	})
+	return l.pushErr
 }
 
 func (l *localImage) open(ctx context.Context, ref string) (*delivery.Image, error) {
@@ -64,43 +87,5 @@ func (l *localImage) open(ctx context.Context, ref string) (*delivery.Image, err
 func (l *localImage) close() {
 	if l != nil && l.img != nil {
 		l.img.Close()
-	}
-}
-
-func pullImage(ctx context.Context, h *Host, c *config.Config, ref string, out io.Writer) error {
-	auth, err := registry.EncodeAuthConfig(registry.AuthConfig{
-		Username: c.Registry.Username, Password: c.Registry.Password.Reveal(), ServerAddress: c.Registry.Server,
-	})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "pulling image %s\n", ref)
-	rc, err := h.Docker.ImagePull(ctx, ref, image.PullOptions{RegistryAuth: auth})
-	if err != nil {
-		return fmt.Errorf("pull image %s: %w", ref, err)
-	}
-	defer rc.Close()
-	if err := readProgress(rc); err != nil {
-		return fmt.Errorf("pull image %s: %w", ref, err)
-	}
-	return nil
-}
-
-// readProgress drains a JSON message stream, returning the error it
-// reports, which the engine sends in-band with a 200 status.
-func readProgress(r io.Reader) error {
-	dec := json.NewDecoder(r)
-	for {
-		var msg struct {
-			Error string `json:"error"`
-		}
-		if err := dec.Decode(&msg); err == io.EOF {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		if msg.Error != "" {
-			return fmt.Errorf("%s", msg.Error)
-		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/shipdeploy/ship/testapp"
 	"github.com/shipdeploy/ship/testhost"
+	"github.com/shipdeploy/ship/testregistry"
 )
 
 // app is a project deploying the example app to test hosts.
@@ -413,5 +415,46 @@ func TestAppLogsStopStart(t *testing.T) {
 	a.mustShip(t, "app", "start")
 	if v := a.version(t); v != "v1" {
 		t.Errorf("after app start the app says %q", v)
+	}
+}
+
+// Through a real registry (TLS, htpasswd) to both hosts: ship pushes once
+// from the local engine, each host pulls with the credentials, and the
+// password appears in no output and no command line.
+func TestDeployThroughRegistry(t *testing.T) {
+	h1, h2 := testhost.Hosts(t)
+	reg := testregistry.Start(t)
+	a := deployedApp(t, "reg", h1, h2)
+	cfgFile := filepath.Join(a.dir, "config/deploy.yml")
+	cfg, _ := os.ReadFile(cfgFile)
+	os.WriteFile(cfgFile, append(cfg, []byte("registry:\n  server: "+reg.Server+"\n  username: "+reg.Username+"\n  password: [REGISTRY_PASSWORD]\n")...), 0o644)
+	secrets, _ := os.ReadFile(filepath.Join(a.dir, ".ship/secrets"))
+	os.WriteFile(filepath.Join(a.dir, ".ship/secrets"), append(secrets, []byte("REGISTRY_PASSWORD="+reg.Password+"\n")...), 0o644)
+	local := dockerClient(t, h1)
+	ref := reg.Server + "/ship-it-reg:v1"
+	if err := local.ImageTag(context.Background(), "ship-it-reg:v1", ref); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, h := range []*testhost.Host{h1, h2} {
+			dockerClient(t, h).ImageRemove(context.Background(), ref, image.RemoveOptions{Force: true})
+		}
+	})
+	argv := testapp.ScanArgv(t, reg.Password)
+	out := a.mustShip(t, "setup", "--skip-build", "--version", "v1")
+	// h1's engine is the local engine, so the image is there already; h2
+	// can only have it from the registry, new for this test, where ship
+	// pushed it.
+	if !strings.Contains(out, "["+h1.Addr+"] image "+ref+" is on the host") || !strings.Contains(out, "["+h2.Addr+"] pulling image "+ref) {
+		t.Errorf("expected h1 to have the image and h2 to pull it:\n%s", out)
+	}
+	if v := a.mustShip(t, "app", "version"); !strings.Contains(v, h1.Addr+" web: v1") || !strings.Contains(v, h2.Addr+" web: v1") {
+		t.Errorf("after a registry deploy:\n%s", v)
+	}
+	if strings.Contains(out, reg.Password) {
+		t.Error("the registry password appeared in ship's output")
+	}
+	if leaks := argv.Stop(); len(leaks) > 0 {
+		t.Errorf("the registry password appeared in a command line: %v", leaks)
 	}
 }
