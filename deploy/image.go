@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"sync"
 
 	"github.com/docker/docker/client"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/shipdeploy/ship/config"
 	"github.com/shipdeploy/ship/delivery"
+	"github.com/shipdeploy/ship/fleet"
 )
 
 // ensureImage makes sure ref is on the host. With a registry, the local
@@ -88,4 +90,30 @@ func (l *localImage) close() {
 	if l != nil && l.img != nil {
 		l.img.Close()
 	}
+}
+
+// Deliver puts the version's image on every host (a registry push and
+// pulls, or layers over SSH), a few hosts at once.
+func Deliver(ctx context.Context, c *config.Config, hosts map[string]*Host, local client.APIClient, version string, out *fleet.Output, terminal bool) error {
+	l := &localImage{engine: local, terminal: terminal}
+	defer l.close()
+	names := make([]string, 0, len(hosts))
+	for name := range hosts {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	results := fleet.Each(ctx, names, maxDeliveries, func(ctx context.Context, name string) (struct{}, error) {
+		w := out.Prefixed("[" + name + "] ")
+		defer w.Close()
+		return struct{}{}, ensureImage(ctx, hosts[name], l, c, ImageRef(c, version), w)
+	})
+	return fleet.Failed(results)
+}
+
+// Push sends the version's image from the local engine to the registry.
+func Push(ctx context.Context, c *config.Config, local client.APIClient, version string) error {
+	if !usesRegistry(c) {
+		return errors.New("no registry is configured: ship sends images to the hosts over SSH (ship build deliver)")
+	}
+	return delivery.Push(ctx, local, ImageRef(c, version), credentials(c))
 }

@@ -4,13 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"text/tabwriter"
 	"time"
 
-	"github.com/docker/docker/client"
 	"github.com/urfave/cli/v2"
-	"golang.org/x/term"
 
 	"github.com/shipdeploy/ship/audit"
 	"github.com/shipdeploy/ship/config"
@@ -44,9 +41,24 @@ func deployCommand() *cli.Command {
 	}
 }
 
-// deployVersion is --version, or the git commit; the image must exist
-// already (locally or in the registry) until ship builds images itself.
+// deployVersion is --version, or the git commit. Unless --skip-build, the
+// image is built first with the local Docker Engine; with it, IMAGE:VERSION
+// must exist locally or in the registry.
 func deployVersion(c *cli.Context, cfg *config.Config) (string, error) {
+	version, err := versionOf(c, cfg)
+	if err != nil {
+		return "", err
+	}
+	if !c.Bool("skip-build") {
+		if err := buildImage(c, cfg, version); err != nil {
+			return "", err
+		}
+	}
+	return version, nil
+}
+
+// versionOf is --version, or the git commit.
+func versionOf(c *cli.Context, cfg *config.Config) (string, error) {
 	version := c.String("version")
 	if version == "" {
 		var err error
@@ -56,9 +68,6 @@ func deployVersion(c *cli.Context, cfg *config.Config) (string, error) {
 	}
 	if err := deploy.CheckVersion(version); err != nil {
 		return "", usageError{err}
-	}
-	if !c.Bool("skip-build") {
-		return "", usageError{errors.New("ship does not build images yet: build IMAGE:VERSION with docker build, then deploy it with --skip-build --version VERSION")}
 	}
 	return version, nil
 }
@@ -131,15 +140,13 @@ func swap(c *cli.Context, cfg *config.Config, version string, opts swapOptions) 
 		Performer:   audit.Performer(),
 	}
 	if !rollback {
-		local, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+		local, err := localEngine()
 		if err != nil {
-			return fmt.Errorf("local Docker Engine: %w", err)
+			return err
 		}
 		defer local.Close()
 		req.Local = local
-		if f, ok := c.App.Writer.(*os.File); ok {
-			req.Terminal = term.IsTerminal(int(f.Fd()))
-		}
+		req.Terminal = isTerminal(c)
 	}
 	ticket := queue.Ticket{Command: command, Version: version, Coalesce: command == "deploy" && !opts.keepRunning && !c.Bool("no-coalesce")}
 	return mutate(c, cfg, pool, engines, req.Units, ticket, func(ctx context.Context) error {

@@ -87,6 +87,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			configCommand(),
 			detailsCommand(),
 			serverCommand(),
+			buildCommand(),
 			setupCommand(),
 			deployCommand(),
 			rollbackCommand(),

@@ -1,0 +1,173 @@
+// Package build builds the app's image with the local Docker Engine, from
+// the project's Dockerfile and the builder section of config/deploy.yml.
+package build
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	dockerbuild "github.com/docker/docker/api/types/build"
+	"github.com/docker/docker/client"
+	"github.com/docker/docker/pkg/jsonmessage"
+
+	"github.com/shipdeploy/ship/config"
+	"github.com/shipdeploy/ship/deploy"
+)
+
+// skipBuild is what to do instead when ship cannot build an image itself.
+const skipBuild = "build the image with docker and deploy with --skip-build"
+
+// Build builds the app's image from builder.context (default: the project
+// root), builder.dockerfile (default: Dockerfile), builder.target and
+// builder.args with the local Docker Engine, tags it IMAGE:VERSION, labels
+// it service=SERVICE, and returns the image ID. The build's output goes to
+// out; a failed build returns the engine's error with the failing step.
+func Build(ctx context.Context, local client.APIClient, c *config.Config, version string, out io.Writer) (string, error) {
+	if err := deploy.CheckVersion(version); err != nil {
+		return "", err
+	}
+	if err := checkBuilder(ctx, local, c.Builder); err != nil {
+		return "", err
+	}
+	ref := deploy.ImageRef(c, version)
+	tarball, dockerfile, err := buildContext(c.Root, c.Builder.Context, c.Builder.Dockerfile)
+	if err != nil {
+		return "", fmt.Errorf("build %s: %w", ref, err)
+	}
+	// Closing the tar stops the goroutine writing it if the engine never
+	// reads it to the end.
+	defer tarball.Close()
+
+	args := make(map[string]*string, len(c.Builder.Args))
+	for k, v := range c.Builder.Args {
+		args[k] = &v
+	}
+	resp, err := local.ImageBuild(ctx, tarball, dockerbuild.ImageBuildOptions{
+		Tags:       []string{ref},
+		Dockerfile: dockerfile,
+		Target:     c.Builder.Target,
+		BuildArgs:  args,
+		Labels:     map[string]string{deploy.LabelService: c.Service},
+		// Intermediate containers go, even a failed step's, which docker
+		// build would leave behind on the machine.
+		Remove:      true,
+		ForceRemove: true,
+		// The classic builder needs nothing but the tar context, where
+		// BuildKit needs a session that ship does not provide.
+		Version: dockerbuild.BuilderV1,
+	})
+	if err != nil {
+		return "", fmt.Errorf("build %s: %w", ref, err)
+	}
+	defer resp.Body.Close()
+	id, err := readBuild(resp.Body, out)
+	if err != nil {
+		return "", fmt.Errorf("build %s: %w", ref, err)
+	}
+	return id, nil
+}
+
+// checkBuilder refuses the builder settings that need BuildKit or buildx,
+// rather than building an image other than the one the config asks for.
+func checkBuilder(ctx context.Context, local client.APIClient, b config.Builder) error {
+	switch {
+	case b.Remote != "":
+		return errors.New("builder.remote: remote builders are not supported yet; build on a machine with Docker and deploy with --skip-build")
+	case len(b.Secrets) > 0:
+		return fmt.Errorf("builder.secrets: build secrets need BuildKit, which ship does not drive yet; %s", skipBuild)
+	case b.SSH != "":
+		return fmt.Errorf("builder.ssh: SSH forwarding into a build needs BuildKit, which ship does not drive yet; %s", skipBuild)
+	case len(b.Cache) > 0:
+		return fmt.Errorf("builder.cache: cache export needs buildx, which ship does not drive yet; %s", skipBuild)
+	case b.Driver != "" && b.Driver != "docker":
+		// The docker driver is the local engine's own builder: this one.
+		return fmt.Errorf("builder.driver: %q needs buildx, which ship does not drive yet; %s", b.Driver, skipBuild)
+	case b.Provenance != "" && b.Provenance != "false":
+		return fmt.Errorf("builder.provenance: attestations need BuildKit, which ship does not drive yet; %s", skipBuild)
+	case b.SBOM != nil && *b.SBOM:
+		return fmt.Errorf("builder.sbom: attestations need BuildKit, which ship does not drive yet; %s", skipBuild)
+	case len(b.Arch) == 0:
+		return nil
+	}
+	v, err := local.ServerVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("builder.arch: ask the local Docker Engine its architecture: %w", err)
+	}
+	for _, arch := range b.Arch {
+		if arch != v.Arch {
+			return fmt.Errorf("builder.arch: the local Docker Engine builds %s images, not %s, and multi-platform builds are not supported yet; build on a %s machine and deploy with --skip-build", v.Arch, arch, arch)
+		}
+	}
+	return nil
+}
+
+// readBuild copies the build's output to out and returns the image ID the
+// engine reports at the end. An error in the stream comes back with the
+// step it happened at. A stream that ends without an ID was cut short.
+func readBuild(r io.Reader, out io.Writer) (string, error) {
+	var id string
+	var steps stepLines
+	dec := json.NewDecoder(r)
+	for {
+		var m jsonmessage.JSONMessage
+		if err := dec.Decode(&m); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			return "", fmt.Errorf("read build output: %w", err)
+		}
+		if m.Error != nil {
+			if s := steps.current(); s != "" {
+				return "", fmt.Errorf("%s: %s", s, m.Error.Message)
+			}
+			return "", errors.New(m.Error.Message)
+		}
+		if m.Aux != nil {
+			var aux struct{ ID string }
+			if err := json.Unmarshal(*m.Aux, &aux); err != nil {
+				return "", fmt.Errorf("read build output: %w", err)
+			}
+			id = aux.ID
+			continue
+		}
+		steps.add(m.Stream)
+		if err := m.Display(out, false); err != nil {
+			return "", err
+		}
+	}
+	if id == "" {
+		return "", errors.New("the build output ended without an image ID")
+	}
+	return id, nil
+}
+
+// stepLines follows the classic builder's output, which comes in pieces,
+// to remember the last "Step N/M : INSTRUCTION" line.
+type stepLines struct {
+	partial string // the line being received
+	last    string // the last complete step line
+}
+
+func (s *stepLines) add(text string) {
+	for {
+		line, rest, ok := strings.Cut(text, "\n")
+		s.partial += line
+		if !ok {
+			return
+		}
+		if strings.HasPrefix(s.partial, "Step ") {
+			s.last = s.partial
+		}
+		s.partial, text = "", rest
+	}
+}
+
+func (s *stepLines) current() string {
+	if strings.HasPrefix(s.partial, "Step ") {
+		return s.partial
+	}
+	return s.last
+}
