@@ -2,7 +2,7 @@
 # make test: the whole test suite, integration tests included.
 GO ?= go
 
-.PHONY: all build test demo deps hosts hosts-down lint
+.PHONY: all build test demo deps hosts hosts-down lint bench
 
 all: build
 
@@ -29,3 +29,7 @@ test: hosts lint
 
 demo: hosts build
 	scripts/demo
+
+# Benchmarks against the real test hosts; figures are recorded in README.md.
+bench: hosts
+	$(GO) run ./bench/queue

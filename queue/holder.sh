@@ -13,12 +13,18 @@ mkdir -p "$dir/tickets" || exit 1
 IFS= read -r ticket || exit 1
 id="$(date +%s%N)-$$"
 file="$dir/tickets/$id"
-exec 8>"$file" || exit 1
+# The ticket is locked and written under a name list.sh skips, then renamed:
+# in tickets/ an unlocked file must only ever be a dead process's leftover,
+# else a list between the file's creation and its lock sweeps a live ticket,
+# and its owner waits for a turn that never comes.
+new="$dir/tickets/.$id"
+holding=""
+trap 'rm -f "$new" "$file"; [ -n "$holding" ] && rm -f "$dir/holder"' EXIT
+exec 8>"$new" || exit 1
 flock -s 8 || exit 1
 printf '%s\n' "$ticket" >&8
+mv "$new" "$file" || exit 1
 exec 9>>"$dir/lock" || exit 1
-holding=""
-trap 'rm -f "$file"; [ -n "$holding" ] && rm -f "$dir/holder"' EXIT
 echo "READY $id"
 while IFS= read -r -t "$lease" cmd; do
 	case $cmd in

@@ -1,7 +1,8 @@
 # Lists the queue in $HOME/$1: one "ID<TAB>TICKET" line per live ticket,
 # oldest first; then "FREEZE<TAB>JSON" if frozen, and "HELD<TAB>JSON" if
 # the lock is held. A ticket file without its owner's lock is a dead
-# process's leftover and is removed here.
+# process's leftover and is removed here; tickets still being made are
+# named .ID (see holder.sh), which ls leaves out.
 dir="$HOME/$1"
 if [ -d "$dir/tickets" ]; then
 	for f in $(ls "$dir/tickets" | sort); do

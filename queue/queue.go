@@ -14,6 +14,7 @@ import (
 	"io"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -121,27 +122,35 @@ func Join(ctx context.Context, r Runner, dir string, t Ticket, opts Options) (*H
 		return nil, err
 	}
 	t.ID = h.id
-	var last string
+	var last string // the queue as last read
 	for {
 		st, err := List(ctx, r, dir)
 		if err != nil {
 			h.close()
+			// The timeout may end a read midway: then the timeout is the
+			// news, not how the read ended.
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return nil, timedOut(opts.Timeout, last)
+			}
 			return nil, err
 		}
 		st.Me = slices.IndexFunc(st.Tickets, func(x Ticket) bool { return x.ID == t.ID })
-		if opts.Progress != nil {
-			if s := st.summary(); s != last {
-				last = s
+		if s := st.summary(); s != last {
+			last = s
+			if opts.Progress != nil {
 				opts.Progress(st)
 			}
 		}
-		if st.Me == 0 && st.Freeze == nil {
-			if t.Coalesce {
-				if newer := st.newestDeployAfter(0); newer != nil {
-					h.close()
-					return nil, &SupersededError{By: *newer}
-				}
+		// A deploy with a newer deploy behind it leaves at once, wherever
+		// it waits: the newer one runs after the holder anyway, and a burst
+		// then drains in one poll instead of one poll per request.
+		if t.Coalesce && st.Me >= 0 {
+			if newer := st.newestDeployAfter(st.Me); newer != nil {
+				h.close()
+				return nil, &SupersededError{By: *newer}
 			}
+		}
+		if st.Me == 0 && st.Freeze == nil {
 			locked, err := h.lock()
 			if err != nil {
 				h.close()
@@ -155,7 +164,7 @@ func Join(ctx context.Context, r Runner, dir string, t Ticket, opts Options) (*H
 		case <-ctx.Done():
 			h.close()
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return nil, fmt.Errorf("gave up waiting for the deploy queue after %s (--queue-timeout): %s", opts.Timeout, st.summary())
+				return nil, timedOut(opts.Timeout, last)
 			}
 			return nil, ctx.Err()
 		case <-h.lostCtx.Done():
@@ -164,6 +173,10 @@ func Join(ctx context.Context, r Runner, dir string, t Ticket, opts Options) (*H
 		case <-time.After(opts.Poll):
 		}
 	}
+}
+
+func timedOut(timeout time.Duration, state string) error {
+	return fmt.Errorf("gave up waiting for the deploy queue after %s (--queue-timeout): %s", timeout, state)
 }
 
 // holder is the holder script's session on the primary host.
@@ -186,10 +199,19 @@ func startHolder(ctx context.Context, r Runner, dir string, t Ticket, lease time
 	outR, outW := io.Pipe()
 	h := &holder{stdin: inW, lines: make(chan string, 16), done: make(chan struct{})}
 	h.lostCtx, h.lost = context.WithCancel(context.Background())
-	secs := fmt.Sprint(int(lease.Seconds()))
+	// In fractions of a second, as bash's read -t takes them: whole seconds
+	// cut 1.9s to 1s, and 0.5s to 0, which read -t does not wait for.
+	secs := strconv.FormatFloat(lease.Seconds(), 'f', -1, 64)
 	go func() {
 		// Not ctx: the session must outlive Join's wait while the lock is held.
-		r.Run(context.WithoutCancel(ctx), ssh.Cmd{Args: []string{"bash", "-c", holderScript, "ship-queue", dir, secs}, Stdin: inR, Stdout: outW})
+		err := r.Run(context.WithoutCancel(ctx), ssh.Cmd{Args: []string{"bash", "-c", holderScript, "ship-queue", dir, secs}, Stdin: inR, Stdout: outW})
+		// Writes to an ended session fail rather than wait forever for a
+		// reader: a Run that never started (no connection to the primary
+		// host) reads nothing, and the ticket's write would hang Join.
+		if err == nil {
+			err = errors.New("the queue's holder on the primary host ended")
+		}
+		inR.CloseWithError(err)
 		outW.Close()
 		close(h.done)
 		h.lost()

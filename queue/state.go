@@ -33,7 +33,9 @@ func List(ctx context.Context, r Runner, dir string) (State, error) {
 		return State{}, fmt.Errorf("read the deploy queue: %w", err)
 	}
 	st := State{Me: -1}
-	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+	// Not TrimSpace: it would take the tab off a last line of "HELD\t",
+	// a holder caught before its ticket is copied, and show the queue free.
+	for _, line := range strings.Split(strings.TrimRight(out.String(), "\n"), "\n") {
 		kind, data, ok := strings.Cut(line, "\t")
 		if !ok {
 			continue
