@@ -363,3 +363,26 @@ func TestTortureConcurrentDeploysUnderWrites(t *testing.T) {
 		t.Errorf("AUTOINCREMENT sequence %d, rows %d, acknowledged %d", seq, rows, len(acked))
 	}
 }
+
+// A manual freeze holds deploys back, showing its message, until released;
+// releasing is the only thing a user ever releases.
+func TestLockFreeze(t *testing.T) {
+	h1, _ := testhost.Hosts(t)
+	a := deployedApp(t, "freeze", h1)
+	a.mustShip(t, "setup", "--skip-build", "--version", "v1")
+	a.mustShip(t, "lock", "acquire", "-m", "migrating the orders table")
+	out, errOut, code := a.ship(t, "deploy", "--skip-build", "--version", "v2", "--queue-timeout", "2s")
+	if code != exitFailed || !strings.Contains(out+errOut, "migrating the orders table") || !strings.Contains(errOut, "--queue-timeout") {
+		t.Errorf("deploy during a freeze: exit %d\n%s%s", code, out, errOut)
+	}
+	if status := a.mustShip(t, "lock", "status"); !strings.Contains(status, "frozen by") {
+		t.Errorf("lock status during a freeze:\n%s", status)
+	}
+	if out := a.mustShip(t, "lock", "release"); !strings.Contains(out, "freeze lifted") {
+		t.Errorf("lock release: %s", out)
+	}
+	a.mustShip(t, "deploy", "--skip-build", "--version", "v2")
+	if v := a.version(t); v != "v2" {
+		t.Errorf("after the freeze was lifted the app says %q", v)
+	}
+}
