@@ -33,3 +33,4 @@ demo: hosts build
 # Benchmarks against the real test hosts; figures are recorded in README.md.
 bench: hosts
 	$(GO) run ./bench/queue
+	$(GO) run ./bench/delivery

@@ -82,21 +82,25 @@ func (img *Image) Send(ctx context.Context, remote client.APIClient, progress fu
 		st.AlreadyThere = true
 		return st, nil
 	}
-	if err := img.save(ctx); err != nil {
-		return st, err
-	}
-	skip := map[string]bool{}
 	full, err := containerdStore(ctx, remote)
 	if err != nil {
 		return st, err
 	}
+	var present map[string]bool
 	if !full {
-		present, err := presentChains(ctx, remote)
-		if err != nil {
+		if present, err = presentChains(ctx, remote); err != nil {
 			return st, err
 		}
-		skip = img.skippable(present)
 	}
+	if !img.saved() && !anyPresent(chainIDs(img.diffIDs), present) {
+		// The host needs everything: stream the save straight into the
+		// load, as `docker save | docker load` would, with no temp file.
+		return img.stream(ctx, remote, st, start, progress)
+	}
+	if err := img.save(ctx); err != nil {
+		return st, err
+	}
+	skip := img.skippable(present)
 	var total int64
 	for _, p := range uniq(img.layers) {
 		if !skip[p] {
@@ -106,20 +110,25 @@ func (img *Image) Send(ctx context.Context, remote client.APIClient, progress fu
 	}
 
 	pr, pw := io.Pipe()
-	counted := &counter{r: pr, progress: func(n int64) {
+	go func() { pw.CloseWithError(img.writeArchive(pw, skip)) }()
+	defer pr.CloseWithError(io.ErrClosedPipe) // stop the writer if load ended early
+	return img.load(ctx, remote, pr, total, st, start, progress)
+}
+
+// load feeds an archive to `docker load` on the host and checks that the
+// image arrived whole.
+func (img *Image) load(ctx context.Context, remote client.APIClient, archive io.Reader, total int64, st Stats, start time.Time, progress func(sent, total int64)) (Stats, error) {
+	counted := &counter{r: archive, progress: func(n int64) {
 		if progress != nil {
 			progress(n, total)
 		}
 	}}
-	go func() { pw.CloseWithError(img.writeArchive(pw, skip)) }()
 	resp, err := remote.ImageLoad(ctx, counted, client.ImageLoadWithQuiet(true))
 	if err != nil {
-		pr.CloseWithError(err)
 		return st, fmt.Errorf("load %s on the host: %w", img.Ref, err)
 	}
 	err = readStream(resp.Body)
 	resp.Body.Close()
-	pr.CloseWithError(io.ErrClosedPipe) // stop the writer if load ended early
 	st.Bytes, st.Took = counted.n, time.Since(start)
 	if err != nil {
 		return st, fmt.Errorf("load %s on the host: %w", img.Ref, err)
@@ -129,6 +138,32 @@ func (img *Image) Send(ctx context.Context, remote client.APIClient, progress fu
 		return st, fmt.Errorf("after loading, %s on the host is %q, want %s (%v)", img.Ref, info.ID, img.ID, err)
 	}
 	return st, nil
+}
+
+// stream sends the whole image without saving it first.
+func (img *Image) stream(ctx context.Context, remote client.APIClient, st Stats, start time.Time, progress func(sent, total int64)) (Stats, error) {
+	rc, err := img.local.ImageSave(ctx, []string{img.Ref})
+	if err != nil {
+		return st, fmt.Errorf("save %s: %w", img.Ref, err)
+	}
+	defer rc.Close()
+	st.Sent = len(img.diffIDs)
+	return img.load(ctx, remote, rc, img.Size, st, start, progress)
+}
+
+func (img *Image) saved() bool {
+	img.mu.Lock()
+	defer img.mu.Unlock()
+	return img.file != ""
+}
+
+func anyPresent(chains []string, present map[string]bool) bool {
+	for _, c := range chains {
+		if present[c] {
+			return true
+		}
+	}
+	return false
 }
 
 // save writes `docker save` of the image to a temp file, once.

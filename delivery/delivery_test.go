@@ -57,7 +57,7 @@ func buildImage(t *testing.T, cli *client.Client, ref string, base, code []byte)
 	if err := readStream(resp.Body); err != nil {
 		t.Fatalf("build %s: %v", ref, err)
 	}
-	t.Cleanup(func() { cli.ImageRemove(context.Background(), ref, image.RemoveOptions{}) })
+	t.Cleanup(func() { cli.ImageRemove(context.Background(), ref, image.RemoveOptions{PruneChildren: true}) })
 }
 
 // wire counts the bytes ship writes into the SSH-forwarded Docker socket.
@@ -106,6 +106,18 @@ func TestSendsOnlyMissingLayers(t *testing.T) {
 	buildImage(t, local, refs[1], base, code2)
 	buildImage(t, local, refs[2], base, code3)
 
+	// Removed through h2's own socket: the SSH client below is closed by
+	// the time cleanups run.
+	direct, err := client.NewClientWithOpts(client.WithHost(h2.DockerHost), client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, r := range refs {
+			direct.ImageRemove(ctx, r, image.RemoveOptions{Force: true, PruneChildren: true})
+		}
+		direct.Close()
+	})
 	pool := ssh.NewPool(ssh.Config{User: h2.User, Keys: []string{h2.KeyPath}, KeysOnly: true, KnownHosts: []string{h2.KnownHostsPath}})
 	defer pool.Close()
 	w := &wire{conn: pool.Conn(h2.Addr)}
@@ -114,11 +126,6 @@ func TestSendsOnlyMissingLayers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer remote.Close()
-	t.Cleanup(func() {
-		for _, r := range refs {
-			remote.ImageRemove(ctx, r, image.RemoveOptions{Force: true})
-		}
-	})
 
 	send := func(ref string) (Stats, int64) {
 		img, err := Open(ctx, local, ref)
