@@ -38,7 +38,7 @@ func TestBuildAndDeployWithoutRegistry(t *testing.T) {
 	}
 	local := dockerClient(t, h1)
 	t.Cleanup(func() {
-		for _, v := range []string{"r1", "r2"} {
+		for _, v := range []string{"r1", "r2", "r3"} {
 			local.ImageRemove(context.Background(), "ship-it-rl:"+v, image.RemoveOptions{})
 		}
 	})
@@ -59,6 +59,19 @@ func TestBuildAndDeployWithoutRegistry(t *testing.T) {
 	}
 	if v := a.mustShip(t, "app", "version"); !strings.Contains(v, h2.Addr+" web: r2") {
 		t.Errorf("h2 is not on r2:\n%s", v)
+	}
+	// build deliver: built and on the host, not deployed.
+	os.WriteFile(filepath.Join(a.dir, "code.txt"), []byte("release 3\n"), 0o644)
+	t.Cleanup(func() { local.ImageRemove(context.Background(), "ship-it-rl:r3", image.RemoveOptions{}) })
+	out = a.mustShip(t, "build", "deliver", "--version", "r3")
+	if !strings.Contains(out, "built ship-it-rl:r3") || !strings.Contains(out, "sent 1 of 3 layers") {
+		t.Errorf("build deliver:\n%s", out)
+	}
+	if _, err := dockerClient(t, h2).ImageInspect(context.Background(), "ship-it-rl:r3"); err != nil {
+		t.Errorf("build deliver did not put r3 on h2: %v", err)
+	}
+	if v := a.mustShip(t, "app", "version"); !strings.Contains(v, h2.Addr+" web: r2") {
+		t.Errorf("build deliver changed the running version:\n%s", v)
 	}
 	info, err := dockerClient(t, h2).ImageInspect(context.Background(), "ship-it-rl:r2")
 	want, _ := local.ImageInspect(context.Background(), "ship-it-rl:r2")
