@@ -104,12 +104,17 @@ func Exec(ctx context.Context, h *Host, c *config.Config, role string, cmd []str
 	if len(running) == 0 {
 		return 0, fmt.Errorf("role %s is not running here: use --new for a one-off container", role)
 	}
+	return execIn(ctx, h, strings.TrimPrefix(firstName(running[0].Names), "/"), cmd, stdin, stdout, stderr)
+}
+
+// execIn runs cmd in a running container and returns its exit status.
+func execIn(ctx context.Context, h *Host, name string, cmd []string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
 	tty := stdin != nil
-	exec, err := h.Docker.ContainerExecCreate(ctx, running[0].ID, container.ExecOptions{
+	exec, err := h.Docker.ContainerExecCreate(ctx, name, container.ExecOptions{
 		Cmd: cmd, AttachStdout: true, AttachStderr: true, AttachStdin: tty, Tty: tty,
 	})
 	if err != nil {
-		return 0, fmt.Errorf("exec in %s: %w", firstName(running[0].Names), err)
+		return 0, fmt.Errorf("exec in %s: %w", name, err)
 	}
 	attach, err := h.Docker.ContainerExecAttach(ctx, exec.ID, container.ExecAttachOptions{Tty: tty})
 	if err != nil {
@@ -221,15 +226,20 @@ func Logs(ctx context.Context, h *Host, c *config.Config, role string, opts LogO
 	if len(list) == 0 {
 		return fmt.Errorf("role %s has no container on this host", role)
 	}
+	return containerLogs(ctx, h, list[0].Name, opts, out)
+}
+
+// containerLogs writes a container's logs, filtered by opts.Grep.
+func containerLogs(ctx context.Context, h *Host, name string, opts LogOptions, out io.Writer) error {
 	tail := "all"
 	if opts.Lines > 0 {
 		tail = fmt.Sprint(opts.Lines)
 	}
-	rc, err := h.Docker.ContainerLogs(ctx, list[0].Name, container.LogsOptions{
+	rc, err := h.Docker.ContainerLogs(ctx, name, container.LogsOptions{
 		ShowStdout: true, ShowStderr: true, Follow: opts.Follow, Tail: tail, Since: opts.Since,
 	})
 	if err != nil {
-		return fmt.Errorf("logs of %s: %w", list[0].Name, err)
+		return fmt.Errorf("logs of %s: %w", name, err)
 	}
 	defer rc.Close()
 	pr, pw := io.Pipe()

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/shipdeploy/ship/testapp"
+	"github.com/shipdeploy/ship/testhost"
+)
+
+// A generic accessory with Kamal's keys: booted with its file uploaded and
+// its directory created, replaced by reboot without ever two running, and
+// refused when it would be a second writer of the app's database.
+func TestAccessoryLifecycle(t *testing.T) {
+	h1, _ := testhost.Hosts(t)
+	a := deployedApp(t, "acc", h1)
+	cfgFile := filepath.Join(a.dir, "config/deploy.yml")
+	cfg, _ := os.ReadFile(cfgFile)
+	os.WriteFile(filepath.Join(a.dir, "config/hello.txt"), []byte("hello from the config\n"), 0o644)
+	os.WriteFile(cfgFile, append(cfg, []byte(`accessories:
+  worker:
+    image: ship-it-acc:v1
+    host: `+h1.Addr+`
+    env:
+      clear:
+        PORT: 3100
+        DATABASE_PATH: /scratch/worker.sqlite3
+    files:
+      - config/hello.txt:/etc/hello.txt
+    directories:
+      - scratch:/scratch
+  intruder:
+    image: ship-it-acc:v1
+    host: `+h1.Addr+`
+    volumes:
+      - acc_data:/data
+`)...), 0o644)
+	t.Cleanup(func() { a.ship(t, "accessory", "remove", "all") })
+	a.mustShip(t, "setup", "--skip-build", "--version", "v1")
+
+	watch := testapp.Watch(t, h1.DockerHost, "acc-worker")
+	out := a.mustShip(t, "accessory", "boot", "worker")
+	if !strings.Contains(out, "acc-worker is running") {
+		t.Fatalf("boot:\n%s", out)
+	}
+	uploaded := filepath.Join(testhost.Dir(), "h1", "home", ".ship", "apps", "acc", "accessories", "worker", "files", "etc", "hello.txt")
+	if b, err := os.ReadFile(uploaded); err != nil || string(b) != "hello from the config\n" {
+		t.Errorf("the accessory's file on the host: %q %v", b, err)
+	}
+	if d := a.mustShip(t, "accessory", "details", "worker"); !strings.Contains(d, "acc-worker") || !strings.Contains(d, "running") {
+		t.Errorf("details:\n%s", d)
+	}
+	if out := a.mustShip(t, "accessory", "exec", "worker", "/app", "touch", "/scratch/probe"); !strings.Contains(out, "touched /scratch/probe") {
+		t.Errorf("exec:\n%s", out)
+	}
+	if out := a.mustShip(t, "accessory", "boot", "worker"); !strings.Contains(out, "already running") {
+		t.Errorf("second boot:\n%s", out)
+	}
+	a.mustShip(t, "accessory", "reboot", "worker")
+	if n := watch.MaxRunning(); n != 1 {
+		t.Errorf("%d worker containers ran at once during a reboot:\n%v", n, watch.Events())
+	}
+
+	_, errOut, code := a.ship(t, "accessory", "boot", "intruder")
+	if code != exitFailed || !strings.Contains(errOut, "mounts the app's database volume writable") {
+		t.Errorf("an accessory writing to the app's volume was not refused: %d %s", code, errOut)
+	}
+	a.mustShip(t, "accessory", "stop", "worker")
+	if d := a.mustShip(t, "accessory", "details", "worker"); !strings.Contains(d, "exited") {
+		t.Errorf("details after stop:\n%s", d)
+	}
+	a.mustShip(t, "accessory", "remove", "worker")
+	if d := a.mustShip(t, "accessory", "details", "worker"); !strings.Contains(d, "not booted") {
+		t.Errorf("details after remove:\n%s", d)
+	}
+}
