@@ -16,25 +16,32 @@ import (
 	"github.com/shipdeploy/ship/fleet"
 )
 
-// ensureImage makes sure ref is on the host. With a registry, the local
+// ensureImage makes sure ref is on the host, and, when the local engine
+// has ref, that the host's is the same image: a version rebuilt with other
+// content must not leave the old one running. With a registry, the local
 // image is pushed there once and every host pulls it; without one, the
 // layers the host lacks are sent over the SSH connection.
 func ensureImage(ctx context.Context, h *Host, local *localImage, c *config.Config, ref string, out io.Writer) error {
-	if _, err := h.Docker.ImageInspect(ctx, ref); err == nil {
-		fmt.Fprintf(out, "image %s is on the host\n", ref)
-		return nil
-	} else if !errdefs.IsNotFound(err) {
+	remote, err := h.Docker.ImageInspect(ctx, ref)
+	if err != nil && !errdefs.IsNotFound(err) {
 		return fmt.Errorf("inspect image %s: %w", ref, err)
 	}
-	if usesRegistry(c) {
+	onHost := err == nil
+	img, err := local.open(ctx, ref)
+	switch {
+	case err != nil && onHost: // built elsewhere (--skip-build): trust the host's
+		fmt.Fprintf(out, "image %s is on the host\n", ref)
+		return nil
+	case err == nil && onHost && remote.ID == img.ID:
+		fmt.Fprintf(out, "image %s is on the host\n", ref)
+		return nil
+	case usesRegistry(c):
 		if err := local.push(ctx, ref, credentials(c)); err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "pulling image %s\n", ref)
 		return delivery.Pull(ctx, h.Docker, ref, credentials(c))
-	}
-	img, err := local.open(ctx, ref)
-	if err != nil {
+	case err != nil:
 		return fmt.Errorf("image %s is neither on the host nor in the local Docker Engine: build it first", ref)
 	}
 	fmt.Fprintf(out, "sending image %s over SSH (%.1f MB in all)\n", ref, float64(img.Size)/1e6)
@@ -102,12 +109,9 @@ func Deliver(ctx context.Context, c *config.Config, hosts map[string]*Host, loca
 		names = append(names, name)
 	}
 	sort.Strings(names)
-	results := fleet.Each(ctx, names, maxDeliveries, func(ctx context.Context, name string) (struct{}, error) {
-		w := out.Prefixed("[" + name + "] ")
-		defer w.Close()
-		return struct{}{}, ensureImage(ctx, hosts[name], l, c, ImageRef(c, version), w)
+	return fleet.EachPrefixed(ctx, out, names, maxDeliveries, func(ctx context.Context, name string, w io.Writer) error {
+		return ensureImage(ctx, hosts[name], l, c, ImageRef(c, version), w)
 	})
-	return fleet.Failed(results)
 }
 
 // Push sends the version's image from the local engine to the registry.

@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"sync"
 )
@@ -57,4 +58,15 @@ func (p *prefixed) emit(line []byte) error {
 	defer p.out.mu.Unlock()
 	_, err := p.out.w.Write(append(append([]byte{}, p.prefix...), line...))
 	return err
+}
+
+// EachPrefixed runs fn on every host, at most limit at once, each writing
+// through its own "[host] " prefixed writer, and joins the failures.
+func EachPrefixed(ctx context.Context, out *Output, hosts []string, limit int, fn func(ctx context.Context, host string, w io.Writer) error) error {
+	results := Each(ctx, hosts, limit, func(ctx context.Context, h string) (struct{}, error) {
+		w := out.Prefixed("[" + h + "] ")
+		defer w.Close()
+		return struct{}{}, fn(ctx, h, w)
+	})
+	return Failed(results)
 }

@@ -290,12 +290,8 @@ func appRemove(c *cli.Context) error {
 	}
 	// No repair first: everything is removed anyway.
 	return mutate(c, cfg, pool, engines, nil, queue.Ticket{Command: "app remove"}, func(ctx context.Context) error {
-		out := fleet.NewOutput(c.App.Writer)
-		results := fleet.Each(ctx, hosts, 0, func(ctx context.Context, h string) (struct{}, error) {
-			w := out.Prefixed("[" + h + "] ")
-			defer w.Close()
-			return struct{}{}, deploy.Remove(ctx, engines[h], cfg, w)
+		return fleet.EachPrefixed(ctx, fleet.NewOutput(c.App.Writer), hosts, 0, func(ctx context.Context, h string, w io.Writer) error {
+			return deploy.Remove(ctx, engines[h], cfg, w)
 		})
-		return fleet.Failed(results)
 	})
 }

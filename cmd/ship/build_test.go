@@ -37,11 +37,15 @@ func TestBuildAndDeployWithoutRegistry(t *testing.T) {
 		t.Fatalf("build the app: %v\n%s", err, out)
 	}
 	local := dockerClient(t, h1)
-	t.Cleanup(func() {
+	remote := dockerClient(t, h2)
+	clean := func() {
 		for _, v := range []string{"r1", "r2", "r3"} {
 			local.ImageRemove(context.Background(), "ship-it-rl:"+v, image.RemoveOptions{})
+			remote.ImageRemove(context.Background(), "ship-it-rl:"+v, image.RemoveOptions{Force: true})
 		}
-	})
+	}
+	clean() // h2 must start without them: ship sends them
+	t.Cleanup(clean)
 
 	out := a.mustShip(t, "setup", "--version", "r1")
 	if !strings.Contains(out, "built ship-it-rl:r1") || !strings.Contains(out, "sent 3 of 3 layers") {
@@ -60,9 +64,15 @@ func TestBuildAndDeployWithoutRegistry(t *testing.T) {
 	if v := a.mustShip(t, "app", "version"); !strings.Contains(v, h2.Addr+" web: r2") {
 		t.Errorf("h2 is not on r2:\n%s", v)
 	}
+	// The same version rebuilt with other content must replace the image
+	// on the host, not keep the stale one under the same tag.
+	os.WriteFile(filepath.Join(a.dir, "code.txt"), []byte("release 2, fixed\n"), 0o644)
+	if out := a.mustShip(t, "deploy", "--version", "r2"); !strings.Contains(out, "sent 1 of 3 layers") {
+		t.Errorf("a rebuilt r2 was not sent again:\n%s", out)
+	}
+
 	// build deliver: built and on the host, not deployed.
 	os.WriteFile(filepath.Join(a.dir, "code.txt"), []byte("release 3\n"), 0o644)
-	t.Cleanup(func() { local.ImageRemove(context.Background(), "ship-it-rl:r3", image.RemoveOptions{}) })
 	out = a.mustShip(t, "build", "deliver", "--version", "r3")
 	if !strings.Contains(out, "built ship-it-rl:r3") || !strings.Contains(out, "sent 1 of 3 layers") {
 		t.Errorf("build deliver:\n%s", out)

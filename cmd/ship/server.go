@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strconv"
@@ -58,13 +59,9 @@ func serverExec(c *cli.Context) error {
 		return err
 	}
 	defer pool.Close()
-	out := fleet.NewOutput(c.App.Writer)
-	results := fleet.Each(c.Context, hosts, 0, func(ctx context.Context, h string) (struct{}, error) {
-		w := out.Prefixed("[" + h + "] ")
-		defer w.Close()
-		return struct{}{}, pool.Conn(h).Run(ctx, ssh.Cmd{Args: []string{"sh", "-c", command}, Stdout: w, Stderr: w})
+	return fleet.EachPrefixed(c.Context, fleet.NewOutput(c.App.Writer), hosts, 0, func(ctx context.Context, h string, w io.Writer) error {
+		return pool.Conn(h).Run(ctx, ssh.Cmd{Args: []string{"sh", "-c", command}, Stdout: w, Stderr: w})
 	})
-	return fleet.Failed(results)
 }
 
 func serverBootstrap(c *cli.Context) error {
@@ -73,13 +70,9 @@ func serverBootstrap(c *cli.Context) error {
 		return err
 	}
 	defer pool.Close()
-	out := fleet.NewOutput(c.App.Writer)
-	results := fleet.Each(c.Context, hosts, 0, func(ctx context.Context, h string) (struct{}, error) {
-		w := out.Prefixed("[" + h + "] ")
-		defer w.Close()
-		return struct{}{}, server.Bootstrap(ctx, pool.Conn(h), w)
+	return fleet.EachPrefixed(c.Context, fleet.NewOutput(c.App.Writer), hosts, 0, func(ctx context.Context, h string, w io.Writer) error {
+		return server.Bootstrap(ctx, pool.Conn(h), w)
 	})
-	return fleet.Failed(results)
 }
 
 // serverTrust records a host key only after the user has seen its

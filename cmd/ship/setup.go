@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"maps"
 	"slices"
 
@@ -26,14 +27,10 @@ func setupCommand() *cli.Command {
 				return err
 			}
 			return swap(c, cfg, version, swapOptions{keepRunning: true, before: func(ctx context.Context, engines map[string]*deploy.Host) error {
-				out := fleet.NewOutput(c.App.Writer)
 				hosts := slices.Sorted(maps.Keys(engines))
-				results := fleet.Each(ctx, hosts, 0, func(ctx context.Context, h string) (struct{}, error) {
-					w := out.Prefixed("[" + h + "] ")
-					defer w.Close()
-					return struct{}{}, deploy.Setup(ctx, engines[h], cfg, w)
+				return fleet.EachPrefixed(ctx, fleet.NewOutput(c.App.Writer), hosts, 0, func(ctx context.Context, h string, w io.Writer) error {
+					return deploy.Setup(ctx, engines[h], cfg, w)
 				})
-				return fleet.Failed(results)
 			}})
 		},
 	}
