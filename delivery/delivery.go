@@ -15,7 +15,6 @@ package delivery
 
 import (
 	"archive/tar"
-	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -30,6 +29,8 @@ import (
 
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
+
+	"github.com/shipdeploy/ship/engine"
 )
 
 // Image is a local image, saved once and sent to as many hosts as need it.
@@ -127,7 +128,7 @@ func (img *Image) load(ctx context.Context, remote client.APIClient, archive io.
 	if err != nil {
 		return st, fmt.Errorf("load %s on the host: %w", img.Ref, err)
 	}
-	err = readStream(resp.Body)
+	err = engine.ReadProgress(resp.Body)
 	resp.Body.Close()
 	st.Bytes, st.Took = counted.n, time.Since(start)
 	if err != nil {
@@ -331,29 +332,6 @@ func uniq(paths []string) []string {
 		}
 	}
 	return out
-}
-
-// readStream drains the engine's JSON progress, returning the error it
-// reports in-band.
-func readStream(r io.Reader) error {
-	dec := json.NewDecoder(r)
-	for {
-		var msg struct {
-			Error       string `json:"error"`
-			ErrorDetail struct {
-				Message string `json:"message"`
-			} `json:"errorDetail"`
-		}
-		if err := dec.Decode(&msg); err == io.EOF {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		// Engine 20.10 sends both fields; newer engines only errorDetail.
-		if m := cmp.Or(msg.ErrorDetail.Message, msg.Error); m != "" {
-			return errors.New(m)
-		}
-	}
 }
 
 type counter struct {

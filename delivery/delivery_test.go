@@ -54,7 +54,7 @@ func buildImage(t *testing.T, cli *client.Client, ref string, base, code []byte)
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	if err := readStream(resp.Body); err != nil {
+	if err := engine.ReadProgress(resp.Body); err != nil {
 		t.Fatalf("build %s: %v", ref, err)
 	}
 	t.Cleanup(func() { cli.ImageRemove(context.Background(), ref, image.RemoveOptions{PruneChildren: true}) })

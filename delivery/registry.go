@@ -7,6 +7,8 @@ import (
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/registry"
 	"github.com/docker/docker/client"
+
+	"github.com/shipdeploy/ship/engine"
 )
 
 // Credentials log in to a registry. The password travels only inside the
@@ -31,7 +33,7 @@ func Push(ctx context.Context, local client.APIClient, ref string, creds Credent
 	}
 	defer rc.Close()
 	// A refused push is reported in the stream, with HTTP 200.
-	if err := readStream(rc); err != nil {
+	if err := engine.ReadProgress(rc); err != nil {
 		return fmt.Errorf("push %s: %w", ref, err)
 	}
 	return nil
@@ -48,7 +50,7 @@ func Pull(ctx context.Context, remote client.APIClient, ref string, creds Creden
 		return fmt.Errorf("pull %s: %w", ref, err)
 	}
 	defer rc.Close()
-	if err := readStream(rc); err != nil {
+	if err := engine.ReadProgress(rc); err != nil {
 		return fmt.Errorf("pull %s: %w", ref, err)
 	}
 	return nil

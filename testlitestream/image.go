@@ -3,8 +3,6 @@ package testlitestream
 import (
 	"archive/tar"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/client"
+	"github.com/shipdeploy/ship/engine"
 )
 
 // dockerfile makes an image shaped like the real litestream/litestream:
@@ -126,7 +125,7 @@ func buildImage(ctx context.Context, cli *client.Client, tag, bin string) error 
 		return err
 	}
 	defer resp.Body.Close()
-	return readProgress(resp.Body)
+	return engine.ReadProgress(resp.Body)
 }
 
 // writeContext writes the build context: the Dockerfile and rootfs, which
@@ -172,34 +171,4 @@ func writeContext(w io.Writer, bin string) error {
 		return err
 	}
 	return tw.Close()
-}
-
-// progress is one line of an engine's JSON progress stream. Engine 20.10
-// sends both fields; newer engines only errorDetail.
-type progress struct {
-	Error       string `json:"error"`
-	ErrorDetail *struct {
-		Message string `json:"message"`
-	} `json:"errorDetail"`
-}
-
-// readProgress reads a build stream to its end and returns the error it
-// reports: the engine has already answered 200 when a build step fails.
-func readProgress(r io.Reader) error {
-	var failure error
-	dec := json.NewDecoder(r)
-	for {
-		var m progress
-		if err := dec.Decode(&m); errors.Is(err, io.EOF) {
-			return failure
-		} else if err != nil {
-			return fmt.Errorf("read build output: %w", err)
-		}
-		switch {
-		case m.ErrorDetail != nil && m.ErrorDetail.Message != "":
-			failure = errors.New(m.ErrorDetail.Message)
-		case m.Error != "":
-			failure = errors.New(m.Error)
-		}
-	}
 }

@@ -5,10 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"io/fs"
 	"net"
 	"os"
@@ -21,6 +18,7 @@ import (
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/registry"
 	"github.com/docker/docker/client"
+	"github.com/shipdeploy/ship/engine"
 	"github.com/shipdeploy/ship/testhost"
 )
 
@@ -128,7 +126,7 @@ func buildImage(t *testing.T, ctx context.Context, cli *client.Client, ref, cont
 	if err != nil {
 		t.Fatalf("build %s: %v", ref, err)
 	}
-	err = readProgress(resp.Body)
+	err = engine.ReadProgress(resp.Body)
 	resp.Body.Close()
 	if err != nil {
 		t.Fatalf("build %s: %v", ref, err)
@@ -156,7 +154,7 @@ func push(ctx context.Context, cli *client.Client, ref, auth string) error {
 		return err
 	}
 	defer body.Close()
-	return readProgress(body)
+	return engine.ReadProgress(body)
 }
 
 func pull(ctx context.Context, cli *client.Client, ref, auth string) error {
@@ -165,7 +163,7 @@ func pull(ctx context.Context, cli *client.Client, ref, auth string) error {
 		return err
 	}
 	defer body.Close()
-	return readProgress(body)
+	return engine.ReadProgress(body)
 }
 
 // wantAuthFailure fails the test unless err is a failure to authenticate,
@@ -182,37 +180,6 @@ func wantAuthFailure(t *testing.T, what string, err error) {
 		t.Fatalf("%s failed, but not for want of authentication: %v", what, err)
 	}
 	t.Logf("%s failed as it should: %v", what, err)
-}
-
-// progress is one line of an engine's JSON progress stream. Engine 20.10
-// sends both fields; newer engines only errorDetail.
-type progress struct {
-	Error       string `json:"error"`
-	ErrorDetail *struct {
-		Message string `json:"message"`
-	} `json:"errorDetail"`
-}
-
-// readProgress reads a build, push or pull stream to its end and returns the
-// error it reports. The engine has already answered 200 when a push or pull
-// fails, so the failure only shows in the stream.
-func readProgress(r io.Reader) error {
-	var failure error
-	dec := json.NewDecoder(r)
-	for {
-		var m progress
-		if err := dec.Decode(&m); errors.Is(err, io.EOF) {
-			return failure
-		} else if err != nil {
-			return fmt.Errorf("read progress stream: %w", err)
-		}
-		switch {
-		case m.ErrorDetail != nil && m.ErrorDetail.Message != "":
-			failure = errors.New(m.ErrorDetail.Message)
-		case m.Error != "":
-			failure = errors.New(m.Error)
-		}
-	}
 }
 
 // untag removes ref, and with its last tag the image. Gone already is fine.
