@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/shipdeploy/ship/testproc"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -315,30 +316,7 @@ func parents() map[int]int {
 // withLog adds the last lines of a log file to err, since that is where
 // daemons say why they failed.
 func withLog(err error, log string) error {
-	return fmt.Errorf("%w\n--- last lines of %s ---\n%s", err, log, tail(log, 15))
-}
-
-func tail(path string, n int) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return err.Error()
-	}
-	defer f.Close()
-	const window = 16 << 10
-	fi, err := f.Stat()
-	if err != nil {
-		return err.Error()
-	}
-	off := max(fi.Size()-window, 0)
-	b := make([]byte, fi.Size()-off)
-	if _, err := f.ReadAt(b, off); err != nil {
-		return err.Error()
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
+	return fmt.Errorf("%w\n--- last lines of %s ---\n%s", err, log, testproc.Tail(log, 15))
 }
 
 // writeFile replaces path atomically, so that tests reading known_hosts

@@ -1,9 +1,6 @@
 package testhost
 
 import (
-	"fmt"
-	"os"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -60,18 +57,4 @@ func descendants(root int) []int {
 		}
 	}
 	return tree
-}
-
-func TestTail(t *testing.T) {
-	path := t.TempDir() + "/log"
-	var b strings.Builder
-	for i := range 100 {
-		fmt.Fprintf(&b, "line %d\n", i)
-	}
-	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := tail(path, 2), "line 98\nline 99"; got != want {
-		t.Errorf("tail = %q, want %q", got, want)
-	}
 }

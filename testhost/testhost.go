@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/shipdeploy/ship/testproc"
 	"os"
 	"path/filepath"
 	"testing"
@@ -72,7 +73,7 @@ func Up(ctx context.Context) (h1, h2 *Host, err error) {
 			return nil, nil, err
 		}
 	}
-	unlock, err := lock(ctx, filepath.Join(dir, "lock"))
+	unlock, err := testproc.Lock(ctx, filepath.Join(dir, "lock"))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -134,7 +135,7 @@ func Down(ctx context.Context) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	unlock, err := lock(ctx, filepath.Join(dir, "lock"))
+	unlock, err := testproc.Lock(ctx, filepath.Join(dir, "lock"))
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/shipdeploy/ship/testhost"
+	"github.com/shipdeploy/ship/testproc"
 )
 
 // goBinary is a program built with go install from the Go module proxy. It
@@ -39,7 +40,7 @@ func (b goBinary) lock(ctx context.Context) (unlock func(), err error) {
 	if err := os.MkdirAll(b.dir(), 0o755); err != nil {
 		return nil, fmt.Errorf("make cache directory: %w", err)
 	}
-	return lock(ctx, filepath.Join(b.dir(), "lock"))
+	return testproc.Lock(ctx, filepath.Join(b.dir(), "lock"))
 }
 
 // build returns the path of b's binary, building it if the cache lacks it.
@@ -78,20 +79,11 @@ func (b goBinary) build(ctx context.Context, t testing.TB) (string, error) {
 	began := time.Now()
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return "", fmt.Errorf("go %s: %w\n%s", strings.Join(cmd.Args[1:], " "), err, tailLines(string(out), 30))
+		return "", fmt.Errorf("go %s: %w\n%s", strings.Join(cmd.Args[1:], " "), err, testproc.TailLines(string(out), 30))
 	}
 	if err := os.Rename(filepath.Join(gobin, b.name), path); err != nil {
 		return "", fmt.Errorf("build %s: %w", b.pkg, err)
 	}
 	t.Logf("testlitestream: built %s in %s (kept in %s)", b.pkg, time.Since(began).Round(time.Second), b.dir())
 	return path, nil
-}
-
-// tailLines is the last n lines of s, for error messages.
-func tailLines(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

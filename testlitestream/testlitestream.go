@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/shipdeploy/ship/testhost"
+	"github.com/shipdeploy/ship/testproc"
+	"net/http"
 )
 
 // hostIP is the root namespace's end of h2's veth pair: h1's containers
@@ -85,18 +87,20 @@ func StartS3(t testing.TB) *S3 {
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("testlitestream: the end of %s's log:\n%s", addr, logTail(log, 30))
+			t.Logf("testlitestream: the end of %s's log:\n%s", addr, testproc.Tail(log, 30))
 		}
-		if err := p.stop(10 * time.Second); err != nil {
+		if err := p.Stop(10 * time.Second); err != nil {
 			t.Errorf("testlitestream: %v", err)
 		}
 	})
 	readyCtx, cancelReady := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancelReady()
-	if err := p.waitReady(readyCtx, s.Endpoint); err != nil {
-		t.Fatalf("testlitestream: %v\n%s", err, logTail(log, 30))
+	// An unsigned request: up, and demanding a signature, is 403.
+	client := &http.Client{Transport: &http.Transport{Proxy: nil}, Timeout: 2 * time.Second}
+	if err := p.WaitHTTP(readyCtx, client, s.Endpoint+"/", http.StatusForbidden); err != nil {
+		t.Fatalf("testlitestream: %v\n%s", err, testproc.Tail(log, 30))
 	}
-	t.Logf("testlitestream: S3 at %s (pid %d) up in %s", s.Endpoint, p.cmd.Process.Pid, time.Since(began).Round(time.Millisecond))
+	t.Logf("testlitestream: S3 at %s (pid %d) up in %s", s.Endpoint, p.Pid(), time.Since(began).Round(time.Millisecond))
 	return s
 }
 

@@ -15,7 +15,11 @@ import (
 	"testing"
 	"time"
 
+	"crypto/tls"
+	"crypto/x509"
 	"github.com/shipdeploy/ship/testhost"
+	"github.com/shipdeploy/ship/testproc"
+	"net/http"
 )
 
 const (
@@ -51,16 +55,16 @@ func Start(t testing.TB) *Registry {
 	if err != nil {
 		t.Fatalf("testregistry: %v", err)
 	}
-	tls, err := writeCerts(dir, net.ParseIP(hostIP))
+	certs, err := writeCerts(dir, net.ParseIP(hostIP))
 	if err != nil {
 		t.Fatalf("testregistry: %v", err)
 	}
 	password := rand.Text()
-	config, err := writeConfig(dir, addr, tls, username, password)
+	config, err := writeConfig(dir, addr, certs, username, password)
 	if err != nil {
 		t.Fatalf("testregistry: %v", err)
 	}
-	caPEM, err := trust(addr, tls.caCert)
+	caPEM, err := trust(addr, certs.caCert)
 	// Registered even if trust failed halfway, and before the registry's
 	// own cleanup, so that it runs after the registry has stopped.
 	t.Cleanup(func() {
@@ -79,18 +83,25 @@ func Start(t testing.TB) *Registry {
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("testregistry: the end of %s's log:\n%s", addr, logTail(log, 30))
+			t.Logf("testregistry: the end of %s's log:\n%s", addr, testproc.Tail(log, 30))
 		}
-		if err := p.stop(10 * time.Second); err != nil {
+		if err := p.Stop(10 * time.Second); err != nil {
 			t.Errorf("testregistry: %v", err)
 		}
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := p.waitReady(ctx, addr, caPEM); err != nil {
-		t.Fatalf("testregistry: %v\n%s", err, logTail(log, 30))
+	// Trusting only our CA, up is 401: it serves TLS with our certificate
+	// and demands a password.
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(caPEM) {
+		t.Fatal("testregistry: the registry's CA certificate does not parse")
 	}
-	t.Logf("testregistry: %s (pid %d) up in %s", addr, p.cmd.Process.Pid, time.Since(began).Round(time.Millisecond))
+	client := &http.Client{Transport: &http.Transport{Proxy: nil, TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: 2 * time.Second}
+	if err := p.WaitHTTP(ctx, client, "https://"+addr+"/v2/", http.StatusUnauthorized); err != nil {
+		t.Fatalf("testregistry: %v\n%s", err, testproc.Tail(log, 30))
+	}
+	t.Logf("testregistry: %s (pid %d) up in %s", addr, p.Pid(), time.Since(began).Round(time.Millisecond))
 	return &Registry{Server: addr, Username: username, Password: password}
 }
 

@@ -1,4 +1,7 @@
-package testhost
+// Package testproc is test support for the processes integration tests
+// share or start: a machine-wide lock, daemons that die with the test, and
+// their logs.
+package testproc
 
 import (
 	"context"
@@ -9,11 +12,12 @@ import (
 	"time"
 )
 
-// lock takes an exclusive flock on path. Test binaries of several packages
-// call Up at the same time: one does the work, the others wait and reuse it.
-// It polls rather than blocks so that ctx can end the wait. The file is
-// opened close-on-exec, so the daemons Up starts never inherit the lock.
-func lock(ctx context.Context, path string) (unlock func(), err error) {
+// Lock takes an exclusive flock on path. Test binaries of several packages
+// run at once and may need the same thing (test hosts, a built binary): one
+// does the work, the others wait and reuse it. It polls rather than blocks
+// so that ctx can end the wait. Go opens files close-on-exec, so processes
+// started while it is held never inherit the lock.
+func Lock(ctx context.Context, path string) (unlock func(), err error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("lock: %w", err)
