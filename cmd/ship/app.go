@@ -73,7 +73,7 @@ func appTargets(c *cli.Context) (*config.Config, *ssh.Pool, []appTarget, error) 
 }
 
 func appConnect(c *cli.Context) (*config.Config, *ssh.Pool, []appTarget, map[string]*deploy.Host, error) {
-	cfg, pool, hosts, err := connect(c)
+	cfg, pool, hosts, engines, err := connectEngines(c)
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
@@ -81,11 +81,6 @@ func appConnect(c *cli.Context) (*config.Config, *ssh.Pool, []appTarget, map[str
 	if err != nil {
 		pool.Close()
 		return nil, nil, nil, nil, usageError{err}
-	}
-	engines, err := openHosts(c.Context, pool, hosts)
-	if err != nil {
-		pool.Close()
-		return nil, nil, nil, nil, err
 	}
 	var out []appTarget
 	for _, u := range deploy.Plan(cfg, hosts, roles) {
@@ -279,15 +274,11 @@ func appRemove(c *cli.Context) error {
 	if !c.Bool("yes") && !confirm(c, "Remove every container and image of the app on the selected hosts (volumes are kept)? [y/N] ") {
 		return errors.New("not removed: confirm on a terminal, or pass --yes")
 	}
-	cfg, pool, hosts, err := connect(c)
+	cfg, pool, hosts, engines, err := connectEngines(c)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	engines, err := openHosts(c.Context, pool, hosts)
-	if err != nil {
-		return err
-	}
 	// No repair first: everything is removed anyway.
 	return mutate(c, cfg, pool, engines, nil, queue.Ticket{Command: "app remove"}, func(ctx context.Context) error {
 		return fleet.EachPrefixed(ctx, fleet.NewOutput(c.App.Writer), hosts, 0, func(ctx context.Context, h string, w io.Writer) error {

@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/shipdeploy/ship/config"
+	"github.com/shipdeploy/ship/deploy"
 	"github.com/shipdeploy/ship/fleet"
 	"github.com/shipdeploy/ship/ssh"
 )
@@ -76,6 +77,20 @@ func connect(c *cli.Context) (*config.Config, *ssh.Pool, []string, error) {
 	}
 	newUI(c).debugf("hosts: %s (ssh as %s)", strings.Join(hosts, ", "), cfg.SSH.User)
 	return cfg, ssh.NewPool(fleet.SSHConfig(cfg)), hosts, nil
+}
+
+// connectEngines is connect, with every selected host's Docker Engine open.
+func connectEngines(c *cli.Context) (*config.Config, *ssh.Pool, []string, map[string]*deploy.Host, error) {
+	cfg, pool, hosts, err := connect(c)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	engines, err := openHosts(c.Context, pool, hosts)
+	if err != nil {
+		pool.Close()
+		return nil, nil, nil, nil, err
+	}
+	return cfg, pool, hosts, engines, nil
 }
 
 // selectHosts applies --hosts, --roles and --primary.

@@ -308,6 +308,13 @@ func TestRollbackToUnknownVersionListsRetained(t *testing.T) {
 	if v := a.version(t); v != "v2" {
 		t.Errorf("app says %q after a refused rollback", v)
 	}
+	// One stopped version is within retain_containers (5): prune keeps it.
+	if out := a.mustShip(t, "prune"); !strings.Contains(out, "nothing to prune") {
+		t.Errorf("prune:\n%s", out)
+	}
+	if list := a.mustShip(t, "app", "containers"); !strings.Contains(list, "versions-web-v1") {
+		t.Errorf("prune removed a retained version:\n%s", list)
+	}
 }
 
 // Two hosts, each with its own engine: h2 gets the image over SSH. A
