@@ -81,18 +81,7 @@ func StartS3(t testing.TB) *S3 {
 	s.Endpoint = "http://" + addr
 
 	log := filepath.Join(dir, "versitygw.log")
-	p, err := startVersitygw(bin, addr, root, s.AccessKey, s.SecretKey, log)
-	if err != nil {
-		t.Fatalf("testlitestream: %v", err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("testlitestream: the end of %s's log:\n%s", addr, testproc.Tail(log, 30))
-		}
-		if err := p.Stop(10 * time.Second); err != nil {
-			t.Errorf("testlitestream: %v", err)
-		}
-	})
+	p := testproc.StartForTest(t, versitygwCmd(bin, addr, root, s.AccessKey, s.SecretKey), log)
 	readyCtx, cancelReady := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancelReady()
 	// An unsigned request: up, and demanding a signature, is 403.

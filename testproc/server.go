@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"syscall"
+	"testing"
 	"time"
 )
 
@@ -89,4 +90,24 @@ func (s *Server) WaitHTTP(ctx context.Context, client *http.Client, url string, 
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// StartForTest is Start for a test: it fails the test if the daemon does
+// not start, and stops it when the test ends, first showing the end of its
+// log if the test failed.
+func StartForTest(t testing.TB, cmd *exec.Cmd, log string) *Server {
+	t.Helper()
+	s, err := Start(cmd, log)
+	if err != nil {
+		t.Fatalf("testproc: %v", err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("testproc: the end of %s's log:\n%s", s.name, Tail(log, 30))
+		}
+		if err := s.Stop(10 * time.Second); err != nil {
+			t.Errorf("testproc: %v", err)
+		}
+	})
+	return s
 }

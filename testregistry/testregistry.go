@@ -77,18 +77,9 @@ func Start(t testing.TB) *Registry {
 	}
 
 	log := filepath.Join(dir, "registry.log")
-	p, err := startRegistry(bin, config, log)
-	if err != nil {
-		t.Fatalf("testregistry: %v", err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("testregistry: the end of %s's log:\n%s", addr, testproc.Tail(log, 30))
-		}
-		if err := p.Stop(10 * time.Second); err != nil {
-			t.Errorf("testregistry: %v", err)
-		}
-	})
+	cmd := exec.Command(bin, "serve", config)
+	cmd.Env = []string{} // REGISTRY_* variables would override the config file
+	p := testproc.StartForTest(t, cmd, log)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	// Trusting only our CA, up is 401: it serves TLS with our certificate
