@@ -205,7 +205,10 @@ type Accessory struct {
 
 // File is a local file (or directory) placed on the host for an accessory.
 type File struct {
-	Local   string `yaml:"local"`
+	Local string `yaml:"local"`
+	// Content, when set, is uploaded instead of the local file: ship
+	// generates it (the Litestream configuration).
+	Content []byte `yaml:"-"`
 	Remote  string `yaml:"remote"`
 	Mode    string `yaml:"mode,omitempty"`
 	Owner   string `yaml:"owner,omitempty"`
@@ -225,12 +228,13 @@ type Litestream struct {
 
 // LitestreamReplica is where the databases are replicated to.
 type LitestreamReplica struct {
-	URL             string `yaml:"url"`
-	Endpoint        string `yaml:"endpoint,omitempty"`
-	Region          string `yaml:"region,omitempty"`
-	ForcePathStyle  bool   `yaml:"force_path_style,omitempty"`
-	AccessKeyID     Secret `yaml:"access_key_id,omitempty"`
-	SecretAccessKey Secret `yaml:"secret_access_key,omitempty"`
+	URL            string `yaml:"url"`
+	Endpoint       string `yaml:"endpoint,omitempty"`
+	Region         string `yaml:"region,omitempty"`
+	ForcePathStyle bool   `yaml:"force_path_style,omitempty"`
+	// The credentials, as the variables Litestream reads them from.
+	AccessKeyID     *EnvSecret `yaml:"access_key_id,omitempty"`
+	SecretAccessKey *EnvSecret `yaml:"secret_access_key,omitempty"`
 }
 
 // LitestreamSnapshot is how often full snapshots are taken and kept.

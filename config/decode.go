@@ -85,6 +85,7 @@ func (d *decoder) decodeRoot(root *yaml.Node, c *Config) {
 		d.oneWriterPerHost(root, c)
 	}
 	d.primaryRole(root, c)
+	d.litestreamAccessory(root, c)
 }
 
 // oneWriterPerHost refuses two roles on one host that both mount a

@@ -232,10 +232,12 @@ func (d *decoder) litestream(n *yaml.Node, p string) *Litestream {
 				"region":           func(v *yaml.Node, kp string) { r.Region = d.str(v, kp) },
 				"force_path_style": func(v *yaml.Node, kp string) { r.ForcePathStyle = d.boolean(v, kp) },
 				"access_key_id": func(v *yaml.Node, kp string) {
-					r.AccessKeyID = d.secret(resolve(v), kp, d.str(v, kp))
+					key := d.str(v, kp)
+					r.AccessKeyID = &EnvSecret{Name: "LITESTREAM_ACCESS_KEY_ID", Key: key, Value: d.secret(resolve(v), kp, key)}
 				},
 				"secret_access_key": func(v *yaml.Node, kp string) {
-					r.SecretAccessKey = d.secret(resolve(v), kp, d.str(v, kp))
+					key := d.str(v, kp)
+					r.SecretAccessKey = &EnvSecret{Name: "LITESTREAM_SECRET_ACCESS_KEY", Key: key, Value: d.secret(resolve(v), kp, key)}
 				},
 			})
 			d.require(v, kp, "url")

@@ -13,13 +13,14 @@ func TestDeployExampleLoads(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := write(t, map[string]string{
-		"config/deploy.yml":     string(src),
-		"config/litestream.yml": "dbs: []\n",
+		"config/deploy.yml":   string(src),
+		"config/dbviewer.css": "body {}\n",
 		".ship/secrets": `KAMAL_REGISTRY_PASSWORD=pw
 RAILS_MASTER_KEY=mk
 STOREFRONT_DATABASE_KEY=dk
 LITESTREAM_ACCESS_KEY_ID=id
 LITESTREAM_SECRET_ACCESS_KEY=secret
+SQLITE_WEB_PASSWORD=pw
 SSH_PRIVATE_KEY=key
 `,
 	})
@@ -30,7 +31,7 @@ SSH_PRIVATE_KEY=key
 	if c.Role("web").Proxy == nil || c.Role("job").Proxy != nil {
 		t.Errorf("proxy: web %v job %v", c.Role("web").Proxy, c.Role("job").Proxy)
 	}
-	if c.Volumes[1].Owner != "1000:1000" || c.Litestream.Replica.AccessKeyID.Reveal() != "id" {
+	if c.Volumes[1].Owner != "1000:1000" || c.Litestream.Replica.AccessKeyID.Value.Reveal() != "id" {
 		t.Errorf("volumes %+v litestream %+v", c.Volumes, c.Litestream)
 	}
 }

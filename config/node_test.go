@@ -85,7 +85,7 @@ litestream:
 	if l.Image != "litestream/litestream:0.5.18" || l.Databases[0] != "/data/app.sqlite3" || l.Snapshot.Retention.Hours() != 24 {
 		t.Errorf("litestream = %+v", l)
 	}
-	if l.Replica.SecretAccessKey.Reveal() != "secret" || !l.Replica.ForcePathStyle {
+	if l.Replica.SecretAccessKey.Value.Reveal() != "secret" || !l.Replica.ForcePathStyle {
 		t.Errorf("replica = %+v", l.Replica)
 	}
 

@@ -3,6 +3,7 @@ package deploy
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"fmt"
 	"io"
 	"maps"
@@ -48,19 +49,8 @@ func BootAccessory(ctx context.Context, h *Host, local client.APIClient, c *conf
 	if err := ensureAccessoryImage(ctx, h, local, c, a, out); err != nil {
 		return err
 	}
-	home, err := h.home(ctx)
+	spec, err := prepareAccessory(ctx, h, c, a)
 	if err != nil {
-		return err
-	}
-	dir := path.Join(path.Dir(path.Dir(envFilePath(home, c, "x"))), "accessories", a.Name)
-	spec, err := accessorySpec(c, a, dir)
-	if err != nil {
-		return err
-	}
-	if err := placeFiles(ctx, h, c, a, dir); err != nil {
-		return err
-	}
-	if err := writeEnvFile(ctx, h, path.Join(dir, "env"), spec.EnvFile); err != nil {
 		return err
 	}
 	if found {
@@ -78,6 +68,98 @@ func BootAccessory(ctx context.Context, h *Host, local client.APIClient, c *conf
 		return fmt.Errorf("create %s: %w", name, err)
 	}
 	return StartAccessory(ctx, h, c, a, out)
+}
+
+// prepareAccessory puts an accessory's files, directories and env file on
+// the host and returns its container's spec.
+func prepareAccessory(ctx context.Context, h *Host, c *config.Config, a *config.Accessory) (*Spec, error) {
+	home, err := h.home(ctx)
+	if err != nil {
+		return nil, err
+	}
+	dir := path.Join(path.Dir(path.Dir(envFilePath(home, c, "x"))), "accessories", a.Name)
+	spec, err := accessorySpec(c, a, dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := placeFiles(ctx, h, c, a, dir); err != nil {
+		return nil, err
+	}
+	if err := writeEnvFile(ctx, h, path.Join(dir, "env"), spec.EnvFile); err != nil {
+		return nil, err
+	}
+	return spec, nil
+}
+
+// OneOff is a command run to its end in a new container of an accessory's
+// image, configuration and environment (a Litestream restore, say).
+type OneOff struct {
+	Task string   // names the container: ACCESSORY-CONTAINER-TASK-RANDOM
+	Cmd  []string // replaces the accessory's cmd
+	// Binds are mounted besides the accessory's own.
+	Binds []string
+	// ReadOnly mounts the accessory's volumes read-only: the command only
+	// reads the app's database, so it is no writer.
+	ReadOnly bool
+	// Local is where the image comes from when the host lacks it (else
+	// the registry).
+	Local client.APIClient
+}
+
+// RunAccessory runs a one-off command and returns its exit status and
+// output. A command that writes to the app's volumes runs only when
+// nothing else does (the caller has stopped the app and the replicator).
+func RunAccessory(ctx context.Context, h *Host, c *config.Config, a *config.Accessory, o OneOff) (int, string, error) {
+	spec, err := prepareAccessory(ctx, h, c, a)
+	if err != nil {
+		return 0, "", err
+	}
+	if err := ensureAccessoryImage(ctx, h, o.Local, c, a, io.Discard); err != nil {
+		return 0, "", err
+	}
+	cc, hc := *spec.Config, *spec.Host
+	cc.Cmd = o.Cmd
+	cc.Labels = maps.Clone(cc.Labels)
+	delete(cc.Labels, LabelAccessory) // not the accessory itself
+	if o.ReadOnly {
+		// Only a writer counts as one of the accessory's containers.
+		delete(cc.Labels, LabelService)
+	}
+	hc.RestartPolicy = container.RestartPolicy{}
+	hc.PortBindings = nil
+	hc.Binds = slices.Clone(hc.Binds)
+	if o.ReadOnly {
+		for i, b := range hc.Binds {
+			for _, v := range a.Volumes {
+				if b == v.String() && !v.ReadOnly() {
+					hc.Binds[i] = b + ":ro"
+				}
+			}
+		}
+	} else {
+		if ws, err := writers(ctx, h.Docker, c.Volumes, nil); err != nil {
+			return 0, "", err
+		} else if len(ws) > 0 {
+			return 0, "", fmt.Errorf("not running %s: %w", o.Task, writersError(ws))
+		}
+	}
+	hc.Binds = append(hc.Binds, o.Binds...)
+	name := spec.Name + "-" + o.Task + "-" + strings.ToLower(rand.Text()[:6])
+	created, err := h.Docker.ContainerCreate(ctx, &cc, &hc, nil, nil, name)
+	if err != nil {
+		return 0, "", fmt.Errorf("create %s: %w", name, err)
+	}
+	defer h.Docker.ContainerRemove(context.WithoutCancel(ctx), created.ID, container.RemoveOptions{Force: true})
+	waitC, errC := h.Docker.ContainerWait(ctx, created.ID, container.WaitConditionNextExit)
+	if err := h.Docker.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
+		return 0, "", fmt.Errorf("start %s: %w", name, err)
+	}
+	select {
+	case res := <-waitC:
+		return int(res.StatusCode), logTail(ctx, h, created.ID, 200), nil
+	case err := <-errC:
+		return 0, "", fmt.Errorf("wait for %s: %w", name, err)
+	}
 }
 
 // checkAccessoryWriter refuses to start an accessory that would write to
@@ -239,9 +321,12 @@ func placeFiles(ctx context.Context, h *Host, c *config.Config, a *config.Access
 		if strings.HasSuffix(f.Local, ".erb") {
 			return fmt.Errorf("accessory %s: %s is an ERB template; ship uploads files as they are: render it first", a.Name, f.Local)
 		}
-		data, err := os.ReadFile(filepath.Join(c.Root, f.Local))
-		if err != nil {
-			return fmt.Errorf("accessory %s: %w", a.Name, err)
+		data := f.Content
+		if data == nil {
+			var err error
+			if data, err = os.ReadFile(filepath.Join(c.Root, f.Local)); err != nil {
+				return fmt.Errorf("accessory %s: %w", a.Name, err)
+			}
 		}
 		mode := os.FileMode(0o644)
 		if f.Mode != "" {
@@ -256,7 +341,7 @@ func placeFiles(ctx context.Context, h *Host, c *config.Config, a *config.Access
 			return fmt.Errorf("accessory %s: %w", a.Name, err)
 		}
 		if err := h.Shell.Upload(ctx, dst, bytes.NewReader(data), mode, f.Owner); err != nil {
-			return fmt.Errorf("accessory %s: upload %s: %w", a.Name, f.Local, err)
+			return fmt.Errorf("accessory %s: upload %s: %w", a.Name, f.Remote, err)
 		}
 	}
 	for _, d := range a.Directories {

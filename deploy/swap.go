@@ -38,6 +38,9 @@ import (
 //      write to the app's volumes, else nothing is touched;
 //   6. the old container is stopped (SIGTERM, stop_timeout) and has exited;
 //   7. single-writer check again: nothing may write to the volumes now;
+//      at this quiet point the request's Data step runs: it records a
+//      restore point of the database, or puts one back (rollback
+//      --restore-data);
 //   8. the new container starts and must pass its health check within
 //      deploy_timeout;
 //   9. on success the old container stays stopped, retained for rollback;
@@ -72,6 +75,10 @@ type Request struct {
 	Hook func(ctx context.Context, name string) error
 	// Performer is who asked, for the audit log on each host.
 	Performer string
+	// Data, if set, runs in step 7, when nothing writes to the database:
+	// from is the version that just stopped ("" if none). An error puts
+	// the old version back.
+	Data func(ctx context.Context, h *Host, r *config.Role, from string, out io.Writer) error
 }
 
 // Outcome is how one role on one host ended.
@@ -178,6 +185,7 @@ type swap struct {
 	version string
 	created bool // the target was created by this deploy
 	start   time.Time
+	data    func(ctx context.Context, h *Host, r *config.Role, from string, out io.Writer) error
 }
 
 // maxDeliveries bounds how many hosts are sent an image at once, so a large
@@ -204,7 +212,7 @@ func prepare(ctx context.Context, req Request, local *localImage, h *Host, units
 	var swaps []*swap
 	for _, u := range units {
 		s := &swap{cfg: c, unit: u, host: h, out: req.Out.Prefixed("[" + h.Name + " " + u.Role.Name + "] "),
-			target: ContainerName(c, u.Role.Name, req.Version), version: req.Version}
+			target: ContainerName(c, u.Role.Name, req.Version), version: req.Version, data: req.Data}
 		spec, err := NewSpec(c, u.Role, u.Host, req.Version)
 		if err != nil {
 			return nil, err
@@ -325,6 +333,13 @@ func (s *swap) run(ctx context.Context) Outcome {
 		return s.outcomeFrom(from, Failed, fmt.Errorf("%w; %s is stopped and stays stopped until the volume is free: then run ship app start", err, strings.Join(oldNames, ", ")))
 	}
 
+	if s.data != nil {
+		if err := s.data(ctx, s.host, s.unit.Role, from, s.out); err != nil {
+			s.discard(ctx)
+			return s.outcomeFrom(from, Failed, s.restore(ctx, oldNames, err))
+		}
+	}
+
 	hang("stopped")
 
 	// 8. Start the new version and wait for it to be healthy.
@@ -404,12 +419,9 @@ func writersErrorOrNil(ws []Writer) error {
 func allowedWriters(c *config.Config) []string {
 	var out []string
 	for _, a := range c.Accessories {
-		if strings.Contains(path.Base(strings.Split(a.Image, ":")[0]), "litestream") {
+		if config.IsLitestream(a.Image) {
 			out = append(out, accessories.ContainerName(c, a))
 		}
-	}
-	if c.Litestream != nil {
-		out = append(out, c.Service+"-litestream")
 	}
 	return out
 }

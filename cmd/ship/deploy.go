@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/shipdeploy/ship/audit"
 	"github.com/shipdeploy/ship/config"
+	"github.com/shipdeploy/ship/database"
 	"github.com/shipdeploy/ship/deploy"
 	"github.com/shipdeploy/ship/fleet"
 	"github.com/shipdeploy/ship/hooks"
@@ -77,10 +79,26 @@ func rollbackCommand() *cli.Command {
 		Name:      "rollback",
 		Usage:     "swap back to a retained version",
 		ArgsUsage: "VERSION",
-		Flags:     queueFlags(),
+		Flags: append([]cli.Flag{
+			&cli.BoolFlag{Name: "restore-data", Usage: "put the databases back as they were before the deploy that replaced VERSION; later writes are set aside beside them"},
+			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask (needed with --restore-data without a terminal)"},
+		}, queueFlags()...),
 		Action: func(c *cli.Context) error {
-			if c.Args().Len() != 1 {
+			if c.Args().Len() == 0 {
 				return usageError{errors.New("rollback needs the VERSION to go back to (ship app containers lists them)")}
+			}
+			// urfave/cli stops at VERSION; `rollback v1 --restore-data`
+			// is how people type it.
+			restoreData, yes := c.Bool("restore-data"), c.Bool("yes")
+			for _, arg := range c.Args().Tail() {
+				switch arg {
+				case "--restore-data":
+					restoreData = true
+				case "--yes", "-y":
+					yes = true
+				default:
+					return usageError{fmt.Errorf("rollback takes one VERSION; %q is not a rollback flag", arg)}
+				}
 			}
 			cfg, err := loadConfig(c)
 			if err != nil {
@@ -90,13 +108,44 @@ func rollbackCommand() *cli.Command {
 			if err := deploy.CheckVersion(version); err != nil {
 				return usageError{err}
 			}
-			return swap(c, cfg, version, swapOptions{rollback: true})
+			if restoreData {
+				if err := confirmRestoreData(c, cfg, version, yes); err != nil {
+					return err
+				}
+			}
+			return swap(c, cfg, version, swapOptions{rollback: true, restoreData: restoreData})
 		},
 	}
 }
 
+// confirmRestoreData checks that the restore point exists before anything
+// stops, and has the user agree to set the later writes aside.
+func confirmRestoreData(c *cli.Context, cfg *config.Config, version string, yes bool) error {
+	host, err := database.Host(cfg)
+	if err != nil {
+		return usageError{fmt.Errorf("--restore-data: %w", err)}
+	}
+	pool := ssh.NewPool(fleet.SSHConfig(cfg))
+	defer pool.Close()
+	engines, err := openHosts(c.Context, pool, []string{host})
+	if err != nil {
+		return err
+	}
+	if err := database.HasRestorePoint(c.Context, engines[host], cfg, version); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.ErrWriter, "WARNING: --restore-data puts %s on %s back as they were before the deploy that replaced %s.\n"+
+		"Every write since then is set aside in a directory beside each database, NOT kept in the database.\n",
+		strings.Join(cfg.Litestream.Databases, ", "), host, version)
+	if !yes && !confirm(c, "Roll back the code and the data? [y/N] ") {
+		return errors.New("not rolled back: confirm on a terminal, or pass --yes")
+	}
+	return nil
+}
+
 type swapOptions struct {
 	rollback    bool
+	restoreData bool // rollback --restore-data
 	keepRunning bool // setup: leave a version that already runs alone
 	// before runs first under the queue, on the connected hosts (setup).
 	before func(ctx context.Context, engines map[string]*deploy.Host) error
@@ -138,6 +187,11 @@ func swap(c *cli.Context, cfg *config.Config, version string, opts swapOptions) 
 		Out:         fleet.NewOutput(c.App.Writer),
 		Hook:        hook,
 		Performer:   audit.Performer(),
+	}
+	if opts.restoreData {
+		req.Data = database.DataStep(cfg, version)
+	} else {
+		req.Data = database.DataStep(cfg, "")
 	}
 	if !rollback {
 		local, err := localEngine()

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -129,9 +128,7 @@ func queueStatus(c *cli.Context) error {
 		return err
 	}
 	if c.Bool("json") {
-		enc := json.NewEncoder(c.App.Writer)
-		enc.SetIndent("", "  ")
-		return enc.Encode(st)
+		return writeJSON(c.App.Writer, st)
 	}
 	fmt.Fprintf(c.App.Writer, "deploy queue of %s on %s: %s\n", cfg.Service, conn.Host(), queueSummary(st))
 	for i, t := range st.Tickets {

@@ -50,3 +50,16 @@ func openDB(path string) (*sql.DB, error) {
 	}
 	return db, nil
 }
+
+// migrate runs one statement on the database at path.
+func migrate(path, statement string) error {
+	db, err := openDB(path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.Exec(statement); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -55,6 +56,17 @@ func main() {
 			os.Exit(1)
 		}
 		fmt.Println("touched", os.Args[2])
+		return
+	}
+	// `app migrate STATEMENT...` runs one SQL statement on the app's database,
+	// as `bin/rails db:migrate` would through `ship app exec`.
+	if len(os.Args) >= 3 && os.Args[1] == "migrate" {
+		statement := strings.Join(os.Args[2:], " ")
+		if err := migrate(configFromEnv(os.Getenv).dbPath, statement); err != nil {
+			fmt.Fprintln(os.Stderr, "app:", err)
+			os.Exit(1)
+		}
+		fmt.Println("migrated:", statement)
 		return
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)

@@ -1,0 +1,80 @@
+// Package database looks after the SQLite databases of ship's litestream
+// section on the host: their health and their replica's (db status), the
+// restore fire drill (db verify), restores from the replica (db restore),
+// and the restore points a deploy records so that a rollback can put the
+// data back with the code.
+package database
+
+import (
+	"context"
+	"fmt"
+	"path"
+
+	"github.com/docker/docker/errdefs"
+
+	"github.com/shipdeploy/ship/config"
+	"github.com/shipdeploy/ship/deploy"
+)
+
+// DB is one database of the litestream section on its host.
+type DB struct {
+	Path     string // inside the app and Litestream containers
+	HostPath string // on the host
+	Replica  string // where Litestream replicates it
+}
+
+// Name is the database's file name.
+func (d DB) Name() string { return path.Base(d.Path) }
+
+// Dir is the host directory that holds the database.
+func (d DB) Dir() string { return path.Dir(d.HostPath) }
+
+// Host is the one host the litestream section runs on (the primary role's).
+func Host(c *config.Config) (string, error) {
+	a := Accessory(c)
+	if a == nil {
+		return "", fmt.Errorf("the config has no litestream section: ship db works on the databases it lists")
+	}
+	return a.Hosts[0], nil
+}
+
+// Accessory is the Litestream accessory the litestream section generates,
+// or nil.
+func Accessory(c *config.Config) *config.Accessory {
+	if c.Litestream == nil {
+		return nil
+	}
+	for _, a := range c.Accessories {
+		if a.Name == config.LitestreamAccessory {
+			return a
+		}
+	}
+	return nil
+}
+
+// Locate finds the databases' files on the host, through the app volumes
+// they live on.
+func Locate(ctx context.Context, h *deploy.Host, c *config.Config) ([]DB, error) {
+	if c.Litestream == nil {
+		return nil, fmt.Errorf("the config has no litestream section: ship db works on the databases it lists")
+	}
+	var out []DB
+	for _, p := range c.Litestream.Databases {
+		v, rel, err := c.DatabaseVolume(p)
+		if err != nil {
+			return nil, err
+		}
+		root := v.Source
+		if !v.IsHostPath() {
+			info, err := h.Docker.VolumeInspect(ctx, v.Source)
+			if errdefs.IsNotFound(err) {
+				return nil, fmt.Errorf("volume %s does not exist on %s: run ship setup first", v.Source, h.Name)
+			} else if err != nil {
+				return nil, fmt.Errorf("inspect volume %s: %w", v.Source, err)
+			}
+			root = info.Mountpoint
+		}
+		out = append(out, DB{Path: p, HostPath: path.Join(root, rel), Replica: c.Litestream.ReplicaURL(p)})
+	}
+	return out, nil
+}

@@ -1,0 +1,184 @@
+package database
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/docker/docker/client"
+
+	"github.com/shipdeploy/ship/accessories"
+	"github.com/shipdeploy/ship/config"
+	"github.com/shipdeploy/ship/deploy"
+)
+
+// Restore replaces the live databases with their replica, as of at (an
+// RFC 3339 time) when set. The caller holds the deploy queue.
+//
+//  1. the app and Litestream stop on the host;
+//  2. the current files move aside into NAME.before-restore-TIME beside
+//     the database, never deleted;
+//  3. a one-off Litestream restores each database in place;
+//  4. each passes PRAGMA integrity_check;
+//  5. Litestream and the app start again, and the app must be healthy.
+//
+// If 3 or 4 fails, the files set aside are put back and everything that
+// ran is started again, as it was.
+func Restore(ctx context.Context, h *deploy.Host, c *config.Config, at string, out io.Writer) error {
+	dbs, err := Locate(ctx, h, c)
+	if err != nil {
+		return err
+	}
+	running, err := stopApp(ctx, h, c, out)
+	if err != nil {
+		return err
+	}
+	a := Accessory(c)
+	replicating, err := stopLitestream(ctx, h, c, out)
+	if err != nil {
+		return errors.Join(err, restart(ctx, h, c, false, running, out))
+	}
+	stamp := "before-restore-" + time.Now().UTC().Format("20060102T150405Z")
+	err = replaceFiles(ctx, h, dbs, stamp, out, func(db DB, aside string) error {
+		fmt.Fprintf(out, "restoring %s from %s\n", db.Path, db.Replica)
+		cmd := []string{"restore", "-o", db.Path}
+		if at != "" {
+			cmd = append(cmd, "-timestamp", at)
+		}
+		status, logs, err := deploy.RunAccessory(ctx, h, c, a, deploy.OneOff{Task: "restore", Cmd: append(cmd, db.Path)})
+		if err != nil {
+			return err
+		}
+		if status != 0 {
+			return restoreError(db, logs)
+		}
+		return nil
+	})
+	return errors.Join(err, restart(ctx, h, c, replicating, running, out))
+}
+
+// stopLitestream stops the Litestream accessory and says whether it ran.
+func stopLitestream(ctx context.Context, h *deploy.Host, c *config.Config, out io.Writer) (bool, error) {
+	info, err := h.Docker.ContainerInspect(ctx, accessories.ContainerName(c, Accessory(c)))
+	if err != nil || !info.State.Running {
+		fmt.Fprintf(out, "Litestream is not running\n")
+		return false, nil
+	}
+	return true, deploy.StopAccessory(ctx, h, c, Accessory(c), out)
+}
+
+// replaceFiles sets every database's files aside and has fill put new ones
+// in place, which must pass the integrity check. If anything fails, every
+// database gets its own files back.
+func replaceFiles(ctx context.Context, h *deploy.Host, dbs []DB, why string, out io.Writer, fill func(db DB, aside string) error) error {
+	asides := map[string]string{}
+	undo := func(cause error) error {
+		errs := []error{cause}
+		for _, db := range dbs {
+			if aside, ok := asides[db.Path]; ok {
+				errs = append(errs, putBack(ctx, h, db, aside))
+			}
+		}
+		fmt.Fprintf(out, "put the databases back as they were\n")
+		return errors.Join(errs...)
+	}
+	for _, db := range dbs {
+		aside, err := setAside(ctx, h, db, why)
+		if err != nil {
+			return undo(err)
+		}
+		asides[db.Path] = aside
+		fmt.Fprintf(out, "moved %s aside to %s\n", db.HostPath, aside)
+	}
+	for _, db := range dbs {
+		if err := fill(db, asides[db.Path]); err != nil {
+			return undo(err)
+		}
+		if err := ownLike(ctx, h, db, asides[db.Path]); err != nil {
+			return undo(err)
+		}
+		if err := integrityCheck(ctx, h, db.HostPath); err != nil {
+			return undo(err)
+		}
+		fmt.Fprintf(out, "%s: integrity ok\n", db.Path)
+	}
+	return nil
+}
+
+// stopApp stops every role on the host and returns those that ran.
+func stopApp(ctx context.Context, h *deploy.Host, c *config.Config, out io.Writer) ([]*config.Role, error) {
+	var running []*config.Role
+	for _, r := range c.Roles {
+		if !slices.ContainsFunc(r.Hosts, func(x config.Host) bool { return x.Address == h.Name }) {
+			continue
+		}
+		list, err := deploy.Containers(ctx, h, c, r.Name)
+		if err != nil {
+			return nil, err
+		}
+		if slices.ContainsFunc(list, func(a deploy.AppContainer) bool { return a.State == "running" }) {
+			running = append(running, r)
+		}
+	}
+	for i, r := range running {
+		if err := deploy.Stop(ctx, h, c, r, out); err != nil {
+			return nil, errors.Join(err, restart(ctx, h, c, false, running[:i], out))
+		}
+	}
+	return running, nil
+}
+
+// restart starts Litestream if it ran, and the roles that ran, and waits
+// for them.
+func restart(ctx context.Context, h *deploy.Host, c *config.Config, litestream bool, roles []*config.Role, out io.Writer) error {
+	ctx = context.WithoutCancel(ctx)
+	var errs []error
+	if litestream {
+		errs = append(errs, deploy.StartAccessory(ctx, h, c, Accessory(c), out))
+	}
+	for _, r := range roles {
+		errs = append(errs, deploy.Start(ctx, h, c, r, out))
+	}
+	return errors.Join(errs...)
+}
+
+// RestoreIfMissing restores each database that does not exist on the host
+// from its replica, when the replica has a backup: a new server comes up
+// with the old one's data instead of an empty database that Litestream
+// would then replicate over the backups. It runs before Litestream and
+// the app start (ship setup).
+func RestoreIfMissing(ctx context.Context, h *deploy.Host, local client.APIClient, c *config.Config, out io.Writer) error {
+	dbs, err := Locate(ctx, h, c)
+	if err != nil {
+		return err
+	}
+	for _, db := range dbs {
+		if _, err := asRoot(ctx, h, `[ ! -e "$1" ]`, db.HostPath); err != nil {
+			continue // it exists
+		}
+		fmt.Fprintf(out, "%s does not exist: restoring it from %s if that has a backup\n", db.Path, db.Replica)
+		cmd := []string{"restore", "-if-replica-exists", "-o", db.Path, db.Path}
+		status, logs, err := deploy.RunAccessory(ctx, h, c, Accessory(c), deploy.OneOff{Task: "restore", Cmd: cmd, Local: local})
+		if err != nil {
+			return err
+		}
+		if status != 0 {
+			return restoreError(db, logs)
+		}
+		if _, err := asRoot(ctx, h, `[ -e "$1" ]`, db.HostPath); err != nil {
+			fmt.Fprintf(out, "%s: the replica has no backup yet; the app starts with a new database\n", db.Path)
+			continue
+		}
+		if err := ownLike(ctx, h, db, db.Dir()); err != nil {
+			return err
+		}
+		if err := integrityCheck(ctx, h, db.HostPath); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "%s: restored from the replica, integrity ok\n", db.Path)
+	}
+	return nil
+}

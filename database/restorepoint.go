@@ -1,0 +1,134 @@
+package database
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shipdeploy/ship/config"
+	"github.com/shipdeploy/ship/deploy"
+)
+
+// A restore point is a copy of every database taken at the quiet moment
+// of a swap: the old version has exited and the new one has not started,
+// so the copy is exactly the data the old version left, before any
+// migration of the new one ran. It is a local copy rather than a
+// Litestream position because it must work when the replica is behind or
+// unreachable, and it restores in the time of a file copy. Copies live
+// beside the databases, in .ship/restore-points/VERSION on their volume,
+// readable by root only; one is kept per retained version.
+
+// pointDir is where the restore point of version is kept for db.
+func pointDir(db DB, version string) string {
+	return path.Join(db.Dir(), ".ship", "restore-points", version)
+}
+
+// recordScript copies a database with SQLite's online backup, which reads
+// the WAL too, then keeps the newest `keep` restore points.
+const recordScript = needSQLite + `db=$1 dest=$2 keep=$3
+[ -e "$db" ] || exit 0
+umask 077
+mkdir -p "$(dirname "$dest")"
+rm -f -- "$dest.tmp"
+sqlite3 -readonly -bail "$db" ".backup '$dest.tmp'" || exit 1
+mv -- "$dest.tmp" "$dest"
+cd "$(dirname "$(dirname "$dest")")" && ls -1t | tail -n +$((keep + 1)) | while read -r old; do rm -rf -- "$old"; done
+`
+
+// RecordRestorePoint copies the databases as the version that just
+// stopped left them. The caller runs it while nothing writes.
+func RecordRestorePoint(ctx context.Context, h *deploy.Host, c *config.Config, version string, out io.Writer) error {
+	dbs, err := Locate(ctx, h, c)
+	if err != nil {
+		return err
+	}
+	began := time.Now()
+	for _, db := range dbs {
+		dest := path.Join(pointDir(db, version), db.Name())
+		if _, err := asRoot(ctx, h, recordScript, db.HostPath, dest, strconv.Itoa(c.RetainContainers+1)); err != nil {
+			return fmt.Errorf("record a restore point of %s: %w", db.Path, err)
+		}
+	}
+	fmt.Fprintf(out, "recorded the restore point of %s (%.2fs)\n", version, time.Since(began).Seconds())
+	return nil
+}
+
+// HasRestorePoint fails unless every database has a restore point of
+// version on the host.
+func HasRestorePoint(ctx context.Context, h *deploy.Host, c *config.Config, version string) error {
+	dbs, err := Locate(ctx, h, c)
+	if err != nil {
+		return err
+	}
+	for _, db := range dbs {
+		file := path.Join(pointDir(db, version), db.Name())
+		if _, err := asRoot(ctx, h, `[ -f "$1" ]`, file); err != nil {
+			list, _ := asRoot(ctx, h, `ls -1t "$1" 2>/dev/null`, path.Dir(pointDir(db, version)))
+			have := strings.Join(strings.Fields(list), ", ")
+			if have == "" {
+				have = "none"
+			}
+			return fmt.Errorf("%s has no restore point of %s for %s (restore points: %s); one is recorded when a deploy stops a version",
+				h.Name, version, db.Path, have)
+		}
+	}
+	return nil
+}
+
+// PutBackRestorePoint replaces the live databases with the restore point
+// of version. The writes made since are set aside beside each database,
+// in NAME.set-aside-TIME, never deleted. The caller runs it while the app
+// is stopped, inside the deploy queue; Litestream is stopped around it.
+func PutBackRestorePoint(ctx context.Context, h *deploy.Host, c *config.Config, version string, out io.Writer) error {
+	if err := HasRestorePoint(ctx, h, c, version); err != nil {
+		return err
+	}
+	dbs, err := Locate(ctx, h, c)
+	if err != nil {
+		return err
+	}
+	replicating, err := stopLitestream(ctx, h, c, out)
+	if err != nil {
+		return errors.Join(err, restart(ctx, h, c, false, nil, out))
+	}
+	stamp := "set-aside-" + time.Now().UTC().Format("20060102T150405Z")
+	err = replaceFiles(ctx, h, dbs, stamp, out, func(db DB, aside string) error {
+		point := path.Join(pointDir(db, version), db.Name())
+		fmt.Fprintf(out, "putting back %s as it was before the deploy that replaced %s\n", db.Path, version)
+		if _, err := asRoot(ctx, h, `cp -- "$1" "$2"`, point, db.HostPath); err != nil {
+			return fmt.Errorf("copy the restore point %s: %w", point, err)
+		}
+		fmt.Fprintf(out, "WARNING: the writes made to %s since then are set aside in %s on %s, not in the database\n", db.Path, aside, h.Name)
+		return nil
+	})
+	return errors.Join(err, restart(ctx, h, c, replicating, nil, out))
+}
+
+// DataStep is the swap's quiet-point step (deploy.Request.Data) for the
+// litestream section: on its host's primary role, it records a restore
+// point of the version that stopped, then, for rollback --restore-data,
+// puts back the one of the version that starts.
+func DataStep(c *config.Config, restoreVersion string) func(ctx context.Context, h *deploy.Host, r *config.Role, from string, out io.Writer) error {
+	if c.Litestream == nil {
+		return nil
+	}
+	return func(ctx context.Context, h *deploy.Host, r *config.Role, from string, out io.Writer) error {
+		if host, _ := Host(c); r.Name != c.PrimaryRole || host != h.Name {
+			return nil
+		}
+		if from != "" {
+			if err := RecordRestorePoint(ctx, h, c, from, out); err != nil {
+				return err
+			}
+		}
+		if restoreVersion == "" {
+			return nil
+		}
+		return PutBackRestorePoint(ctx, h, c, restoreVersion, out)
+	}
+}
