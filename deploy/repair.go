@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/errdefs"
 
 	"github.com/shipdeploy/ship/config"
 	"github.com/shipdeploy/ship/ssh"
@@ -58,6 +59,20 @@ func Repair(ctx context.Context, h *Host, c *config.Config, r *config.Role, out 
 	want, err := readHealthy(ctx, h, c, r.Name)
 	if err != nil {
 		return fmt.Errorf("repair: %w", err)
+	}
+	if want != "" {
+		// Containers removed outside ship (or a new server) leave nothing
+		// to go back to: the record is stale.
+		name := ContainerName(c, r.Name, want)
+		if _, err := h.Docker.ContainerInspect(ctx, name); errdefs.IsNotFound(err) {
+			fmt.Fprintf(out, "repair: %s was the last healthy version but no longer exists; nothing to restart\n", name)
+			if err := recordHealthy(ctx, h, c, r.Name, ""); err != nil {
+				return fmt.Errorf("repair: %w", err)
+			}
+			want = ""
+		} else if err != nil {
+			return fmt.Errorf("repair: inspect %s: %w", name, err)
+		}
 	}
 	running, err := runningContainers(ctx, h, c, r.Name)
 	if err != nil {

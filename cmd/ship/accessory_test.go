@@ -1,13 +1,16 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shipdeploy/ship/testapp"
 	"github.com/shipdeploy/ship/testhost"
+	"github.com/shipdeploy/ship/testlitestream"
 )
 
 // A generic accessory with Kamal's keys: booted with its file uploaded and
@@ -74,5 +77,64 @@ func TestAccessoryLifecycle(t *testing.T) {
 	a.mustShip(t, "accessory", "remove", "worker")
 	if d := a.mustShip(t, "accessory", "details", "worker"); !strings.Contains(d, "not booted") {
 		t.Errorf("details after remove:\n%s", d)
+	}
+}
+
+// A Kamal-style Litestream accessory with a hand-written 0.3 config, as
+// Kamal users have it, boots as written (by setup) and replicates: a
+// restore from its replica holds every row written through the app.
+func TestKamalStyleLitestream03(t *testing.T) {
+	h1, _ := testhost.Hosts(t)
+	s3 := testlitestream.StartS3(t)
+	testlitestream.Image(t, h1.DockerHost, "0.3.14")
+	a := deployedApp(t, "kamal03", h1)
+	os.WriteFile(filepath.Join(a.dir, "config/litestream.yml"), []byte(fmt.Sprintf(`dbs:
+  - path: /data/app.sqlite3
+    replicas:
+      - type: s3
+        bucket: %s
+        path: kamal03/app.sqlite3
+        endpoint: %s
+        force-path-style: true
+        sync-interval: 200ms
+`, s3.Bucket, s3.Endpoint)), 0o644)
+	appendConfig(t, a, `accessories:
+  litestream:
+    image: litestream/litestream:0.3.14
+    host: `+h1.Addr+`
+    cmd: replicate
+    files:
+      - config/litestream.yml:/etc/litestream.yml
+    volumes:
+      - kamal03_data:/data
+    env:
+      secret:
+        - LITESTREAM_ACCESS_KEY_ID
+        - LITESTREAM_SECRET_ACCESS_KEY
+`, fmt.Sprintf("LITESTREAM_ACCESS_KEY_ID=%s\nLITESTREAM_SECRET_ACCESS_KEY=%s\n", s3.AccessKey, s3.SecretKey))
+	t.Cleanup(func() { a.ship(t, "accessory", "remove", "all") })
+	if out := a.mustShip(t, "setup", "--skip-build", "--version", "v1"); !strings.Contains(out, "kamal03-litestream is running") {
+		t.Fatalf("setup did not boot the accessory:\n%s", out)
+	}
+	b := &backedUpApp{app: a, s3: s3, h1: h1}
+	b.write(t, "row", 25)
+
+	dir := filepath.Dir(b.dbFile(t))
+	deadline := time.Now().Add(30 * time.Second)
+	for attempt := 1; ; attempt++ {
+		name := fmt.Sprintf("restored-%d.sqlite3", attempt)
+		// Until the first upload, the replica has no backup to restore.
+		out, errOut, code := a.ship(t, "accessory", "exec", "litestream", "litestream", "restore", "-o", "/data/"+name, "/data/app.sqlite3")
+		n := "no backup"
+		if code == 0 {
+			n = sqlite(t, filepath.Join(dir, name), "SELECT count(*) FROM records")
+		}
+		if n == "25" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the replica holds %s of 25 rows after 30 s\n%s%s", n, out, errOut)
+		}
+		time.Sleep(300 * time.Millisecond)
 	}
 }

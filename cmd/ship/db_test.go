@@ -15,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+
 	"github.com/shipdeploy/ship/testapp"
 	"github.com/shipdeploy/ship/testhost"
 	"github.com/shipdeploy/ship/testlitestream"
@@ -350,5 +353,41 @@ func TestRollbackRestoreData(t *testing.T) {
 	}
 	if n, _ := strconv.Atoi(sqlite(t, db, "SELECT count(*) FROM records")); n != 33 {
 		t.Errorf("%d rows after writing 3 more, want 33", n)
+	}
+}
+
+// A new server: the host lost its containers and the database volume.
+// ship setup restores the database from the replica before Litestream or
+// the app start, so the app comes back with its data.
+func TestSetupRestoresDataOnNewServer(t *testing.T) {
+	a := newBackedUpApp(t, "phoenix")
+	a.mustShip(t, "setup", "--skip-build", "--version", "v1")
+	a.write(t, "kept", 12)
+	a.waitSynced(t)
+
+	cli := dockerClient(t, a.h1)
+	ctx := context.Background()
+	list, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("name", "phoenix-"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range list {
+		if err := cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := cli.VolumeRemove(ctx, "phoenix_data", true); err != nil {
+		t.Fatal(err)
+	}
+
+	out := a.mustShip(t, "setup", "--skip-build", "--version", "v1")
+	if !strings.Contains(out, "/data/app.sqlite3: restored from the replica, integrity ok") {
+		t.Errorf("setup on the new server:\n%s", out)
+	}
+	if got := sqlite(t, a.dbFile(t), "SELECT count(*) FROM records"); got != "12" {
+		t.Errorf("the new server's database has %s records, want 12", got)
+	}
+	if v := a.version(t); v != "v1" {
+		t.Errorf("the app says %q", v)
 	}
 }
