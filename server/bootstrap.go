@@ -1,5 +1,5 @@
 // Package server prepares a host itself, before anything of the app runs on
-// it: installing Docker.
+// it: installing Docker and sqlite3.
 package server
 
 import (
@@ -24,14 +24,14 @@ type Runner interface {
 // no root or passwordless sudo, or not Debian/Ubuntu. Its stderr says which.
 const errCannotInstall = 3
 
-// Bootstrap installs Docker from the distribution's packages when it is
-// missing, and does nothing when Docker already answers. Its progress goes
-// to out.
+// Bootstrap installs Docker and sqlite3 from the distribution's packages
+// when they are missing, and does nothing when both are there. Its
+// progress goes to out.
 func Bootstrap(ctx context.Context, r Runner, out io.Writer) error {
 	err := r.Run(ctx, ssh.Cmd{Args: []string{"sh", "-c", bootstrapScript}, Stdout: out, Stderr: out})
 	var exit *ssh.ExitError
 	if errors.As(err, &exit) && exit.Status == errCannotInstall {
-		return fmt.Errorf("cannot install Docker here (see above)")
+		return fmt.Errorf("cannot install packages here (see above)")
 	}
 	if err != nil {
 		return fmt.Errorf("bootstrap: %w", err)

@@ -1,17 +1,26 @@
-# Installs Docker Engine from Debian/Ubuntu packages when it is missing.
-# Exit 3 means "will not install here"; stderr says why.
+# Installs what ship needs on a host from Debian/Ubuntu packages: Docker
+# Engine, and sqlite3 for ship db's integrity checks, row counts and
+# restore points. Exit 3 means "will not install here"; stderr says why.
 set -eu
 engine() { docker version --format '{{.Server.Version}}' 2>/dev/null; }
+missing=""
 if v=$(engine); then
 	echo "Docker Engine $v is already installed"
-	exit 0
+else
+	missing="docker.io"
 fi
+if command -v sqlite3 >/dev/null 2>&1; then
+	echo "sqlite3 is already installed"
+else
+	missing="${missing:+$missing }sqlite3"
+fi
+[ -n "$missing" ] || exit 0
 if [ "$(id -u)" = 0 ]; then
 	SUDO=""
 elif sudo -n true 2>/dev/null; then
 	SUDO="sudo -n"
 else
-	echo "Docker is missing and $(id -un) is not root and has no passwordless sudo: install Docker by hand, or connect as root" >&2
+	echo "$missing missing and $(id -un) is not root and has no passwordless sudo: install it by hand, or connect as root" >&2
 	exit 3
 fi
 ID="" ID_LIKE="" PRETTY_NAME=""
@@ -19,14 +28,19 @@ ID="" ID_LIKE="" PRETTY_NAME=""
 case " $ID $ID_LIKE " in
 *" debian "* | *" ubuntu "*) ;;
 *)
-	echo "Docker is missing and ship installs it only on Debian and Ubuntu, not ${PRETTY_NAME:-this system}: install it by hand" >&2
+	echo "$missing missing and ship installs packages only on Debian and Ubuntu, not ${PRETTY_NAME:-this system}: install it by hand" >&2
 	exit 3
 	;;
 esac
-echo "Installing Docker Engine (docker.io) with apt-get"
+echo "Installing $missing with apt-get"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
-$SUDO apt-get install -y -q docker.io
+# shellcheck disable=SC2086 # one word per package
+$SUDO apt-get install -y -q $missing
+case "$missing" in
+*docker.io*) ;;
+*) exit 0 ;;
+esac
 if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
 	$SUDO systemctl enable --now docker
 else

@@ -46,13 +46,14 @@ func stubs(t *testing.T, scripts map[string]string) (string, string) {
 }
 
 func TestBootstrapAlreadyInstalled(t *testing.T) {
-	path, log := stubs(t, map[string]string{"docker": "echo 24.0.7"})
+	path, log := stubs(t, map[string]string{"docker": "echo 24.0.7", "sqlite3": "exit 0"})
 	var out bytes.Buffer
 	if err := Bootstrap(context.Background(), localRunner{path}, &out); err != nil {
 		t.Fatal(err, out.String())
 	}
 	calls, _ := os.ReadFile(log)
-	if !strings.Contains(out.String(), "Docker Engine 24.0.7 is already installed") || strings.Contains(string(calls), "apt-get") {
+	if !strings.Contains(out.String(), "Docker Engine 24.0.7 is already installed") || !strings.Contains(out.String(), "sqlite3 is already installed") ||
+		strings.Contains(string(calls), "apt-get") {
 		t.Errorf("out %q calls %q", out.String(), calls)
 	}
 }
@@ -65,7 +66,7 @@ func TestBootstrapRefusesWithoutRootOrSudo(t *testing.T) {
 	})
 	var out bytes.Buffer
 	err := Bootstrap(context.Background(), localRunner{path}, &out)
-	if err == nil || !strings.Contains(out.String(), "deploy is not root and has no passwordless sudo") {
+	if err == nil || !strings.Contains(out.String(), "docker.io sqlite3 missing and deploy is not root and has no passwordless sudo") {
 		t.Errorf("err %v out %q", err, out.String())
 	}
 	if calls, _ := os.ReadFile(log); strings.Contains(string(calls), "apt-get") {
@@ -88,12 +89,31 @@ func TestBootstrapInstallsWithSudo(t *testing.T) {
 		t.Fatal(err, out.String())
 	}
 	calls, _ := os.ReadFile(log)
-	for _, want := range []string{"apt-get install -y -q docker.io", "usermod -aG docker deploy"} {
+	for _, want := range []string{"apt-get install -y -q docker.io sqlite3", "usermod -aG docker deploy"} {
 		if !strings.Contains(string(calls), want) {
 			t.Errorf("calls lack %q:\n%s", want, calls)
 		}
 	}
 	if !strings.Contains(out.String(), "Docker Engine 20.10.24 installed") {
 		t.Errorf("out = %q", out.String())
+	}
+}
+
+// Docker present, sqlite3 missing: only sqlite3 is installed, and Docker's
+// service is left alone.
+func TestBootstrapInstallsSQLiteOnly(t *testing.T) {
+	path, log := stubs(t, map[string]string{
+		"docker":  "echo 24.0.7",
+		"id":      `case "$1" in -u) echo 0;; -un) echo root;; esac`,
+		"apt-get": "exit 0",
+		"service": "exit 0",
+	})
+	var out bytes.Buffer
+	if err := Bootstrap(context.Background(), localRunner{path}, &out); err != nil {
+		t.Fatal(err, out.String())
+	}
+	calls, _ := os.ReadFile(log)
+	if !strings.Contains(string(calls), "apt-get install -y -q sqlite3\n") || strings.Contains(string(calls), "service") {
+		t.Errorf("calls:\n%s", calls)
 	}
 }

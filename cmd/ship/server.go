@@ -32,7 +32,7 @@ func serverCommand() *cli.Command {
 			},
 			{
 				Name:   "bootstrap",
-				Usage:  "install Docker on Debian/Ubuntu hosts that lack it (needs root or passwordless sudo)",
+				Usage:  "install Docker and sqlite3 on Debian/Ubuntu hosts that lack them (needs root or passwordless sudo)",
 				Action: serverBootstrap,
 			},
 			{
