@@ -117,6 +117,8 @@ func TestLitestreamMistakes(t *testing.T) {
 			"have the same file name"},
 		{"several primary hosts", strings.Replace(litestreamBase, "[10.0.0.1]", "[10.0.0.1, 10.0.0.2]", 1),
 			"the primary role web runs on 2 hosts"},
+		{"an sftp replica", strings.Replace(litestreamBase, "s3://backups/shop", "sftp://u@backup.example.com/shop", 1),
+			"litestream.replica.url: sftp replicas are not supported by the litestream section yet"},
 		{"an accessory named litestream", litestreamBase + "accessories:\n  litestream: {image: busybox, host: 10.0.0.1}\n",
 			"accessories.litestream: the litestream section runs an accessory named litestream already"},
 		{"a second replicator", litestreamBase + "accessories:\n  backup:\n    image: litestream/litestream:0.3.14\n    host: 10.0.0.1\n    volumes: [\"shop_storage:/data\"]\n",

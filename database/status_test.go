@@ -301,3 +301,40 @@ func TestHumanBytes(t *testing.T) {
 		}
 	}
 }
+
+// statScript prints what fileStatus parses: the sizes of the database and
+// its WAL, then the header's 100 bytes as decimal numbers; or "missing".
+func TestStatScript(t *testing.T) {
+	needSQLite3(t)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "app.db")
+	if out, stderr, err := runScript(t, statScript, db); err != nil || strings.TrimSpace(out) != "missing" {
+		t.Fatalf("statScript on no file = %q, %v\n%s", out, err, stderr)
+	}
+
+	sqlite(t, db, "PRAGMA page_size = 4096; CREATE TABLE t(b); INSERT INTO t SELECT randomblob(2000) FROM generate_series(1, 20);")
+	header, size := readHeader(t, db)
+	for _, wal := range []int{0, 12345} {
+		if wal > 0 {
+			if err := os.WriteFile(db+"-wal", make([]byte, wal), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		out, stderr, err := runScript(t, statScript, db)
+		if err != nil {
+			t.Fatalf("statScript: %v\n%s", err, stderr)
+		}
+		f := strings.Fields(out)
+		if len(f) != 102 {
+			t.Fatalf("statScript printed %d fields, want 102:\n%s", len(f), out)
+		}
+		if f[0] != strconv.FormatInt(size, 10) || f[1] != strconv.Itoa(wal) {
+			t.Errorf("sizes = %s %s, want %d %d", f[0], f[1], size, wal)
+		}
+		for i, s := range f[2:] {
+			if n, err := strconv.Atoi(s); err != nil || byte(n) != header[i] {
+				t.Fatalf("byte %d = %q, want %d", i, s, header[i])
+			}
+		}
+	}
+}
