@@ -34,3 +34,4 @@ demo: hosts build
 bench: hosts
 	$(GO) run ./bench/queue
 	$(GO) run ./bench/delivery
+	$(GO) test -run XXX -bench RecordRestorePoint -benchtime 5x ./database/

@@ -185,3 +185,29 @@ func listFiles(t *testing.T, dir string) []string {
 	slices.Sort(out)
 	return out
 }
+
+// A database whose file name starts with a dot has Litestream's directory
+// named with two (..NAME-litestream): it must come back too.
+func TestSetAsideAndPutBackDotName(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		".data.db":                        "old database",
+		".data.db-wal":                    "old wal",
+		"..data.db-litestream/generation": "0000000a",
+	}
+	writeFiles(t, dir, files)
+	db := filepath.Join(dir, ".data.db")
+	dest := filepath.Join(dir, ".data.db.before-restore-20250601T120000Z")
+	if _, stderr, err := runScript(t, setAsideScript, db, dest); err != nil {
+		t.Fatalf("setAsideScript: %v\n%s", err, stderr)
+	}
+	checkFiles(t, dest, files)
+	writeFiles(t, dir, map[string]string{".data.db": "restored", "..data.db-litestream/generation": "0000000b"})
+	if _, stderr, err := runScript(t, putBackScript, db, dest); err != nil {
+		t.Errorf("putBackScript: %v\n%s", err, stderr)
+	}
+	checkFiles(t, dir, files)
+	if _, err := os.Lstat(dest); !os.IsNotExist(err) {
+		t.Errorf("%s is still there after putting back, holding %q", dest, listDir(t, dest))
+	}
+}
