@@ -25,9 +25,7 @@ const putBackScript = `db=$1 dest=$2
 dir=$(dirname "$db")
 meta="$dir/.$(basename "$db")-litestream"
 rm -rf -- "$db" "$db-wal" "$db-shm" "$db-journal" "$meta"
-for f in "$dest"/* "$dest"/.[!.]*; do
-	if [ -e "$f" ]; then mv -- "$f" "$dir/" || exit 1; fi
-done
+find "$dest" -mindepth 1 -maxdepth 1 -exec mv -- {} "$dir/" \; || exit 1
 rmdir -- "$dest"
 `
 

@@ -120,18 +120,19 @@ INSERT INTO items SELECT value, randomblob(100) FROM generate_series(1, 100);`)
 func TestRecordScriptKeepsTheNewest(t *testing.T) {
 	needSQLite3(t)
 	tests := []struct {
+		name     string
 		keep     int
 		versions []string
 		want     []string
 	}{
-		{2, []string{"v1", "v2", "v3", "v4"}, []string{"v3", "v4"}},
-		{1, []string{"v1", "v2"}, []string{"v2"}},
-		{5, []string{"v1", "v2", "v3"}, []string{"v1", "v2", "v3"}},
+		{"keep 2 of 4", 2, []string{"v1", "v2", "v3", "v4"}, []string{"v3", "v4"}},
+		{"keep 1 of 2", 1, []string{"v1", "v2"}, []string{"v2"}},
+		{"keep 5 of 3", 5, []string{"v1", "v2", "v3"}, []string{"v1", "v2", "v3"}},
 		// Recording a version again makes it the newest.
-		{2, []string{"v1", "v2", "v1", "v3"}, []string{"v1", "v3"}},
+		{"recorded again", 2, []string{"v1", "v2", "v1", "v3"}, []string{"v1", "v3"}},
 	}
 	for _, tt := range tests {
-		t.Run(strconv.Itoa(tt.keep)+" of "+strconv.Itoa(len(tt.versions)), func(t *testing.T) {
+		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			db := filepath.Join(dir, "app.db")
 			points := filepath.Join(dir, ".ship", "restore-points")
@@ -185,12 +186,6 @@ func TestRecordScriptNotADatabase(t *testing.T) {
 	needSQLite3(t)
 	dir := t.TempDir()
 	db := filepath.Join(dir, "app.db")
-	if err := os.WriteFile(db, make([]byte, 8192), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for i := range db {
-		_ = i
-	}
 	if err := os.WriteFile(db, []byte("this is not an SQLite database, just some text that is long enough"), 0o644); err != nil {
 		t.Fatal(err)
 	}

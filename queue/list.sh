@@ -7,7 +7,9 @@ dir="$HOME/$1"
 if [ -d "$dir/tickets" ]; then
 	for f in $(ls "$dir/tickets" | sort); do
 		path="$dir/tickets/$f"
-		if flock -n -x "$path" true 2>/dev/null; then
+		# Another sweeper may hold the lock for an instant: wait that
+		# long, where a live owner holds it for good.
+		if flock -w 0.05 -x "$path" true 2>/dev/null; then
 			rm -f "$path"
 			continue
 		fi

@@ -19,6 +19,7 @@ import (
 func TestAccessoryLifecycle(t *testing.T) {
 	h1, _ := testhost.Hosts(t)
 	a := deployedApp(t, "acc", h1)
+	a.mustShip(t, "setup", "--skip-build", "--version", "v1")
 	cfgFile := filepath.Join(a.dir, "config/deploy.yml")
 	cfg, _ := os.ReadFile(cfgFile)
 	os.WriteFile(filepath.Join(a.dir, "config/hello.txt"), []byte("hello from the config\n"), 0o644)
@@ -41,7 +42,6 @@ func TestAccessoryLifecycle(t *testing.T) {
       - acc_data:/data
 `)...), 0o644)
 	t.Cleanup(func() { a.ship(t, "accessory", "remove", "all") })
-	a.mustShip(t, "setup", "--skip-build", "--version", "v1")
 
 	watch := testapp.Watch(t, h1.DockerHost, "acc-worker")
 	out := a.mustShip(t, "accessory", "boot", "worker")
