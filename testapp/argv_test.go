@@ -15,12 +15,16 @@ func TestScanArgv(t *testing.T) {
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("run %v: %v", cmd.Args, err)
 	}
+	// The shell, and perhaps its child caught between fork and exec, which
+	// still has the shell's command line.
 	found := s.Stop()
-	if len(found) != 1 {
+	if len(found) == 0 || len(found) > 2 {
 		t.Fatalf("ScanArgv found %q, want the sh process", found)
 	}
-	if strings.Contains(found[0], secret) || !strings.Contains(found[0], "sh -c sleep 1; : [REDACTED]") {
-		t.Errorf("ScanArgv reported %q, want the sh command line with the secret redacted", found[0])
+	for _, f := range found {
+		if strings.Contains(f, secret) || !strings.Contains(f, "sh -c sleep 1; : [REDACTED]") {
+			t.Errorf("ScanArgv reported %q, want the sh command line with the secret redacted", f)
+		}
 	}
 
 	unused := ScanArgv(t, unique("unused"))
