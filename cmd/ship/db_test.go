@@ -395,3 +395,42 @@ func TestSetupRestoresDataOnNewServer(t *testing.T) {
 		t.Errorf("the app says %q", v)
 	}
 }
+
+// A file:// replica on the host, and a point-in-time restore: db restore
+// --timestamp brings back the data as it was then, not the latest.
+func TestDBRestoreTimestampFileReplica(t *testing.T) {
+	h1, _ := testhost.Hosts(t)
+	testlitestream.Image(t, h1.DockerHost, "0.5.18")
+	a := &backedUpApp{app: deployedApp(t, "pitr", h1), h1: h1}
+	replica := filepath.Join(t.TempDir(), "replica")
+	appendConfig(t, a.app, `litestream:
+  databases: [/data/app.sqlite3]
+  replica:
+    url: file://`+replica+`
+  sync_interval: 200ms
+`, "")
+	t.Cleanup(func() { a.ship(t, "accessory", "remove", "all") })
+	a.mustShip(t, "setup", "--skip-build", "--version", "v1")
+
+	a.write(t, "then", 10)
+	a.waitSynced(t)
+	a.mustShip(t, "db", "verify")
+	// Litestream dates its files to the second: a whole second after the
+	// last of them, and a whole second before the next.
+	then := time.Now().Add(time.Second).Truncate(time.Second)
+	time.Sleep(time.Until(then.Add(1100 * time.Millisecond)))
+	a.write(t, "later", 5)
+	a.waitSynced(t)
+	a.mustShip(t, "db", "verify")
+	if entries, _ := os.ReadDir(filepath.Join(replica, "app.sqlite3")); len(entries) == 0 {
+		t.Fatalf("nothing replicated under %s", replica)
+	}
+
+	out := a.mustShip(t, "db", "restore", "--yes", "--timestamp", then.UTC().Format(time.RFC3339))
+	if got := sqlite(t, a.dbFile(t), "SELECT count(*), max(value) FROM records"); got != "10|then-9" {
+		t.Errorf("after restoring to %s: %s, want the 10 rows written before\n%s", then.Format(time.RFC3339), got, out)
+	}
+	if _, errOut, code := a.ship(t, "db", "restore", "--yes", "--timestamp", "yesterday"); code != exitUsage || !strings.Contains(errOut, "RFC 3339") {
+		t.Errorf("a bad --timestamp: exit %d %s", code, errOut)
+	}
+}
