@@ -145,7 +145,7 @@ func (d *decoder) litestreamAccessory(root *yaml.Node, c *Config) {
 		Image: l.Image,
 		Hosts: []string{primary.Hosts[0].Address},
 		Cmd:   "replicate",
-		Files: []File{{Remote: LitestreamConfigPath, Content: l.Config(), Options: "ro"}},
+		Files: []File{{Local: "(generated from the litestream section)", Remote: LitestreamConfigPath, Content: l.Config(), Options: "ro"}},
 	}
 	seen := map[string]string{}
 	for _, db := range l.Databases {
