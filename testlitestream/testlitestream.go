@@ -36,14 +36,6 @@ type S3 struct {
 	Dir string
 }
 
-// versitygw is the S3 server, pure Go.
-var versitygw = goBinary{
-	name:    "versitygw",
-	pkg:     "github.com/versity/versitygw/cmd/versitygw@v1.8.0",
-	dirName: "versitygw-1.8.0",
-	ldflags: "-s -w",
-}
-
 // StartS3 runs an S3 server for the test, and stops it when the test ends.
 // Its bucket is empty and its keys random, so every call gets a server of
 // its own.
@@ -55,11 +47,11 @@ func StartS3(t testing.TB) *S3 {
 	// another test binary may be building it already.
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	unlock, err := versitygw.lock(ctx)
+	unlock, err := versitygw.Lock(ctx)
 	if err != nil {
 		t.Fatalf("testlitestream: %v", err)
 	}
-	bin, err := versitygw.build(ctx, t)
+	bin, err := versitygw.Path(ctx, t)
 	unlock()
 	if err != nil {
 		t.Fatalf("testlitestream: %v", err)

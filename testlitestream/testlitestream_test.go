@@ -13,6 +13,7 @@ import (
 	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/client"
 	"github.com/shipdeploy/ship/testhost"
+	"github.com/shipdeploy/ship/testproc/testengine"
 )
 
 // Configurations that replicate /data/app.db to the bucket %[1]s of the S3
@@ -62,7 +63,7 @@ var versions = []string{"0.5.18", "0.3.14"}
 
 func TestImageRunsVersion(t *testing.T) {
 	h1, _ := testhost.Hosts(t)
-	cli := dockerClient(t, h1.DockerHost)
+	cli := testengine.DockerClient(t, h1.DockerHost)
 	for _, version := range versions {
 		t.Run(version, func(t *testing.T) {
 			c := litestreamContainer{image: Image(t, h1.DockerHost, version)}
@@ -79,8 +80,8 @@ func TestImageRunsVersion(t *testing.T) {
 // bring back every row.
 func TestReplicateAndRestore(t *testing.T) {
 	h1, h2 := testhost.Hosts(t)
-	one := dockerClient(t, h1.DockerHost)
-	two := dockerClient(t, h2.DockerHost)
+	one := testengine.DockerClient(t, h1.DockerHost)
+	two := testengine.DockerClient(t, h2.DockerHost)
 	for _, tc := range []struct{ name, version, config string }{
 		{"0.5.18", "0.5.18", config05},
 		{"0.5.18-url", "0.5.18", config05URL},

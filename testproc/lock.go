@@ -1,6 +1,6 @@
 // Package testproc is test support for the processes integration tests
-// share or start: a machine-wide lock, daemons that die with the test, and
-// their logs.
+// share or start: a machine-wide lock, daemons that die with the test and
+// their logs, and Go binaries built once and cached.
 package testproc
 
 import (
