@@ -36,7 +36,6 @@ func Restore(ctx context.Context, h *deploy.Host, c *config.Config, at string, o
 	if err != nil {
 		return err
 	}
-	a := Accessory(c)
 	replicating, err := stopLitestream(ctx, h, c, out)
 	if err != nil {
 		return errors.Join(err, restart(ctx, h, c, false, running, out))
@@ -44,18 +43,7 @@ func Restore(ctx context.Context, h *deploy.Host, c *config.Config, at string, o
 	stamp := "before-restore-" + time.Now().UTC().Format("20060102T150405Z")
 	err = replaceFiles(ctx, h, dbs, stamp, out, func(db DB, aside string) error {
 		fmt.Fprintf(out, "restoring %s from %s\n", db.Path, db.Replica)
-		cmd := []string{"restore", "-o", db.Path}
-		if at != "" {
-			cmd = append(cmd, "-timestamp", at)
-		}
-		status, logs, err := deploy.RunAccessory(ctx, h, c, a, deploy.OneOff{Task: "restore", Cmd: append(cmd, db.Path)})
-		if err != nil {
-			return err
-		}
-		if status != 0 {
-			return restoreError(db, logs)
-		}
-		return nil
+		return runRestore(ctx, h, c, db, restoreRun{out: db.Path, at: at})
 	})
 	return errors.Join(err, restart(ctx, h, c, replicating, running, out))
 }
@@ -160,13 +148,8 @@ func RestoreIfMissing(ctx context.Context, h *deploy.Host, local client.APIClien
 			continue // it exists
 		}
 		fmt.Fprintf(out, "%s does not exist: restoring it from %s if that has a backup\n", db.Path, db.Replica)
-		cmd := []string{"restore", "-if-replica-exists", "-o", db.Path, db.Path}
-		status, logs, err := deploy.RunAccessory(ctx, h, c, Accessory(c), deploy.OneOff{Task: "restore", Cmd: cmd, Local: local})
-		if err != nil {
+		if err := runRestore(ctx, h, c, db, restoreRun{out: db.Path, ifReplicaExists: true, local: local}); err != nil {
 			return err
-		}
-		if status != 0 {
-			return restoreError(db, logs)
 		}
 		if _, err := asRoot(ctx, h, `[ -e "$1" ]`, db.HostPath); err != nil {
 			fmt.Fprintf(out, "%s: the replica has no backup yet; the app starts with a new database\n", db.Path)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/docker/docker/client"
+
 	"github.com/shipdeploy/ship/config"
 	"github.com/shipdeploy/ship/deploy"
 )
@@ -46,9 +48,11 @@ func Verify(ctx context.Context, h *deploy.Host, c *config.Config, out io.Writer
 	defer asRoot(context.WithoutCancel(ctx), h, `rm -rf -- "$1"`, tmp)
 	var checks []Check
 	for _, db := range dbs {
-		ch := verifyOne(ctx, h, c, db, tmp, out)
-		ch.LastBackup = lastBackup(ctx, h, c, db)
-		checks = append(checks, ch)
+		checks = append(checks, verifyOne(ctx, h, c, db, tmp, out))
+	}
+	repl := replication(ctx, h, c, dbs, time.Now())
+	for i, db := range dbs {
+		checks[i].LastBackup = repl[db.Path].LastBackup
 	}
 	return checks, nil
 }
@@ -63,7 +67,7 @@ func verifyOne(ctx context.Context, h *deploy.Host, c *config.Config, db DB, tmp
 	for attempt := 0; ; attempt++ {
 		copyPath := path.Join(tmp, fmt.Sprintf("%d-%s", attempt, db.Name()))
 		fmt.Fprintf(out, "restoring %s from %s into %s\n", db.Path, db.Replica, copyPath)
-		if err := restoreInto(ctx, h, c, db, tmp, copyPath, ""); err != nil {
+		if err := runRestore(ctx, h, c, db, restoreRun{out: copyPath, copyDir: tmp}); err != nil {
 			ch.Problem = err.Error()
 			return ch
 		}
@@ -121,18 +125,32 @@ func differences(replica, live map[string]int64) []string {
 	return out
 }
 
-// restoreInto restores db's replica (as of at, an RFC 3339 time, when
-// set) to file, in a one-off Litestream container that mounts dir, where
-// file is. The app's volumes are mounted read-only.
-func restoreInto(ctx context.Context, h *deploy.Host, c *config.Config, db DB, dir, file, at string) error {
-	cmd := []string{"restore", "-o", file}
-	if at != "" {
-		cmd = append(cmd, "-timestamp", at)
+// restoreRun is one Litestream restore of a database's replica.
+type restoreRun struct {
+	out             string // where the copy goes, inside the container
+	at              string // RFC 3339: the state as of then; "" for the latest
+	ifReplicaExists bool   // no backup is not an error
+	copyDir         string // a host directory mounted at the same path, for out
+	local           client.APIClient
+}
+
+// runRestore runs the restore in a one-off container of the Litestream
+// accessory. With copyDir the copy goes outside the app's volume, which is
+// then mounted read-only; without, it is written into the volume, so
+// nothing else may be writing (RunAccessory checks).
+func runRestore(ctx context.Context, h *deploy.Host, c *config.Config, db DB, r restoreRun) error {
+	cmd := []string{"restore", "-o", r.out}
+	if r.at != "" {
+		cmd = append(cmd, "-timestamp", r.at)
 	}
-	cmd = append(cmd, db.Path)
-	status, logs, err := deploy.RunAccessory(ctx, h, c, Accessory(c), deploy.OneOff{
-		Task: "restore", Cmd: cmd, Binds: []string{dir + ":" + dir}, ReadOnly: true,
-	})
+	if r.ifReplicaExists {
+		cmd = append(cmd, "-if-replica-exists")
+	}
+	o := deploy.OneOff{Task: "restore", Cmd: append(cmd, db.Path), Local: r.local}
+	if r.copyDir != "" {
+		o.Binds, o.ReadOnly = []string{r.copyDir + ":" + r.copyDir}, true
+	}
+	status, logs, err := deploy.RunAccessory(ctx, h, c, Accessory(c), o)
 	if err != nil {
 		return err
 	}
@@ -150,13 +168,6 @@ func restoreError(db DB, logs string) error {
 		}
 	}
 	return fmt.Errorf("restoring %s from %s failed:\n%s", db.Path, db.Replica, indent(tail(logs, 15)))
-}
-
-// lastBackup is the time of the newest file in the replica, when the
-// running Litestream can say.
-func lastBackup(ctx context.Context, h *deploy.Host, c *config.Config, db DB) *time.Time {
-	r := replication(ctx, h, c, []DB{db}, time.Now())[db.Path]
-	return r.LastBackup
 }
 
 func tail(s string, n int) string {
