@@ -7,6 +7,7 @@ package database
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 
@@ -29,11 +30,13 @@ func (d DB) Name() string { return path.Base(d.Path) }
 // Dir is the host directory that holds the database.
 func (d DB) Dir() string { return path.Dir(d.HostPath) }
 
+var errNoSection = errors.New("the config has no litestream section: ship db works on the databases it lists")
+
 // Host is the one host the litestream section runs on (the primary role's).
 func Host(c *config.Config) (string, error) {
 	a := Accessory(c)
 	if a == nil {
-		return "", fmt.Errorf("the config has no litestream section: ship db works on the databases it lists")
+		return "", errNoSection
 	}
 	return a.Hosts[0], nil
 }
@@ -56,7 +59,7 @@ func Accessory(c *config.Config) *config.Accessory {
 // they live on.
 func Locate(ctx context.Context, h *deploy.Host, c *config.Config) ([]DB, error) {
 	if c.Litestream == nil {
-		return nil, fmt.Errorf("the config has no litestream section: ship db works on the databases it lists")
+		return nil, errNoSection
 	}
 	var out []DB
 	for _, p := range c.Litestream.Databases {

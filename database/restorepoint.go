@@ -65,6 +65,10 @@ func HasRestorePoint(ctx context.Context, h *deploy.Host, c *config.Config, vers
 	if err != nil {
 		return err
 	}
+	return hasRestorePoint(ctx, h, dbs, version)
+}
+
+func hasRestorePoint(ctx context.Context, h *deploy.Host, dbs []DB, version string) error {
 	for _, db := range dbs {
 		file := path.Join(pointDir(db, version), db.Name())
 		if _, err := asRoot(ctx, h, `[ -f "$1" ]`, file); err != nil {
@@ -85,16 +89,16 @@ func HasRestorePoint(ctx context.Context, h *deploy.Host, c *config.Config, vers
 // in NAME.set-aside-TIME, never deleted. The caller runs it while the app
 // is stopped, inside the deploy queue; Litestream is stopped around it.
 func PutBackRestorePoint(ctx context.Context, h *deploy.Host, c *config.Config, version string, out io.Writer) error {
-	if err := HasRestorePoint(ctx, h, c, version); err != nil {
-		return err
-	}
 	dbs, err := Locate(ctx, h, c)
 	if err != nil {
 		return err
 	}
+	if err := hasRestorePoint(ctx, h, dbs, version); err != nil {
+		return err
+	}
 	replicating, err := stopLitestream(ctx, h, c, out)
 	if err != nil {
-		return errors.Join(err, restart(ctx, h, c, false, nil, out))
+		return err
 	}
 	stamp := "set-aside-" + time.Now().UTC().Format("20060102T150405Z")
 	err = replaceFiles(ctx, h, dbs, stamp, out, func(db DB, aside string) error {

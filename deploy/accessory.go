@@ -121,14 +121,12 @@ func RunAccessory(ctx context.Context, h *Host, c *config.Config, a *config.Acce
 	cc.Cmd = o.Cmd
 	cc.Labels = maps.Clone(cc.Labels)
 	delete(cc.Labels, LabelAccessory) // not the accessory itself
-	if o.ReadOnly {
-		// Only a writer counts as one of the accessory's containers.
-		delete(cc.Labels, LabelService)
-	}
 	hc.RestartPolicy = container.RestartPolicy{}
 	hc.PortBindings = nil
 	hc.Binds = slices.Clone(hc.Binds)
 	if o.ReadOnly {
+		// Only a writer counts as one of the accessory's containers.
+		delete(cc.Labels, LabelService)
 		for i, b := range hc.Binds {
 			for _, v := range a.Volumes {
 				if b == v.String() && !v.ReadOnly() {

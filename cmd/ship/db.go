@@ -42,23 +42,29 @@ func dbCommand() *cli.Command {
 	}
 }
 
-// dbHost connects to the host the litestream section runs on.
+// dbHost loads the config and connects to the host the litestream
+// section runs on.
 func dbHost(c *cli.Context) (*config.Config, *ssh.Pool, *deploy.Host, error) {
 	cfg, err := loadConfig(c)
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	pool, h, err := connectDBHost(c, cfg)
+	return cfg, pool, h, err
+}
+
+func connectDBHost(c *cli.Context, cfg *config.Config) (*ssh.Pool, *deploy.Host, error) {
 	name, err := database.Host(cfg)
 	if err != nil {
-		return nil, nil, nil, usageError{err}
+		return nil, nil, usageError{err}
 	}
 	pool := ssh.NewPool(fleet.SSHConfig(cfg))
 	engines, err := openHosts(c.Context, pool, []string{name})
 	if err != nil {
 		pool.Close()
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	return cfg, pool, engines[name], nil
+	return pool, engines[name], nil
 }
 
 func dbStatus(c *cli.Context) error {

@@ -121,22 +121,17 @@ func rollbackCommand() *cli.Command {
 // confirmRestoreData checks that the restore point exists before anything
 // stops, and has the user agree to set the later writes aside.
 func confirmRestoreData(c *cli.Context, cfg *config.Config, version string, yes bool) error {
-	host, err := database.Host(cfg)
+	pool, h, err := connectDBHost(c, cfg)
 	if err != nil {
-		return usageError{fmt.Errorf("--restore-data: %w", err)}
+		return fmt.Errorf("--restore-data: %w", err)
 	}
-	pool := ssh.NewPool(fleet.SSHConfig(cfg))
 	defer pool.Close()
-	engines, err := openHosts(c.Context, pool, []string{host})
-	if err != nil {
-		return err
-	}
-	if err := database.HasRestorePoint(c.Context, engines[host], cfg, version); err != nil {
+	if err := database.HasRestorePoint(c.Context, h, cfg, version); err != nil {
 		return err
 	}
 	fmt.Fprintf(c.App.ErrWriter, "WARNING: --restore-data puts %s on %s back as they were before the deploy that replaced %s.\n"+
 		"Every write since then is set aside in a directory beside each database, NOT kept in the database.\n",
-		strings.Join(cfg.Litestream.Databases, ", "), host, version)
+		strings.Join(cfg.Litestream.Databases, ", "), h.Name, version)
 	if !yes && !confirm(c, "Roll back the code and the data? [y/N] ") {
 		return errors.New("not rolled back: confirm on a terminal, or pass --yes")
 	}
@@ -188,11 +183,11 @@ func swap(c *cli.Context, cfg *config.Config, version string, opts swapOptions) 
 		Hook:        hook,
 		Performer:   audit.Performer(),
 	}
+	restoreVersion := ""
 	if opts.restoreData {
-		req.Data = database.DataStep(cfg, version)
-	} else {
-		req.Data = database.DataStep(cfg, "")
+		restoreVersion = version
 	}
+	req.Data = database.DataStep(cfg, restoreVersion)
 	if !rollback {
 		local, err := localEngine()
 		if err != nil {
