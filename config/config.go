@@ -22,6 +22,7 @@ type Config struct {
 	Labels      map[string]string `yaml:"labels,omitempty"`
 	Logging     Logging           `yaml:"logging,omitempty"`
 	Proxy       *Proxy            `yaml:"proxy,omitempty"`
+	ProxyRun    ProxyRun          `yaml:"proxy_run"`
 	Healthcheck Healthcheck       `yaml:"healthcheck,omitempty"`
 	Builder     Builder           `yaml:"builder,omitempty"`
 	Accessories []*Accessory      `yaml:"accessories,omitempty"`
@@ -120,6 +121,19 @@ type Proxy struct {
 	Buffering       map[string]string `yaml:"buffering,omitempty"`
 	RequestHeaders  []string          `yaml:"request_headers,omitempty"`
 	ResponseHeaders []string          `yaml:"response_headers,omitempty"`
+}
+
+// ProxyRun is how the kamal-proxy container runs on each host: Kamal's
+// proxy.run keys, with Kamal's defaults.
+type ProxyRun struct {
+	Image       string   `yaml:"image"`
+	HTTPPort    int      `yaml:"http_port"`
+	HTTPSPort   int      `yaml:"https_port"`
+	Publish     bool     `yaml:"publish"`
+	BindIPs     []string `yaml:"bind_ips,omitempty"`
+	LogMaxSize  string   `yaml:"log_max_size,omitempty"`
+	MetricsPort int      `yaml:"metrics_port,omitempty"`
+	Debug       bool     `yaml:"debug,omitempty"`
 }
 
 // Certificate is a custom TLS certificate and key, both taken from secrets.

@@ -76,8 +76,12 @@ func (d *decoder) decodeRoot(root *yaml.Node, c *Config) {
 	if requireDestination && c.Destination == "" {
 		d.errorf(resolve(root), "require_destination", "this configuration needs a destination: run with -d DESTINATION")
 	}
+	c.ProxyRun = d.proxyRun(nil, "")
 	if proxyNode != nil {
 		c.Proxy = d.proxy(proxyNode, "proxy", nil)
+		if run := runNode(proxyNode); run != nil {
+			c.ProxyRun = d.proxyRun(run, "proxy.run")
+		}
 	}
 	if serversNode != nil {
 		c.Roles = d.servers(serversNode, "servers", c, allowEmptyRoles)

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net"
 	"strings"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 func (d *decoder) proxy(n *yaml.Node, path string, base *Proxy) *Proxy {
 	p := &Proxy{
 		AppPort:         defaultAppPort,
+		SSLRedirect:     true, // kamal-proxy's default, which Kamal keeps
 		ResponseTimeout: defaultTimeoutSeconds * time.Second,
 		Healthcheck:     ProxyHealthcheck{Path: defaultHealthPath, Interval: time.Second, Timeout: 5 * time.Second},
 	}
@@ -85,9 +87,12 @@ func (d *decoder) proxy(n *yaml.Node, path string, base *Proxy) *Proxy {
 				"response_headers": func(v *yaml.Node, kp string) { p.ResponseHeaders = d.strings(v, kp) },
 			})
 		},
-		// Settings of the kamal-proxy container itself; ship runs it with
-		// its own defaults.
-		"run": d.ignored,
+		// The container's settings: read by proxyRun, for the top level only.
+		"run": func(v *yaml.Node, kp string) {
+			if base != nil || path != "proxy" {
+				d.errorf(resolve(v), kp, "configures the kamal-proxy container every role shares: set it in the top-level proxy section")
+			}
+		},
 	})
 	for i, h := range p.Hosts {
 		if err := checkHost(h); err != nil || strings.Contains(h, ":") {
@@ -99,6 +104,63 @@ func (d *decoder) proxy(n *yaml.Node, path string, base *Proxy) *Proxy {
 		d.errorf(resolve(n), join(path, "ssl"), "needs a host: TLS certificates are issued for proxy.host")
 	}
 	return p
+}
+
+// Kamal's defaults for the kamal-proxy container.
+const (
+	defaultProxyImage = "basecamp/kamal-proxy:v0.9.2"
+	defaultLogMaxSize = "10m"
+)
+
+// proxyRun reads proxy.run; a nil node gives Kamal's defaults.
+func (d *decoder) proxyRun(n *yaml.Node, path string) ProxyRun {
+	r := ProxyRun{HTTPPort: 80, HTTPSPort: 443, Publish: true, LogMaxSize: defaultLogMaxSize}
+	if n == nil {
+		r.Image = defaultProxyImage
+		return r
+	}
+	registry, repository, version := "", "basecamp/kamal-proxy", "v0.9.2"
+	d.object(n, path, fields{
+		"http_port":    func(v *yaml.Node, kp string) { r.HTTPPort = d.port(v, kp) },
+		"https_port":   func(v *yaml.Node, kp string) { r.HTTPSPort = d.port(v, kp) },
+		"publish":      func(v *yaml.Node, kp string) { r.Publish = d.boolean(v, kp) },
+		"metrics_port": func(v *yaml.Node, kp string) { r.MetricsPort = d.port(v, kp) },
+		"debug":        func(v *yaml.Node, kp string) { r.Debug = d.boolean(v, kp) },
+		"log_max_size": func(v *yaml.Node, kp string) { r.LogMaxSize = d.str(v, kp) },
+		"registry":     func(v *yaml.Node, kp string) { registry = d.str(v, kp) },
+		"repository":   func(v *yaml.Node, kp string) { repository = d.str(v, kp) },
+		"version":      func(v *yaml.Node, kp string) { version = d.str(v, kp) },
+		"bind_ips": func(v *yaml.Node, kp string) {
+			r.BindIPs = d.strings(v, kp)
+			for i, ip := range r.BindIPs {
+				if net.ParseIP(ip) == nil {
+					d.errorf(resolve(resolve(v).Content[i]), index(kp, i), "%q is not an IP address", ip)
+				}
+			}
+		},
+		"options": d.ignored,
+	})
+	r.Image = repository + ":" + version
+	if registry != "" {
+		r.Image = registry + "/" + r.Image
+	}
+	if r.HTTPPort == r.HTTPSPort && r.Publish {
+		d.errorf(resolve(n), path, "http_port and https_port are both %d", r.HTTPPort)
+	}
+	return r
+}
+
+// runNode is the run key of a proxy section, or nil.
+func runNode(proxy *yaml.Node) *yaml.Node {
+	if proxy = resolve(proxy); proxy.Kind != yaml.MappingNode {
+		return nil
+	}
+	for _, p := range pairs(proxy) {
+		if p.key.Value == "run" {
+			return p.value
+		}
+	}
+	return nil
 }
 
 // size reads a byte count; kamal-proxy takes plain numbers.

@@ -14,6 +14,7 @@ import (
 	"github.com/docker/docker/pkg/stdcopy"
 
 	"github.com/shipdeploy/ship/config"
+	"github.com/shipdeploy/ship/proxy"
 )
 
 // AppContainer is one of a role's containers on a host.
@@ -87,6 +88,9 @@ func Start(ctx context.Context, h *Host, c *config.Config, r *config.Role, out i
 	}
 	if err := waitHealthy(ctx, h, name, checkFor(c, r), c.DeployTimeout); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
+	}
+	if err := route(ctx, h, c, r, name, c.DeployTimeout, out); err != nil {
+		return err
 	}
 	fmt.Fprintf(out, "%s is healthy\n", name)
 	return recordHealthy(ctx, h, c, r.Name, list[0].Version)
@@ -264,6 +268,11 @@ func containerLogs(ctx context.Context, h *Host, name string, opts LogOptions, o
 // images. Volumes, and so the database, are kept.
 func Remove(ctx context.Context, h *Host, c *config.Config, out io.Writer) error {
 	for _, r := range c.Roles {
+		if r.Proxy != nil {
+			if err := proxy.RemoveService(ctx, h.Docker, proxyService(c, r.Name)); err != nil {
+				return fmt.Errorf("kamal-proxy: %w", err)
+			}
+		}
 		if err := Stop(ctx, h, c, r, out); err != nil {
 			return err
 		}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/shipdeploy/ship/config"
+	"github.com/shipdeploy/ship/proxy"
 )
 
 // Labels ship puts on app containers. service, role and destination are
@@ -22,7 +23,7 @@ const (
 
 // Network is the Docker network app containers join: Kamal's, so
 // kamal-proxy and accessories already on it can reach the app.
-const Network = "kamal"
+const Network = proxy.Network
 
 var versionRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$`)
 

@@ -56,6 +56,13 @@ func readHealthy(ctx context.Context, h *Host, c *config.Config, role string) (s
 // newest version that was healthy. It runs under the queue, before a
 // mutating command does its own work.
 func Repair(ctx context.Context, h *Host, c *config.Config, r *config.Role, out io.Writer) error {
+	if err := repairContainers(ctx, h, c, r, out); err != nil {
+		return err
+	}
+	return repairRoute(ctx, h, c, r, out)
+}
+
+func repairContainers(ctx context.Context, h *Host, c *config.Config, r *config.Role, out io.Writer) error {
 	want, err := readHealthy(ctx, h, c, r.Name)
 	if err != nil {
 		return fmt.Errorf("repair: %w", err)

@@ -10,6 +10,7 @@ import (
 	"github.com/docker/docker/errdefs"
 
 	"github.com/shipdeploy/ship/config"
+	"github.com/shipdeploy/ship/proxy"
 	"github.com/shipdeploy/ship/ssh"
 )
 
@@ -33,10 +34,7 @@ func Setup(ctx context.Context, h *Host, c *config.Config, out io.Writer) error 
 		}
 		fmt.Fprintf(out, "created volume %s\n", v.Source)
 	}
-	if err := ensureNetwork(ctx, h); err != nil {
-		return err
-	}
-	return nil
+	return proxy.EnsureNetwork(ctx, h.Docker)
 }
 
 // hostDirectoryScript creates a directory and gives it an owner and mode,

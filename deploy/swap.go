@@ -22,13 +22,15 @@ import (
 	"github.com/shipdeploy/ship/audit"
 	"github.com/shipdeploy/ship/config"
 	"github.com/shipdeploy/ship/fleet"
+	"github.com/shipdeploy/ship/proxy"
 	"github.com/shipdeploy/ship/ssh"
 )
 
 // The swap, for every (host, role) a deploy or rollback touches:
 //
 //  Prepare, on all hosts at once:
-//   1. the image is on the host (deploy);
+//   1. the image is on the host (deploy), and kamal-proxy runs there if
+//      the role is proxied;
 //   2. the role's env file is written, mode 0600;
 //   3. the new container is created, not started (deploy), or the retained
 //      container of the version is found (rollback).
@@ -36,19 +38,26 @@ import (
 //  Swap, per host, at most boot.limit hosts at once:
 //   5. single-writer check: no running container but the old version may
 //      write to the app's volumes, else nothing is touched;
+//      a proxied role's service is paused: kamal-proxy lets the requests
+//      in flight finish and holds new ones, so the gap fails none;
 //   6. the old container is stopped (SIGTERM, stop_timeout) and has exited;
 //   7. single-writer check again: nothing may write to the volumes now;
 //      at this quiet point the request's Data step runs: it records a
 //      restore point of the database, or puts one back (rollback
 //      --restore-data);
 //   8. the new container starts and must pass its health check within
-//      deploy_timeout;
+//      deploy_timeout; kamal-proxy is pointed at it (checking it too) and
+//      releases the held requests to it;
 //   9. on success the old container stays stopped, retained for rollback;
 //      on failure the new one's last log lines are shown, it is stopped,
-//      and the old one is started again and must be healthy.
+//      and the old one is started again, must be healthy, and is routed
+//      and resumed.
 //
 // Old and new are never running at the same time: the database has one
-// writer at every instant.
+// writer at every instant. A pause lasts as long as steps 6 to 8, usually
+// well under a second, and always ends before kamal-proxy's max-pause: the
+// new version's health wait is cut short so that putting the old one back
+// fits too.
 
 // Unit is one role on one host.
 type Unit struct {
@@ -186,6 +195,9 @@ type swap struct {
 	created bool // the target was created by this deploy
 	start   time.Time
 	data    func(ctx context.Context, h *Host, r *config.Role, from string, out io.Writer) error
+	// pausedAt is when the role's kamal-proxy service was paused; zero
+	// when it is not.
+	pausedAt time.Time
 }
 
 // maxDeliveries bounds how many hosts are sent an image at once, so a large
@@ -197,7 +209,10 @@ func prepare(ctx context.Context, req Request, local *localImage, h *Host, units
 	c := req.Config
 	out := req.Out.Prefixed("[" + h.Name + "] ")
 	defer out.Close()
-	if err := ensureNetwork(ctx, h); err != nil {
+	if err := proxy.EnsureNetwork(ctx, h.Docker); err != nil {
+		return nil, err
+	}
+	if err := bootProxy(ctx, h, c, units, req, out); err != nil {
 		return nil, err
 	}
 	if !req.Rollback {
@@ -299,7 +314,7 @@ func (s *swap) run(ctx context.Context) Outcome {
 	}
 	if len(olds) == 1 && oldNames[0] == s.target {
 		fmt.Fprintf(s.out, "%s is already running\n", s.target)
-		return s.outcomeFrom(from, Unchanged, nil)
+		return s.outcomeFrom(from, Unchanged, route(ctx, s.host, s.cfg, s.unit.Role, s.target, s.cfg.DeployTimeout, s.out))
 	}
 
 	// 5. Before touching anything: is someone else writing?
@@ -310,6 +325,11 @@ func (s *swap) run(ctx context.Context) Outcome {
 		}
 		return s.outcomeFrom(from, Failed, err)
 	}
+	if err := s.pause(ctx, len(olds) > 0); err != nil {
+		s.discard(ctx)
+		return s.outcomeFrom(from, Failed, err)
+	}
+	defer s.resume(ctx)
 
 	// 6. Stop the old version and make sure it has exited.
 	stopTimeout := int(s.unit.Role.StopTimeout.Seconds())
@@ -347,7 +367,10 @@ func (s *swap) run(ctx context.Context) Outcome {
 	err = d.ContainerStart(ctx, s.target, container.StartOptions{})
 	hang("started")
 	if err == nil {
-		err = waitHealthy(ctx, s.host, s.target, checkFor(s.cfg, s.unit.Role), s.cfg.DeployTimeout)
+		err = waitHealthy(ctx, s.host, s.target, checkFor(s.cfg, s.unit.Role), s.healthBudget())
+	}
+	if err == nil {
+		err = route(ctx, s.host, s.cfg, s.unit.Role, s.target, s.healthBudget(), s.out)
 	}
 	if err == nil {
 		fmt.Fprintf(s.out, "%s is healthy (%.1fs)\n", s.target, time.Since(s.start).Seconds())
@@ -387,11 +410,64 @@ func (s *swap) restore(ctx context.Context, oldNames []string, cause error) erro
 	if err := waitHealthy(ctx, s.host, prev, checkFor(s.cfg, s.unit.Role), s.cfg.DeployTimeout); err != nil {
 		return fmt.Errorf("%w; %s was restarted but is not healthy: %v", cause, prev, err)
 	}
+	if err := route(ctx, s.host, s.cfg, s.unit.Role, prev, s.cfg.DeployTimeout, s.out); err != nil {
+		return fmt.Errorf("%w; %s was restarted but %v", cause, prev, err)
+	}
 	fmt.Fprintf(s.out, "%s is serving again\n", prev)
 	if err := recordHealthy(ctx, s.host, s.cfg, s.unit.Role.Name, versionOf(s.cfg, s.unit.Role.Name, prev, nil)); err != nil {
 		fmt.Fprintf(s.out, "record healthy version: %v\n", err)
 	}
 	return &restoredError{cause: cause, version: prev}
+}
+
+// pause holds a proxied role's requests for the swap, when an old version
+// serves them. A service kamal-proxy does not route yet has none to hold.
+func (s *swap) pause(ctx context.Context, serving bool) error {
+	if s.unit.Role.Proxy == nil || !serving {
+		return nil
+	}
+	svc := proxyService(s.cfg, s.unit.Role.Name)
+	start := time.Now()
+	paused, err := proxy.Pause(ctx, s.host.Docker, svc, s.cfg.DrainTimeout, s.maxPause())
+	if err != nil {
+		return fmt.Errorf("kamal-proxy: pause %s: %w", svc, err)
+	}
+	if paused {
+		s.pausedAt = start
+		fmt.Fprintf(s.out, "kamal-proxy holds requests for %s\n", svc)
+	}
+	return nil
+}
+
+// resume releases the held requests, to whichever version now serves. It
+// runs however the swap ended: a service left paused would hold every
+// request until kamal-proxy sheds them.
+func (s *swap) resume(ctx context.Context) {
+	if s.pausedAt.IsZero() {
+		return
+	}
+	svc := proxyService(s.cfg, s.unit.Role.Name)
+	if err := proxy.Resume(context.WithoutCancel(ctx), s.host.Docker, svc); err != nil {
+		fmt.Fprintf(s.out, "kamal-proxy: resume %s: %v; the next ship command on this host resumes it\n", svc, err)
+		return
+	}
+	fmt.Fprintf(s.out, "kamal-proxy released requests after %dms\n", time.Since(s.pausedAt).Milliseconds())
+}
+
+func (s *swap) maxPause() time.Duration {
+	return proxy.MaxPause(s.unit.Role.StopTimeout, s.cfg.DeployTimeout)
+}
+
+// healthBudget is how long the new version may take to become healthy:
+// deploy_timeout, but while requests are held, no longer than leaves time
+// to stop it and put the old version back before the pause runs out.
+func (s *swap) healthBudget() time.Duration {
+	if s.pausedAt.IsZero() {
+		return s.cfg.DeployTimeout
+	}
+	reserve := s.unit.Role.StopTimeout + s.cfg.DeployTimeout + proxy.PauseMargin/2
+	left := time.Until(s.pausedAt.Add(s.maxPause() - reserve))
+	return max(min(s.cfg.DeployTimeout, left), 0)
 }
 
 // restoredError is a failed swap after which the previous version serves.

@@ -93,6 +93,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			rollbackCommand(),
 			appCommand(),
 			accessoryCommand(),
+			proxyCommand(),
 			dbCommand(),
 			queueCommand(),
 			lockCommand(),

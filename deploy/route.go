@@ -1,0 +1,110 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/shipdeploy/ship/config"
+	"github.com/shipdeploy/ship/proxy"
+)
+
+// proxyTarget is a proxied role's kamal-proxy service, routed to container.
+func proxyTarget(c *config.Config, r *config.Role, container string, deployTimeout time.Duration) proxy.Target {
+	app := c.Service
+	if c.Destination != "" {
+		app += "-" + c.Destination
+	}
+	return proxy.Target{
+		Service: proxyService(c, r.Name), App: app, Role: r.Name, Container: container, Proxy: r.Proxy,
+		DeployTimeout: deployTimeout, DrainTimeout: c.DrainTimeout,
+	}
+}
+
+// bootProxy makes sure kamal-proxy runs on the host when one of units is
+// proxied, and installs their custom certificates.
+func bootProxy(ctx context.Context, h *Host, c *config.Config, units []Unit, req Request, out io.Writer) error {
+	booted := false
+	for _, u := range units {
+		if u.Role.Proxy == nil {
+			continue
+		}
+		if !booted {
+			if err := proxy.Boot(ctx, h.Docker, req.Local, c.ProxyRun, out); err != nil {
+				return err
+			}
+			booted = true
+		}
+		if cert := u.Role.Proxy.Certificate; cert != nil {
+			t := proxyTarget(c, u.Role, "", 0)
+			if err := proxy.InstallCertificate(ctx, h.Docker, t.App, u.Role.Name, []byte(cert.CertificatePEM.Reveal()), []byte(cert.PrivateKeyPEM.Reveal())); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// route points a proxied role's service at container, which kamal-proxy
+// health-checks first. Roles without the proxy have nothing to route.
+func route(ctx context.Context, h *Host, c *config.Config, r *config.Role, container string, deployTimeout time.Duration, out io.Writer) error {
+	if r.Proxy == nil {
+		return nil
+	}
+	if err := proxy.Deploy(ctx, h.Docker, proxyTarget(c, r, container, deployTimeout)); err != nil {
+		return fmt.Errorf("kamal-proxy: route %s to %s: %w", proxyService(c, r.Name), container, err)
+	}
+	fmt.Fprintf(out, "kamal-proxy routes %s to %s\n", proxyService(c, r.Name), container)
+	return nil
+}
+
+// repairRoute finishes the proxy's part of an interrupted swap: the
+// service routes to the running container and is not left paused, which
+// would hold every request until kamal-proxy sheds it.
+func repairRoute(ctx context.Context, h *Host, c *config.Config, r *config.Role, out io.Writer) error {
+	if r.Proxy == nil {
+		return nil
+	}
+	services, err := proxy.Services(ctx, h.Docker)
+	if err != nil {
+		return nil // no proxy on the host: nothing holds requests
+	}
+	running, err := runningContainers(ctx, h, c, r.Name)
+	if err != nil || len(running) != 1 {
+		return err
+	}
+	name := strings.TrimPrefix(firstName(running[0].Names), "/")
+	svc := proxyService(c, r.Name)
+	for _, s := range services {
+		if s.Name != svc {
+			continue
+		}
+		if s.Target != fmt.Sprintf("%s:%d", name, r.Proxy.AppPort) {
+			fmt.Fprintf(out, "repair: kamal-proxy routed %s to %s\n", svc, s.Target)
+			if err := route(ctx, h, c, r, name, c.DeployTimeout, out); err != nil {
+				return fmt.Errorf("repair: %w", err)
+			}
+		}
+		if s.State == "paused" {
+			fmt.Fprintf(out, "repair: resuming %s, left paused by an interrupted swap\n", svc)
+			if err := proxy.Resume(ctx, h.Docker, svc); err != nil {
+				return fmt.Errorf("repair: %w", err)
+			}
+		}
+		return nil
+	}
+	return route(ctx, h, c, r, name, c.DeployTimeout, out)
+}
+
+// ProxyLogs writes kamal-proxy's logs.
+func ProxyLogs(ctx context.Context, h *Host, opts LogOptions, out io.Writer) error {
+	return containerLogs(ctx, h, proxy.ContainerName, opts, out)
+}
+
+// proxyService is kamal-proxy's name for a role: SERVICE-ROLE[-DEST], as
+// Kamal names it.
+func proxyService(c *config.Config, role string) string {
+	return strings.TrimSuffix(ContainerPrefix(c, role), "-")
+}

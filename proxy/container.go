@@ -1,0 +1,264 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/client"
+	"github.com/docker/docker/errdefs"
+	"github.com/docker/go-connections/nat"
+
+	"github.com/shipdeploy/ship/config"
+	"github.com/shipdeploy/ship/delivery"
+)
+
+// LabelManaged marks a kamal-proxy container ship created.
+const LabelManaged = "ship.proxy"
+
+// Spec is the kamal-proxy container ship creates on a host that has none:
+// Kamal's, so Kamal can use it too.
+func Spec(run config.ProxyRun) (*container.Config, *container.HostConfig, *network.NetworkingConfig) {
+	cmd := []string{"kamal-proxy", "run"}
+	if run.Debug {
+		cmd = append(cmd, "--debug")
+	}
+	cc := &container.Config{
+		Image:        run.Image,
+		Cmd:          cmd,
+		Labels:       map[string]string{LabelManaged: "true"},
+		ExposedPorts: nat.PortSet{"80/tcp": {}, "443/tcp": {}},
+	}
+	hc := &container.HostConfig{
+		NetworkMode:   container.NetworkMode(Network),
+		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyUnlessStopped},
+		Binds:         []string{StateVolume + ":" + stateDir, appsVolume + ":" + appsDir},
+		PortBindings:  nat.PortMap{},
+	}
+	if run.LogMaxSize != "" {
+		hc.LogConfig.Config = map[string]string{"max-size": run.LogMaxSize}
+	}
+	if run.MetricsPort != 0 {
+		cc.Cmd = append(cc.Cmd, "--metrics-port="+strconv.Itoa(run.MetricsPort))
+		cc.ExposedPorts[nat.Port(strconv.Itoa(run.MetricsPort)+"/tcp")] = struct{}{}
+	}
+	if run.Publish {
+		ips := run.BindIPs
+		if len(ips) == 0 {
+			ips = []string{""}
+		}
+		for _, ip := range ips {
+			hc.PortBindings["80/tcp"] = append(hc.PortBindings["80/tcp"], nat.PortBinding{HostIP: ip, HostPort: strconv.Itoa(run.HTTPPort)})
+			hc.PortBindings["443/tcp"] = append(hc.PortBindings["443/tcp"], nat.PortBinding{HostIP: ip, HostPort: strconv.Itoa(run.HTTPSPort)})
+		}
+	}
+	return cc, hc, nil
+}
+
+// Boot makes sure kamal-proxy runs on the host and answers commands. A
+// kamal-proxy container that exists already, ship's or Kamal's, is used as
+// it is (started if stopped): fighting it for ports 80 and 443 would take
+// every app on the host offline. local, if set, can send the image when
+// the host lacks it; otherwise the host pulls it.
+func Boot(ctx context.Context, docker, local client.APIClient, run config.ProxyRun, out io.Writer) error {
+	info, err := docker.ContainerInspect(ctx, ContainerName)
+	switch {
+	case err == nil && info.State.Running:
+		if info.Config.Labels[LabelManaged] == "" {
+			fmt.Fprintf(out, "using the kamal-proxy already on the host (%s)\n", info.Config.Image)
+		}
+	case err == nil:
+		fmt.Fprintf(out, "starting %s\n", ContainerName)
+		if err := docker.ContainerStart(ctx, ContainerName, container.StartOptions{}); err != nil {
+			return fmt.Errorf("start %s: %w", ContainerName, err)
+		}
+	case errdefs.IsNotFound(err):
+		if err := create(ctx, docker, local, run, out); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("inspect %s: %w", ContainerName, err)
+	}
+	return waitReady(ctx, docker)
+}
+
+// Reboot replaces the kamal-proxy container with one made from run. Routes
+// survive in the state volume; requests fail while it restarts.
+func Reboot(ctx context.Context, docker, local client.APIClient, run config.ProxyRun, out io.Writer) error {
+	if err := Remove(ctx, docker, out); err != nil {
+		return err
+	}
+	if err := create(ctx, docker, local, run, out); err != nil {
+		return err
+	}
+	return waitReady(ctx, docker)
+}
+
+func create(ctx context.Context, docker, local client.APIClient, run config.ProxyRun, out io.Writer) error {
+	if err := ensureImage(ctx, docker, local, run.Image, out); err != nil {
+		return err
+	}
+	if err := EnsureNetwork(ctx, docker); err != nil {
+		return err
+	}
+	if run.Publish {
+		for _, port := range []int{run.HTTPPort, run.HTTPSPort} {
+			if err := portFree(ctx, docker, port); err != nil {
+				return err
+			}
+		}
+	}
+	cc, hc, nc := Spec(run)
+	fmt.Fprintf(out, "booting %s (%s)\n", ContainerName, run.Image)
+	if _, err := docker.ContainerCreate(ctx, cc, hc, nc, nil, ContainerName); err != nil {
+		return fmt.Errorf("create %s: %w", ContainerName, err)
+	}
+	if err := docker.ContainerStart(ctx, ContainerName, container.StartOptions{}); err != nil {
+		docker.ContainerRemove(context.WithoutCancel(ctx), ContainerName, container.RemoveOptions{})
+		return fmt.Errorf("start %s: %w", ContainerName, err)
+	}
+	return nil
+}
+
+// portFree names the container that publishes port already, which the
+// engine's own error would not.
+func portFree(ctx context.Context, docker client.APIClient, port int) error {
+	list, err := docker.ContainerList(ctx, container.ListOptions{})
+	if err != nil {
+		return fmt.Errorf("list containers: %w", err)
+	}
+	for _, c := range list {
+		for _, p := range c.Ports {
+			if int(p.PublicPort) == port {
+				return fmt.Errorf("port %d is published by container %s already: stop it, or set proxy.run.http_port/https_port", port, firstName(c.Names))
+			}
+		}
+	}
+	return nil
+}
+
+// waitReady waits until kamal-proxy answers on its control socket, which
+// it opens after its HTTP listeners.
+func waitReady(ctx context.Context, docker client.APIClient) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		_, err := Exec(ctx, docker, []string{"kamal-proxy", "list"})
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s does not answer commands: %w", ContainerName, err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// Start starts the stopped kamal-proxy container.
+func Start(ctx context.Context, docker client.APIClient, out io.Writer) error {
+	fmt.Fprintf(out, "starting %s\n", ContainerName)
+	if err := docker.ContainerStart(ctx, ContainerName, container.StartOptions{}); err != nil {
+		return fmt.Errorf("start %s: %w", ContainerName, err)
+	}
+	return waitReady(ctx, docker)
+}
+
+// Stop stops kamal-proxy: every proxied app on the host stops answering.
+func Stop(ctx context.Context, docker client.APIClient, out io.Writer) error {
+	fmt.Fprintf(out, "stopping %s\n", ContainerName)
+	if err := docker.ContainerStop(ctx, ContainerName, container.StopOptions{}); err != nil {
+		return fmt.Errorf("stop %s: %w", ContainerName, err)
+	}
+	return nil
+}
+
+// Remove stops and removes the kamal-proxy container. Its volumes stay,
+// with the routes and certificates a new one picks up.
+func Remove(ctx context.Context, docker client.APIClient, out io.Writer) error {
+	err := docker.ContainerRemove(ctx, ContainerName, container.RemoveOptions{Force: true})
+	if errdefs.IsNotFound(err) {
+		fmt.Fprintf(out, "%s is not on the host\n", ContainerName)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("remove %s: %w", ContainerName, err)
+	}
+	fmt.Fprintf(out, "removed %s\n", ContainerName)
+	return nil
+}
+
+// Details describes the kamal-proxy container and its routes.
+func Details(ctx context.Context, docker client.APIClient, out io.Writer) error {
+	info, err := docker.ContainerInspect(ctx, ContainerName)
+	if errdefs.IsNotFound(err) {
+		fmt.Fprintf(out, "%s is not booted\n", ContainerName)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("inspect %s: %w", ContainerName, err)
+	}
+	ports := ""
+	for port, bs := range info.HostConfig.PortBindings {
+		for _, b := range bs {
+			ports += " " + net.JoinHostPort(b.HostIP, b.HostPort) + "->" + string(port)
+		}
+	}
+	fmt.Fprintf(out, "%s %s %s since %s; ports:%s\n", ContainerName, info.Config.Image, info.State.Status, info.State.StartedAt, ports)
+	if !info.State.Running {
+		return nil
+	}
+	list, err := Exec(ctx, docker, []string{"kamal-proxy", "list"})
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(out, list)
+	return nil
+}
+
+// ensureImage puts the proxy image on the host: sent from the local engine
+// if it has it, else pulled.
+func ensureImage(ctx context.Context, docker, local client.APIClient, ref string, out io.Writer) error {
+	if _, err := docker.ImageInspect(ctx, ref); err == nil {
+		return nil
+	}
+	if local != nil {
+		if img, err := delivery.Open(ctx, local, ref); err == nil {
+			defer img.Close()
+			fmt.Fprintf(out, "sending image %s over SSH\n", ref)
+			_, err := img.Send(ctx, docker, nil)
+			return err
+		}
+	}
+	fmt.Fprintf(out, "pulling image %s\n", ref)
+	return delivery.Pull(ctx, docker, ref, delivery.Credentials{})
+}
+
+// EnsureNetwork creates the network proxy and apps share.
+func EnsureNetwork(ctx context.Context, docker client.APIClient) error {
+	if _, err := docker.NetworkInspect(ctx, Network, network.InspectOptions{}); err == nil {
+		return nil
+	} else if !errdefs.IsNotFound(err) {
+		return fmt.Errorf("inspect network %s: %w", Network, err)
+	}
+	_, err := docker.NetworkCreate(ctx, Network, network.CreateOptions{Driver: "bridge"})
+	if err != nil && !errdefs.IsConflict(err) {
+		return fmt.Errorf("create network %s: %w", Network, err)
+	}
+	return nil
+}
+
+var errNoProxy = errors.New(ContainerName + " is not running on the host: run ship proxy boot")
+
+func firstName(names []string) string {
+	if len(names) == 0 {
+		return ""
+	}
+	return names[0][1:]
+}

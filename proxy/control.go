@@ -1,0 +1,254 @@
+package proxy
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/client"
+	"github.com/docker/docker/errdefs"
+	"github.com/docker/docker/pkg/stdcopy"
+)
+
+// Exec runs a kamal-proxy command in the proxy container, as
+// `docker exec kamal-proxy ...` does, and returns its output. A failed
+// command's error carries what it printed.
+func Exec(ctx context.Context, docker client.APIClient, args []string) (string, error) {
+	what := strings.Join(args[:min(2, len(args))], " ")
+	ex, err := docker.ContainerExecCreate(ctx, ContainerName, container.ExecOptions{Cmd: args, AttachStdout: true, AttachStderr: true})
+	if errdefs.IsNotFound(err) || errdefs.IsConflict(err) {
+		return "", errNoProxy
+	}
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", what, err)
+	}
+	att, err := docker.ContainerExecAttach(ctx, ex.ID, container.ExecAttachOptions{})
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", what, err)
+	}
+	defer att.Close()
+	stop := context.AfterFunc(ctx, att.Close) // a hijacked stream ignores ctx
+	defer stop()
+	var out bytes.Buffer
+	if _, err := stdcopy.StdCopy(&out, &out, att.Reader); err != nil {
+		return "", fmt.Errorf("%s: read output: %w", what, err)
+	}
+	// The stream ends with the process; the engine records the exit code
+	// a moment later.
+	for {
+		ins, err := docker.ContainerExecInspect(ctx, ex.ID)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", what, err)
+		}
+		if !ins.Running {
+			if ins.ExitCode != 0 {
+				return out.String(), fmt.Errorf("%s: %s", what, strings.TrimSpace(out.String()))
+			}
+			return out.String(), nil
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// Deploy routes the target's service to its container. kamal-proxy
+// health-checks the container first and refuses one that is not healthy.
+func Deploy(ctx context.Context, docker client.APIClient, t Target) error {
+	_, err := Exec(ctx, docker, DeployArgs(t))
+	return err
+}
+
+// Pause holds the service's new requests once the ones in flight have
+// drained. It reports false, with no error, for a service kamal-proxy does
+// not route yet: there is nothing to hold.
+func Pause(ctx context.Context, docker client.APIClient, service string, drain, maxPause time.Duration) (bool, error) {
+	_, err := Exec(ctx, docker, PauseArgs(service, drain, maxPause))
+	if err != nil && strings.Contains(err.Error(), "service not found") {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// Resume releases the requests a pause held.
+func Resume(ctx context.Context, docker client.APIClient, service string) error {
+	_, err := Exec(ctx, docker, []string{"kamal-proxy", "resume", service})
+	return err
+}
+
+// RemoveService stops routing the service.
+func RemoveService(ctx context.Context, docker client.APIClient, service string) error {
+	_, err := Exec(ctx, docker, []string{"kamal-proxy", "remove", service})
+	if err == errNoProxy || err != nil && strings.Contains(err.Error(), "service not found") {
+		return nil
+	}
+	return err
+}
+
+// Service is one row of `kamal-proxy list`.
+type Service struct {
+	Name, Host, Path, Target, State, TLS string
+}
+
+// Services lists the services kamal-proxy routes.
+func Services(ctx context.Context, docker client.APIClient) ([]Service, error) {
+	out, err := Exec(ctx, docker, []string{"kamal-proxy", "list"})
+	if err != nil {
+		return nil, err
+	}
+	return parseList(out), nil
+}
+
+// parseList reads list's table by its header's columns: an empty Host
+// or Path cell is blank, so the rows cannot be split on spaces.
+func parseList(out string) []Service {
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	if len(lines) == 0 {
+		return nil
+	}
+	header := lines[0]
+	names := []string{"Service", "Host", "Path", "Target", "State", "TLS"}
+	var starts []int
+	for _, n := range names {
+		i := strings.Index(header, n)
+		if i < 0 {
+			return nil
+		}
+		starts = append(starts, i)
+	}
+	var services []Service
+	for _, line := range lines[1:] {
+		cell := func(i int) string {
+			end := len(line)
+			if i+1 < len(starts) {
+				end = min(end, starts[i+1])
+			}
+			if starts[i] >= end {
+				return ""
+			}
+			return strings.TrimSpace(line[starts[i]:end])
+		}
+		services = append(services, Service{cell(0), cell(1), cell(2), cell(3), cell(4), cell(5)})
+	}
+	return services
+}
+
+// InstallCertificate puts a role's custom certificate and key where
+// DeployArgs points kamal-proxy: in the proxy's apps volume, owned by the
+// proxy's user, mode 0600. They travel in the Docker API's request body,
+// never on a command line, and no other user on the host can read the key.
+func InstallCertificate(ctx context.Context, docker client.APIClient, app, role string, cert, key []byte) error {
+	certPath, keyPath := TLSPaths(app, role)
+	uid, gid, err := containerUser(ctx, docker)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	rel := func(p string) string { return strings.TrimPrefix(p, appsDir+"/") }
+	now := time.Now()
+	for _, dir := range []string{app, app + "/tls", path.Dir(rel(certPath))} {
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: dir + "/", Mode: 0o700, Uid: uid, Gid: gid, ModTime: now}); err != nil {
+			return err
+		}
+	}
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{rel(certPath), cert}, {rel(keyPath), key}} {
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: f.name, Mode: 0o600, Uid: uid, Gid: gid, Size: int64(len(f.data)), ModTime: now}); err != nil {
+			return err
+		}
+		if _, err := tw.Write(f.data); err != nil {
+			return err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	if err := docker.CopyToContainer(ctx, ContainerName, appsDir, &buf, container.CopyToContainerOptions{}); err != nil {
+		return fmt.Errorf("install the TLS certificate for %s in %s: %w", role, ContainerName, err)
+	}
+	return nil
+}
+
+// containerUser is the uid and gid kamal-proxy runs as in its container,
+// which must own the key. The engine's CopyUIDGID cannot be used: it looks
+// a user name up on the host, not in the container.
+func containerUser(ctx context.Context, docker client.APIClient) (uid, gid int, err error) {
+	info, err := docker.ContainerInspect(ctx, ContainerName)
+	if err != nil {
+		return 0, 0, fmt.Errorf("inspect %s: %w", ContainerName, err)
+	}
+	user, group, _ := strings.Cut(info.Config.User, ":")
+	if user == "" {
+		return 0, 0, nil
+	}
+	uid, gid, err = lookupID(ctx, docker, "/etc/passwd", user)
+	if err != nil {
+		return 0, 0, err
+	}
+	if group != "" {
+		if gid, _, err = lookupID(ctx, docker, "/etc/group", group); err != nil {
+			return 0, 0, err
+		}
+	}
+	return uid, gid, nil
+}
+
+// lookupID finds name (or a number) in the container's passwd or group
+// file and returns its id and, for passwd, its primary group.
+func lookupID(ctx context.Context, docker client.APIClient, file, name string) (id, group int, err error) {
+	if n, err := strconv.Atoi(name); err == nil {
+		return n, n, nil
+	}
+	rc, _, err := docker.CopyFromContainer(ctx, ContainerName, file)
+	if err != nil {
+		return 0, 0, fmt.Errorf("read %s in %s: %w", file, ContainerName, err)
+	}
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	if _, err := tr.Next(); err != nil {
+		return 0, 0, fmt.Errorf("read %s in %s: %w", file, ContainerName, err)
+	}
+	data, err := io.ReadAll(tr)
+	if err != nil {
+		return 0, 0, fmt.Errorf("read %s in %s: %w", file, ContainerName, err)
+	}
+	id, group, err = parseIDs(string(data), name)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%s in %s: %w", file, ContainerName, err)
+	}
+	return id, group, nil
+}
+
+// parseIDs reads name's id (field 3) and, for passwd, its group (field 4)
+// from a passwd or group file.
+func parseIDs(data, name string) (id, group int, err error) {
+	for _, line := range strings.Split(data, "\n") {
+		f := strings.Split(line, ":")
+		if len(f) < 3 || f[0] != name {
+			continue
+		}
+		if id, err = strconv.Atoi(f[2]); err != nil {
+			break
+		}
+		group = id
+		if len(f) > 3 {
+			if g, err := strconv.Atoi(f[3]); err == nil {
+				group = g
+			}
+		}
+		return id, group, nil
+	}
+	return 0, 0, fmt.Errorf("no entry for %q", name)
+}
