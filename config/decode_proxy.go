@@ -49,6 +49,7 @@ func (d *decoder) proxy(n *yaml.Node, path string, base *Proxy) *Proxy {
 				return
 			}
 			p.SSL = d.boolean(v, kp)
+			p.Certificate = nil // Let's Encrypt, or no TLS: not a certificate inherited from the top level
 		},
 		"ssl_redirect": func(v *yaml.Node, kp string) { p.SSLRedirect = d.boolean(v, kp) },
 		"forward_headers": func(v *yaml.Node, kp string) {
@@ -83,7 +84,10 @@ func (d *decoder) proxy(n *yaml.Node, path string, base *Proxy) *Proxy {
 		},
 		"logging": func(v *yaml.Node, kp string) {
 			d.object(v, kp, fields{
-				"request_headers":  func(v *yaml.Node, kp string) { p.RequestHeaders = d.strings(v, kp) },
+				"request_headers": func(v *yaml.Node, kp string) {
+					// An empty list logs no headers, as in Kamal; absent logs the defaults.
+					p.RequestHeaders = append([]string{}, d.strings(v, kp)...)
+				},
 				"response_headers": func(v *yaml.Node, kp string) { p.ResponseHeaders = d.strings(v, kp) },
 			})
 		},
@@ -95,10 +99,11 @@ func (d *decoder) proxy(n *yaml.Node, path string, base *Proxy) *Proxy {
 		},
 	})
 	for i, h := range p.Hosts {
+		h = strings.TrimSpace(h)
 		if err := checkHost(h); err != nil || strings.Contains(h, ":") {
 			d.errorf(resolve(hostNode), path+".hosts", "%q is not a valid host name", h)
 		}
-		p.Hosts[i] = strings.TrimSpace(h)
+		p.Hosts[i] = h
 	}
 	if p.SSL && len(p.Hosts) == 0 {
 		d.errorf(resolve(n), join(path, "ssl"), "needs a host: TLS certificates are issued for proxy.host")
@@ -133,6 +138,8 @@ func (d *decoder) proxyRun(n *yaml.Node, path string) ProxyRun {
 		"bind_ips": func(v *yaml.Node, kp string) {
 			r.BindIPs = d.strings(v, kp)
 			for i, ip := range r.BindIPs {
+				ip = strings.TrimSuffix(strings.TrimPrefix(ip, "["), "]") // Kamal takes [::1]
+				r.BindIPs[i] = ip
 				if net.ParseIP(ip) == nil {
 					d.errorf(resolve(resolve(v).Content[i]), index(kp, i), "%q is not an IP address", ip)
 				}

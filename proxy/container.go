@@ -23,7 +23,9 @@ import (
 const LabelManaged = "ship.proxy"
 
 // Spec is the kamal-proxy container ship creates on a host that has none:
-// Kamal's, so Kamal can use it too.
+// Kamal's name, network, state volume and ports, so Kamal can drive it too.
+// Custom certificates live in a volume of their own, where Kamal keeps
+// them in a host directory.
 func Spec(run config.ProxyRun) (*container.Config, *container.HostConfig, *network.NetworkingConfig) {
 	cmd := []string{"kamal-proxy", "run"}
 	if run.Debug {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -108,9 +109,13 @@ func Services(ctx context.Context, docker client.APIClient) ([]Service, error) {
 	return parseList(out), nil
 }
 
-// parseList reads list's table by its header's columns: an empty Host
-// or Path cell is blank, so the rows cannot be split on spaces.
+// ansi matches the colour codes list puts around every cell.
+var ansi = regexp.MustCompile(`\x1b\[[0-9;]*m`)
+
+// parseList reads list's table by its header's columns, which are padded
+// to the widest cell once the colour codes are gone.
 func parseList(out string) []Service {
+	out = ansi.ReplaceAllString(out, "")
 	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
 	if len(lines) == 0 {
 		return nil

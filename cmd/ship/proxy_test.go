@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -17,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -336,4 +338,60 @@ func get(t *testing.T, url string) string {
 		return resp.Status + ": " + strings.TrimSpace(string(b))
 	}
 	return strings.TrimSpace(string(b))
+}
+
+// A deployer killed while kamal-proxy holds the requests (old version
+// stopped, new one not started) leaves the service paused; the next ship
+// command repairs it: the last healthy version runs again, is routed, and
+// the held request is answered, not failed.
+func TestKilledProxiedDeployerIsRepaired(t *testing.T) {
+	shipBinary(t)
+	h1, h2 := testhost.Hosts(t)
+	a := proxiedApp(t, "heldkill", "", "", "v1")
+	a.tag(t, h1, "k1", "r1")
+	url := "http://" + h2IP(t)
+	a.mustShip(t, "setup", "--skip-build", "--version", "v1")
+
+	victim := a.proc(t, []string{"SHIP_TEST_HANG_AT=stopped"}, "deploy", "--skip-build", "--version", "k1")
+	stderr, err := victim.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := victim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { victim.Process.Kill(); victim.Wait() })
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() && sc.Text() != "SHIP_TEST_HANG_AT stopped" {
+	}
+	go drain(sc)
+	victim.Process.Signal(syscall.SIGKILL)
+	victim.Wait()
+
+	services, err := proxy.Services(context.Background(), dockerClient(t, h2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(services) == 0 || !strings.Contains(fmt.Sprint(services), "heldkill-web") || !strings.Contains(fmt.Sprint(services), "paused") {
+		t.Fatalf("after the kill kamal-proxy should hold heldkill-web paused: %v", services)
+	}
+	held := make(chan string, 1)
+	go func() { held <- get(t, url+"/version") }() // waits in the proxy
+	time.Sleep(300 * time.Millisecond)
+
+	out := a.mustShip(t, "deploy", "--skip-build", "--version", "r1")
+	if !strings.Contains(out, "repair: starting heldkill-web-v1") || !strings.Contains(out, "repair: resuming heldkill-web") {
+		t.Errorf("the next deploy did not repair the interrupted swap:\n%s", out)
+	}
+	select {
+	case v := <-held:
+		if v != "v1" && v != "r1" {
+			t.Errorf("the request held while the deployer was dead got %q, want an answer from v1 or r1", v)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the request held by the interrupted swap was never answered")
+	}
+	if v := get(t, url+"/version"); v != "r1" {
+		t.Errorf("after the repairing deploy the app says %q, want r1", v)
+	}
 }
