@@ -22,6 +22,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/go-connections/nat"
+
 	"github.com/shipdeploy/ship/proxy"
 	"github.com/shipdeploy/ship/testapp"
 	"github.com/shipdeploy/ship/testhost"
@@ -393,5 +396,70 @@ func TestKilledProxiedDeployerIsRepaired(t *testing.T) {
 	}
 	if v := get(t, url+"/version"); v != "r1" {
 		t.Errorf("after the repairing deploy the app says %q, want r1", v)
+	}
+}
+
+// A kamal-proxy Kamal started is used as it is, not fought for the ports;
+// ship proxy reboot replaces it with ship's, and the routes survive in the
+// state volume; stop and start work.
+func TestProxyReusesKamalsAndReboots(t *testing.T) {
+	_, h2 := testhost.Hosts(t)
+	a := proxiedApp(t, "reuse", "", "", "v1")
+	cli := dockerClient(t, h2)
+	ctx := context.Background()
+	cli.ContainerRemove(ctx, proxy.ContainerName, container.RemoveOptions{Force: true})
+	if err := proxy.EnsureNetwork(ctx, cli); err != nil {
+		t.Fatal(err)
+	}
+	// As `kamal proxy boot` runs it.
+	img := testproxy.Image(t, h2.DockerHost)
+	_, err := cli.ContainerCreate(ctx, &container.Config{Image: img, Cmd: []string{"kamal-proxy", "run"}, ExposedPorts: nat.PortSet{"80/tcp": {}, "443/tcp": {}}},
+		&container.HostConfig{
+			NetworkMode: "kamal", RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyUnlessStopped},
+			Binds:        []string{proxy.StateVolume + ":/home/kamal-proxy/.config/kamal-proxy"},
+			PortBindings: nat.PortMap{"80/tcp": {{HostPort: "80"}}, "443/tcp": {{HostPort: "443"}}},
+		}, nil, nil, proxy.ContainerName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cli.ContainerStart(ctx, proxy.ContainerName, container.StartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	kamals, _ := cli.ContainerInspect(ctx, proxy.ContainerName)
+
+	out := a.mustShip(t, "setup", "--skip-build", "--version", "v1")
+	if !strings.Contains(out, "using the kamal-proxy already on the host") || strings.Contains(out, "booting kamal-proxy") {
+		t.Errorf("setup should use Kamal's kamal-proxy:\n%s", out)
+	}
+	url := "http://" + h2IP(t)
+	if v := get(t, url+"/version"); v != "v1" {
+		t.Fatalf("through Kamal's kamal-proxy the app says %q", v)
+	}
+	if info, _ := cli.ContainerInspect(ctx, proxy.ContainerName); info.ID != kamals.ID {
+		t.Errorf("setup replaced Kamal's kamal-proxy")
+	}
+
+	out = a.mustShip(t, "proxy", "reboot")
+	if !strings.Contains(out, "booting kamal-proxy") {
+		t.Errorf("proxy reboot:\n%s", out)
+	}
+	info, err := cli.ContainerInspect(ctx, proxy.ContainerName)
+	if err != nil || info.ID == kamals.ID || info.Config.Labels[proxy.LabelManaged] != "true" {
+		t.Fatalf("after reboot kamal-proxy should be ship's own container: %v", err)
+	}
+	if v := get(t, url+"/version"); v != "v1" {
+		t.Errorf("after proxy reboot the route is gone: %q", v)
+	}
+
+	a.mustShip(t, "proxy", "stop")
+	if v := get(t, url+"/version"); !strings.HasPrefix(v, "unreachable") {
+		t.Errorf("with kamal-proxy stopped the app still answers: %q", v)
+	}
+	a.mustShip(t, "proxy", "start")
+	if v := get(t, url+"/version"); v != "v1" {
+		t.Errorf("after proxy start the app says %q", v)
+	}
+	if details := a.mustShip(t, "proxy", "details"); !strings.Contains(details, "reuse-web") || !strings.Contains(details, "reuse-web-v1:3000") {
+		t.Errorf("proxy details:\n%s", details)
 	}
 }
