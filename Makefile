@@ -34,4 +34,5 @@ demo: hosts build
 bench: hosts
 	$(GO) run ./bench/queue
 	$(GO) run ./bench/delivery
+	$(GO) run ./bench/swap
 	$(GO) test -run XXX -bench RecordRestorePoint -benchtime 5x ./database/

@@ -36,15 +36,31 @@ type ImageOptions struct {
 // after Image, which runs before Image's own.
 func Image(t testing.TB, dockerHost, ref string, opts ImageOptions) string {
 	t.Helper()
-	buildCtx, err := appContext()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	start := time.Now()
+	id, err := BuildImage(ctx, dockerHost, ref, opts)
 	if err != nil {
 		t.Fatalf("testapp: %v", err)
 	}
 	cli := dockerClient(t, dockerHost)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
+	t.Cleanup(func() { untag(t, cli, dockerHost, ref) })
+	t.Logf("testapp: built %s (%s) on %s in %s", ref, id, dockerHost, time.Since(start).Round(time.Millisecond))
+	return id
+}
 
-	start := time.Now()
+// BuildImage is Image for programs without a testing.TB, such as
+// benchmarks: the tag stays until the caller removes it.
+func BuildImage(ctx context.Context, dockerHost, ref string, opts ImageOptions) (string, error) {
+	buildCtx, err := appContext()
+	if err != nil {
+		return "", err
+	}
+	cli, err := client.NewClientWithOpts(client.WithHost(dockerHost), client.WithAPIVersionNegotiation())
+	if err != nil {
+		return "", fmt.Errorf("docker client for %s: %w", dockerHost, err)
+	}
+	defer cli.Close()
 	options := build.ImageBuildOptions{
 		Tags:        []string{ref},
 		Dockerfile:  "Dockerfile",
@@ -60,16 +76,14 @@ func Image(t testing.TB, dockerHost, ref string, opts ImageOptions) string {
 	}
 	resp, err := cli.ImageBuild(ctx, bytes.NewReader(buildCtx), options)
 	if err != nil {
-		t.Fatalf("testapp: build image %s on %s: %v", ref, dockerHost, err)
+		return "", fmt.Errorf("build image %s on %s: %w", ref, dockerHost, err)
 	}
 	defer resp.Body.Close()
 	id, err := readBuild(resp.Body)
 	if err != nil {
-		t.Fatalf("testapp: build image %s on %s: %v", ref, dockerHost, err)
+		return "", fmt.Errorf("build image %s on %s: %w", ref, dockerHost, err)
 	}
-	t.Cleanup(func() { untag(t, cli, dockerHost, ref) })
-	t.Logf("testapp: built %s (%s) on %s in %s", ref, id, dockerHost, time.Since(start).Round(time.Millisecond))
-	return id
+	return id, nil
 }
 
 // untag removes ref, and the image with it once no other tag or container

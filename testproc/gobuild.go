@@ -39,6 +39,12 @@ func (b GoBinary) Lock(ctx context.Context) (unlock func(), err error) {
 // The caller holds b.Lock, unless Dir is its own.
 func (b GoBinary) Path(ctx context.Context, t testing.TB) (string, error) {
 	t.Helper()
+	return b.Ensure(ctx, t.Logf)
+}
+
+// Ensure is Path for programs without a testing.TB, such as benchmarks:
+// logf says when the binary had to be built.
+func (b GoBinary) Ensure(ctx context.Context, logf func(format string, args ...any)) (string, error) {
 	path := filepath.Join(b.Dir, b.Name)
 	if _, err := os.Stat(path); err == nil {
 		return path, nil
@@ -62,7 +68,7 @@ func (b GoBinary) Path(ctx context.Context, t testing.TB) (string, error) {
 	if err := os.Rename(filepath.Join(tmp, b.Name), path); err != nil {
 		return "", fmt.Errorf("build %s: %w", b.Name, err)
 	}
-	t.Logf("testproc: built %s in %s (kept in %s)", b.Name, time.Since(began).Round(time.Second), b.Dir)
+	logf("testproc: built %s in %s (kept in %s)", b.Name, time.Since(began).Round(time.Second), b.Dir)
 	return path, nil
 }
 

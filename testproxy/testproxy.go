@@ -5,6 +5,7 @@
 package testproxy
 
 import (
+	"context"
 	"testing"
 
 	"github.com/shipdeploy/ship/testproc/testengine"
@@ -23,4 +24,10 @@ const Tag = "basecamp/kamal-proxy:v" + Version
 func Image(t testing.TB, dockerHost string) string {
 	t.Helper()
 	return testengine.Image(t, dockerHost, Tag, proxyBinary(), proxyContext)
+}
+
+// EnsureImage is Image for programs without a testing.TB, such as
+// benchmarks: logf says what had to be built.
+func EnsureImage(ctx context.Context, dockerHost string, logf func(format string, args ...any)) (string, error) {
+	return Tag, testengine.EnsureImage(ctx, dockerHost, Tag, proxyBinary(), proxyContext, logf)
 }

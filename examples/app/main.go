@@ -98,10 +98,13 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (err error) {
 	}
 	fmt.Fprintf(stdout, "listening on %s version=%s database=%s\n", ln.Addr(), cfg.version, cfg.dbPath)
 
+	var fresh freshConns
 	srv := &http.Server{
 		Handler:           newHandler(db, cfg.version, cfg.failHealth),
 		ReadHeaderTimeout: 5 * time.Second,
+		ConnState:         fresh.track,
 	}
+	srv.RegisterOnShutdown(fresh.closeAll)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 

@@ -58,38 +58,43 @@ func Image(t testing.TB, dockerHost, tag string, bin testproc.GoBinary, files fu
 	// bound that matters; this one only ends a hung build.
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
+	if err := EnsureImage(ctx, dockerHost, tag, bin, files, t.Logf); err != nil {
+		t.Fatalf("testengine: %v", err)
+	}
+	return tag
+}
+
+// EnsureImage is Image for programs without a testing.TB, such as
+// benchmarks: logf says what had to be built.
+func EnsureImage(ctx context.Context, dockerHost, tag string, bin testproc.GoBinary, files func(bin string) []ContextFile, logf func(format string, args ...any)) error {
 	cli, err := client.NewClientWithOpts(client.WithHost(dockerHost), client.WithAPIVersionNegotiation())
 	if err != nil {
-		t.Fatalf("testengine: docker client for %s: %v", dockerHost, err)
+		return fmt.Errorf("docker client for %s: %w", dockerHost, err)
 	}
 	defer cli.Close()
-	if ok, err := HasImage(ctx, cli, tag); err != nil {
-		t.Fatalf("testengine: %v", err)
-	} else if ok {
-		return tag
+	if ok, err := HasImage(ctx, cli, tag); err != nil || ok {
+		return err
 	}
 
 	unlock, err := bin.Lock(ctx)
 	if err != nil {
-		t.Fatalf("testengine: %v", err)
+		return err
 	}
 	defer unlock()
-	path, err := bin.Path(ctx, t)
+	path, err := bin.Ensure(ctx, logf)
 	if err != nil {
-		t.Fatalf("testengine: %v", err)
+		return err
 	}
 	// Another test binary may have built it while we waited for the lock.
-	if ok, err := HasImage(ctx, cli, tag); err != nil {
-		t.Fatalf("testengine: %v", err)
-	} else if ok {
-		return tag
+	if ok, err := HasImage(ctx, cli, tag); err != nil || ok {
+		return err
 	}
 	began := time.Now()
 	if err := BuildImage(ctx, cli, tag, files(path)); err != nil {
-		t.Fatalf("testengine: build %s on %s: %v", tag, dockerHost, err)
+		return fmt.Errorf("build %s on %s: %w", tag, dockerHost, err)
 	}
-	t.Logf("testengine: built image %s on %s in %s", tag, dockerHost, time.Since(began).Round(time.Millisecond))
-	return tag
+	logf("testengine: built image %s on %s in %s", tag, dockerHost, time.Since(began).Round(time.Millisecond))
+	return nil
 }
 
 // HasImage says whether the engine has the image ref.
