@@ -54,6 +54,9 @@ func route(ctx context.Context, h *Host, c *config.Config, r *config.Role, conta
 		return nil
 	}
 	if err := proxy.Deploy(ctx, h.Docker, proxyTarget(c, r, container, deployTimeout)); err != nil {
+		if strings.Contains(err.Error(), "host settings conflict") {
+			err = fmt.Errorf("%w (another app on this host's kamal-proxy already serves the same proxy.host, or none: give each app its own proxy.host)", err)
+		}
 		return fmt.Errorf("kamal-proxy: route %s to %s: %w", proxyService(c, r.Name), container, err)
 	}
 	fmt.Fprintf(out, "kamal-proxy routes %s to %s\n", proxyService(c, r.Name), container)

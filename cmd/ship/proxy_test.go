@@ -33,8 +33,9 @@ import (
 
 // proxiedApp writes a project for service on h2 behind kamal-proxy, with
 // the extra proxy keys given, and builds the versions on h1's engine (the
-// local one ship sends images from), with kamal-proxy's image. Its
-// cleanup removes the app and the kamal-proxy container from h2.
+// local one ship sends images from), with kamal-proxy's image. h2 starts
+// without a kamal-proxy container; the cleanup removes the app and the
+// kamal-proxy container.
 func proxiedApp(t *testing.T, service, proxyKeys, secrets string, versions ...string) *app {
 	t.Helper()
 	h1, h2 := testhost.Hosts(t)
@@ -69,6 +70,11 @@ ssh:
 	for _, v := range versions {
 		testapp.Image(t, h1.DockerHost, "ship-it-"+service+":"+v, testapp.ImageOptions{})
 	}
+	// The tests own h2's kamal-proxy: one left by make demo or an earlier
+	// run, or its routes, would change what ship does.
+	cli := dockerClient(t, h2)
+	cli.ContainerRemove(context.Background(), proxy.ContainerName, container.RemoveOptions{Force: true})
+	cli.VolumeRemove(context.Background(), proxy.StateVolume, true)
 	t.Cleanup(func() {
 		a.ship(t, "app", "remove", "--yes")
 		a.ship(t, "proxy", "remove")
@@ -407,7 +413,6 @@ func TestProxyReusesKamalsAndReboots(t *testing.T) {
 	a := proxiedApp(t, "reuse", "", "", "v1")
 	cli := dockerClient(t, h2)
 	ctx := context.Background()
-	cli.ContainerRemove(ctx, proxy.ContainerName, container.RemoveOptions{Force: true})
 	if err := proxy.EnsureNetwork(ctx, cli); err != nil {
 		t.Fatal(err)
 	}
@@ -461,5 +466,20 @@ func TestProxyReusesKamalsAndReboots(t *testing.T) {
 	}
 	if details := a.mustShip(t, "proxy", "details"); !strings.Contains(details, "reuse-web") || !strings.Contains(details, "reuse-web-v1:3000") {
 		t.Errorf("proxy details:\n%s", details)
+	}
+}
+
+// Two apps without proxy.host cannot share a kamal-proxy: the second's
+// deploy fails saying what to set, and the first keeps serving.
+func TestProxyHostConflictIsExplained(t *testing.T) {
+	first := proxiedApp(t, "hostone", "", "", "v1")
+	second := proxiedApp(t, "hosttwo", "", "", "v1")
+	first.mustShip(t, "setup", "--skip-build", "--version", "v1")
+	out, errOut, code := second.ship(t, "setup", "--skip-build", "--version", "v1")
+	if code != exitFailed || !strings.Contains(errOut, "give each app its own proxy.host") {
+		t.Errorf("a second app with no proxy.host: exit %d\n%s%s", code, out, errOut)
+	}
+	if v := get(t, "http://"+h2IP(t)+"/version"); v != "v1" {
+		t.Errorf("the first app should still serve: %q", v)
 	}
 }
