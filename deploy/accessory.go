@@ -355,23 +355,11 @@ func placeFiles(ctx context.Context, h *Host, c *config.Config, a *config.Access
 // already, sent from the local engine, or pulled with the accessory's (or
 // the app's) registry credentials.
 func ensureAccessoryImage(ctx context.Context, h *Host, local client.APIClient, c *config.Config, a *config.Accessory, out io.Writer) error {
-	if _, err := h.Docker.ImageInspect(ctx, a.Image); err == nil {
-		return nil
-	}
-	if local != nil {
-		if img, err := delivery.Open(ctx, local, a.Image); err == nil {
-			defer img.Close()
-			fmt.Fprintf(out, "sending image %s over SSH\n", a.Image)
-			_, err := img.Send(ctx, h.Docker, nil)
-			return err
-		}
-	}
 	reg := c.Registry
 	if a.Registry != nil {
 		reg = *a.Registry
 	}
-	fmt.Fprintf(out, "pulling image %s\n", a.Image)
-	return delivery.Pull(ctx, h.Docker, a.Image, delivery.Credentials{Server: reg.Server, Username: reg.Username, Password: reg.Password.Reveal()})
+	return delivery.Ensure(ctx, h.Docker, local, a.Image, delivery.Credentials{Server: reg.Server, Username: reg.Username, Password: reg.Password.Reveal()}, out)
 }
 
 // AccessoryLogs writes an accessory's logs.

@@ -2,10 +2,13 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"time"
+
+	"github.com/docker/docker/client"
 
 	"github.com/shipdeploy/ship/config"
 	"github.com/shipdeploy/ship/proxy"
@@ -25,14 +28,14 @@ func proxyTarget(c *config.Config, r *config.Role, container string, deployTimeo
 
 // bootProxy makes sure kamal-proxy runs on the host when one of units is
 // proxied, and installs their custom certificates.
-func bootProxy(ctx context.Context, h *Host, c *config.Config, units []Unit, req Request, out io.Writer) error {
+func bootProxy(ctx context.Context, h *Host, c *config.Config, units []Unit, local client.APIClient, out io.Writer) error {
 	booted := false
 	for _, u := range units {
 		if u.Role.Proxy == nil {
 			continue
 		}
 		if !booted {
-			if err := proxy.Boot(ctx, h.Docker, req.Local, c.ProxyRun, out); err != nil {
+			if err := proxy.Boot(ctx, h.Docker, local, c.ProxyRun, out); err != nil {
 				return err
 			}
 			booted = true
@@ -71,8 +74,11 @@ func repairRoute(ctx context.Context, h *Host, c *config.Config, r *config.Role,
 		return nil
 	}
 	services, err := proxy.Services(ctx, h.Docker)
+	if errors.Is(err, proxy.ErrNotRunning) {
+		return nil // nothing holds requests
+	}
 	if err != nil {
-		return nil // no proxy on the host: nothing holds requests
+		return fmt.Errorf("repair: %w", err)
 	}
 	running, err := runningContainers(ctx, h, c, r.Name)
 	if err != nil || len(running) != 1 {

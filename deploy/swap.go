@@ -212,7 +212,7 @@ func prepare(ctx context.Context, req Request, local *localImage, h *Host, units
 	if err := proxy.EnsureNetwork(ctx, h.Docker); err != nil {
 		return nil, err
 	}
-	if err := bootProxy(ctx, h, c, units, req, out); err != nil {
+	if err := bootProxy(ctx, h, c, units, req.Local, out); err != nil {
 		return nil, err
 	}
 	if !req.Rollback {

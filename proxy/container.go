@@ -103,7 +103,7 @@ func Reboot(ctx context.Context, docker, local client.APIClient, run config.Prox
 }
 
 func create(ctx context.Context, docker, local client.APIClient, run config.ProxyRun, out io.Writer) error {
-	if err := ensureImage(ctx, docker, local, run.Image, out); err != nil {
+	if err := delivery.Ensure(ctx, docker, local, run.Image, delivery.Credentials{}, out); err != nil {
 		return err
 	}
 	if err := EnsureNetwork(ctx, docker); err != nil {
@@ -224,24 +224,6 @@ func Details(ctx context.Context, docker client.APIClient, out io.Writer) error 
 	return nil
 }
 
-// ensureImage puts the proxy image on the host: sent from the local engine
-// if it has it, else pulled.
-func ensureImage(ctx context.Context, docker, local client.APIClient, ref string, out io.Writer) error {
-	if _, err := docker.ImageInspect(ctx, ref); err == nil {
-		return nil
-	}
-	if local != nil {
-		if img, err := delivery.Open(ctx, local, ref); err == nil {
-			defer img.Close()
-			fmt.Fprintf(out, "sending image %s over SSH\n", ref)
-			_, err := img.Send(ctx, docker, nil)
-			return err
-		}
-	}
-	fmt.Fprintf(out, "pulling image %s\n", ref)
-	return delivery.Pull(ctx, docker, ref, delivery.Credentials{})
-}
-
 // EnsureNetwork creates the network proxy and apps share.
 func EnsureNetwork(ctx context.Context, docker client.APIClient) error {
 	if _, err := docker.NetworkInspect(ctx, Network, network.InspectOptions{}); err == nil {
@@ -256,7 +238,8 @@ func EnsureNetwork(ctx context.Context, docker client.APIClient) error {
 	return nil
 }
 
-var errNoProxy = errors.New(ContainerName + " is not running on the host: run ship proxy boot")
+// ErrNotRunning is a command for a host without a running kamal-proxy.
+var ErrNotRunning = errors.New(ContainerName + " is not running on the host: run ship proxy boot")
 
 func firstName(names []string) string {
 	if len(names) == 0 {

@@ -25,7 +25,7 @@ func Exec(ctx context.Context, docker client.APIClient, args []string) (string, 
 	what := strings.Join(args[:min(2, len(args))], " ")
 	ex, err := docker.ContainerExecCreate(ctx, ContainerName, container.ExecOptions{Cmd: args, AttachStdout: true, AttachStderr: true})
 	if errdefs.IsNotFound(err) || errdefs.IsConflict(err) {
-		return "", errNoProxy
+		return "", ErrNotRunning
 	}
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", what, err)
@@ -89,7 +89,7 @@ func Resume(ctx context.Context, docker client.APIClient, service string) error 
 // RemoveService stops routing the service.
 func RemoveService(ctx context.Context, docker client.APIClient, service string) error {
 	_, err := Exec(ctx, docker, []string{"kamal-proxy", "remove", service})
-	if err == errNoProxy || err != nil && strings.Contains(err.Error(), "service not found") {
+	if err == ErrNotRunning || err != nil && strings.Contains(err.Error(), "service not found") {
 		return nil
 	}
 	return err

@@ -78,7 +78,9 @@ ssh:
 	t.Cleanup(func() {
 		a.ship(t, "app", "remove", "--yes")
 		a.ship(t, "proxy", "remove")
-		dockerClient(t, h2).VolumeRemove(context.Background(), volume, true)
+		// With the routes of apps removed while the proxy was down.
+		cli.VolumeRemove(context.Background(), proxy.StateVolume, true)
+		cli.VolumeRemove(context.Background(), volume, true)
 	})
 	return a
 }
