@@ -17,7 +17,9 @@ import (
 // close, so what it wrote stays in the WAL.
 func openWriter(t *testing.T, db string) func(sql string) {
 	t.Helper()
-	cmd := exec.Command("sqlite3", "-bail", db)
+	// A busy timeout, as apps set: without one a write that meets a
+	// reader's momentary lock fails, and -bail ends the session.
+	cmd := exec.Command("sqlite3", "-bail", "-cmd", ".timeout 5000", db)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -42,7 +44,7 @@ func waitCount(t *testing.T, db, table string, want int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		out, err := exec.Command("sqlite3", "-readonly", db, "SELECT count(*) FROM "+table).Output()
+		out, err := exec.Command("sqlite3", "-readonly", "-cmd", ".timeout 2000", db, "SELECT count(*) FROM "+table).CombinedOutput()
 		if err == nil && string(out) == strconv.Itoa(want)+"\n" {
 			return
 		}

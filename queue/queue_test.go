@@ -554,7 +554,9 @@ func TestListDuringJoin(t *testing.T) {
 	a := hold(t, r, deploy("v1"), fast)
 	b := make(chan joined, 1)
 	go func() {
-		held, err := Join(context.Background(), r, testDir, rollback("v0"), Options{Poll: fast.Poll, Timeout: 3 * time.Second})
+		// A swept ticket would wait out the whole timeout; 30 s leaves the
+		// 20 slow Lists below room on a loaded machine.
+		held, err := Join(context.Background(), r, testDir, rollback("v0"), Options{Poll: fast.Poll, Timeout: 30 * time.Second})
 		b <- joined{held, err, time.Now()}
 	}()
 	// Others' Lists (waiters polling, ship queue) while b's ticket is made.

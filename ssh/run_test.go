@@ -128,7 +128,8 @@ func TestRunCancel(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Run did not return after cancel")
 	}
-	deadline := time.Now().Add(5 * time.Second)
+	// Generous: the kill is asynchronous, and CI machines are loaded.
+	deadline := time.Now().Add(15 * time.Second)
 	for c.Run(testContext(t), Cmd{Args: []string{"kill", "-0", pid}}) == nil {
 		if time.Now().After(deadline) {
 			t.Fatalf("remote pid %s still running after cancel", pid)
