@@ -59,7 +59,7 @@ func (w *Writer) run(interval time.Duration) {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for n := 1; ; n++ {
-		id, err := post(client, w.baseURL, fmt.Sprintf("testapp writer %d", n))
+		id, err := Post(client, w.baseURL, fmt.Sprintf("testapp writer %d", n))
 		if err != nil {
 			w.failed++
 			if w.firstErr == nil {
@@ -96,8 +96,25 @@ func (w *Writer) halt() {
 	<-w.done
 }
 
-// post creates one record and returns its id once the app has acknowledged it.
-func post(client *http.Client, baseURL, value string) (int64, error) {
+// StatusError is an answer from the app with an unexpected status.
+type StatusError struct {
+	Request string // "POST /records"
+	Code    int
+	Status  string
+	Body    string
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("%s: %s: %s", e.Request, e.Status, e.Body)
+}
+
+func statusError(request string, resp *http.Response, body []byte) error {
+	return &StatusError{Request: request, Code: resp.StatusCode, Status: resp.Status, Body: strings.TrimSpace(string(body))}
+}
+
+// Post creates one record and returns its id once the app has
+// acknowledged it: 201 with an id.
+func Post(client *http.Client, baseURL, value string) (int64, error) {
 	resp, err := client.Post(baseURL+"/records", "application/x-www-form-urlencoded",
 		strings.NewReader(url.Values{"value": {value}}.Encode()))
 	if err != nil {
@@ -109,7 +126,7 @@ func post(client *http.Client, baseURL, value string) (int64, error) {
 		return 0, fmt.Errorf("POST /records: read response: %w", err)
 	}
 	if resp.StatusCode != http.StatusCreated {
-		return 0, fmt.Errorf("POST /records: %s: %s", resp.Status, strings.TrimSpace(string(body)))
+		return 0, statusError("POST /records", resp, body)
 	}
 	var created struct {
 		ID int64 `json:"id"`
@@ -173,7 +190,7 @@ func listRecords(baseURL string) ([]int64, error) {
 	client := newHTTPClient()
 	deadline := time.Now().Add(durableTimeout)
 	for {
-		ids, err := getRecords(client, baseURL)
+		ids, err := Records(client, baseURL)
 		if err == nil {
 			return ids, nil
 		}
@@ -184,7 +201,8 @@ func listRecords(baseURL string) ([]int64, error) {
 	}
 }
 
-func getRecords(client *http.Client, baseURL string) ([]int64, error) {
+// Records returns the ids the app at baseURL holds.
+func Records(client *http.Client, baseURL string) ([]int64, error) {
 	resp, err := client.Get(baseURL + "/records")
 	if err != nil {
 		return nil, err
@@ -195,7 +213,7 @@ func getRecords(client *http.Client, baseURL string) ([]int64, error) {
 		return nil, fmt.Errorf("GET %s/records: read response: %w", baseURL, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s/records: %s: %s", baseURL, resp.Status, strings.TrimSpace(string(body)))
+		return nil, statusError("GET "+baseURL+"/records", resp, body)
 	}
 	var list struct {
 		IDs []int64 `json:"ids"`

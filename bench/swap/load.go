@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +12,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/shipdeploy/ship/testapp"
 )
 
 // sample is one request of the load.
@@ -66,9 +67,9 @@ func (l *load) client(c int) {
 		var err error
 		switch {
 		case n%2 == 0:
-			id, err = postRecord(hc, l.url, fmt.Sprintf("bench client %d request %d", c, n))
+			id, err = testapp.Post(hc, l.url, fmt.Sprintf("bench client %d request %d", c, n))
 		case n%10 == 1:
-			_, err = getRecords(hc, l.url)
+			_, err = testapp.Records(hc, l.url)
 		default:
 			err = getVersion(hc, l.url)
 		}
@@ -128,53 +129,6 @@ func (l *load) waitSuccessAfter(ctx context.Context, t time.Time, timeout time.D
 	}
 }
 
-// postRecord creates a record and returns its id once the app has
-// acknowledged it: 201 with an id, as testapp's writer expects.
-func postRecord(hc *http.Client, baseURL, value string) (int64, error) {
-	resp, err := hc.Post(baseURL+"/records", "application/x-www-form-urlencoded",
-		strings.NewReader(url.Values{"value": {value}}.Encode()))
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return 0, err
-	}
-	if resp.StatusCode != http.StatusCreated {
-		return 0, statusError(resp.StatusCode)
-	}
-	var created struct {
-		ID int64 `json:"id"`
-	}
-	if err := json.Unmarshal(body, &created); err != nil || created.ID <= 0 {
-		return 0, fmt.Errorf("201 without an id: %q", body)
-	}
-	return created.ID, nil
-}
-
-func getRecords(hc *http.Client, baseURL string) ([]int64, error) {
-	resp, err := hc.Get(baseURL + "/records")
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, statusError(resp.StatusCode)
-	}
-	var list struct {
-		IDs []int64 `json:"ids"`
-	}
-	if err := json.Unmarshal(body, &list); err != nil {
-		return nil, fmt.Errorf("GET /records: %w", err)
-	}
-	return list.IDs, nil
-}
-
 func getVersion(hc *http.Client, baseURL string) error {
 	_, err := version(hc, baseURL)
 	return err
@@ -192,23 +146,19 @@ func version(hc *http.Client, baseURL string) (string, error) {
 		return "", err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return "", statusError(resp.StatusCode)
+		return "", &testapp.StatusError{Request: "GET /version", Code: resp.StatusCode, Status: resp.Status, Body: strings.TrimSpace(string(body))}
 	}
 	return strings.TrimSpace(string(body)), nil
 }
 
-type statusError int
-
-func (e statusError) Error() string { return fmt.Sprintf("HTTP %d", int(e)) }
-
 // failureKind names a failed request's cause for the notes under the
 // table: a refused connection, a reset or cut one, a timeout, a status.
 func failureKind(err error) string {
-	var se statusError
+	var se *testapp.StatusError
 	var ue *url.Error
 	switch {
 	case errors.As(err, &se):
-		return se.Error()
+		return fmt.Sprintf("HTTP %d", se.Code)
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return "connection refused"
 	case errors.Is(err, syscall.ECONNRESET):
@@ -232,7 +182,7 @@ func lost(ctx context.Context, baseURL string, acked []int64) (missing, twice []
 	var stored []int64
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		if stored, err = getRecords(hc, baseURL); err == nil {
+		if stored, err = testapp.Records(hc, baseURL); err == nil {
 			break
 		}
 		if time.Now().After(deadline) {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -363,19 +362,7 @@ func TestKilledProxiedDeployerIsRepaired(t *testing.T) {
 	url := "http://" + h2IP(t)
 	a.mustShip(t, "setup", "--skip-build", "--version", "v1")
 
-	victim := a.proc(t, []string{"SHIP_TEST_HANG_AT=stopped"}, "deploy", "--skip-build", "--version", "k1")
-	stderr, err := victim.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := victim.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { victim.Process.Kill(); victim.Wait() })
-	sc := bufio.NewScanner(stderr)
-	for sc.Scan() && sc.Text() != "SHIP_TEST_HANG_AT stopped" {
-	}
-	go drain(sc)
+	victim := a.startHung(t, "stopped", "deploy", "--skip-build", "--version", "k1")
 	victim.Process.Signal(syscall.SIGKILL)
 	victim.Wait()
 

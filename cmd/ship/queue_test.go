@@ -66,6 +66,43 @@ func (a *app) proc(t *testing.T, env []string, args ...string) *exec.Cmd {
 	return cmd
 }
 
+// startHung starts ship with SHIP_TEST_HANG_AT=point and returns once it
+// hangs there, so a test can kill it or cut it off at that step. It is
+// killed when the test ends.
+func (a *app) startHung(t *testing.T, point string, args ...string) *exec.Cmd {
+	t.Helper()
+	victim := a.proc(t, []string{"SHIP_TEST_HANG_AT=" + point}, args...)
+	stderr, err := victim.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := victim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { victim.Process.Kill(); victim.Wait() })
+	reached := make(chan bool, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if sc.Text() == "SHIP_TEST_HANG_AT "+point {
+				reached <- true
+				drain(sc)
+				return
+			}
+		}
+		close(reached)
+	}()
+	select {
+	case ok := <-reached:
+		if !ok {
+			t.Fatal("the deployer ended before reaching " + point)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("the deployer never reached " + point)
+	}
+	return victim
+}
+
 // tag gives the app's image more version tags, removed when the test ends.
 func (a *app) tag(t *testing.T, h *testhost.Host, versions ...string) {
 	cli := dockerClient(t, h)
@@ -182,33 +219,7 @@ func TestKilledDeployerIsRepaired(t *testing.T) {
 	a.mustShip(t, "setup", "--skip-build", "--version", "v1")
 	for i, point := range []string{"created", "stopped", "started"} {
 		t.Run(point, func(t *testing.T) {
-			victim := a.proc(t, []string{"SHIP_TEST_HANG_AT=" + point}, "deploy", "--skip-build", "--version", fmt.Sprintf("k%d", i+1))
-			stderr, err := victim.StderrPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := victim.Start(); err != nil {
-				t.Fatal(err)
-			}
-			reached := make(chan bool, 1)
-			go func() {
-				sc := bufio.NewScanner(stderr)
-				for sc.Scan() {
-					if sc.Text() == "SHIP_TEST_HANG_AT "+point {
-						reached <- true
-					}
-				}
-				close(reached)
-			}()
-			select {
-			case ok := <-reached:
-				if !ok {
-					t.Fatal("the deployer ended before reaching " + point)
-				}
-			case <-time.After(60 * time.Second):
-				victim.Process.Kill()
-				t.Fatal("the deployer never reached " + point)
-			}
+			victim := a.startHung(t, point, "deploy", "--skip-build", "--version", fmt.Sprintf("k%d", i+1))
 			if h := a.queueHolder(t); !strings.HasPrefix(h, "deploy k") {
 				t.Fatalf("the hung deployer does not hold the queue: holder %q", h)
 			}
@@ -247,16 +258,7 @@ func TestNetworkCutFreesQueue(t *testing.T) {
 	_, h2 := testhost.Hosts(t)
 	a := deployedApp(t, "cut", h2)
 	a.mustShip(t, "setup", "--skip-build", "--version", "v1")
-	victim := a.proc(t, []string{"SHIP_TEST_HANG_AT=stopped"}, "deploy", "--skip-build", "--version", "v2")
-	stderr, _ := victim.StderrPipe()
-	if err := victim.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { victim.Process.Kill(); victim.Wait() })
-	sc := bufio.NewScanner(stderr)
-	for sc.Scan() && sc.Text() != "SHIP_TEST_HANG_AT stopped" {
-	}
-	go drain(sc)
+	a.startHung(t, "stopped", "deploy", "--skip-build", "--version", "v2")
 
 	lock := filepath.Join(testhost.Dir(), "h2", "home", ".ship", "queue", "cut", "lock")
 	if free(lock) {
