@@ -2,7 +2,7 @@
 # make test: the whole test suite, integration tests included.
 GO ?= go
 
-.PHONY: all build test demo deps hosts hosts-down lint bench
+.PHONY: all build test demo deps hosts hosts-down lint bench release
 
 all: build
 
@@ -29,6 +29,10 @@ test: hosts lint
 
 demo: hosts build
 	scripts/demo
+
+# Static, stripped binaries for linux and darwin, amd64 and arm64, plus SHA256SUMS, in $(DIST) (default dist/).
+release:
+	GO='$(GO)' VERSION='$(VERSION)' DIST='$(DIST)' scripts/release
 
 # Benchmarks against the real test hosts; figures are recorded in README.md.
 bench: hosts
