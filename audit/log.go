@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"path"
 	"strconv"
-	"strings"
 
 	"github.com/shipdeploy/ship/ssh"
 )
@@ -41,11 +40,16 @@ flock -w 30 9 || { echo "timed out waiting for the lock on $f" >&2; exit 1; }
 printf '%s\n' "$line" >&9
 `
 
-// Append adds e to the log at file, as Path returns it, on the host.
+// Append adds e to the log at file, as Path returns it, on the host: one
+// line of JSON.
 func Append(ctx context.Context, r Runner, file string, e Entry) error {
-	err := r.Run(ctx, ssh.Cmd{
+	line, err := e.marshal()
+	if err != nil {
+		return fmt.Errorf("audit: append to %s: %w", file, err)
+	}
+	err = r.Run(ctx, ssh.Cmd{
 		Args:  []string{"sh", "-c", appendScript, "sh", file},
-		Stdin: strings.NewReader(e.Line()),
+		Stdin: bytes.NewReader(line),
 	})
 	if err != nil {
 		return fmt.Errorf("audit: append to %s: %w", file, err)
@@ -64,9 +68,11 @@ flock -s -w 30 9 || { echo "timed out waiting for the lock on $f" >&2; exit 1; }
 if [ "$2" -gt 0 ]; then tail -n "$2" "$f"; else cat "$f"; fi
 `
 
-// Read returns the last lines of the log at file on the host, all of them
-// when last <= 0. A host without a log has no lines.
-func Read(ctx context.Context, r Runner, file string, last int) ([]string, error) {
+// Read returns the last entries of the log at file on the host, all of them
+// when last <= 0, oldest first. A host without a log has none. Lines that
+// are not JSON, written by ship before the log became JSON Lines, come back
+// as legacy entries (see Entry.Text).
+func Read(ctx context.Context, r Runner, file string, last int) ([]Entry, error) {
 	var out bytes.Buffer
 	err := r.Run(ctx, ssh.Cmd{
 		Args:   []string{"sh", "-c", readScript, "sh", file, strconv.Itoa(max(last, 0))},
@@ -75,9 +81,5 @@ func Read(ctx context.Context, r Runner, file string, last int) ([]string, error
 	if err != nil {
 		return nil, fmt.Errorf("audit: read %s: %w", file, err)
 	}
-	s := strings.TrimSuffix(out.String(), "\n")
-	if s == "" {
-		return nil, nil
-	}
-	return strings.Split(s, "\n"), nil
+	return parseLog(out.String()), nil
 }

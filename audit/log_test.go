@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -52,32 +54,74 @@ func testContext(t *testing.T) context.Context {
 	return ctx
 }
 
+// utcEntry is e as Read returns it: its time in UTC, without a monotonic
+// reading.
+func utcEntry(e Entry) Entry {
+	e.Time = e.Time.UTC().Round(0)
+	return e
+}
+
 func TestAppendRead(t *testing.T) {
 	h1, _ := testhost.Hosts(t)
 	ctx := testContext(t)
 	c := connect(t, h1)
 	file := testLog(t, c)
 
-	lines, err := Read(ctx, c, file, 0)
-	if err != nil || len(lines) != 0 {
-		t.Fatalf("Read of a missing log: %q, %v", lines, err)
+	entries, err := Read(ctx, c, file, 0)
+	if err != nil || len(entries) != 0 {
+		t.Fatalf("Read of a missing log: %v, %v", entries, err)
 	}
-	var want []string
+	var want []Entry
 	for i := range 5 {
-		e := Entry{Time: time.Now(), Performer: "alice", Command: "deploy", Versions: fmt.Sprint("v", i), Result: "ok"}
+		e := Entry{Time: time.Now(), Performer: "Alice Smith <alice@example.com>", Command: "deploy web", Versions: fmt.Sprint("v", i), Result: "deployed"}
 		if err := Append(ctx, c, file, e); err != nil {
 			t.Fatal(err)
 		}
-		want = append(want, e.Line())
+		want = append(want, utcEntry(e))
 	}
-	if lines, err := Read(ctx, c, file, 3); err != nil || !slices.Equal(lines, want[2:]) {
-		t.Errorf("Read(last=3) = %q, %v; want %q", lines, err, want[2:])
+	if entries, err := Read(ctx, c, file, 3); err != nil || !reflect.DeepEqual(entries, want[2:]) {
+		t.Errorf("Read(last=3) = %v, %v; want %v", entries, err, want[2:])
 	}
-	if lines, err := Read(ctx, c, file, 0); err != nil || !slices.Equal(lines, want) {
-		t.Errorf("Read(all) = %q, %v; want %q", lines, err, want)
+	if entries, err := Read(ctx, c, file, 0); err != nil || !reflect.DeepEqual(entries, want) {
+		t.Errorf("Read(all) = %v, %v; want %v", entries, err, want)
 	}
 
-	out, err := c.Output(ctx, "sh", "-c", `stat -c %a "$HOME/$1" "$HOME/${1%/*}"`, "sh", file)
+	// On the host the log is JSON Lines: one object per entry.
+	out, err := c.Output(ctx, "sh", "-c", `cat "$HOME/$1"`, "sh", file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+	if len(lines) != len(want) {
+		t.Fatalf("the log has %d lines for %d entries:\n%s", len(lines), len(want), out)
+	}
+	for i, l := range lines {
+		var fields map[string]any
+		if err := json.Unmarshal([]byte(l), &fields); err != nil {
+			t.Fatalf("line %d is not JSON: %v\n%s", i, err, l)
+		}
+		for _, k := range []string{"time", "performer", "command", "versions", "result"} {
+			if _, ok := fields[k]; !ok {
+				t.Errorf("line %d lacks %q: %s", i, k, l)
+			}
+		}
+	}
+
+	// Lines ship wrote before the log was JSON still read, as legacy
+	// entries, in order with the new ones.
+	legacy := "2026-11-21T06:30:00Z alice deploy web v0 -> v1: deployed"
+	if _, err := c.Output(ctx, "sh", "-c", `printf '%s\n' "$2" >> "$HOME/$1"`, "sh", file, legacy); err != nil {
+		t.Fatal(err)
+	}
+	if err := Append(ctx, c, file, want[0]); err != nil {
+		t.Fatal(err)
+	}
+	entries, err = Read(ctx, c, file, 2)
+	if err != nil || len(entries) != 2 || entries[0].Line() != legacy || entries[0].Text == "" || !reflect.DeepEqual(entries[1], want[0]) {
+		t.Errorf("Read(last=2) after a legacy line = %#v, %v", entries, err)
+	}
+
+	out, err = c.Output(ctx, "sh", "-c", `stat -c %a "$HOME/$1" "$HOME/${1%/*}"`, "sh", file)
 	if err != nil || string(out) != "600\n700\n" {
 		t.Errorf("modes of log and directory: %q, %v", out, err)
 	}
@@ -111,13 +155,17 @@ func TestAppendConcurrent(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	lines, err := Read(ctx, conns[0], file, 0)
+	entries, err := Read(ctx, conns[0], file, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A line mangled by interleaving is no JSON: it would read as a legacy
+	// entry, whose Line() is none of these.
+	var lines []string
 	intact := 0
-	for _, l := range lines {
-		if slices.Contains(want, l) {
+	for _, e := range entries {
+		lines = append(lines, e.Line())
+		if e.Text == "" && slices.Contains(want, e.Line()) {
 			intact++
 		}
 	}
@@ -194,8 +242,8 @@ func TestAppendSecretNotInArgv(t *testing.T) {
 			t.Errorf("the secret is in the command %q", args)
 		}
 	}
-	lines, err := Read(ctx, c, file, 0)
-	if err != nil || len(lines) != appended || !strings.HasSuffix(lines[0], "ci deploy: failed: token "+secret) {
-		t.Errorf("log = %q, %v", lines, err)
+	entries, err := Read(ctx, c, file, 0)
+	if err != nil || len(entries) != appended || entries[0].Performer != "ci" || entries[0].Result != "failed: token "+secret {
+		t.Errorf("log = %v, %v", entries, err)
 	}
 }

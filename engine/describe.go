@@ -10,23 +10,25 @@ import (
 	"github.com/docker/docker/client"
 )
 
-// Host is what `ship details` shows of one host.
+// Host is what `ship details` shows of one host. It has no json tags on
+// purpose: ship details --json builds its documented document (docs/json.md)
+// from it in cmd/ship, so this type can change without breaking that.
 type Host struct {
-	Version    string      `json:"engine_version"`
-	APIVersion string      `json:"api_version"`
-	OS         string      `json:"os"`
-	Arch       string      `json:"arch"`
-	Containers []Container `json:"containers"`
+	Version    string
+	APIVersion string
+	OS         string
+	Arch       string
+	Containers []Container
 }
 
 // Container is one of the service's containers on a host.
 type Container struct {
-	Name    string `json:"name"`
-	Image   string `json:"image"`
-	Role    string `json:"role,omitempty"`
-	State   string `json:"state"`
-	Status  string `json:"status"`
-	Created int64  `json:"created"`
+	Name    string
+	Image   string
+	Role    string // the role label; "" for accessories and others
+	State   string
+	Status  string
+	Created int64 // Unix seconds
 }
 
 // Describe reads the engine's version and the service's containers: those

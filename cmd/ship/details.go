@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -19,6 +20,7 @@ func detailsCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "details",
 		Usage: "show each host's Docker Engine and the service's containers",
+		Flags: []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "one JSON document (see docs/json.md)"}},
 		Action: func(c *cli.Context) error {
 			cfg, pool, hosts, err := connect(c)
 			if err != nil {
@@ -33,6 +35,16 @@ func detailsCommand() *cli.Command {
 				defer cli.Close()
 				return engine.Describe(ctx, cli, cfg.Service)
 			})
+			if c.Bool("json") {
+				doc := detailsDoc{Service: cfg.Service, Destination: cfg.Destination, Hosts: []detailsHostDoc{}}
+				for _, r := range results {
+					doc.Hosts = append(doc.Hosts, detailsHost(cfg, r))
+				}
+				if err := writeJSON(c.App.Writer, doc); err != nil {
+					return err
+				}
+				return fleet.Failed(results)
+			}
 			for i, r := range results {
 				if i > 0 {
 					fmt.Fprintln(c.App.Writer)
@@ -61,12 +73,76 @@ func printHost(c *cli.Context, host string, cfg *config.Config, h engine.Host) {
 		}
 		tw.Flush()
 	}
+	for _, a := range missingAccessories(cfg, host, h) {
+		fmt.Fprintf(w, "  accessory %s is not booted (no container %s)\n", a.Name, accessories.ContainerName(cfg, a))
+	}
+}
+
+// missingAccessories are the accessories of host that have no container
+// there.
+func missingAccessories(cfg *config.Config, host string, h engine.Host) []*config.Accessory {
+	var out []*config.Accessory
 	for _, a := range accessories.On(cfg, host) {
 		name := accessories.ContainerName(cfg, a)
 		if !slices.ContainsFunc(h.Containers, func(ct engine.Container) bool { return ct.Name == name }) {
-			fmt.Fprintf(w, "  accessory %s is not booted (no container %s)\n", a.Name, name)
+			out = append(out, a)
 		}
 	}
+	return out
+}
+
+// detailsDoc is ship details --json, schema version 1 (docs/json.md). It is
+// built here rather than from json tags on engine.Host, whose shape is the
+// engine package's business.
+type detailsDoc struct {
+	Service     string           `json:"service"`
+	Destination string           `json:"destination"`
+	Hosts       []detailsHostDoc `json:"hosts"`
+}
+
+type detailsHostDoc struct {
+	Host               string                `json:"host"`
+	Engine             *detailsEngineDoc     `json:"engine"` // null when the engine was not reached
+	Containers         []detailsContainerDoc `json:"containers"`
+	AccessoriesMissing []string              `json:"accessories_missing"`
+	Error              string                `json:"error,omitempty"`
+}
+
+type detailsEngineDoc struct {
+	Version    string `json:"version"`
+	APIVersion string `json:"api_version"`
+	OS         string `json:"os"`
+	Arch       string `json:"arch"`
+}
+
+type detailsContainerDoc struct {
+	Name    string    `json:"name"`
+	Image   string    `json:"image"`
+	Role    string    `json:"role"`
+	State   string    `json:"state"`
+	Status  string    `json:"status"`
+	Created time.Time `json:"created"`
+}
+
+func detailsHost(cfg *config.Config, r fleet.Result[engine.Host]) detailsHostDoc {
+	d := detailsHostDoc{Host: r.Host, Containers: []detailsContainerDoc{}, AccessoriesMissing: []string{}, Error: errString(r.Err)}
+	h := r.Value
+	if h.Version != "" {
+		d.Engine = &detailsEngineDoc{Version: h.Version, APIVersion: h.APIVersion, OS: h.OS, Arch: h.Arch}
+	}
+	for _, ct := range h.Containers {
+		d.Containers = append(d.Containers, detailsContainerDoc{
+			Name: ct.Name, Image: ct.Image, Role: ct.Role, State: ct.State, Status: ct.Status,
+			Created: time.Unix(ct.Created, 0).UTC(),
+		})
+	}
+	// Which accessories are missing is known only from a full list.
+	if r.Err == nil {
+		for _, a := range missingAccessories(cfg, r.Host, h) {
+			d.AccessoriesMissing = append(d.AccessoriesMissing, a.Name)
+		}
+	}
+	return d
 }
 
 func orDash(s string) string {

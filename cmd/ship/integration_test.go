@@ -4,10 +4,15 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
@@ -96,6 +101,91 @@ func TestDetailsOnTwoHosts(t *testing.T) {
 	if code != 0 || strings.Contains(out, h1.Addr) || !strings.Contains(out, name) {
 		t.Errorf("details --hosts %s: %d\n%s", h2.Addr, code, out)
 	}
+
+	// --json: one document on stdout. A third host that refuses
+	// connections still appears, with its error, and makes ship exit 1.
+	down := "127.0.0.1:" + strconv.Itoa(closedPort(t))
+	cfg, _ = os.ReadFile(filepath.Join(dir, "config/deploy.yml"))
+	os.WriteFile(filepath.Join(dir, "config/deploy.yml"), bytes.Replace(cfg, []byte("  - "+h2.Addr+"\n"), []byte("  - "+h2.Addr+"\n  - "+down+"\n"), 1), 0o644)
+	out, errOut, code = ship(t, dir, "details", "--json")
+	if code != exitFailed || !strings.Contains(errOut, down) {
+		t.Errorf("details --json with an unreachable host: exit %d, want %d, naming it on stderr:\n%s", code, exitFailed, errOut)
+	}
+	var doc struct {
+		Service     string  `json:"service"`
+		Destination *string `json:"destination"`
+		Hosts       []struct {
+			Host   string `json:"host"`
+			Engine *struct {
+				Version    string `json:"version"`
+				APIVersion string `json:"api_version"`
+				OS         string `json:"os"`
+				Arch       string `json:"arch"`
+			} `json:"engine"`
+			Containers []struct {
+				Name    string    `json:"name"`
+				Image   string    `json:"image"`
+				Role    string    `json:"role"`
+				State   string    `json:"state"`
+				Status  string    `json:"status"`
+				Created time.Time `json:"created"`
+			} `json:"containers"`
+			AccessoriesMissing []string `json:"accessories_missing"`
+			Error              *string  `json:"error"`
+		} `json:"hosts"`
+	}
+	dec := json.NewDecoder(strings.NewReader(out))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&doc); err != nil {
+		t.Fatalf("details --json is not the documented document: %v\n%s", err, out)
+	}
+	if dec.More() {
+		t.Errorf("details --json printed more than one document:\n%s", out)
+	}
+	if doc.Service != "details-test" || doc.Destination == nil || *doc.Destination != "" || len(doc.Hosts) != 3 {
+		t.Fatalf("details --json:\n%s", out)
+	}
+	one, two, three := doc.Hosts[0], doc.Hosts[1], doc.Hosts[2]
+	for _, h := range []struct {
+		addr string
+		got  string
+	}{{h1.Addr, one.Host}, {h2.Addr, two.Host}, {down, three.Host}} {
+		if h.got != h.addr {
+			t.Errorf("details --json hosts out of config order: %q, want %q", h.got, h.addr)
+		}
+	}
+	for _, h := range doc.Hosts[:2] {
+		if h.Error != nil || h.Engine == nil || h.Engine.Version != engineVersion.Version || h.Engine.APIVersion == "" || h.Engine.OS != "linux" || h.Engine.Arch == "" {
+			t.Errorf("details --json, reachable host %s: error %v, engine %+v", h.Host, h.Error, h.Engine)
+		}
+	}
+	if len(one.Containers) != 0 || !slices.Equal(one.AccessoriesMissing, []string{"litestream"}) {
+		t.Errorf("details --json, h1: containers %+v, accessories_missing %q; want none and [litestream]", one.Containers, one.AccessoriesMissing)
+	}
+	if len(two.Containers) != 1 || len(two.AccessoriesMissing) != 0 {
+		t.Fatalf("details --json, h2: containers %+v, accessories_missing %q", two.Containers, two.AccessoriesMissing)
+	}
+	ct := two.Containers[0]
+	if ct.Name != name || ct.Image != "ship-test/empty:latest" || ct.Role != "web" || ct.State != "created" || ct.Status != "Created" ||
+		ct.Created.Location() != time.UTC || time.Since(ct.Created) > time.Hour || time.Since(ct.Created) < -time.Minute {
+		t.Errorf("details --json, h2's container: %+v", ct)
+	}
+	if three.Error == nil || *three.Error == "" || three.Engine != nil || three.Containers == nil || len(three.Containers) != 0 || three.AccessoriesMissing == nil {
+		t.Errorf("details --json, the unreachable host: %+v", three)
+	}
+}
+
+// closedPort is a local TCP port nothing listens on: connections to it are
+// refused at once.
+func closedPort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	return port
 }
 
 func TestServerExecPrefixesEachHost(t *testing.T) {
