@@ -95,8 +95,11 @@ type Outcome struct {
 	Host, Role string
 	From, To   string // versions
 	Result     string // deployed, rolled_back, failed, unchanged
-	Err        error
-	Took       time.Duration
+	// Health is the target version's health check: Healthy, Unhealthy, or
+	// "" when the swap ended before it.
+	Health string
+	Err    error
+	Took   time.Duration
 }
 
 // Result values of an Outcome.
@@ -105,6 +108,12 @@ const (
 	RolledBack = "rolled_back"
 	Failed     = "failed"
 	Unchanged  = "unchanged"
+)
+
+// Health values of an Outcome.
+const (
+	Healthy   = "healthy"
+	Unhealthy = "unhealthy"
 )
 
 // Run performs the request and reports every unit's outcome. Hosts are
@@ -144,6 +153,7 @@ func Run(ctx context.Context, req Request) []Outcome {
 				for _, s := range swaps[h] {
 					s.discard(ctx)
 					outcomes = append(outcomes, s.outcome(Failed, err))
+					s.out.Close()
 				}
 			}
 			return outcomes
@@ -198,6 +208,7 @@ type swap struct {
 	// pausedAt is when the role's kamal-proxy service was paused; zero
 	// when it is not.
 	pausedAt time.Time
+	health   string // of the target, once checked
 }
 
 // maxDeliveries bounds how many hosts are sent an image at once, so a large
@@ -314,6 +325,7 @@ func (s *swap) run(ctx context.Context) Outcome {
 	}
 	if len(olds) == 1 && oldNames[0] == s.target {
 		fmt.Fprintf(s.out, "%s is already running\n", s.target)
+		s.health = Healthy
 		return s.outcomeFrom(from, Unchanged, route(ctx, s.host, s.cfg, s.unit.Role, s.target, s.cfg.DeployTimeout, s.out))
 	}
 
@@ -372,7 +384,9 @@ func (s *swap) run(ctx context.Context) Outcome {
 	if err == nil {
 		err = route(ctx, s.host, s.cfg, s.unit.Role, s.target, s.healthBudget(), s.out)
 	}
+	s.health = Unhealthy
 	if err == nil {
+		s.health = Healthy
 		fmt.Fprintf(s.out, "%s is healthy (%.1fs)\n", s.target, time.Since(s.start).Seconds())
 		if err := recordHealthy(ctx, s.host, s.cfg, s.unit.Role.Name, s.version); err != nil {
 			fmt.Fprintf(s.out, "record healthy version: %v\n", err)
@@ -544,7 +558,7 @@ func (s *swap) outcomeFrom(from, result string, err error) Outcome {
 	if !s.start.IsZero() {
 		took = time.Since(s.start)
 	}
-	return Outcome{Host: s.host.Name, Role: s.unit.Role.Name, From: from, To: s.version, Result: result, Err: err, Took: took}
+	return Outcome{Host: s.host.Name, Role: s.unit.Role.Name, From: from, To: s.version, Result: result, Health: s.health, Err: err, Took: took}
 }
 
 // roleContainers lists a role's containers on a host, newest first.

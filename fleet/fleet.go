@@ -5,7 +5,9 @@ package fleet
 
 import (
 	"fmt"
+	"os"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/shipdeploy/ship/config"
@@ -13,15 +15,21 @@ import (
 )
 
 // SSHConfig maps the ssh: section onto the transport's settings.
+// $SHIP_KNOWN_HOSTS names one more known_hosts file: the GitHub Action puts
+// its known-hosts input there rather than in the runner's ~/.ssh.
 func SSHConfig(c *config.Config) ssh.Config {
 	s := c.SSH
 	keyData := make([]string, len(s.KeyData))
 	for i, k := range s.KeyData {
 		keyData[i] = k.Reveal()
 	}
+	known := slices.Clone(s.KnownHosts)
+	if f := os.Getenv("SHIP_KNOWN_HOSTS"); f != "" {
+		known = append(known, f)
+	}
 	return ssh.Config{
 		User: s.User, Port: s.Port, Keys: s.Keys, KeyData: keyData, KeysOnly: s.KeysOnly,
-		KnownHosts: s.KnownHosts, Proxy: s.Proxy, ProxyCommand: s.ProxyCommand,
+		KnownHosts: known, Proxy: s.Proxy, ProxyCommand: s.ProxyCommand,
 	}
 }
 

@@ -100,3 +100,18 @@ func TestPrefixedLinesDoNotInterleave(t *testing.T) {
 		t.Errorf("got %q, want %q", b.String(), want)
 	}
 }
+
+func TestSSHConfigKnownHostsFromEnvironment(t *testing.T) {
+	c := loadConfig(t, "service: s\nimage: i\nservers: [a]\nssh:\n  known_hosts: [/etc/ship/known_hosts]\n")
+	t.Setenv("SHIP_KNOWN_HOSTS", "")
+	if got := SSHConfig(c).KnownHosts; strings.Join(got, ",") != "/etc/ship/known_hosts" {
+		t.Errorf("known hosts %q", got)
+	}
+	t.Setenv("SHIP_KNOWN_HOSTS", "/runner/temp/known_hosts")
+	if got := SSHConfig(c).KnownHosts; strings.Join(got, ",") != "/etc/ship/known_hosts,/runner/temp/known_hosts" {
+		t.Errorf("known hosts %q", got)
+	}
+	if len(c.SSH.KnownHosts) != 1 {
+		t.Errorf("the config was changed: %q", c.SSH.KnownHosts)
+	}
+}

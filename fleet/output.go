@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"slices"
+	"strings"
 	"sync"
+
+	"github.com/shipdeploy/ship/actions"
 )
 
 // Output is a writer shared by work running on several hosts at once. Each
@@ -13,13 +17,24 @@ import (
 type Output struct {
 	mu sync.Mutex
 	w  io.Writer
+	// grouped folds each Prefixed writer's lines into a GitHub Actions log
+	// group. Groups cannot interleave, so one writer streams live in an
+	// open group while the others' lines wait for it to close.
+	grouped bool
+	live    *prefixed
+	waiting []*prefixed
 }
 
 // NewOutput wraps w.
 func NewOutput(w io.Writer) *Output { return &Output{w: w} }
 
+// NewGroupedOutput wraps w, folding each Prefixed writer's lines into a
+// GitHub Actions log group named for its prefix, such as "[host] ".
+func NewGroupedOutput(w io.Writer) *Output { return &Output{w: w, grouped: true} }
+
 // Prefixed returns a writer that puts prefix before each complete line.
-// Close writes out a last line that has no newline.
+// Close writes out a last line that has no newline; every Prefixed writer
+// of a grouped Output must be closed.
 func (o *Output) Prefixed(prefix string) io.WriteCloser {
 	return &prefixed{out: o, prefix: []byte(prefix)}
 }
@@ -28,36 +43,96 @@ type prefixed struct {
 	out    *Output
 	prefix []byte
 	buf    []byte
+	// held are complete lines a grouped Output keeps until this writer's
+	// group can open; closed says it has no more to come.
+	held   []byte
+	closed bool
 }
 
 func (p *prefixed) Write(b []byte) (int, error) {
 	p.buf = append(p.buf, b...)
-	for {
-		i := bytes.IndexByte(p.buf, '\n')
-		if i < 0 {
-			return len(b), nil
-		}
-		if err := p.emit(p.buf[:i+1]); err != nil {
-			return 0, err
-		}
-		p.buf = p.buf[i+1:]
+	i := bytes.LastIndexByte(p.buf, '\n')
+	if i < 0 {
+		return len(b), nil
 	}
+	lines := p.buf[:i+1]
+	p.buf = append([]byte{}, p.buf[i+1:]...)
+	if err := p.out.emit(p, lines); err != nil {
+		return 0, err
+	}
+	return len(b), nil
 }
 
 func (p *prefixed) Close() error {
-	if len(p.buf) == 0 {
-		return nil
+	var err error
+	if len(p.buf) > 0 {
+		line := append(p.buf, '\n')
+		p.buf = nil
+		err = p.out.emit(p, line)
 	}
-	line := append(p.buf, '\n')
-	p.buf = nil
-	return p.emit(line)
+	p.out.close(p)
+	return err
 }
 
-func (p *prefixed) emit(line []byte) error {
-	p.out.mu.Lock()
-	defer p.out.mu.Unlock()
-	_, err := p.out.w.Write(append(append([]byte{}, p.prefix...), line...))
+// emit writes complete lines, each with the writer's prefix.
+func (o *Output) emit(p *prefixed, lines []byte) error {
+	var b bytes.Buffer
+	for line := range bytes.Lines(lines) {
+		b.Write(p.prefix)
+		b.Write(line)
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if !o.grouped {
+		_, err := o.w.Write(b.Bytes())
+		return err
+	}
+	if o.live == nil {
+		o.open(p)
+	}
+	if o.live != p {
+		p.held = append(p.held, b.Bytes()...)
+		if !slices.Contains(o.waiting, p) {
+			o.waiting = append(o.waiting, p)
+		}
+		return nil
+	}
+	_, err := o.w.Write(b.Bytes())
 	return err
+}
+
+// close ends p's group, and opens the next waiting writer's: one that has
+// finished is written out whole, one still running streams from then on.
+func (o *Output) close(p *prefixed) {
+	if !o.grouped {
+		return
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	p.closed = true
+	if o.live != p {
+		return
+	}
+	io.WriteString(o.w, actions.GroupEnd+"\n")
+	o.live = nil
+	for len(o.waiting) > 0 && o.live == nil {
+		next := o.waiting[0]
+		o.waiting = o.waiting[1:]
+		o.open(next)
+		if next.closed {
+			io.WriteString(o.w, actions.GroupEnd+"\n")
+			o.live = nil
+		}
+	}
+}
+
+// open starts p's group and writes the lines it held.
+func (o *Output) open(p *prefixed) {
+	title := strings.Trim(strings.TrimSpace(string(p.prefix)), "[]")
+	io.WriteString(o.w, actions.GroupStart(title)+"\n")
+	o.w.Write(p.held)
+	p.held = nil
+	o.live = p
 }
 
 // EachPrefixed runs fn on every host, at most limit at once, each writing

@@ -145,7 +145,7 @@ func accessoryEach(command string, fn accessoryFunc) cli.ActionFunc {
 		}
 		defer local.Close()
 		run := func(ctx context.Context) error {
-			out := fleet.NewOutput(c.App.Writer)
+			out := output(c.App.Writer)
 			results := fleet.Each(ctx, hosts, 0, func(ctx context.Context, h string) (struct{}, error) {
 				for _, a := range accs {
 					if !slices.Contains(accessories.Hosts(cfg, a), h) {

@@ -108,7 +108,7 @@ func appEach(command string, fn func(ctx context.Context, cfg *config.Config, t 
 		}
 		defer pool.Close()
 		each := func(ctx context.Context) error {
-			out := fleet.NewOutput(c.App.Writer)
+			out := output(c.App.Writer)
 			results := fleet.Each(ctx, targetNames(targets), 0, func(ctx context.Context, name string) (struct{}, error) {
 				t := targetByName(targets, name)
 				w := out.Prefixed("[" + name + "] ")
@@ -227,7 +227,7 @@ func appExec(c *cli.Context) error {
 	if interactive {
 		return execInteractive(c, cfg, targets, cmd)
 	}
-	out := fleet.NewOutput(c.App.Writer)
+	out := output(c.App.Writer)
 	results := fleet.Each(c.Context, targetNames(targets), 0, func(ctx context.Context, name string) (struct{}, error) {
 		t := targetByName(targets, name)
 		w := out.Prefixed("[" + name + "] ")
@@ -281,7 +281,7 @@ func appRemove(c *cli.Context) error {
 	defer pool.Close()
 	// No repair first: everything is removed anyway.
 	return mutate(c, cfg, pool, engines, nil, queue.Ticket{Command: "app remove"}, func(ctx context.Context) error {
-		return fleet.EachPrefixed(ctx, fleet.NewOutput(c.App.Writer), hosts, 0, func(ctx context.Context, h string, w io.Writer) error {
+		return fleet.EachPrefixed(ctx, output(c.App.Writer), hosts, 0, func(ctx context.Context, h string, w io.Writer) error {
 			return deploy.Remove(ctx, engines[h], cfg, w)
 		})
 	})

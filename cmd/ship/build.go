@@ -117,7 +117,7 @@ func deliverTo(c *cli.Context, version string) error {
 		return err
 	}
 	defer local.Close()
-	return deploy.Deliver(c.Context, cfg, engines, local, version, fleet.NewOutput(c.App.Writer), isTerminal(c))
+	return deploy.Deliver(c.Context, cfg, engines, local, version, output(c.App.Writer), isTerminal(c))
 }
 
 func isTerminal(c *cli.Context) bool {

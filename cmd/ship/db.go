@@ -185,7 +185,7 @@ func dbRestore(c *cli.Context) error {
 	}
 	engines := map[string]*deploy.Host{h.Name: h}
 	return mutate(c, cfg, pool, engines, nil, queue.Ticket{Command: "db restore"}, func(ctx context.Context) error {
-		out := fleet.NewOutput(c.App.Writer).Prefixed("[" + h.Name + "] ")
+		out := output(c.App.Writer).Prefixed("[" + h.Name + "] ")
 		defer out.Close()
 		err := database.Restore(ctx, h, cfg, at, out)
 		result := "restored " + what
@@ -200,8 +200,12 @@ func dbRestore(c *cli.Context) error {
 	})
 }
 
+// writeJSON prints a --json document (docs/json.md): indented by two
+// spaces, with <, > and & left as they are ("v1 -> v2", "Name <email>"),
+// not \u003e and the like, for the people who read it in CI logs.
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
 }

@@ -28,35 +28,45 @@ func deployCommand() *cli.Command {
 			&cli.StringFlag{Name: "version", Usage: "version to deploy (default: the git commit, with a suffix if the tree is dirty)"},
 			&cli.BoolFlag{Name: "skip-build", Aliases: []string{"P", "skip-push"}, Usage: "deploy IMAGE:VERSION as it is, locally or in the registry"},
 			&cli.BoolFlag{Name: "no-coalesce", Usage: "run even if a newer deploy is waiting in the queue"},
+			jsonFlag,
 		}, queueFlags()...),
 		Action: func(c *cli.Context) error {
-			cfg, err := loadConfig(c)
-			if err != nil {
-				return err
-			}
-			version, err := deployVersion(c, cfg)
-			if err != nil {
-				return err
-			}
-			return swap(c, cfg, version, swapOptions{})
+			return reported(c, "deploy", func(rep *deploy.Report) error {
+				cfg, err := loadConfig(c)
+				if err != nil {
+					return err
+				}
+				rep.Service, rep.Destination = cfg.Service, cfg.Destination
+				version, err := versionOf(c, cfg)
+				if err != nil {
+					return err
+				}
+				rep.Version = version
+				if err := buildUnlessSkipped(c, cfg, version); err != nil {
+					return err
+				}
+				return swap(c, cfg, version, swapOptions{report: rep})
+			})
 		},
 	}
 }
 
-// deployVersion is --version, or the git commit. Unless --skip-build, the
-// image is built first with the local Docker Engine; with it, IMAGE:VERSION
-// must exist locally or in the registry.
+// deployVersion is --version, or the git commit, built unless --skip-build.
 func deployVersion(c *cli.Context, cfg *config.Config) (string, error) {
 	version, err := versionOf(c, cfg)
 	if err != nil {
 		return "", err
 	}
-	if !c.Bool("skip-build") {
-		if err := buildImage(c, cfg, version); err != nil {
-			return "", err
-		}
+	return version, buildUnlessSkipped(c, cfg, version)
+}
+
+// buildUnlessSkipped builds the image with the local Docker Engine. With
+// --skip-build, IMAGE:VERSION must exist locally or in the registry.
+func buildUnlessSkipped(c *cli.Context, cfg *config.Config, version string) error {
+	if c.Bool("skip-build") {
+		return nil
 	}
-	return version, nil
+	return buildImage(c, cfg, version)
 }
 
 // versionOf is --version, or the git commit.
@@ -82,6 +92,7 @@ func rollbackCommand() *cli.Command {
 		Flags: append([]cli.Flag{
 			&cli.BoolFlag{Name: "restore-data", Usage: "put the databases back as they were before the deploy that replaced VERSION; later writes are set aside beside them"},
 			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask (needed with --restore-data without a terminal)"},
+			jsonFlag,
 		}, queueFlags()...),
 		Action: func(c *cli.Context) error {
 			if c.Args().Len() == 0 {
@@ -89,31 +100,39 @@ func rollbackCommand() *cli.Command {
 			}
 			// urfave/cli stops at VERSION; `rollback v1 --restore-data`
 			// is how people type it.
-			restoreData, yes := c.Bool("restore-data"), c.Bool("yes")
+			restoreData, yes, asJSON := c.Bool("restore-data"), c.Bool("yes"), c.Bool("json")
 			for _, arg := range c.Args().Tail() {
 				switch arg {
 				case "--restore-data":
 					restoreData = true
 				case "--yes", "-y":
 					yes = true
+				case "--json":
+					asJSON = true
 				default:
 					return usageError{fmt.Errorf("rollback takes one VERSION; %q is not a rollback flag", arg)}
 				}
 			}
-			cfg, err := loadConfig(c)
-			if err != nil {
-				return err
+			if asJSON {
+				c.Set("json", "true")
 			}
-			version := c.Args().First()
-			if err := deploy.CheckVersion(version); err != nil {
-				return usageError{err}
-			}
-			if restoreData {
-				if err := confirmRestoreData(c, cfg, version, yes); err != nil {
+			return reported(c, "rollback", func(rep *deploy.Report) error {
+				rep.Version = c.Args().First()
+				cfg, err := loadConfig(c)
+				if err != nil {
 					return err
 				}
-			}
-			return swap(c, cfg, version, swapOptions{rollback: true, restoreData: restoreData})
+				rep.Service, rep.Destination = cfg.Service, cfg.Destination
+				if err := deploy.CheckVersion(rep.Version); err != nil {
+					return usageError{err}
+				}
+				if restoreData {
+					if err := confirmRestoreData(c, cfg, rep.Version, yes); err != nil {
+						return err
+					}
+				}
+				return swap(c, cfg, rep.Version, swapOptions{rollback: true, restoreData: restoreData, report: rep})
+			})
 		},
 	}
 }
@@ -142,6 +161,7 @@ type swapOptions struct {
 	rollback    bool
 	restoreData bool // rollback --restore-data
 	keepRunning bool // setup: leave a version that already runs alone
+	report      *deploy.Report
 	// before runs first under the queue, on the connected hosts (setup).
 	before func(ctx context.Context, engines map[string]*deploy.Host) error
 }
@@ -179,7 +199,7 @@ func swap(c *cli.Context, cfg *config.Config, version string, opts swapOptions) 
 		Version:     version,
 		Rollback:    rollback,
 		KeepRunning: opts.keepRunning,
-		Out:         fleet.NewOutput(c.App.Writer),
+		Out:         output(c.App.Writer),
 		Hook:        hook,
 		Performer:   audit.Performer(),
 	}
@@ -206,6 +226,9 @@ func swap(c *cli.Context, cfg *config.Config, version string, opts swapOptions) 
 		}
 		start := time.Now()
 		outcomes := deploy.Run(ctx, req)
+		if opts.report != nil {
+			opts.report.Add(outcomes)
+		}
 		if err := report(c, outcomes); err != nil {
 			return err
 		}

@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -139,6 +141,7 @@ func dockerClient(t *testing.T, h *testhost.Host) *client.Client {
 // in a command line on the host, in ship's output or in the audit log.
 func TestDeployRollbackNeverOverlapsOrLosesWrites(t *testing.T) {
 	h1, _ := testhost.Hosts(t)
+	started := time.Now()
 	a := deployedApp(t, "swap", h1)
 	watch := testapp.Watch(t, h1.DockerHost, a.service)
 	argv := testapp.ScanArgv(t, a.secret)
@@ -155,19 +158,32 @@ func TestDeployRollbackNeverOverlapsOrLosesWrites(t *testing.T) {
 		t.Fatalf("after deploying v2 the app says %q", v)
 	}
 
-	out, errOut, code := a.ship(t, "deploy", "--skip-build", "--version", "bad")
+	out, errOut, code := a.ship(t, "deploy", "--skip-build", "--version", "bad", "--json")
 	output.WriteString(out + errOut)
 	if code != exitFailed {
 		t.Fatalf("deploying a version whose health check fails exited %d, want 1\n%s%s", code, out, errOut)
 	}
-	if !strings.Contains(out+errOut, "swap-web-v2 is serving again") || !strings.Contains(out, "last log lines of swap-web-bad") {
+	if !strings.Contains(errOut, "swap-web-v2 is serving again") || !strings.Contains(errOut, "last log lines of swap-web-bad") {
 		t.Errorf("the failed deploy does not say it put v2 back and show the new container's logs:\n%s%s", out, errOut)
+	}
+	// --json: stdout is one document that says what happened per host.
+	doc := deployDoc(t, out)
+	wantDoc := deployReport{Command: "deploy", Service: "swap", Version: "bad", Result: "rolled_back", Hosts: []deployOutcome{
+		{Host: h1.Addr, Role: "web", From: "v2", To: "bad", Result: "failed", Health: "unhealthy", Restored: true}}}
+	if !reflect.DeepEqual(doc, wantDoc) {
+		t.Errorf("deploy --json:\n got %+v\nwant %+v\n%s", doc, wantDoc, out)
 	}
 	if v := a.version(t); v != "v2" {
 		t.Fatalf("after the failed deploy the app says %q, want v2 serving again", v)
 	}
 
-	output.WriteString(a.mustShip(t, "rollback", "v1"))
+	out, errOut, code = a.ship(t, "rollback", "v1", "--json")
+	output.WriteString(out + errOut)
+	wantDoc = deployReport{Command: "rollback", Service: "swap", Version: "v1", Result: "rolled_back", Hosts: []deployOutcome{
+		{Host: h1.Addr, Role: "web", From: "v2", To: "v1", Result: "rolled_back", Health: "healthy"}}}
+	if doc := deployDoc(t, out); code != 0 || !reflect.DeepEqual(doc, wantDoc) {
+		t.Errorf("rollback --json exited %d:\n got %+v\nwant %+v\n%s%s", code, doc, wantDoc, out, errOut)
+	}
 	if v := a.version(t); v != "v1" {
 		t.Fatalf("after rollback the app says %q, want v1", v)
 	}
@@ -209,6 +225,67 @@ func TestDeployRollbackNeverOverlapsOrLosesWrites(t *testing.T) {
 			t.Errorf("audit log lacks %q:\n%s", want, audit)
 		}
 	}
+	// The same log as JSON: the entries a script would check, all of
+	// them, then -n of them.
+	auditJSON := func(args ...string) []auditEntry {
+		t.Helper()
+		out, errOut, code := a.ship(t, append([]string{"audit", "--json"}, args...)...)
+		output.WriteString(out + errOut)
+		var doc struct {
+			Service     string `json:"service"`
+			Destination string `json:"destination"`
+			Hosts       []struct {
+				Host    string       `json:"host"`
+				Entries []auditEntry `json:"entries"`
+				Error   string       `json:"error"`
+			} `json:"hosts"`
+		}
+		if code != 0 || json.Unmarshal([]byte(out), &doc) != nil {
+			t.Fatalf("audit --json %q: exit %d, not one JSON document:\n%s%s", args, code, out, errOut)
+		}
+		if doc.Service != a.service || len(doc.Hosts) != 1 || doc.Hosts[0].Host != h1.Addr || doc.Hosts[0].Error != "" {
+			t.Fatalf("audit --json %q:\n%s", args, out)
+		}
+		return doc.Hosts[0].Entries
+	}
+	// The log outlives the app (app remove leaves it), so it may hold
+	// earlier runs' entries, even legacy text lines: this run's are those
+	// since it started.
+	all := auditJSON("-n", "0")
+	var swaps []auditEntry
+	for _, e := range all {
+		if e.Time.Before(started) {
+			continue
+		}
+		if e.Performer == "" || e.Time.Location() != time.UTC || e.Text != "" {
+			t.Errorf("audit --json entry without a performer or a UTC time, or a legacy one: %+v", e)
+		}
+		if e.Command == "deploy web" || e.Command == "rollback web" {
+			swaps = append(swaps, e)
+		}
+	}
+	want := []auditEntry{
+		{Command: "deploy web", Versions: "v1", Result: "deployed"},
+		{Command: "deploy web", Versions: "v1 -> v2", Result: "deployed"},
+		{Command: "deploy web", Versions: "v2 -> bad", Result: "failed"},
+		{Command: "rollback web", Versions: "v2 -> v1", Result: "rolled_back"},
+	}
+	if len(swaps) != len(want) {
+		t.Fatalf("audit --json has %d deploys and rollbacks, want %d: %+v", len(swaps), len(want), all)
+	}
+	for i, w := range want {
+		e := swaps[i]
+		result, _, _ := strings.Cut(e.Result, ":")
+		if e.Command != w.Command || e.Versions != w.Versions || result != w.Result {
+			t.Errorf("audit --json deploy/rollback %d: %q %q %q, want %q %q %q...", i, e.Command, e.Versions, e.Result, w.Command, w.Versions, w.Result)
+		}
+	}
+	if !strings.HasPrefix(swaps[2].Result, "failed: ") {
+		t.Errorf("the failed deploy's result does not say why: %q", swaps[2].Result)
+	}
+	if last := auditJSON("--lines", "2"); !reflect.DeepEqual(last, all[len(all)-2:]) {
+		t.Errorf("audit --json --lines 2 = %+v, want the last 2 of %+v", last, all)
+	}
 	if strings.Contains(output.String(), a.secret) {
 		t.Errorf("the secret appeared in ship's output or audit log")
 	}
@@ -221,6 +298,59 @@ func TestDeployRollbackNeverOverlapsOrLosesWrites(t *testing.T) {
 	if envFile := a.mustShip(t, "server", "exec", "cat $HOME/.ship/apps/swap/env/web.env"); !strings.Contains(envFile, `APP_SECRET="`+a.secret+`"`) {
 		t.Errorf("env file does not hold the secret: %s", envFile)
 	}
+}
+
+// auditEntry is an entry of ship audit --json (docs/json.md).
+// deployReport is what a script reads of ship deploy --json; times and
+// error texts are checked apart.
+type deployReport struct {
+	Command, Service, Version, Result string
+	Hosts                             []deployOutcome
+}
+
+type deployOutcome struct {
+	Host, Role, From, To, Result, Health string
+	Restored                             bool
+}
+
+// deployDoc parses a deploy or rollback document, and checks the fields
+// that vary from run to run.
+func deployDoc(t *testing.T, out string) deployReport {
+	t.Helper()
+	var doc struct {
+		deployReport
+		Performer   string    `json:"performer"`
+		StartedAt   time.Time `json:"started_at"`
+		TookSeconds float64   `json:"took_seconds"`
+		Hosts       []struct {
+			deployOutcome
+			SwapSeconds float64 `json:"swap_seconds"`
+			Error       string  `json:"error"`
+		} `json:"hosts"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("not one JSON document: %v\n%s", err, out)
+	}
+	if doc.Performer == "" || time.Since(doc.StartedAt) > time.Minute || doc.TookSeconds <= 0 {
+		t.Errorf("performer %q, started_at %s, took_seconds %v", doc.Performer, doc.StartedAt, doc.TookSeconds)
+	}
+	r := doc.deployReport
+	for _, h := range doc.Hosts {
+		if h.SwapSeconds <= 0 || (h.Result == "failed") != (h.Error != "") {
+			t.Errorf("host %s: swap_seconds %v, result %s, error %q", h.Host, h.SwapSeconds, h.Result, h.Error)
+		}
+		r.Hosts = append(r.Hosts, h.deployOutcome)
+	}
+	return r
+}
+
+type auditEntry struct {
+	Time      time.Time `json:"time"`
+	Performer string    `json:"performer"`
+	Command   string    `json:"command"`
+	Versions  string    `json:"versions"`
+	Result    string    `json:"result"`
+	Text      string    `json:"text"`
 }
 
 // A container started by hand that mounts the database volume would be a

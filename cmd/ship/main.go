@@ -41,6 +41,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	err := app.RunContext(ctx, args)
 	var problems config.Problems
 	var usage usageError
+	if err != nil && !errors.Is(err, errSuperseded) {
+		annotate(stderr, err)
+	}
 	switch {
 	case err == nil, errors.Is(err, errSuperseded):
 		return exitOK

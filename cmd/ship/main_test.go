@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -10,6 +12,19 @@ import (
 	"sync/atomic"
 	"testing"
 )
+
+// TestMain removes what tests built once for the whole package: the ship
+// binary and the release.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binaryPath != "" {
+		os.RemoveAll(filepath.Dir(binaryPath))
+	}
+	if releaseDistDir != "" {
+		os.RemoveAll(releaseDistDir)
+	}
+	os.Exit(code)
+}
 
 // ship runs the CLI in-process, as `ship args...` in dir.
 func ship(t *testing.T, dir string, args ...string) (stdout, stderr string, code int) {
@@ -100,6 +115,16 @@ ssh:
 				t.Errorf("%s line %d:\n got %s\nwant %s", cmd, i, lines[i], want[i])
 			}
 		}
+	}
+	// deploy --json still tells a script how it ended.
+	out, errOut, code := ship(t, dir, "deploy", "--skip-build", "--version", "v7", "--json")
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || code != exitUsage {
+		t.Fatalf("deploy --json with a broken config: exit %d, %v\n%s%s", code, err, out, errOut)
+	}
+	if doc["result"] != "failed" || doc["version"] != "v7" || !strings.Contains(doc["error"].(string), "ssh.usr: unknown key") ||
+		fmt.Sprint(doc["hosts"]) != "[]" || !strings.Contains(errOut, "3 problem(s)") {
+		t.Errorf("deploy --json with a broken config:\n%s", out)
 	}
 	if n := dials.Load(); n != 0 {
 		t.Errorf("ship connected to the host %d times with an invalid config", n)

@@ -117,7 +117,7 @@ func proxyEach(command string, fn proxyFunc) cli.ActionFunc {
 			local = l
 		}
 		run := func(ctx context.Context) error {
-			out := fleet.NewOutput(c.App.Writer)
+			out := output(c.App.Writer)
 			return fleet.Failed(fleet.Each(ctx, hosts, 0, func(ctx context.Context, h string) (struct{}, error) {
 				w := out.Prefixed("[" + h + "] ")
 				defer w.Close()

@@ -49,7 +49,7 @@ func mutate(c *cli.Context, cfg *config.Config, pool *ssh.Pool, engines map[stri
 	var sup *queue.SupersededError
 	if errors.As(err, &sup) {
 		fmt.Fprintf(c.App.Writer, "%s %s: %v\n", ticket.Command, ticket.Version, err)
-		return errSuperseded
+		return fmt.Errorf("%w: %w", errSuperseded, sup)
 	}
 	if err != nil {
 		return err
@@ -57,7 +57,7 @@ func mutate(c *cli.Context, cfg *config.Config, pool *ssh.Pool, engines map[stri
 	defer held.Release()
 	ctx, cancel := held.Context(c.Context)
 	defer cancel()
-	out := fleet.NewOutput(c.App.Writer)
+	out := output(c.App.Writer)
 	for _, unit := range units {
 		w := out.Prefixed("[" + unit.Host.Address + " " + unit.Role.Name + "] ")
 		err := deploy.Repair(ctx, engines[unit.Host.Address], cfg, unit.Role, w)

@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
+	"github.com/shipdeploy/ship/actions"
 	"github.com/shipdeploy/ship/fleet"
 	"github.com/shipdeploy/ship/server"
 	"github.com/shipdeploy/ship/ssh"
@@ -59,7 +60,7 @@ func serverExec(c *cli.Context) error {
 		return err
 	}
 	defer pool.Close()
-	return fleet.EachPrefixed(c.Context, fleet.NewOutput(c.App.Writer), hosts, 0, func(ctx context.Context, h string, w io.Writer) error {
+	return fleet.EachPrefixed(c.Context, output(c.App.Writer), hosts, 0, func(ctx context.Context, h string, w io.Writer) error {
 		return pool.Conn(h).Run(ctx, ssh.Cmd{Args: []string{"sh", "-c", command}, Stdout: w, Stderr: w})
 	})
 }
@@ -70,7 +71,7 @@ func serverBootstrap(c *cli.Context) error {
 		return err
 	}
 	defer pool.Close()
-	return fleet.EachPrefixed(c.Context, fleet.NewOutput(c.App.Writer), hosts, 0, func(ctx context.Context, h string, w io.Writer) error {
+	return fleet.EachPrefixed(c.Context, output(c.App.Writer), hosts, 0, func(ctx context.Context, h string, w io.Writer) error {
 		return server.Bootstrap(ctx, pool.Conn(h), w)
 	})
 }
@@ -134,10 +135,11 @@ func serverTrust(c *cli.Context) error {
 	return nil
 }
 
-// confirm asks on a terminal; without one it never assumes yes.
+// confirm asks on a terminal; without one, or in CI, it never asks and
+// never assumes yes: the command then needs --yes.
 func confirm(c *cli.Context, prompt string) bool {
 	f, ok := c.App.Reader.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) {
+	if !ok || !term.IsTerminal(int(f.Fd())) || actions.CI() {
 		return false
 	}
 	fmt.Fprint(c.App.Writer, prompt)

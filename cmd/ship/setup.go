@@ -37,7 +37,7 @@ func setupCommand() *cli.Command {
 			return swap(c, cfg, version, swapOptions{keepRunning: true, before: func(ctx context.Context, engines map[string]*deploy.Host) error {
 				hosts := slices.Sorted(maps.Keys(engines))
 				litestreamHost, _ := database.Host(cfg)
-				return fleet.EachPrefixed(ctx, fleet.NewOutput(c.App.Writer), hosts, 0, func(ctx context.Context, h string, w io.Writer) error {
+				return fleet.EachPrefixed(ctx, output(c.App.Writer), hosts, 0, func(ctx context.Context, h string, w io.Writer) error {
 					if err := deploy.Setup(ctx, engines[h], cfg, w); err != nil {
 						return err
 					}

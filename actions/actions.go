@@ -1,0 +1,144 @@
+// Package actions speaks to GitHub Actions: the step's output and summary
+// files, and the workflow commands that annotate and fold the log.
+package actions
+
+import (
+	"crypto/rand"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Env is the GitHub Actions runner's environment for the current step.
+type Env struct {
+	OutputFile  string // $GITHUB_OUTPUT
+	SummaryFile string // $GITHUB_STEP_SUMMARY
+	Workspace   string // $GITHUB_WORKSPACE: annotation paths are relative to it
+}
+
+// Detect reports whether ship runs in a GitHub Actions step, and its files.
+func Detect() (Env, bool) {
+	if os.Getenv("GITHUB_ACTIONS") != "true" {
+		return Env{}, false
+	}
+	return Env{
+		OutputFile:  os.Getenv("GITHUB_OUTPUT"),
+		SummaryFile: os.Getenv("GITHUB_STEP_SUMMARY"),
+		Workspace:   os.Getenv("GITHUB_WORKSPACE"),
+	}, true
+}
+
+// CI reports whether ship runs unattended: in GitHub Actions, or wherever
+// CI=true (GitLab, Buildkite, CircleCI and others set it). Nothing may
+// prompt there.
+func CI() bool {
+	return os.Getenv("GITHUB_ACTIONS") == "true" || os.Getenv("CI") == "true"
+}
+
+// SetOutputs appends step outputs, in order, to $GITHUB_OUTPUT. A value
+// with a newline is written in the heredoc form under a random delimiter,
+// so the value cannot end it early and forge another output.
+func (e Env) SetOutputs(pairs ...[2]string) error {
+	if e.OutputFile == "" {
+		return nil
+	}
+	var b strings.Builder
+	for _, kv := range pairs {
+		name, value := kv[0], kv[1]
+		if !strings.ContainsAny(value, "\r\n") {
+			fmt.Fprintf(&b, "%s=%s\n", name, value)
+			continue
+		}
+		delim := "ship_" + rand.Text()
+		fmt.Fprintf(&b, "%s<<%s\n%s\n%s\n", name, delim, value, delim)
+	}
+	return appendFile(e.OutputFile, b.String(), "GITHUB_OUTPUT")
+}
+
+// AddSummary appends Markdown to the step's job summary.
+func (e Env) AddSummary(markdown string) error {
+	if e.SummaryFile == "" {
+		return nil
+	}
+	if !strings.HasSuffix(markdown, "\n") {
+		markdown += "\n"
+	}
+	return appendFile(e.SummaryFile, markdown, "GITHUB_STEP_SUMMARY")
+}
+
+func appendFile(path, text, what string) error {
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("$%s: %w", what, err)
+	}
+	if _, err := f.WriteString(text); err != nil {
+		f.Close()
+		return fmt.Errorf("$%s: %w", what, err)
+	}
+	return f.Close()
+}
+
+// Annotation is an ::error:: workflow command. With a file, GitHub shows
+// the message on that line of the file in the run and the pull request.
+type Annotation struct {
+	File         string
+	Line, Column int
+	Title        string
+	Message      string
+}
+
+// Error is the annotation as a workflow command line. File is made
+// relative to the workspace, as GitHub expects.
+func (e Env) Error(a Annotation) string {
+	var props []string
+	if a.File != "" {
+		props = append(props, "file="+escapeProperty(e.relative(a.File)))
+		if a.Line > 0 {
+			props = append(props, fmt.Sprintf("line=%d", a.Line))
+		}
+		if a.Column > 0 {
+			props = append(props, fmt.Sprintf("col=%d", a.Column))
+		}
+	}
+	if a.Title != "" {
+		props = append(props, "title="+escapeProperty(a.Title))
+	}
+	cmd := "::error"
+	if len(props) > 0 {
+		cmd += " " + strings.Join(props, ",")
+	}
+	return cmd + "::" + escapeData(a.Message)
+}
+
+func (e Env) relative(file string) string {
+	if e.Workspace == "" {
+		return file
+	}
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return file
+	}
+	rel, err := filepath.Rel(e.Workspace, abs)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return file
+	}
+	return filepath.ToSlash(rel)
+}
+
+// GroupStart and GroupEnd fold the lines between them in the log.
+func GroupStart(title string) string { return "::group::" + escapeData(title) }
+
+// GroupEnd ends the group GroupStart began.
+const GroupEnd = "::endgroup::"
+
+// escapeData escapes a workflow command's message as the runner unescapes
+// it: a newline in it would otherwise end the command.
+func escapeData(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
+}
+
+// escapeProperty also escapes the property separators.
+func escapeProperty(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
+}

@@ -1,0 +1,107 @@
+package actions
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestSetOutputs(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "output")
+	e := Env{OutputFile: file}
+	if err := e.SetOutputs([2]string{"version", "abc123"}, [2]string{"result", "deployed"}); err != nil {
+		t.Fatal(err)
+	}
+	// A value with a newline cannot forge another output.
+	if err := e.SetOutputs([2]string{"error", "boom\nresult=deployed"}); err != nil {
+		t.Fatal(err)
+	}
+	got := parseOutputs(t, file)
+	want := map[string]string{"version": "abc123", "result": "deployed", "error": "boom\nresult=deployed"}
+	if len(got) != len(want) {
+		t.Fatalf("outputs %q, want %q", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("output %s = %q, want %q", k, got[k], v)
+		}
+	}
+}
+
+// parseOutputs reads a GITHUB_OUTPUT file as the runner does.
+func parseOutputs(t *testing.T, file string) map[string]string {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	for i := 0; i < len(lines); i++ {
+		if name, delim, ok := strings.Cut(lines[i], "<<"); ok {
+			var value []string
+			for i++; i < len(lines) && lines[i] != delim; i++ {
+				value = append(value, lines[i])
+			}
+			out[name] = strings.Join(value, "\n")
+			continue
+		}
+		name, value, _ := strings.Cut(lines[i], "=")
+		if _, dup := out[name]; dup {
+			t.Errorf("output %s set twice", name)
+		}
+		out[name] = value
+	}
+	return out
+}
+
+func TestErrorAnnotation(t *testing.T) {
+	ws := t.TempDir()
+	t.Chdir(ws)
+	e := Env{Workspace: ws}
+	for _, tt := range []struct {
+		a    Annotation
+		want string
+	}{
+		{Annotation{File: "config/deploy.yml", Line: 6, Column: 5, Message: `volumes[0]: volume "storage" should be SOURCE:TARGET`},
+			`::error file=config/deploy.yml,line=6,col=5::volumes[0]: volume "storage" should be SOURCE:TARGET`},
+		{Annotation{File: filepath.Join(ws, "app", "config", "deploy.yml"), Line: 1, Title: "ship: config", Message: "50% done\nsecond line"},
+			`::error file=app/config/deploy.yml,line=1,title=ship%3A config::50%25 done%0Asecond line`},
+		{Annotation{File: "/elsewhere/deploy.yml", Message: "outside the workspace"},
+			`::error file=/elsewhere/deploy.yml::outside the workspace`},
+		{Annotation{Message: "ssh: connection refused"}, `::error::ssh: connection refused`},
+	} {
+		if got := e.Error(tt.a); got != tt.want {
+			t.Errorf("Error(%+v)\n got %s\nwant %s", tt.a, got, tt.want)
+		}
+	}
+}
+
+func TestDetect(t *testing.T) {
+	t.Setenv("GITHUB_ACTIONS", "")
+	t.Setenv("CI", "")
+	if _, ok := Detect(); ok || CI() {
+		t.Error("detected Actions/CI in a plain environment")
+	}
+	t.Setenv("CI", "true")
+	if _, ok := Detect(); ok || !CI() {
+		t.Error("CI=true: want CI and not Actions")
+	}
+	t.Setenv("CI", "")
+	t.Setenv("GITHUB_ACTIONS", "true")
+	t.Setenv("GITHUB_OUTPUT", "/tmp/o")
+	if e, ok := Detect(); !ok || !CI() || e.OutputFile != "/tmp/o" {
+		t.Errorf("GITHUB_ACTIONS=true: %+v %v %v", e, ok, CI())
+	}
+}
+
+func TestSummaryAppends(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "summary")
+	e := Env{SummaryFile: file}
+	e.AddSummary("## one")
+	e.AddSummary("## two\n")
+	b, _ := os.ReadFile(file)
+	if string(b) != "## one\n## two\n" {
+		t.Errorf("summary %q", b)
+	}
+}

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/shipdeploy/ship/actions"
+	"github.com/shipdeploy/ship/audit"
+	"github.com/shipdeploy/ship/config"
+	"github.com/shipdeploy/ship/deploy"
+	"github.com/shipdeploy/ship/fleet"
+	"github.com/shipdeploy/ship/queue"
+)
+
+// jsonFlag asks for one JSON document on stdout instead of the report.
+var jsonFlag = &cli.BoolFlag{Name: "json", Usage: "print one JSON document (docs/json.md); progress goes to stderr"}
+
+// reported runs a deploy or rollback and publishes how it ended: as one
+// JSON document with --json, and under GitHub Actions as the step's
+// outputs and summary. Whatever fails, the outputs are written, so a
+// workflow can act on result=failed.
+func reported(c *cli.Context, command string, run func(rep *deploy.Report) error) error {
+	rep := &deploy.Report{Command: command, Version: c.String("version"), Performer: audit.Performer(),
+		StartedAt: time.Now().UTC(), Hosts: []deploy.OutcomeReport{}}
+	stdout := c.App.Writer
+	if c.Bool("json") {
+		c.App.Writer = c.App.ErrWriter // stdout is the document's alone
+		defer func() { c.App.Writer = stdout }()
+	}
+	err := run(rep)
+	var sup *queue.SupersededError
+	if errors.As(err, &sup) {
+		rep.SupersededBy = &deploy.SupersededBy{Command: sup.By.Command, Version: sup.By.Version, Performer: sup.By.Performer}
+	}
+	rep.Finish(err)
+	if c.Bool("json") {
+		if jerr := writeJSON(stdout, rep); jerr != nil {
+			return errors.Join(err, jerr)
+		}
+	}
+	if env, ok := actions.Detect(); ok {
+		perr := env.SetOutputs([2]string{"version", rep.Version}, [2]string{"result", rep.Result})
+		perr = errors.Join(perr, env.AddSummary(rep.Markdown()))
+		if perr != nil {
+			return errors.Join(err, perr)
+		}
+	}
+	return err
+}
+
+// output is where work on several hosts writes, each host's lines folded
+// in a group of their own under GitHub Actions.
+func output(w io.Writer) *fleet.Output {
+	if _, ok := actions.Detect(); ok {
+		return fleet.NewGroupedOutput(w)
+	}
+	return fleet.NewOutput(w)
+}
+
+// annotate repeats an error as GitHub Actions annotations, so the run's
+// page shows it: each configuration problem on its file and line.
+func annotate(w io.Writer, err error) {
+	env, ok := actions.Detect()
+	if !ok {
+		return
+	}
+	var problems config.Problems
+	if !errors.As(err, &problems) {
+		fmt.Fprintln(w, env.Error(actions.Annotation{Title: "ship", Message: err.Error()}))
+		return
+	}
+	for _, p := range problems {
+		msg := p.Message
+		if p.Path != "" {
+			msg = p.Path + ": " + msg
+		}
+		fmt.Fprintln(w, env.Error(actions.Annotation{File: p.File, Line: p.Line, Column: p.Column, Title: "ship: configuration", Message: msg}))
+	}
+}

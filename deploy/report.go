@@ -1,0 +1,186 @@
+package deploy
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Report is how one deploy or rollback command ended: the document
+// `ship deploy --json` prints, and the GitHub Actions step summary.
+// docs/json.md is its schema; fields are only ever added.
+type Report struct {
+	Command      string          `json:"command"` // deploy or rollback
+	Service      string          `json:"service"`
+	Destination  string          `json:"destination,omitempty"`
+	Version      string          `json:"version"`
+	Result       string          `json:"result"` // deployed, superseded, rolled_back or failed
+	SupersededBy *SupersededBy   `json:"superseded_by,omitempty"`
+	Performer    string          `json:"performer"`
+	StartedAt    time.Time       `json:"started_at"`
+	TookSeconds  float64         `json:"took_seconds"`
+	Hosts        []OutcomeReport `json:"hosts"`
+	Error        string          `json:"error,omitempty"`
+}
+
+// SupersededBy is the newer queued deploy that made this one step aside.
+type SupersededBy struct {
+	Command   string `json:"command"`
+	Version   string `json:"version"`
+	Performer string `json:"performer"`
+}
+
+// OutcomeReport is one role's swap on one host.
+type OutcomeReport struct {
+	Host        string  `json:"host"`
+	Role        string  `json:"role"`
+	From        string  `json:"from"` // "" when nothing ran before
+	To          string  `json:"to"`
+	Result      string  `json:"result"` // deployed, rolled_back, unchanged or failed
+	Health      string  `json:"health"` // healthy, unhealthy, or "" if not reached
+	Restored    bool    `json:"restored"`
+	SwapSeconds float64 `json:"swap_seconds"`
+	Error       string  `json:"error,omitempty"`
+}
+
+// Results of a whole command. Superseded means a newer deploy waiting in
+// the queue replaced this one before it touched anything; RolledBack, for
+// a deploy, that the new version failed somewhere and the previous one
+// serves there again.
+const Superseded = "superseded"
+
+// Add records the swaps' outcomes.
+func (r *Report) Add(outcomes []Outcome) {
+	for _, o := range outcomes {
+		or := OutcomeReport{Host: o.Host, Role: o.Role, From: o.From, To: o.To, Result: o.Result,
+			Health: o.Health, SwapSeconds: seconds(o.Took)}
+		if o.Err != nil {
+			or.Error = o.Err.Error()
+			var restored *restoredError
+			or.Restored = errors.As(o.Err, &restored)
+		}
+		r.Hosts = append(r.Hosts, or)
+	}
+}
+
+// Finish sets the command's result, from the outcomes and err, the
+// command's own error.
+func (r *Report) Finish(err error) {
+	r.TookSeconds = seconds(time.Since(r.StartedAt))
+	if err != nil {
+		r.Error = err.Error()
+	}
+	r.Result = r.result(err)
+}
+
+func (r *Report) result(err error) string {
+	if r.SupersededBy != nil {
+		return Superseded
+	}
+	if len(r.Hosts) == 0 {
+		return Failed
+	}
+	failed, restored := 0, 0
+	for _, h := range r.Hosts {
+		if h.Result == Failed {
+			failed++
+			if h.Restored {
+				restored++
+			}
+		}
+	}
+	switch {
+	case failed == 0 && err == nil && r.Command == "rollback":
+		return RolledBack
+	case failed == 0 && err == nil:
+		return Deployed
+	case r.Command == "deploy" && failed > 0 && failed == restored:
+		return RolledBack
+	}
+	return Failed
+}
+
+func seconds(d time.Duration) float64 {
+	return float64(d.Milliseconds()) / 1000
+}
+
+// Markdown is the report as a GitHub Actions step summary.
+func (r *Report) Markdown() string {
+	var b strings.Builder
+	name := r.Service
+	if r.Destination != "" {
+		name += " (" + r.Destination + ")"
+	}
+	fmt.Fprintf(&b, "### %s %s %s: %s\n\n", resultIcon(r.Result), r.Command, name, r.Version)
+	switch r.Result {
+	case Superseded:
+		s := r.SupersededBy
+		fmt.Fprintf(&b, "**Superseded** by %s `%s` (%s), which was waiting in the deploy queue behind this one. This run changed nothing; the newer version is deployed instead.\n", s.Command, cell(s.Version), cell(s.Performer))
+		return b.String()
+	case Deployed:
+		fmt.Fprintf(&b, "**Deployed** `%s` to every host in %.1fs.\n\n", r.Version, r.TookSeconds)
+	case RolledBack:
+		if r.Command == "rollback" {
+			fmt.Fprintf(&b, "**Rolled back** to `%s` on every host in %.1fs.\n\n", r.Version, r.TookSeconds)
+		} else {
+			fmt.Fprintf(&b, "**Rolled back**: `%s` failed, and the previous version serves again everywhere it failed.\n\n", r.Version)
+		}
+	default:
+		fmt.Fprintf(&b, "**Failed**: %s\n\n", cell(orText(r.Error, "see the hosts below")))
+	}
+	if len(r.Hosts) == 0 {
+		return b.String()
+	}
+	b.WriteString("| Host | Role | Old version | New version | Swap | Health | Outcome |\n")
+	b.WriteString("| --- | --- | --- | --- | --- | --- | --- |\n")
+	for _, h := range r.Hosts {
+		outcome := h.Result
+		if h.Restored {
+			outcome = "failed, previous version restored"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %.1fs | %s | %s %s |\n", cell(h.Host), cell(h.Role), code(h.From), code(h.To),
+			h.SwapSeconds, orText(h.Health, "not checked"), resultIcon(h.Result), cell(outcome))
+	}
+	var errs []string
+	for _, h := range r.Hosts {
+		if h.Error != "" {
+			errs = append(errs, fmt.Sprintf("- **%s %s**: %s", cell(h.Host), cell(h.Role), cell(h.Error)))
+		}
+	}
+	if len(errs) > 0 {
+		b.WriteString("\n" + strings.Join(errs, "\n") + "\n")
+	}
+	return b.String()
+}
+
+func resultIcon(result string) string {
+	switch result {
+	case Deployed, Unchanged:
+		return "✅"
+	case Superseded:
+		return "⏭️"
+	case RolledBack:
+		return "↩️"
+	}
+	return "❌"
+}
+
+func code(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return "`" + cell(s) + "`"
+}
+
+// cell keeps a value inside its table cell and out of the Markdown.
+func cell(s string) string {
+	return strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+func orText(s, otherwise string) string {
+	if s == "" {
+		return otherwise
+	}
+	return s
+}
