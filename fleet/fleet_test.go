@@ -85,22 +85,6 @@ func TestEachBoundsAndReportsEveryHost(t *testing.T) {
 	}
 }
 
-func TestPrefixedLinesDoNotInterleave(t *testing.T) {
-	var b strings.Builder
-	out := NewOutput(&b)
-	w1, w2 := out.Prefixed("[h1] "), out.Prefixed("[h2] ")
-	w1.Write([]byte("hel"))
-	w2.Write([]byte("one\ntw"))
-	w1.Write([]byte("lo\n"))
-	w2.Write([]byte("o"))
-	w1.Close()
-	w2.Close()
-	want := "[h2] one\n[h1] hello\n[h2] two\n"
-	if b.String() != want {
-		t.Errorf("got %q, want %q", b.String(), want)
-	}
-}
-
 func TestSSHConfigKnownHostsFromEnvironment(t *testing.T) {
 	c := loadConfig(t, "service: s\nimage: i\nservers: [a]\nssh:\n  known_hosts: [/etc/ship/known_hosts]\n")
 	t.Setenv("SHIP_KNOWN_HOSTS", "")

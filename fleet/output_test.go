@@ -5,6 +5,22 @@ import (
 	"testing"
 )
 
+func TestPrefixedLinesDoNotInterleave(t *testing.T) {
+	var b strings.Builder
+	out := NewOutput(&b)
+	w1, w2 := out.Prefixed("[h1] "), out.Prefixed("[h2] ")
+	w1.Write([]byte("hel"))
+	w2.Write([]byte("one\ntw"))
+	w1.Write([]byte("lo\n"))
+	w2.Write([]byte("o"))
+	w1.Close()
+	w2.Close()
+	want := "[h2] one\n[h1] hello\n[h2] two\n"
+	if b.String() != want {
+		t.Errorf("got %q, want %q", b.String(), want)
+	}
+}
+
 // Two hosts' lines arrive interleaved; under GitHub Actions each host's
 // lines come out folded in its own group, the first live and the second
 // once the first is done.
