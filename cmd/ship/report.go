@@ -34,9 +34,12 @@ func reported(c *cli.Context, command string, run func(rep *deploy.Report) error
 	err := run(rep)
 	var sup *queue.SupersededError
 	if errors.As(err, &sup) {
+		// Stepping aside is how a deploy ends well, not an error.
 		rep.SupersededBy = &deploy.SupersededBy{Command: sup.By.Command, Version: sup.By.Version, Performer: sup.By.Performer}
+		rep.Finish(nil)
+	} else {
+		rep.Finish(err)
 	}
-	rep.Finish(err)
 	if c.Bool("json") {
 		if jerr := writeJSON(stdout, rep); jerr != nil {
 			return errors.Join(err, jerr)
