@@ -29,7 +29,10 @@ func (s *swap) prune(ctx context.Context) {
 }
 
 // Prune removes all but the newest retain stopped containers that list
-// returns (newest first), and their images when unused.
+// returns (newest first), and their images when unused. A container of a
+// version a newer one also has (set aside by a redeploy) is no rollback
+// target, so it goes first and does not count: redeploying one version
+// must not push older versions out of reach of rollback.
 func Prune(ctx context.Context, d client.APIClient, retain int, list func(context.Context) ([]container.Summary, error)) ([]string, error) {
 	all, err := list(ctx)
 	if err != nil {
@@ -37,11 +40,15 @@ func Prune(ctx context.Context, d client.APIClient, retain int, list func(contex
 	}
 	var removed []string
 	kept := 0
+	newer := map[string]bool{} // versions of the containers looked at so far
 	for _, c := range all {
+		v := c.Labels[LabelVersion]
+		redundant := v != "" && newer[v]
+		newer[v] = true
 		if c.State == "running" || c.State == "restarting" {
 			continue
 		}
-		if kept < retain {
+		if kept < retain && !redundant {
 			kept++
 			continue
 		}

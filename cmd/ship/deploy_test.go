@@ -445,6 +445,18 @@ func TestRollbackToUnknownVersionListsRetained(t *testing.T) {
 	if list := a.mustShip(t, "app", "containers"); !strings.Contains(list, "versions-web-v1") {
 		t.Errorf("prune removed a retained version:\n%s", list)
 	}
+	// Redeploying v2 sets the old v2 container aside. With
+	// retain_containers 1 the aside one goes, and v1 stays in reach.
+	appendConfig(t, a, "retain_containers: 1\n", "")
+	a.mustShip(t, "deploy", "--skip-build", "--version", "v2")
+	list := a.mustShip(t, "app", "containers")
+	if !strings.Contains(list, "versions-web-v1") || strings.Contains(list, "_replaced_") {
+		t.Errorf("after a redeploy, prune kept the set-aside container rather than v1:\n%s", list)
+	}
+	a.mustShip(t, "rollback", "v1")
+	if v := a.version(t); v != "v1" {
+		t.Errorf("app says %q after rolling back to v1", v)
+	}
 }
 
 // Two hosts, each with its own engine: h2 gets the image over SSH. A
