@@ -79,8 +79,9 @@ func appendFile(path, text, what string) error {
 	return f.Close()
 }
 
-// Annotation is an ::error:: workflow command. With a file, GitHub shows
-// the message on that line of the file in the run and the pull request.
+// Annotation is an ::error:: or ::warning:: workflow command. With a
+// file, GitHub shows the message on that line of the file in the run and
+// the pull request.
 type Annotation struct {
 	File         string
 	Line, Column int
@@ -88,9 +89,14 @@ type Annotation struct {
 	Message      string
 }
 
-// Error is the annotation as a workflow command line. File is made
-// relative to the workspace, as GitHub expects.
-func (e Env) Error(a Annotation) string {
+// Error is the annotation as an error's workflow command line. File is
+// made relative to the workspace, as GitHub expects.
+func (e Env) Error(a Annotation) string { return e.annotation("error", a) }
+
+// Warning is the annotation as a warning's workflow command line.
+func (e Env) Warning(a Annotation) string { return e.annotation("warning", a) }
+
+func (e Env) annotation(level string, a Annotation) string {
 	var props []string
 	if a.File != "" {
 		props = append(props, "file="+escapeProperty(e.relative(a.File)))
@@ -104,7 +110,7 @@ func (e Env) Error(a Annotation) string {
 	if a.Title != "" {
 		props = append(props, "title="+escapeProperty(a.Title))
 	}
-	cmd := "::error"
+	cmd := "::" + level
 	if len(props) > 0 {
 		cmd += " " + strings.Join(props, ",")
 	}

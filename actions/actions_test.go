@@ -75,6 +75,10 @@ func TestErrorAnnotation(t *testing.T) {
 			t.Errorf("Error(%+v)\n got %s\nwant %s", tt.a, got, tt.want)
 		}
 	}
+	w := e.Warning(Annotation{File: "config/deploy.yml", Line: 3, Column: 7, Message: "accepted, not passed on"})
+	if w != "::warning file=config/deploy.yml,line=3,col=7::accepted, not passed on" {
+		t.Errorf("Warning: %s", w)
+	}
 }
 
 func TestDetect(t *testing.T) {

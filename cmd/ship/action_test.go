@@ -55,16 +55,26 @@ func newWorkflow(t *testing.T, a *app, h *testhost.Host) *workflow {
 	t.Cleanup(w.server.Close)
 
 	// The workflow's config finds the key in the agent and the host key in
-	// the known-hosts input: no ssh section.
+	// the known-hosts input: no keys or known_hosts. ssh.config is a key
+	// ship warns of.
 	cfg, err := os.ReadFile(filepath.Join(a.dir, "config/deploy.yml"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ci, _, _ := strings.Cut(string(cfg), "\nssh:\n")
-	if err := os.WriteFile(filepath.Join(a.dir, "config/deploy.ci.yml"), []byte(ci+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(a.dir, "config/deploy.ci.yml"), []byte(ci+"\nssh:\n  config: true\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return w
+}
+
+// ciConfig is the workflow's config.
+func ciConfig(t *testing.T, a *app) string {
+	b, err := os.ReadFile(filepath.Join(a.dir, "config/deploy.ci.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 // jobDirs are the places a step could write to: its home, temp
@@ -189,6 +199,11 @@ func TestGitHubAction(t *testing.T) {
 		if !strings.Contains(res.Summary, want) {
 			t.Errorf("the summary lacks %q:\n%s", want, res.Summary)
 		}
+	}
+	warning := fmt.Sprintf("::warning file=config/deploy.ci.yml,line=%d,col=11,title=ship%%3A configuration::ssh.config: ship does not read OpenSSH config files",
+		strings.Count(ciConfig(t, a), "\n"))
+	if len(res.Annotations) != 1 || !strings.HasPrefix(res.Annotations[0], warning) {
+		t.Errorf("annotations %q, want one starting %s", res.Annotations, warning)
 	}
 	if !strings.Contains(res.Log, "::group::"+h1.Addr+" web\n") || !strings.Contains(res.Log, "::endgroup::") {
 		t.Errorf("the host's log lines are not folded in a group:\n%s", res.Log)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/shipdeploy/ship/actions"
 	"github.com/shipdeploy/ship/config"
 	"github.com/shipdeploy/ship/deploy"
 	"github.com/shipdeploy/ship/fleet"
@@ -54,8 +55,13 @@ func loadConfig(c *cli.Context) (*config.Config, error) {
 		return nil, err
 	}
 	u := newUI(c)
-	if !u.quiet {
-		for _, w := range cfg.Warnings {
+	env, actionsRun := actions.Detect()
+	for _, w := range cfg.Warnings {
+		switch {
+		case actionsRun:
+			// Shown on the file's line in the run and the pull request.
+			fmt.Fprintln(u.err, env.Warning(problemAnnotation(w)))
+		case !u.quiet:
 			u.warnf("%s", w)
 		}
 	}

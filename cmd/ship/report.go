@@ -77,10 +77,15 @@ func annotate(w io.Writer, err error) {
 		return
 	}
 	for _, p := range problems {
-		msg := p.Message
-		if p.Path != "" {
-			msg = p.Path + ": " + msg
-		}
-		fmt.Fprintln(w, env.Error(actions.Annotation{File: p.File, Line: p.Line, Column: p.Column, Title: "ship: configuration", Message: msg}))
+		fmt.Fprintln(w, env.Error(problemAnnotation(p)))
 	}
+}
+
+// problemAnnotation puts a configuration problem on its file and line.
+func problemAnnotation(p config.Problem) actions.Annotation {
+	msg := p.Message
+	if p.Path != "" {
+		msg = p.Path + ": " + msg
+	}
+	return actions.Annotation{File: p.File, Line: p.Line, Column: p.Column, Title: "ship: configuration", Message: msg}
 }
