@@ -38,25 +38,35 @@ func Prune(ctx context.Context, d client.APIClient, retain int, list func(contex
 	if err != nil {
 		return nil, err
 	}
-	var removed []string
+	var doomed []container.Summary
 	kept := 0
 	newer := map[string]bool{} // versions of the containers looked at so far
+	inUse := map[string]bool{} // image references the remaining containers use
 	for _, c := range all {
 		v := c.Labels[LabelVersion]
 		redundant := v != "" && newer[v]
 		newer[v] = true
-		if c.State == "running" || c.State == "restarting" {
-			continue
-		}
-		if kept < retain && !redundant {
+		running := c.State == "running" || c.State == "restarting"
+		switch {
+		case running:
+		case kept < retain && !redundant:
 			kept++
+		default:
+			doomed = append(doomed, c)
 			continue
 		}
+		inUse[c.Image] = true
+	}
+	var removed []string
+	for _, c := range doomed {
 		name := strings.TrimPrefix(firstName(c.Names), "/")
 		if err := d.ContainerRemove(ctx, c.ID, container.RemoveOptions{}); err != nil {
 			return removed, fmt.Errorf("remove %s: %w", name, err)
 		}
 		removed = append(removed, name)
+		if inUse[c.Image] {
+			continue // a set-aside container's tag is the kept one's too
+		}
 		// Remove the container's tag, not the image ID: versions built
 		// alike share an ID, and the engine refuses to delete an ID with
 		// several tags. The image itself goes with its last tag, and stays

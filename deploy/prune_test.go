@@ -52,4 +52,9 @@ func TestPruneKeepsDistinctVersions(t *testing.T) {
 	if !slices.Equal(removed, want) || !slices.Equal(r.containers, want) {
 		t.Errorf("removed %v (engine: %v), want %v: the two newest distinct stopped versions are v3 and v2", removed, r.containers, want)
 	}
+	// A set-aside container's tag is also the kept container's: it stays,
+	// or the next deploy of that version would find no image.
+	if images := []string{"shop:v1", "shop:old"}; !slices.Equal(r.images, images) {
+		t.Errorf("removed images %v, want %v", r.images, images)
+	}
 }

@@ -457,6 +457,11 @@ func TestRollbackToUnknownVersionListsRetained(t *testing.T) {
 	if v := a.version(t); v != "v1" {
 		t.Errorf("app says %q after rolling back to v1", v)
 	}
+	// The aside container shared v2's tag: pruning it kept the tag.
+	a.mustShip(t, "deploy", "--skip-build", "--version", "v2")
+	if v := a.version(t); v != "v2" {
+		t.Errorf("app says %q after deploying v2 again", v)
+	}
 }
 
 // Two hosts, each with its own engine: h2 gets the image over SSH. A
