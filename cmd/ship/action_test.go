@@ -28,6 +28,7 @@ type workflow struct {
 	known     string
 	server    *httptest.Server // GitHub: release downloads and run URLs
 	downloads atomic.Int32
+	goEnv     []string // the Go build cache and module settings, for building ship
 }
 
 func newWorkflow(t *testing.T, a *app, h *testhost.Host) *workflow {
@@ -41,6 +42,14 @@ func newWorkflow(t *testing.T, a *app, h *testhost.Host) *workflow {
 		t.Fatal(err)
 	}
 	w := &workflow{a: a, key: key, known: string(known)}
+	goVars := []string{"GOCACHE", "GOMODCACHE", "GOPATH", "GOTOOLCHAIN", "GOPROXY", "GOFLAGS"}
+	out, err := exec.Command("go", append([]string{"env"}, goVars...)...).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range strings.Split(strings.TrimSuffix(string(out), "\n"), "\n") {
+		w.goEnv = append(w.goEnv, goVars[i]+"="+v)
+	}
 	dist := releaseDist(t)
 	prefix := "/shipdeploy/ship/releases/download/" + releaseTestVersion + "/"
 	w.server = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
@@ -94,14 +103,7 @@ func (w *workflow) run(t *testing.T, ref string, inputs map[string]string) (*tes
 	for k, v := range inputs {
 		in[k] = v
 	}
-	env := []string{"HOME=" + dirs.home, "TMPDIR=" + dirs.tmp, "PATH=" + os.Getenv("PATH"), "LANG=C.UTF-8"}
-	for _, v := range []string{"GOCACHE", "GOMODCACHE", "GOPATH", "GOTOOLCHAIN", "GOPROXY", "GOFLAGS"} {
-		out, err := exec.Command("go", "env", v).Output()
-		if err != nil {
-			t.Fatal(err)
-		}
-		env = append(env, v+"="+strings.TrimSpace(string(out)))
-	}
+	env := append([]string{"HOME=" + dirs.home, "TMPDIR=" + dirs.tmp, "PATH=" + os.Getenv("PATH"), "LANG=C.UTF-8"}, w.goEnv...)
 	res, err := testactions.Run{
 		ActionDir: filepath.Join(pkgDir, "..", ".."),
 		Inputs:    in,

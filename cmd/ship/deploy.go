@@ -32,6 +32,7 @@ func deployCommand() *cli.Command {
 		}, queueFlags()...),
 		Action: func(c *cli.Context) error {
 			return reported(c, "deploy", func(rep *deploy.Report) error {
+				rep.Version = c.String("version") // until versionOf knows the git commit
 				cfg, err := loadConfig(c)
 				if err != nil {
 					return err

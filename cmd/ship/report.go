@@ -24,7 +24,7 @@ var jsonFlag = &cli.BoolFlag{Name: "json", Usage: "print one JSON document (docs
 // outputs and summary. Whatever fails, the outputs are written, so a
 // workflow can act on result=failed.
 func reported(c *cli.Context, command string, run func(rep *deploy.Report) error) error {
-	rep := &deploy.Report{Command: command, Version: c.String("version"), Performer: audit.Performer(),
+	rep := &deploy.Report{Command: command, Performer: audit.Performer(),
 		StartedAt: time.Now().UTC(), Hosts: []deploy.OutcomeReport{}}
 	stdout := c.App.Writer
 	if c.Bool("json") {
