@@ -15,12 +15,13 @@ deps:
 # Real test hosts: an sshd in front of this machine's Docker Engine, and a
 # second host with its own engine in a network namespace. Idempotent.
 hosts: deps
-	$(GO) run ./testhost/cmd/testhost up
+	$(GO) run ./internal/testhost/cmd/testhost up
 
 hosts-down:
-	$(GO) run ./testhost/cmd/testhost down
+	$(GO) run ./internal/testhost/cmd/testhost down
 
 lint:
+	scripts/check-binaries
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...
 

@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shipdeploy/ship/internal/testhost"
 	"github.com/shipdeploy/ship/ssh"
-	"github.com/shipdeploy/ship/testhost"
 )
 
 func TestPath(t *testing.T) {

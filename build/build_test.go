@@ -20,7 +20,7 @@ import (
 	"github.com/docker/docker/client"
 
 	"github.com/shipdeploy/ship/config"
-	"github.com/shipdeploy/ship/testhost"
+	"github.com/shipdeploy/ship/internal/testhost"
 )
 
 // writeFiles writes files, path to content, under dir.

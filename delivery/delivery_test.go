@@ -18,8 +18,8 @@ import (
 	"github.com/docker/docker/client"
 
 	"github.com/shipdeploy/ship/engine"
+	"github.com/shipdeploy/ship/internal/testhost"
 	"github.com/shipdeploy/ship/ssh"
-	"github.com/shipdeploy/ship/testhost"
 )
 
 func TestChainIDs(t *testing.T) {

@@ -8,8 +8,8 @@ import (
 	"github.com/docker/docker/api/types/versions"
 	"github.com/docker/docker/client"
 
+	"github.com/shipdeploy/ship/internal/testhost"
 	"github.com/shipdeploy/ship/ssh"
-	"github.com/shipdeploy/ship/testhost"
 )
 
 // Through real sshd to two real engines: the API answers over the SSH

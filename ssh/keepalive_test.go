@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shipdeploy/ship/testhost"
+	"github.com/shipdeploy/ship/internal/testhost"
 )
 
 // freeze SIGSTOPs pid and its descendants, as a hung host looks from the

@@ -19,7 +19,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
-	"github.com/shipdeploy/ship/testhost"
+	"github.com/shipdeploy/ship/internal/testhost"
 )
 
 func newEd25519(t testing.TB) gossh.PublicKey {

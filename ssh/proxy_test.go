@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shipdeploy/ship/testhost"
+	"github.com/shipdeploy/ship/internal/testhost"
 )
 
 // TestJumpHost reaches h2 through h1, as Kamal's ssh.proxy does.

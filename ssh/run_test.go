@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shipdeploy/ship/testhost"
+	"github.com/shipdeploy/ship/internal/testhost"
 )
 
 func TestTail(t *testing.T) {

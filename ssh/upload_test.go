@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/shipdeploy/ship/testhost"
+	"github.com/shipdeploy/ship/internal/testhost"
 )
 
 // remoteDir is a fresh directory on h1, which is this machine.

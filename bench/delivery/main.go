@@ -40,8 +40,8 @@ import (
 
 	"github.com/shipdeploy/ship/delivery"
 	"github.com/shipdeploy/ship/engine"
+	"github.com/shipdeploy/ship/internal/testhost"
 	"github.com/shipdeploy/ship/ssh"
-	"github.com/shipdeploy/ship/testhost"
 )
 
 const (

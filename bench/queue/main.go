@@ -21,9 +21,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/shipdeploy/ship/internal/testhost"
 	"github.com/shipdeploy/ship/queue"
 	"github.com/shipdeploy/ship/ssh"
-	"github.com/shipdeploy/ship/testhost"
 )
 
 const (

@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/shipdeploy/ship/testapp"
+	"github.com/shipdeploy/ship/internal/testapp"
 )
 
 // sample is one request of the load.

@@ -76,9 +76,9 @@ import (
 
 	"github.com/docker/docker/client"
 
+	"github.com/shipdeploy/ship/internal/testhost"
+	"github.com/shipdeploy/ship/internal/testproxy"
 	"github.com/shipdeploy/ship/ssh"
-	"github.com/shipdeploy/ship/testhost"
-	"github.com/shipdeploy/ship/testproxy"
 )
 
 const (

@@ -22,10 +22,10 @@ import (
 	"github.com/docker/docker/errdefs"
 	"github.com/docker/go-connections/nat"
 
+	"github.com/shipdeploy/ship/internal/testapp"
+	"github.com/shipdeploy/ship/internal/testhost"
 	"github.com/shipdeploy/ship/proxy"
 	"github.com/shipdeploy/ship/ssh"
-	"github.com/shipdeploy/ship/testapp"
-	"github.com/shipdeploy/ship/testhost"
 )
 
 // bench is what the three scenarios share.

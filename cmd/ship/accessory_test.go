@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shipdeploy/ship/testapp"
-	"github.com/shipdeploy/ship/testhost"
-	"github.com/shipdeploy/ship/testlitestream"
+	"github.com/shipdeploy/ship/internal/testapp"
+	"github.com/shipdeploy/ship/internal/testhost"
+	"github.com/shipdeploy/ship/internal/testlitestream"
 )
 
 // A generic accessory with Kamal's keys: booted with its file uploaded and

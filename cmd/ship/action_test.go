@@ -15,9 +15,9 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/shipdeploy/ship/testactions"
-	"github.com/shipdeploy/ship/testapp"
-	"github.com/shipdeploy/ship/testhost"
+	"github.com/shipdeploy/ship/internal/testactions"
+	"github.com/shipdeploy/ship/internal/testapp"
+	"github.com/shipdeploy/ship/internal/testhost"
 )
 
 // workflow runs the repository's action.yml as a job step would, with a

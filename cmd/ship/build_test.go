@@ -13,7 +13,7 @@ import (
 
 	"github.com/docker/docker/api/types/image"
 
-	"github.com/shipdeploy/ship/testhost"
+	"github.com/shipdeploy/ship/internal/testhost"
 )
 
 // Without a registry: ship builds the image with the local engine and

@@ -18,9 +18,9 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 
-	"github.com/shipdeploy/ship/testapp"
-	"github.com/shipdeploy/ship/testhost"
-	"github.com/shipdeploy/ship/testlitestream"
+	"github.com/shipdeploy/ship/internal/testapp"
+	"github.com/shipdeploy/ship/internal/testhost"
+	"github.com/shipdeploy/ship/internal/testlitestream"
 )
 
 // backedUpApp is a deployed app whose database the litestream section

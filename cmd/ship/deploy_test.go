@@ -20,9 +20,9 @@ import (
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
 
-	"github.com/shipdeploy/ship/testapp"
-	"github.com/shipdeploy/ship/testhost"
-	"github.com/shipdeploy/ship/testregistry"
+	"github.com/shipdeploy/ship/internal/testapp"
+	"github.com/shipdeploy/ship/internal/testhost"
+	"github.com/shipdeploy/ship/internal/testregistry"
 )
 
 // app is a project deploying the example app to test hosts.

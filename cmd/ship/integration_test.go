@@ -18,7 +18,7 @@ import (
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
 
-	"github.com/shipdeploy/ship/testhost"
+	"github.com/shipdeploy/ship/internal/testhost"
 )
 
 // hostConfig writes a project whose servers are the given test hosts.

@@ -24,10 +24,10 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/go-connections/nat"
 
+	"github.com/shipdeploy/ship/internal/testapp"
+	"github.com/shipdeploy/ship/internal/testhost"
+	"github.com/shipdeploy/ship/internal/testproxy"
 	"github.com/shipdeploy/ship/proxy"
-	"github.com/shipdeploy/ship/testapp"
-	"github.com/shipdeploy/ship/testhost"
-	"github.com/shipdeploy/ship/testproxy"
 )
 
 // proxiedApp writes a project for service on h2 behind kamal-proxy, with

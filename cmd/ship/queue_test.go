@@ -19,8 +19,8 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
 
-	"github.com/shipdeploy/ship/testapp"
-	"github.com/shipdeploy/ship/testhost"
+	"github.com/shipdeploy/ship/internal/testapp"
+	"github.com/shipdeploy/ship/internal/testhost"
 
 	_ "modernc.org/sqlite"
 )
