@@ -1,6 +1,6 @@
-// Package accessories places the long-running services that run beside the
-// app, such as Litestream: which hosts each one runs on, and under which
-// container name.
+// Package accessories runs the long-running services beside the app, such
+// as Litestream: which hosts each one runs on, and booting, stopping and
+// one-off commands, each checked against the single-writer invariant.
 package accessories
 
 import (
@@ -40,15 +40,6 @@ func On(c *config.Config, host string) []*config.Accessory {
 		}
 	}
 	return out
-}
-
-// ContainerName is the accessory's container: its `service` if set, else
-// SERVICE-NAME, as Kamal names it, so ship finds accessories Kamal booted.
-func ContainerName(c *config.Config, a *config.Accessory) string {
-	if a.Service != "" {
-		return a.Service
-	}
-	return c.Service + "-" + a.Name
 }
 
 func overlaps(a, b []string) bool {

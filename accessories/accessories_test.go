@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/shipdeploy/ship/config"
+	"github.com/shipdeploy/ship/spec"
 )
 
 func load(t *testing.T, yml string) (*config.Config, error) {
@@ -46,7 +47,7 @@ func TestPlacement(t *testing.T) {
 	}
 	got := map[string]string{}
 	for _, a := range c.Accessories {
-		got[a.Name] = strings.Join(Hosts(c, a), " ") + " as " + ContainerName(c, a)
+		got[a.Name] = strings.Join(Hosts(c, a), " ") + " as " + spec.AccessoryName(c, a)
 	}
 	want := map[string]string{
 		"litestream": "10.0.0.1 10.0.0.2 as shop-litestream",

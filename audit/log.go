@@ -15,13 +15,9 @@ type Runner interface {
 	Run(ctx context.Context, cmd ssh.Cmd) error
 }
 
-// Path is the audit log of a service (and destination) on a host, relative
-// to the login user's home directory.
-func Path(service, destination string) string {
-	name := service
-	if destination != "" {
-		name += "-" + destination
-	}
+// Path is the audit log of a service (config.ServiceAndDestination) on a
+// host, relative to the login user's home directory.
+func Path(name string) string {
 	return path.Join(".ship", "audit", name+".log")
 }
 

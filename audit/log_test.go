@@ -16,15 +16,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shipdeploy/ship/config"
 	"github.com/shipdeploy/ship/internal/testhost"
 	"github.com/shipdeploy/ship/ssh"
 )
 
 func TestPath(t *testing.T) {
-	if p := Path("shop", ""); p != ".ship/audit/shop.log" {
+	if p := Path(config.ServiceAndDestination("shop", "")); p != ".ship/audit/shop.log" {
 		t.Errorf("Path(shop) = %q", p)
 	}
-	if p := Path("shop", "staging"); p != ".ship/audit/shop-staging.log" {
+	if p := Path(config.ServiceAndDestination("shop", "staging")); p != ".ship/audit/shop-staging.log" {
 		t.Errorf("Path(shop, staging) = %q", p)
 	}
 }
@@ -39,7 +40,7 @@ func connect(t *testing.T, h *testhost.Host) *ssh.Conn {
 
 // testLog returns the path of a fresh log on h1, removed after the test.
 func testLog(t *testing.T, c *ssh.Conn) string {
-	file := Path("audit-test-"+rand.Text()[:10], "")
+	file := Path("audit-test-" + rand.Text()[:10])
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

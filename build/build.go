@@ -15,7 +15,7 @@ import (
 	"github.com/docker/docker/pkg/jsonmessage"
 
 	"github.com/shipdeploy/ship/config"
-	"github.com/shipdeploy/ship/deploy"
+	"github.com/shipdeploy/ship/spec"
 )
 
 // skipBuild is what to do instead when ship cannot build an image itself.
@@ -27,13 +27,13 @@ const skipBuild = "build the image with docker and deploy with --skip-build"
 // it service=SERVICE, and returns the image ID. The build's output goes to
 // out; a failed build returns the engine's error with the failing step.
 func Build(ctx context.Context, local client.APIClient, c *config.Config, version string, out io.Writer) (string, error) {
-	if err := deploy.CheckVersion(version); err != nil {
+	if err := spec.CheckVersion(version); err != nil {
 		return "", err
 	}
 	if err := checkBuilder(ctx, local, c.Builder); err != nil {
 		return "", err
 	}
-	ref := deploy.ImageRef(c, version)
+	ref := spec.ImageRef(c, version)
 	tarball, dockerfile, err := buildContext(c.Root, c.Builder.Context, c.Builder.Dockerfile)
 	if err != nil {
 		return "", fmt.Errorf("build %s: %w", ref, err)
@@ -51,7 +51,7 @@ func Build(ctx context.Context, local client.APIClient, c *config.Config, versio
 		Dockerfile: dockerfile,
 		Target:     c.Builder.Target,
 		BuildArgs:  args,
-		Labels:     map[string]string{deploy.LabelService: c.Service},
+		Labels:     map[string]string{spec.LabelService: c.Service},
 		// Intermediate containers go, even a failed step's, which docker
 		// build would leave behind on the machine.
 		Remove:      true,

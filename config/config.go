@@ -256,3 +256,18 @@ type LitestreamSnapshot struct {
 	Interval  time.Duration `yaml:"interval,omitempty"`
 	Retention time.Duration `yaml:"retention,omitempty"`
 }
+
+// ServiceAndDestination names one deployment of the service: SERVICE, or
+// SERVICE-DESTINATION, as Kamal names it. The queue, the audit log, the
+// env files and kamal-proxy's app all key on it.
+func ServiceAndDestination(service, destination string) string {
+	if destination == "" {
+		return service
+	}
+	return service + "-" + destination
+}
+
+// ServiceAndDestination is the config's ServiceAndDestination.
+func (c *Config) ServiceAndDestination() string {
+	return ServiceAndDestination(c.Service, c.Destination)
+}

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"path"
 
-	"github.com/shipdeploy/ship/deploy"
+	"github.com/shipdeploy/ship/host"
 )
 
 // A database is its file, its WAL and shared memory, a rollback journal if
@@ -30,7 +30,7 @@ rmdir -- "$dest"
 `
 
 // setAside moves db's files into a directory beside it, named for why.
-func setAside(ctx context.Context, h *deploy.Host, db DB, why string) (string, error) {
+func setAside(ctx context.Context, h *host.Host, db DB, why string) (string, error) {
 	dest := path.Join(db.Dir(), db.Name()+"."+why)
 	if _, err := asRoot(ctx, h, setAsideScript, db.HostPath, dest); err != nil {
 		return "", fmt.Errorf("move %s aside to %s: %w", db.HostPath, dest, err)
@@ -39,7 +39,7 @@ func setAside(ctx context.Context, h *deploy.Host, db DB, why string) (string, e
 }
 
 // putBack undoes setAside.
-func putBack(ctx context.Context, h *deploy.Host, db DB, dest string) error {
+func putBack(ctx context.Context, h *host.Host, db DB, dest string) error {
 	if _, err := asRoot(context.WithoutCancel(ctx), h, putBackScript, db.HostPath, dest); err != nil {
 		return fmt.Errorf("move %s back from %s: %w", db.HostPath, dest, err)
 	}
@@ -53,7 +53,7 @@ const ownLikeScript = `db=$1 ref=$2
 chown --reference="$ref" -- "$db"
 `
 
-func ownLike(ctx context.Context, h *deploy.Host, db DB, aside string) error {
+func ownLike(ctx context.Context, h *host.Host, db DB, aside string) error {
 	if _, err := asRoot(ctx, h, ownLikeScript, db.HostPath, path.Join(aside, db.Name())); err != nil {
 		return fmt.Errorf("set the owner of %s: %w", db.HostPath, err)
 	}

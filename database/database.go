@@ -14,7 +14,7 @@ import (
 	"github.com/docker/docker/errdefs"
 
 	"github.com/shipdeploy/ship/config"
-	"github.com/shipdeploy/ship/deploy"
+	"github.com/shipdeploy/ship/host"
 )
 
 // DB is one database of the litestream section on its host.
@@ -57,7 +57,7 @@ func Accessory(c *config.Config) *config.Accessory {
 
 // Locate finds the databases' files on the host, through the app volumes
 // they live on.
-func Locate(ctx context.Context, h *deploy.Host, c *config.Config) ([]DB, error) {
+func Locate(ctx context.Context, h *host.Host, c *config.Config) ([]DB, error) {
 	if c.Litestream == nil {
 		return nil, errNoSection
 	}

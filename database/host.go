@@ -5,14 +5,14 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/shipdeploy/ship/deploy"
+	"github.com/shipdeploy/ship/host"
 	"github.com/shipdeploy/ship/ssh"
 )
 
 // asRoot runs a POSIX shell script on the host with args as $1..., as
 // root, through sudo -n when the SSH user is not root: the databases live
 // under /var/lib/docker. It returns the script's standard output.
-func asRoot(ctx context.Context, h *deploy.Host, script string, args ...string) (string, error) {
+func asRoot(ctx context.Context, h *host.Host, script string, args ...string) (string, error) {
 	const wrapper = `s=$1; shift
 if [ "$(id -u)" = 0 ]; then exec sh -c "$s" sh "$@"; fi
 exec sudo -n sh -c "$s" sh "$@"`

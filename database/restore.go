@@ -13,6 +13,8 @@ import (
 	"github.com/shipdeploy/ship/accessories"
 	"github.com/shipdeploy/ship/config"
 	"github.com/shipdeploy/ship/deploy"
+	"github.com/shipdeploy/ship/host"
+	"github.com/shipdeploy/ship/spec"
 )
 
 // Restore replaces the live databases with their replica, as of at (an
@@ -27,7 +29,7 @@ import (
 //
 // If 3 or 4 fails, the files set aside are put back and everything that
 // ran is started again, as it was.
-func Restore(ctx context.Context, h *deploy.Host, c *config.Config, at string, out io.Writer) error {
+func Restore(ctx context.Context, h *host.Host, c *config.Config, at string, out io.Writer) error {
 	dbs, err := Locate(ctx, h, c)
 	if err != nil {
 		return err
@@ -49,19 +51,19 @@ func Restore(ctx context.Context, h *deploy.Host, c *config.Config, at string, o
 }
 
 // stopLitestream stops the Litestream accessory and says whether it ran.
-func stopLitestream(ctx context.Context, h *deploy.Host, c *config.Config, out io.Writer) (bool, error) {
-	info, err := h.Docker.ContainerInspect(ctx, accessories.ContainerName(c, Accessory(c)))
+func stopLitestream(ctx context.Context, h *host.Host, c *config.Config, out io.Writer) (bool, error) {
+	info, err := h.Docker.ContainerInspect(ctx, spec.AccessoryName(c, Accessory(c)))
 	if err != nil || !info.State.Running {
 		fmt.Fprintf(out, "Litestream is not running\n")
 		return false, nil
 	}
-	return true, deploy.StopAccessory(ctx, h, c, Accessory(c), out)
+	return true, accessories.Stop(ctx, h, c, Accessory(c), out)
 }
 
 // replaceFiles sets every database's files aside and has fill put new ones
 // in place, which must pass the integrity check. If anything fails, every
 // database gets its own files back.
-func replaceFiles(ctx context.Context, h *deploy.Host, dbs []DB, why string, out io.Writer, fill func(db DB, aside string) error) error {
+func replaceFiles(ctx context.Context, h *host.Host, dbs []DB, why string, out io.Writer, fill func(db DB, aside string) error) error {
 	asides := map[string]string{}
 	undo := func(cause error) error {
 		errs := []error{cause}
@@ -97,7 +99,7 @@ func replaceFiles(ctx context.Context, h *deploy.Host, dbs []DB, why string, out
 }
 
 // stopApp stops every role on the host and returns those that ran.
-func stopApp(ctx context.Context, h *deploy.Host, c *config.Config, out io.Writer) ([]*config.Role, error) {
+func stopApp(ctx context.Context, h *host.Host, c *config.Config, out io.Writer) ([]*config.Role, error) {
 	var running []*config.Role
 	for _, r := range c.Roles {
 		if !slices.ContainsFunc(r.Hosts, func(x config.Host) bool { return x.Address == h.Name }) {
@@ -121,11 +123,11 @@ func stopApp(ctx context.Context, h *deploy.Host, c *config.Config, out io.Write
 
 // restart starts Litestream if it ran, and the roles that ran, and waits
 // for them.
-func restart(ctx context.Context, h *deploy.Host, c *config.Config, litestream bool, roles []*config.Role, out io.Writer) error {
+func restart(ctx context.Context, h *host.Host, c *config.Config, litestream bool, roles []*config.Role, out io.Writer) error {
 	ctx = context.WithoutCancel(ctx)
 	var errs []error
 	if litestream {
-		errs = append(errs, deploy.StartAccessory(ctx, h, c, Accessory(c), out))
+		errs = append(errs, accessories.Start(ctx, h, c, Accessory(c), out))
 	}
 	for _, r := range roles {
 		errs = append(errs, deploy.Start(ctx, h, c, r, out))
@@ -138,7 +140,7 @@ func restart(ctx context.Context, h *deploy.Host, c *config.Config, litestream b
 // with the old one's data instead of an empty database that Litestream
 // would then replicate over the backups. It runs before Litestream and
 // the app start (ship setup).
-func RestoreIfMissing(ctx context.Context, h *deploy.Host, local client.APIClient, c *config.Config, out io.Writer) error {
+func RestoreIfMissing(ctx context.Context, h *host.Host, local client.APIClient, c *config.Config, out io.Writer) error {
 	dbs, err := Locate(ctx, h, c)
 	if err != nil {
 		return err

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/shipdeploy/ship/config"
-	"github.com/shipdeploy/ship/deploy"
+	"github.com/shipdeploy/ship/host"
 )
 
 // A restore point is a copy of every database taken at the quiet moment
@@ -42,7 +42,7 @@ cd "$(dirname "$(dirname "$dest")")" && ls -1t | tail -n +$((keep + 1)) | while 
 
 // RecordRestorePoint copies the databases as the version that just
 // stopped left them. The caller runs it while nothing writes.
-func RecordRestorePoint(ctx context.Context, h *deploy.Host, c *config.Config, version string, out io.Writer) error {
+func RecordRestorePoint(ctx context.Context, h *host.Host, c *config.Config, version string, out io.Writer) error {
 	dbs, err := Locate(ctx, h, c)
 	if err != nil {
 		return err
@@ -60,7 +60,7 @@ func RecordRestorePoint(ctx context.Context, h *deploy.Host, c *config.Config, v
 
 // HasRestorePoint fails unless every database has a restore point of
 // version on the host.
-func HasRestorePoint(ctx context.Context, h *deploy.Host, c *config.Config, version string) error {
+func HasRestorePoint(ctx context.Context, h *host.Host, c *config.Config, version string) error {
 	dbs, err := Locate(ctx, h, c)
 	if err != nil {
 		return err
@@ -68,7 +68,7 @@ func HasRestorePoint(ctx context.Context, h *deploy.Host, c *config.Config, vers
 	return hasRestorePoint(ctx, h, dbs, version)
 }
 
-func hasRestorePoint(ctx context.Context, h *deploy.Host, dbs []DB, version string) error {
+func hasRestorePoint(ctx context.Context, h *host.Host, dbs []DB, version string) error {
 	for _, db := range dbs {
 		file := path.Join(pointDir(db, version), db.Name())
 		if _, err := asRoot(ctx, h, `[ -f "$1" ]`, file); err != nil {
@@ -88,7 +88,7 @@ func hasRestorePoint(ctx context.Context, h *deploy.Host, dbs []DB, version stri
 // of version. The writes made since are set aside beside each database,
 // in NAME.set-aside-TIME, never deleted. The caller runs it while the app
 // is stopped, inside the deploy queue; Litestream is stopped around it.
-func PutBackRestorePoint(ctx context.Context, h *deploy.Host, c *config.Config, version string, out io.Writer) error {
+func PutBackRestorePoint(ctx context.Context, h *host.Host, c *config.Config, version string, out io.Writer) error {
 	dbs, err := Locate(ctx, h, c)
 	if err != nil {
 		return err
@@ -117,11 +117,11 @@ func PutBackRestorePoint(ctx context.Context, h *deploy.Host, c *config.Config, 
 // litestream section: on its host's primary role, it records a restore
 // point of the version that stopped, then, for rollback --restore-data,
 // puts back the one of the version that starts.
-func DataStep(c *config.Config, restoreVersion string) func(ctx context.Context, h *deploy.Host, r *config.Role, from string, out io.Writer) error {
+func DataStep(c *config.Config, restoreVersion string) func(ctx context.Context, h *host.Host, r *config.Role, from string, out io.Writer) error {
 	if c.Litestream == nil {
 		return nil
 	}
-	return func(ctx context.Context, h *deploy.Host, r *config.Role, from string, out io.Writer) error {
+	return func(ctx context.Context, h *host.Host, r *config.Role, from string, out io.Writer) error {
 		if host, _ := Host(c); r.Name != c.PrimaryRole || host != h.Name {
 			return nil
 		}

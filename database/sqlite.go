@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/shipdeploy/ship/deploy"
+	"github.com/shipdeploy/ship/host"
 )
 
 // countScript prints each table's row count as JSON, reading with
@@ -19,7 +19,7 @@ sqlite3 -readonly -bail -json "$db" "$q"
 `
 
 // countRows returns each table's row count.
-func countRows(ctx context.Context, h *deploy.Host, file string) (map[string]int64, error) {
+func countRows(ctx context.Context, h *host.Host, file string) (map[string]int64, error) {
 	out, err := asRoot(ctx, h, countScript, file)
 	if err != nil {
 		return nil, fmt.Errorf("count rows of %s: %w", file, err)
@@ -44,7 +44,7 @@ const integrityScript = needSQLite + `sqlite3 -bail "$1" "PRAGMA integrity_check
 
 // integrityCheck runs PRAGMA integrity_check on a file no app uses (a
 // restored copy, or a database before the app starts on it).
-func integrityCheck(ctx context.Context, h *deploy.Host, file string) error {
+func integrityCheck(ctx context.Context, h *host.Host, file string) error {
 	out, err := asRoot(ctx, h, integrityScript, file)
 	if err != nil {
 		return fmt.Errorf("integrity check of %s: %w", file, err)

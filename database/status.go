@@ -13,7 +13,8 @@ import (
 
 	"github.com/shipdeploy/ship/accessories"
 	"github.com/shipdeploy/ship/config"
-	"github.com/shipdeploy/ship/deploy"
+	"github.com/shipdeploy/ship/host"
+	"github.com/shipdeploy/ship/spec"
 )
 
 // Status is one database's health and its replica's. Reading it takes no
@@ -86,7 +87,7 @@ head -c 100 "$db" | od -An -v -tu1
 `
 
 // fileStatus fills in what the files say.
-func fileStatus(ctx context.Context, h *deploy.Host, db DB, s *Status) error {
+func fileStatus(ctx context.Context, h *host.Host, db DB, s *Status) error {
 	out, err := asRoot(ctx, h, statScript, db.HostPath)
 	if err != nil {
 		return fmt.Errorf("read %s on %s: %w", db.HostPath, h.Name, err)
@@ -122,7 +123,7 @@ func fileStatus(ctx context.Context, h *deploy.Host, db DB, s *Status) error {
 }
 
 // Statuses reports every database of the litestream section.
-func Statuses(ctx context.Context, h *deploy.Host, c *config.Config, now time.Time) ([]Status, error) {
+func Statuses(ctx context.Context, h *host.Host, c *config.Config, now time.Time) ([]Status, error) {
 	dbs, err := Locate(ctx, h, c)
 	if err != nil {
 		return nil, err
@@ -176,7 +177,7 @@ func warn(s *Status, lagWarning time.Duration, now time.Time) {
 // replication asks the running Litestream, inside its container, for each
 // database's state: the last sync from its control socket, the local
 // position from its status, the replica's position from the replica.
-func replication(ctx context.Context, h *deploy.Host, c *config.Config, dbs []DB, now time.Time) map[string]Replication {
+func replication(ctx context.Context, h *host.Host, c *config.Config, dbs []DB, now time.Time) map[string]Replication {
 	out := map[string]Replication{}
 	fail := func(msg string, running bool) map[string]Replication {
 		for _, db := range dbs {
@@ -185,7 +186,7 @@ func replication(ctx context.Context, h *deploy.Host, c *config.Config, dbs []DB
 		return out
 	}
 	a := Accessory(c)
-	info, err := h.Docker.ContainerInspect(ctx, accessories.ContainerName(c, a))
+	info, err := h.Docker.ContainerInspect(ctx, spec.AccessoryName(c, a))
 	if err != nil || !info.State.Running {
 		for _, db := range dbs {
 			out[db.Path] = Replication{State: "stopped"}
@@ -197,7 +198,7 @@ func replication(ctx context.Context, h *deploy.Host, c *config.Config, dbs []DB
 	}
 	exec := func(args ...string) ([]byte, error) {
 		var stdout, stderr bytes.Buffer
-		status, err := deploy.AccessoryExec(ctx, h, c, a, append([]string{"litestream"}, args...), &stdout, &stderr)
+		status, err := accessories.Exec(ctx, h, c, a, append([]string{"litestream"}, args...), &stdout, &stderr)
 		if err == nil && status != 0 {
 			err = fmt.Errorf("litestream %s: %s", args[0], strings.TrimSpace(stderr.String()+stdout.String()))
 		}

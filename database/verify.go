@@ -12,8 +12,9 @@ import (
 
 	"github.com/docker/docker/client"
 
+	"github.com/shipdeploy/ship/accessories"
 	"github.com/shipdeploy/ship/config"
-	"github.com/shipdeploy/ship/deploy"
+	"github.com/shipdeploy/ship/host"
 )
 
 // Check is the fire drill's finding for one database.
@@ -35,7 +36,7 @@ const verifyDir = "/var/tmp"
 // table's row count with the live database, read-only. Counts that differ
 // are measured again a few times: a write the replica has not caught up
 // with yet is lag, not damage. The copies are removed.
-func Verify(ctx context.Context, h *deploy.Host, c *config.Config, out io.Writer) ([]Check, error) {
+func Verify(ctx context.Context, h *host.Host, c *config.Config, out io.Writer) ([]Check, error) {
 	dbs, err := Locate(ctx, h, c)
 	if err != nil {
 		return nil, err
@@ -61,7 +62,7 @@ func Verify(ctx context.Context, h *deploy.Host, c *config.Config, out io.Writer
 // interval apart.
 const retries = 3
 
-func verifyOne(ctx context.Context, h *deploy.Host, c *config.Config, db DB, tmp string, out io.Writer) Check {
+func verifyOne(ctx context.Context, h *host.Host, c *config.Config, db DB, tmp string, out io.Writer) Check {
 	ch := Check{Database: db.Path}
 	wait := c.Litestream.SyncInterval + time.Second
 	for attempt := 0; ; attempt++ {
@@ -138,7 +139,7 @@ type restoreRun struct {
 // accessory. With copyDir the copy goes outside the app's volume, which is
 // then mounted read-only; without, it is written into the volume, so
 // nothing else may be writing (RunAccessory checks).
-func runRestore(ctx context.Context, h *deploy.Host, c *config.Config, db DB, r restoreRun) error {
+func runRestore(ctx context.Context, h *host.Host, c *config.Config, db DB, r restoreRun) error {
 	cmd := []string{"restore", "-o", r.out}
 	if r.at != "" {
 		cmd = append(cmd, "-timestamp", r.at)
@@ -146,11 +147,11 @@ func runRestore(ctx context.Context, h *deploy.Host, c *config.Config, db DB, r 
 	if r.ifReplicaExists {
 		cmd = append(cmd, "-if-replica-exists")
 	}
-	o := deploy.OneOff{Task: "restore", Cmd: append(cmd, db.Path), Local: r.local}
+	o := accessories.OneOff{Task: "restore", Cmd: append(cmd, db.Path), Local: r.local}
 	if r.copyDir != "" {
 		o.Binds, o.ReadOnly = []string{r.copyDir + ":" + r.copyDir}, true
 	}
-	status, logs, err := deploy.RunAccessory(ctx, h, c, Accessory(c), o)
+	status, logs, err := accessories.Run(ctx, h, c, Accessory(c), o)
 	if err != nil {
 		return err
 	}

@@ -1,20 +1,18 @@
 package deploy
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/pkg/stdcopy"
 
 	"github.com/shipdeploy/ship/config"
+	"github.com/shipdeploy/ship/host"
 )
 
 // check is how ship decides a container is ready.
@@ -52,7 +50,7 @@ func checkFor(c *config.Config, r *config.Role) check {
 
 // waitHealthy waits until the container passes its check, within
 // deadline. It gives up at once if the container exits.
-func waitHealthy(ctx context.Context, h *Host, id string, ck check, deadline time.Duration) error {
+func waitHealthy(ctx context.Context, h *host.Host, id string, ck check, deadline time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, deadline)
 	defer cancel()
 	start := time.Now()
@@ -96,7 +94,7 @@ func waitHealthy(ctx context.Context, h *Host, id string, ck check, deadline tim
 // httpCheck GETs the health path from the host, through the SSH
 // connection, at the container's address on the app network. It returns ""
 // when healthy, else why not.
-func httpCheck(ctx context.Context, h *Host, info container.InspectResponse, ck check) string {
+func httpCheck(ctx context.Context, h *host.Host, info container.InspectResponse, ck check) string {
 	ip := "127.0.0.1" // host networking
 	if info.NetworkSettings != nil {
 		for _, n := range info.NetworkSettings.Networks {
@@ -128,16 +126,4 @@ func httpCheck(ctx context.Context, h *Host, info container.InspectResponse, ck 
 		return fmt.Sprintf("GET %s answered %s", ck.path, resp.Status)
 	}
 	return ""
-}
-
-// logTail returns the last lines a container printed, for a failure report.
-func logTail(ctx context.Context, h *Host, id string, lines int) string {
-	rc, err := h.Docker.ContainerLogs(ctx, id, container.LogsOptions{ShowStdout: true, ShowStderr: true, Tail: strconv.Itoa(lines)})
-	if err != nil {
-		return "(logs unavailable: " + err.Error() + ")"
-	}
-	defer rc.Close()
-	var b bytes.Buffer
-	stdcopy.StdCopy(&b, &b, rc)
-	return strings.TrimRight(b.String(), "\n")
 }

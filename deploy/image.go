@@ -14,6 +14,8 @@ import (
 	"github.com/shipdeploy/ship/config"
 	"github.com/shipdeploy/ship/delivery"
 	"github.com/shipdeploy/ship/fleet"
+	"github.com/shipdeploy/ship/host"
+	"github.com/shipdeploy/ship/spec"
 )
 
 // ensureImage makes sure ref is on the host, and, when the local engine
@@ -21,7 +23,7 @@ import (
 // content must not leave the old one running. With a registry, the local
 // image is pushed there once and every host pulls it; without one, the
 // layers the host lacks are sent over the SSH connection.
-func ensureImage(ctx context.Context, h *Host, local *localImage, c *config.Config, ref string, out io.Writer) error {
+func ensureImage(ctx context.Context, h *host.Host, local *localImage, c *config.Config, ref string, out io.Writer) error {
 	remote, err := h.Docker.ImageInspect(ctx, ref)
 	if err != nil && !errdefs.IsNotFound(err) {
 		return fmt.Errorf("inspect image %s: %w", ref, err)
@@ -101,7 +103,7 @@ func (l *localImage) close() {
 
 // Deliver puts the version's image on every host (a registry push and
 // pulls, or layers over SSH), a few hosts at once.
-func Deliver(ctx context.Context, c *config.Config, hosts map[string]*Host, local client.APIClient, version string, out *fleet.Output, terminal bool) error {
+func Deliver(ctx context.Context, c *config.Config, hosts map[string]*host.Host, local client.APIClient, version string, out *fleet.Output, terminal bool) error {
 	l := &localImage{engine: local, terminal: terminal}
 	defer l.close()
 	names := make([]string, 0, len(hosts))
@@ -110,7 +112,7 @@ func Deliver(ctx context.Context, c *config.Config, hosts map[string]*Host, loca
 	}
 	sort.Strings(names)
 	return fleet.EachPrefixed(ctx, out, names, maxDeliveries, func(ctx context.Context, name string, w io.Writer) error {
-		return ensureImage(ctx, hosts[name], l, c, ImageRef(c, version), w)
+		return ensureImage(ctx, hosts[name], l, c, spec.ImageRef(c, version), w)
 	})
 }
 
@@ -119,5 +121,5 @@ func Push(ctx context.Context, c *config.Config, local client.APIClient, version
 	if !usesRegistry(c) {
 		return errors.New("no registry is configured: ship sends images to the hosts over SSH (ship build deliver)")
 	}
-	return delivery.Push(ctx, local, ImageRef(c, version), credentials(c))
+	return delivery.Push(ctx, local, spec.ImageRef(c, version), credentials(c))
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/docker/docker/errdefs"
 
 	"github.com/shipdeploy/ship/config"
+	"github.com/shipdeploy/ship/host"
+	"github.com/shipdeploy/ship/spec"
 )
 
 // prune keeps the running container and the newest retain_containers
@@ -18,7 +20,7 @@ import (
 // the images no container uses any more.
 func (s *swap) prune(ctx context.Context) {
 	removed, err := Prune(ctx, s.host.Docker, s.cfg.RetainContainers, func(ctx context.Context) ([]container.Summary, error) {
-		return roleContainers(ctx, s.host, s.cfg, s.unit.Role.Name)
+		return host.RoleContainers(ctx, s.host, s.cfg, s.unit.Role.Name)
 	})
 	if err != nil {
 		fmt.Fprintf(s.out, "prune: %v\n", err)
@@ -43,7 +45,7 @@ func Prune(ctx context.Context, d client.APIClient, retain int, list func(contex
 	newer := map[string]bool{} // versions of the containers looked at so far
 	inUse := map[string]bool{} // image references the remaining containers use
 	for _, c := range all {
-		v := c.Labels[LabelVersion]
+		v := c.Labels[spec.LabelVersion]
 		redundant := v != "" && newer[v]
 		newer[v] = true
 		running := c.State == "running" || c.State == "restarting"
@@ -59,7 +61,7 @@ func Prune(ctx context.Context, d client.APIClient, retain int, list func(contex
 	}
 	var removed []string
 	for _, c := range doomed {
-		name := strings.TrimPrefix(firstName(c.Names), "/")
+		name := host.Name(c)
 		if err := d.ContainerRemove(ctx, c.ID, container.RemoveOptions{}); err != nil {
 			return removed, fmt.Errorf("remove %s: %w", name, err)
 		}
@@ -79,11 +81,11 @@ func Prune(ctx context.Context, d client.APIClient, retain int, list func(contex
 }
 
 // PruneHost prunes every role of the app on a host.
-func PruneHost(ctx context.Context, h *Host, c *config.Config) ([]string, error) {
+func PruneHost(ctx context.Context, h *host.Host, c *config.Config) ([]string, error) {
 	var removed []string
 	for _, r := range c.Roles {
 		got, err := Prune(ctx, h.Docker, c.RetainContainers, func(ctx context.Context) ([]container.Summary, error) {
-			return roleContainers(ctx, h, c, r.Name)
+			return host.RoleContainers(ctx, h, c, r.Name)
 		})
 		removed = append(removed, got...)
 		if err != nil {

@@ -8,6 +8,8 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
+
+	"github.com/shipdeploy/ship/spec"
 )
 
 // removals records what Prune removes; it implements only those calls.
@@ -29,7 +31,7 @@ func (r *removals) ImageRemove(_ context.Context, ref string, _ image.RemoveOpti
 func TestPruneKeepsDistinctVersions(t *testing.T) {
 	ct := func(name, version, state string) container.Summary {
 		return container.Summary{ID: name, Names: []string{"/" + name}, Image: "shop:" + version, State: state,
-			Labels: map[string]string{LabelVersion: version}}
+			Labels: map[string]string{spec.LabelVersion: version}}
 	}
 	// Newest first: v4 serves; v3 was redeployed twice, leaving two
 	// containers set aside; v4 once.

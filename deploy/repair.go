@@ -14,19 +14,22 @@ import (
 	"github.com/docker/docker/errdefs"
 
 	"github.com/shipdeploy/ship/config"
+	"github.com/shipdeploy/ship/guard"
+	"github.com/shipdeploy/ship/host"
+	"github.com/shipdeploy/ship/spec"
 	"github.com/shipdeploy/ship/ssh"
 )
 
 // healthyFile records, per role on each host, the newest version that
 // passed its health check: what a half-finished swap is repaired to.
 func healthyFile(home string, c *config.Config, role string) string {
-	return path.Join(path.Dir(path.Dir(envFilePath(home, c, role))), "healthy", role)
+	return path.Join(spec.AppDir(home, c), "healthy", role)
 }
 
 // recordHealthy notes version ("" after a deliberate stop) as the role's
 // version to run on this host.
-func recordHealthy(ctx context.Context, h *Host, c *config.Config, role, version string) error {
-	home, err := h.home(ctx)
+func recordHealthy(ctx context.Context, h *host.Host, c *config.Config, role, version string) error {
+	home, err := h.Home(ctx)
 	if err != nil {
 		return err
 	}
@@ -37,8 +40,8 @@ func recordHealthy(ctx context.Context, h *Host, c *config.Config, role, version
 	return h.Shell.Upload(ctx, file, strings.NewReader(version), 0o600, "")
 }
 
-func readHealthy(ctx context.Context, h *Host, c *config.Config, role string) (string, error) {
-	home, err := h.home(ctx)
+func readHealthy(ctx context.Context, h *host.Host, c *config.Config, role string) (string, error) {
+	home, err := h.Home(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -55,14 +58,14 @@ func readHealthy(ctx context.Context, h *Host, c *config.Config, role string) (s
 // two running) and leaves exactly one container of the role running: the
 // newest version that was healthy. It runs under the queue, before a
 // mutating command does its own work.
-func Repair(ctx context.Context, h *Host, c *config.Config, r *config.Role, out io.Writer) error {
+func Repair(ctx context.Context, h *host.Host, c *config.Config, r *config.Role, out io.Writer) error {
 	if err := repairContainers(ctx, h, c, r, out); err != nil {
 		return err
 	}
 	return repairRoute(ctx, h, c, r, out)
 }
 
-func repairContainers(ctx context.Context, h *Host, c *config.Config, r *config.Role, out io.Writer) error {
+func repairContainers(ctx context.Context, h *host.Host, c *config.Config, r *config.Role, out io.Writer) error {
 	want, err := readHealthy(ctx, h, c, r.Name)
 	if err != nil {
 		return fmt.Errorf("repair: %w", err)
@@ -70,7 +73,7 @@ func repairContainers(ctx context.Context, h *Host, c *config.Config, r *config.
 	if want != "" {
 		// Containers removed outside ship (or a new server) leave nothing
 		// to go back to: the record is stale.
-		name := ContainerName(c, r.Name, want)
+		name := spec.ContainerName(c, r.Name, want)
 		if _, err := h.Docker.ContainerInspect(ctx, name); errdefs.IsNotFound(err) {
 			fmt.Fprintf(out, "repair: %s was the last healthy version but no longer exists; nothing to restart\n", name)
 			if err := recordHealthy(ctx, h, c, r.Name, ""); err != nil {
@@ -81,14 +84,14 @@ func repairContainers(ctx context.Context, h *Host, c *config.Config, r *config.
 			return fmt.Errorf("repair: inspect %s: %w", name, err)
 		}
 	}
-	running, err := runningContainers(ctx, h, c, r.Name)
+	running, err := host.RunningContainers(ctx, h, c, r.Name)
 	if err != nil {
 		return err
 	}
 	ck := checkFor(c, r)
 	if len(running) == 1 {
-		name := strings.TrimPrefix(firstName(running[0].Names), "/")
-		v := versionOf(c, r.Name, name, running[0].Labels)
+		name := host.Name(running[0])
+		v := spec.VersionOf(c, r.Name, name, running[0].Labels)
 		if v == want {
 			return nil
 		}
@@ -104,7 +107,7 @@ func repairContainers(ctx context.Context, h *Host, c *config.Config, r *config.
 	}
 	timeout := int(r.StopTimeout.Seconds())
 	for _, ct := range running {
-		name := strings.TrimPrefix(firstName(ct.Names), "/")
+		name := host.Name(ct)
 		fmt.Fprintf(out, "repair: stopping %s, left by an interrupted swap\n", name)
 		if err := h.Docker.ContainerStop(ctx, ct.ID, container.StopOptions{Timeout: &timeout}); err != nil {
 			return fmt.Errorf("repair: stop %s: %w", name, err)
@@ -113,11 +116,9 @@ func repairContainers(ctx context.Context, h *Host, c *config.Config, r *config.
 	if want == "" {
 		return nil
 	}
-	target := ContainerName(c, r.Name, want)
-	if ws, err := writers(ctx, h.Docker, c.Volumes, allowedWriters(c)); err != nil {
-		return err
-	} else if len(ws) > 0 {
-		return fmt.Errorf("repair: %w", writersError(ws))
+	target := spec.ContainerName(c, r.Name, want)
+	if err := guard.Check(ctx, h.Docker, c); err != nil {
+		return fmt.Errorf("repair: %w", err)
 	}
 	fmt.Fprintf(out, "repair: starting %s, the newest version that was healthy\n", target)
 	if err := h.Docker.ContainerStart(ctx, target, container.StartOptions{}); err != nil {

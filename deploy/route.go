@@ -11,24 +11,22 @@ import (
 	"github.com/docker/docker/client"
 
 	"github.com/shipdeploy/ship/config"
+	"github.com/shipdeploy/ship/host"
 	"github.com/shipdeploy/ship/proxy"
+	"github.com/shipdeploy/ship/spec"
 )
 
 // proxyTarget is a proxied role's kamal-proxy service, routed to container.
 func proxyTarget(c *config.Config, r *config.Role, container string, deployTimeout time.Duration) proxy.Target {
-	app := c.Service
-	if c.Destination != "" {
-		app += "-" + c.Destination
-	}
 	return proxy.Target{
-		Service: proxyService(c, r.Name), App: app, Role: r.Name, Container: container, Proxy: r.Proxy,
+		Service: spec.ProxyService(c, r.Name), App: c.ServiceAndDestination(), Role: r.Name, Container: container, Proxy: r.Proxy,
 		DeployTimeout: deployTimeout, DrainTimeout: c.DrainTimeout,
 	}
 }
 
 // bootProxy makes sure kamal-proxy runs on the host when one of units is
 // proxied, and installs their custom certificates.
-func bootProxy(ctx context.Context, h *Host, c *config.Config, units []Unit, local client.APIClient, out io.Writer) error {
+func bootProxy(ctx context.Context, h *host.Host, c *config.Config, units []Unit, local client.APIClient, out io.Writer) error {
 	booted := false
 	for _, u := range units {
 		if u.Role.Proxy == nil {
@@ -52,7 +50,7 @@ func bootProxy(ctx context.Context, h *Host, c *config.Config, units []Unit, loc
 
 // route points a proxied role's service at container, which kamal-proxy
 // health-checks first. Roles without the proxy have nothing to route.
-func route(ctx context.Context, h *Host, c *config.Config, r *config.Role, container string, deployTimeout time.Duration, out io.Writer) error {
+func route(ctx context.Context, h *host.Host, c *config.Config, r *config.Role, container string, deployTimeout time.Duration, out io.Writer) error {
 	if r.Proxy == nil {
 		return nil
 	}
@@ -60,16 +58,16 @@ func route(ctx context.Context, h *Host, c *config.Config, r *config.Role, conta
 		if strings.Contains(err.Error(), "host settings conflict") {
 			err = fmt.Errorf("%w (another app on this host's kamal-proxy already serves the same proxy.host, or none: give each app its own proxy.host)", err)
 		}
-		return fmt.Errorf("kamal-proxy: route %s to %s: %w", proxyService(c, r.Name), container, err)
+		return fmt.Errorf("kamal-proxy: route %s to %s: %w", spec.ProxyService(c, r.Name), container, err)
 	}
-	fmt.Fprintf(out, "kamal-proxy routes %s to %s\n", proxyService(c, r.Name), container)
+	fmt.Fprintf(out, "kamal-proxy routes %s to %s\n", spec.ProxyService(c, r.Name), container)
 	return nil
 }
 
 // repairRoute finishes the proxy's part of an interrupted swap: the
 // service routes to the running container and is not left paused, which
 // would hold every request until kamal-proxy sheds it.
-func repairRoute(ctx context.Context, h *Host, c *config.Config, r *config.Role, out io.Writer) error {
+func repairRoute(ctx context.Context, h *host.Host, c *config.Config, r *config.Role, out io.Writer) error {
 	if r.Proxy == nil {
 		return nil
 	}
@@ -80,12 +78,12 @@ func repairRoute(ctx context.Context, h *Host, c *config.Config, r *config.Role,
 	if err != nil {
 		return fmt.Errorf("repair: %w", err)
 	}
-	running, err := runningContainers(ctx, h, c, r.Name)
+	running, err := host.RunningContainers(ctx, h, c, r.Name)
 	if err != nil || len(running) != 1 {
 		return err
 	}
-	name := strings.TrimPrefix(firstName(running[0].Names), "/")
-	svc := proxyService(c, r.Name)
+	name := host.Name(running[0])
+	svc := spec.ProxyService(c, r.Name)
 	for _, s := range services {
 		if s.Name != svc {
 			continue
@@ -105,15 +103,4 @@ func repairRoute(ctx context.Context, h *Host, c *config.Config, r *config.Role,
 		return nil
 	}
 	return route(ctx, h, c, r, name, c.DeployTimeout, out)
-}
-
-// ProxyLogs writes kamal-proxy's logs.
-func ProxyLogs(ctx context.Context, h *Host, opts LogOptions, out io.Writer) error {
-	return containerLogs(ctx, h, proxy.ContainerName, opts, out)
-}
-
-// proxyService is kamal-proxy's name for a role: SERVICE-ROLE[-DEST], as
-// Kamal names it.
-func proxyService(c *config.Config, role string) string {
-	return strings.TrimSuffix(ContainerPrefix(c, role), "-")
 }

@@ -1,29 +1,25 @@
 package deploy
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"io"
-	"path"
-	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/errdefs"
 
-	"github.com/shipdeploy/ship/accessories"
 	"github.com/shipdeploy/ship/audit"
 	"github.com/shipdeploy/ship/config"
 	"github.com/shipdeploy/ship/fleet"
+	"github.com/shipdeploy/ship/guard"
+	"github.com/shipdeploy/ship/host"
 	"github.com/shipdeploy/ship/proxy"
-	"github.com/shipdeploy/ship/ssh"
+	"github.com/shipdeploy/ship/spec"
 )
 
 // The swap, for every (host, role) a deploy or rollback touches:
@@ -69,7 +65,7 @@ type Unit struct {
 type Request struct {
 	Config *config.Config
 	Units  []Unit
-	Hosts  map[string]*Host
+	Hosts  map[string]*host.Host
 	// Local is the Docker Engine images are sent from; nil for a rollback.
 	Local client.APIClient
 	// Terminal makes transfer progress frequent.
@@ -87,7 +83,7 @@ type Request struct {
 	// Data, if set, runs in step 7, when nothing writes to the database:
 	// from is the version that just stopped ("" if none). An error puts
 	// the old version back.
-	Data func(ctx context.Context, h *Host, r *config.Role, from string, out io.Writer) error
+	Data func(ctx context.Context, h *host.Host, r *config.Role, from string, out io.Writer) error
 }
 
 // Outcome is how one role on one host ended.
@@ -189,7 +185,7 @@ func (s *swap) audit(ctx context.Context, req Request, o Outcome) {
 		result += ": " + o.Err.Error()
 	}
 	e := audit.Entry{Time: time.Now(), Performer: req.Performer, Command: command + " " + o.Role, Versions: versions, Result: result}
-	if err := audit.Append(context.WithoutCancel(ctx), s.host.Shell, audit.Path(s.cfg.Service, s.cfg.Destination), e); err != nil {
+	if err := audit.Append(context.WithoutCancel(ctx), s.host.Shell, audit.Path(s.cfg.ServiceAndDestination()), e); err != nil {
 		fmt.Fprintf(req.Out.Prefixed("["+s.host.Name+"] "), "audit log: %v\n", err)
 	}
 }
@@ -198,13 +194,13 @@ func (s *swap) audit(ctx context.Context, req Request, o Outcome) {
 type swap struct {
 	cfg     *config.Config
 	unit    Unit
-	host    *Host
+	host    *host.Host
 	out     io.WriteCloser
 	target  string // container to run
 	version string
 	created bool // the target was created by this deploy
 	start   time.Time
-	data    func(ctx context.Context, h *Host, r *config.Role, from string, out io.Writer) error
+	data    func(ctx context.Context, h *host.Host, r *config.Role, from string, out io.Writer) error
 	// pausedAt is when the role's kamal-proxy service was paused; zero
 	// when it is not.
 	pausedAt time.Time
@@ -216,7 +212,7 @@ type swap struct {
 const maxDeliveries = 4
 
 // prepare does steps 1 to 3 on one host.
-func prepare(ctx context.Context, req Request, local *localImage, h *Host, units []Unit) ([]*swap, error) {
+func prepare(ctx context.Context, req Request, local *localImage, h *host.Host, units []Unit) ([]*swap, error) {
 	c := req.Config
 	out := req.Out.Prefixed("[" + h.Name + "] ")
 	defer out.Close()
@@ -227,23 +223,23 @@ func prepare(ctx context.Context, req Request, local *localImage, h *Host, units
 		return nil, err
 	}
 	if !req.Rollback {
-		if err := ensureImage(ctx, h, local, c, ImageRef(c, req.Version), out); err != nil {
+		if err := ensureImage(ctx, h, local, c, spec.ImageRef(c, req.Version), out); err != nil {
 			return nil, err
 		}
 	}
-	home, err := h.home(ctx)
+	home, err := h.Home(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var swaps []*swap
 	for _, u := range units {
 		s := &swap{cfg: c, unit: u, host: h, out: req.Out.Prefixed("[" + h.Name + " " + u.Role.Name + "] "),
-			target: ContainerName(c, u.Role.Name, req.Version), version: req.Version, data: req.Data}
-		spec, err := NewSpec(c, u.Role, u.Host, req.Version)
+			target: spec.ContainerName(c, u.Role.Name, req.Version), version: req.Version, data: req.Data}
+		ct, err := spec.App(c, u.Role, u.Host, req.Version)
 		if err != nil {
 			return nil, err
 		}
-		if err := writeEnvFile(ctx, h, envFilePath(home, c, u.Role.Name), spec.EnvFile); err != nil {
+		if err := host.WriteEnvFile(ctx, h, spec.EnvFile(home, c, u.Role.Name), ct.EnvFile); err != nil {
 			return nil, err
 		}
 		switch {
@@ -252,7 +248,7 @@ func prepare(ctx context.Context, req Request, local *localImage, h *Host, units
 				return nil, err
 			}
 		default:
-			if err := s.create(ctx, spec); err != nil {
+			if err := s.create(ctx, ct); err != nil {
 				return nil, err
 			}
 		}
@@ -263,21 +259,21 @@ func prepare(ctx context.Context, req Request, local *localImage, h *Host, units
 
 // create makes the new container (step 3). A container of the same
 // version is renamed out of the way first, as Kamal does on a redeploy.
-func (s *swap) create(ctx context.Context, spec *Spec) error {
-	existing, err := s.host.Docker.ContainerInspect(ctx, spec.Name)
+func (s *swap) create(ctx context.Context, ct *spec.Container) error {
+	existing, err := s.host.Docker.ContainerInspect(ctx, ct.Name)
 	if err == nil {
-		aside := spec.Name + "_replaced_" + rand.Text()[:8]
+		aside := ct.Name + "_replaced_" + rand.Text()[:8]
 		if err := s.host.Docker.ContainerRename(ctx, existing.ID, aside); err != nil {
-			return fmt.Errorf("rename %s out of the way: %w", spec.Name, err)
+			return fmt.Errorf("rename %s out of the way: %w", ct.Name, err)
 		}
 	} else if !errdefs.IsNotFound(err) {
-		return fmt.Errorf("inspect %s: %w", spec.Name, err)
+		return fmt.Errorf("inspect %s: %w", ct.Name, err)
 	}
-	if _, err := s.host.Docker.ContainerCreate(ctx, spec.Config, spec.Host, spec.Network, nil, spec.Name); err != nil {
-		return fmt.Errorf("create %s: %w", spec.Name, err)
+	if _, err := s.host.Docker.ContainerCreate(ctx, ct.Config, ct.Host, ct.Network, nil, ct.Name); err != nil {
+		return fmt.Errorf("create %s: %w", ct.Name, err)
 	}
 	s.created = true
-	fmt.Fprintf(s.out, "created %s\n", spec.Name)
+	fmt.Fprintf(s.out, "created %s\n", ct.Name)
 	return nil
 }
 
@@ -289,16 +285,16 @@ func (s *swap) isRunning(ctx context.Context) bool {
 
 // findRetained checks that the rollback's version is retained on the host.
 func (s *swap) findRetained(ctx context.Context) error {
-	list, err := roleContainers(ctx, s.host, s.cfg, s.unit.Role.Name)
+	list, err := host.RoleContainers(ctx, s.host, s.cfg, s.unit.Role.Name)
 	if err != nil {
 		return err
 	}
 	var versions []string
 	for _, c := range list {
-		if strings.TrimPrefix(firstName(c.Names), "/") == s.target {
+		if host.Name(c) == s.target {
 			return nil
 		}
-		versions = append(versions, versionOf(s.cfg, s.unit.Role.Name, firstName(c.Names), c.Labels))
+		versions = append(versions, spec.VersionOf(s.cfg, s.unit.Role.Name, host.Name(c), c.Labels))
 	}
 	if len(versions) == 0 {
 		return fmt.Errorf("version %s is not retained for role %s: no versions are", s.version, s.unit.Role.Name)
@@ -311,17 +307,17 @@ func (s *swap) run(ctx context.Context) Outcome {
 	defer s.out.Close()
 	s.start = time.Now()
 	d := s.host.Docker
-	olds, err := runningContainers(ctx, s.host, s.cfg, s.unit.Role.Name)
+	olds, err := host.RunningContainers(ctx, s.host, s.cfg, s.unit.Role.Name)
 	if err != nil {
 		return s.outcome(Failed, err)
 	}
 	from := ""
 	var oldNames []string
 	for _, o := range olds {
-		oldNames = append(oldNames, strings.TrimPrefix(firstName(o.Names), "/"))
+		oldNames = append(oldNames, host.Name(o))
 	}
 	if len(olds) > 0 {
-		from = versionOf(s.cfg, s.unit.Role.Name, firstName(olds[0].Names), olds[0].Labels)
+		from = spec.VersionOf(s.cfg, s.unit.Role.Name, host.Name(olds[0]), olds[0].Labels)
 	}
 	if len(olds) == 1 && oldNames[0] == s.target {
 		fmt.Fprintf(s.out, "%s is already running\n", s.target)
@@ -330,11 +326,8 @@ func (s *swap) run(ctx context.Context) Outcome {
 	}
 
 	// 5. Before touching anything: is someone else writing?
-	if ws, err := writers(ctx, d, s.cfg.Volumes, append(oldNames, allowedWriters(s.cfg)...)); err != nil || len(ws) > 0 {
+	if err := guard.Check(ctx, d, s.cfg, oldNames...); err != nil {
 		s.discard(ctx)
-		if err == nil {
-			err = writersError(ws)
-		}
 		return s.outcomeFrom(from, Failed, err)
 	}
 	if err := s.pause(ctx, len(olds) > 0); err != nil {
@@ -358,10 +351,7 @@ func (s *swap) run(ctx context.Context) Outcome {
 	// 7. Nothing may write to the volumes now. If something started
 	// writing since step 5, restarting the old version would make two
 	// writers as surely as starting the new one: leave both stopped.
-	if ws, err := writers(ctx, d, s.cfg.Volumes, allowedWriters(s.cfg)); err != nil || len(ws) > 0 {
-		if err == nil {
-			err = writersError(ws)
-		}
+	if err := guard.Check(ctx, d, s.cfg); err != nil {
 		return s.outcomeFrom(from, Failed, fmt.Errorf("%w; %s is stopped and stays stopped until the volume is free: then run ship app start", err, strings.Join(oldNames, ", ")))
 	}
 
@@ -397,7 +387,7 @@ func (s *swap) run(ctx context.Context) Outcome {
 
 	// 9. Put the old version back.
 	fmt.Fprintf(s.out, "%s failed: %v\n", s.target, err)
-	if logs := logTail(context.WithoutCancel(ctx), s.host, s.target, 20); logs != "" {
+	if logs := host.LogTail(context.WithoutCancel(ctx), s.host, s.target, 20); logs != "" {
 		fmt.Fprintf(s.out, "last log lines of %s:\n%s\n", s.target, indent(logs))
 	}
 	if stopErr := d.ContainerStop(context.WithoutCancel(ctx), s.target, container.StopOptions{Timeout: &stopTimeout}); stopErr != nil {
@@ -414,8 +404,8 @@ func (s *swap) restore(ctx context.Context, oldNames []string, cause error) erro
 		return fmt.Errorf("%w; there was no previous version to restore", cause)
 	}
 	prev := oldNames[0]
-	if ws, err := writers(ctx, s.host.Docker, s.cfg.Volumes, allowedWriters(s.cfg)); err != nil || len(ws) > 0 {
-		return fmt.Errorf("%w; not restarting %s: %v", cause, prev, errors.Join(err, writersErrorOrNil(ws)))
+	if err := guard.Check(ctx, s.host.Docker, s.cfg); err != nil {
+		return fmt.Errorf("%w; not restarting %s: %v", cause, prev, err)
 	}
 	fmt.Fprintf(s.out, "restarting %s\n", prev)
 	if err := s.host.Docker.ContainerStart(ctx, prev, container.StartOptions{}); err != nil {
@@ -428,7 +418,7 @@ func (s *swap) restore(ctx context.Context, oldNames []string, cause error) erro
 		return fmt.Errorf("%w; %s was restarted but %v", cause, prev, err)
 	}
 	fmt.Fprintf(s.out, "%s is serving again\n", prev)
-	if err := recordHealthy(ctx, s.host, s.cfg, s.unit.Role.Name, versionOf(s.cfg, s.unit.Role.Name, prev, nil)); err != nil {
+	if err := recordHealthy(ctx, s.host, s.cfg, s.unit.Role.Name, spec.VersionOf(s.cfg, s.unit.Role.Name, prev, nil)); err != nil {
 		fmt.Fprintf(s.out, "record healthy version: %v\n", err)
 	}
 	return &restoredError{cause: cause, version: prev}
@@ -440,7 +430,7 @@ func (s *swap) pause(ctx context.Context, serving bool) error {
 	if s.unit.Role.Proxy == nil || !serving {
 		return nil
 	}
-	svc := proxyService(s.cfg, s.unit.Role.Name)
+	svc := spec.ProxyService(s.cfg, s.unit.Role.Name)
 	start := time.Now()
 	paused, err := proxy.Pause(ctx, s.host.Docker, svc, s.cfg.DrainTimeout, s.maxPause())
 	if err != nil {
@@ -460,7 +450,7 @@ func (s *swap) resume(ctx context.Context) {
 	if s.pausedAt.IsZero() {
 		return
 	}
-	svc := proxyService(s.cfg, s.unit.Role.Name)
+	svc := spec.ProxyService(s.cfg, s.unit.Role.Name)
 	if err := proxy.Resume(context.WithoutCancel(ctx), s.host.Docker, svc); err != nil {
 		fmt.Fprintf(s.out, "kamal-proxy: resume %s: %v; the next ship command on this host resumes it\n", svc, err)
 		return
@@ -496,41 +486,6 @@ func (e *restoredError) Error() string {
 
 func (e *restoredError) Unwrap() error { return e.cause }
 
-func writersErrorOrNil(ws []Writer) error {
-	if len(ws) == 0 {
-		return nil
-	}
-	return writersError(ws)
-}
-
-// allowedWriters are the containers besides the app that may keep a
-// writable mount of its volumes through a swap: its Litestream replicator,
-// which must keep running to back up every write.
-func allowedWriters(c *config.Config) []string {
-	var out []string
-	for _, a := range c.Accessories {
-		if config.IsLitestream(a.Image) {
-			out = append(out, accessories.ContainerName(c, a))
-		}
-	}
-	return out
-}
-
-// runningContainers lists a role's running containers, newest first.
-func runningContainers(ctx context.Context, h *Host, c *config.Config, role string) ([]container.Summary, error) {
-	list, err := roleContainers(ctx, h, c, role)
-	if err != nil {
-		return nil, err
-	}
-	var out []container.Summary
-	for _, c := range list {
-		if c.State == "running" || c.State == "restarting" {
-			out = append(out, c)
-		}
-	}
-	return out, nil
-}
-
 // discard removes a container this deploy created but never started, so a
 // refused deploy leaves the host as it found it.
 func (s *swap) discard(ctx context.Context) {
@@ -559,46 +514,6 @@ func (s *swap) outcomeFrom(from, result string, err error) Outcome {
 		took = time.Since(s.start)
 	}
 	return Outcome{Host: s.host.Name, Role: s.unit.Role.Name, From: from, To: s.version, Result: result, Health: s.health, Err: err, Took: took}
-}
-
-// roleContainers lists a role's containers on a host, newest first.
-func roleContainers(ctx context.Context, h *Host, c *config.Config, role string) ([]container.Summary, error) {
-	list, err := h.Docker.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(
-		filters.Arg("label", LabelService+"="+c.Service),
-		filters.Arg("label", LabelRole+"="+role),
-	)})
-	if err != nil {
-		return nil, fmt.Errorf("list containers: %w", err)
-	}
-	var out []container.Summary
-	for _, ct := range list {
-		if ct.Labels[LabelDestination] == c.Destination {
-			out = append(out, ct)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Created > out[j].Created })
-	return out, nil
-}
-
-// envFilePath is where a role's env file lives on the host.
-func envFilePath(home string, c *config.Config, role string) string {
-	app := c.Service
-	if c.Destination != "" {
-		app += "-" + c.Destination
-	}
-	return path.Join(home, ".ship", "apps", app, "env", role+".env")
-}
-
-// writeEnvFile puts the env file on the host, 0600 in a 0700 directory:
-// the secrets travel over SSH stdin, never on a command line.
-func writeEnvFile(ctx context.Context, h *Host, file string, content []byte) error {
-	if err := h.Shell.Run(ctx, ssh.Cmd{Args: []string{"mkdir", "-p", "-m", "700", path.Dir(file)}}); err != nil {
-		return fmt.Errorf("create %s: %w", path.Dir(file), err)
-	}
-	if err := h.Shell.Upload(ctx, file, bytes.NewReader(content), 0o600, ""); err != nil {
-		return fmt.Errorf("write env file: %w", err)
-	}
-	return nil
 }
 
 func bootLimit(c *config.Config, hosts int) int {

@@ -55,13 +55,9 @@ func (t Ticket) String() string {
 	return fmt.Sprintf("%s (requested by %s at %s from %s)", s, t.Performer, t.Since.Local().Format("15:04:05"), t.From)
 }
 
-// Dir is the queue of a service (and destination), under the login user's
-// home on the primary host.
-func Dir(service, destination string) string {
-	name := service
-	if destination != "" {
-		name += "-" + destination
-	}
+// Dir is the queue of a service (config.ServiceAndDestination), under the
+// login user's home on the primary host.
+func Dir(name string) string {
 	return path.Join(".ship", "queue", name)
 }
 

@@ -67,7 +67,7 @@ func run(ctx context.Context) error {
 		}
 		conns = append(conns, conn)
 	}
-	dir := queue.Dir("bench-"+rand.Text()[:8], "")
+	dir := queue.Dir("bench-" + rand.Text()[:8])
 	defer func() {
 		// Not ctx: clean up after an interrupt too.
 		cleanup := ssh.Cmd{Args: []string{"sh", "-c", `rm -rf "$HOME/$1"`, "sh", dir}}

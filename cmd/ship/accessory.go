@@ -14,9 +14,10 @@ import (
 
 	"github.com/shipdeploy/ship/accessories"
 	"github.com/shipdeploy/ship/config"
-	"github.com/shipdeploy/ship/deploy"
 	"github.com/shipdeploy/ship/fleet"
+	"github.com/shipdeploy/ship/host"
 	"github.com/shipdeploy/ship/queue"
+	"github.com/shipdeploy/ship/spec"
 	"github.com/shipdeploy/ship/ssh"
 )
 
@@ -29,25 +30,25 @@ func accessoryCommand() *cli.Command {
 		Usage: "manage accessories: long-running services beside the app",
 		Subcommands: []*cli.Command{
 			mutating("boot", "boot the accessory where it is not running", func(ctx context.Context, t accessoryTarget) error {
-				return deploy.BootAccessory(ctx, t.host, t.local, t.cfg, t.acc, false, t.out)
+				return accessories.Boot(ctx, t.host, t.local, t.cfg, t.acc, false, t.out)
 			}),
 			mutating("reboot", "replace the accessory's container: stop, then start anew", func(ctx context.Context, t accessoryTarget) error {
-				return deploy.BootAccessory(ctx, t.host, t.local, t.cfg, t.acc, true, t.out)
+				return accessories.Boot(ctx, t.host, t.local, t.cfg, t.acc, true, t.out)
 			}),
 			mutating("start", "start the accessory's container", func(ctx context.Context, t accessoryTarget) error {
-				return deploy.StartAccessory(ctx, t.host, t.cfg, t.acc, t.out)
+				return accessories.Start(ctx, t.host, t.cfg, t.acc, t.out)
 			}),
 			mutating("stop", "stop the accessory's container", func(ctx context.Context, t accessoryTarget) error {
-				return deploy.StopAccessory(ctx, t.host, t.cfg, t.acc, t.out)
+				return accessories.Stop(ctx, t.host, t.cfg, t.acc, t.out)
 			}),
 			mutating("restart", "stop, then start the accessory's container", func(ctx context.Context, t accessoryTarget) error {
-				if err := deploy.StopAccessory(ctx, t.host, t.cfg, t.acc, t.out); err != nil {
+				if err := accessories.Stop(ctx, t.host, t.cfg, t.acc, t.out); err != nil {
 					return err
 				}
-				return deploy.StartAccessory(ctx, t.host, t.cfg, t.acc, t.out)
+				return accessories.Start(ctx, t.host, t.cfg, t.acc, t.out)
 			}),
 			mutating("remove", "stop and remove the accessory's container (its data stays)", func(ctx context.Context, t accessoryTarget) error {
-				return deploy.RemoveAccessory(ctx, t.host, t.cfg, t.acc, t.out)
+				return accessories.Remove(ctx, t.host, t.cfg, t.acc, t.out)
 			}),
 			{Name: "details", Usage: "show the accessory's container on each host", ArgsUsage: "NAME|all", Action: accessoryDetails},
 			{
@@ -58,7 +59,7 @@ func accessoryCommand() *cli.Command {
 					&cli.StringFlag{Name: "grep", Aliases: []string{"g"}},
 				},
 				Action: accessoryEach("", func(ctx context.Context, t accessoryTarget) error {
-					return deploy.AccessoryLogs(ctx, t.host, t.cfg, t.acc, deploy.LogOptions{Follow: t.c.Bool("follow"), Lines: t.c.Int("lines"), Grep: t.c.String("grep")}, t.out)
+					return accessories.Logs(ctx, t.host, t.cfg, t.acc, host.LogOptions{Follow: t.c.Bool("follow"), Lines: t.c.Int("lines"), Grep: t.c.String("grep")}, t.out)
 				}),
 			},
 			{
@@ -68,7 +69,7 @@ func accessoryCommand() *cli.Command {
 					if len(cmd) == 0 {
 						return usageError{errors.New("accessory exec needs NAME and a COMMAND")}
 					}
-					status, err := deploy.AccessoryExec(ctx, t.host, t.cfg, t.acc, cmd, t.out, t.out)
+					status, err := accessories.Exec(ctx, t.host, t.cfg, t.acc, cmd, t.out, t.out)
 					if err == nil && status != 0 {
 						err = fmt.Errorf("exit status %d", status)
 					}
@@ -84,7 +85,7 @@ type accessoryTarget struct {
 	c     *cli.Context
 	cfg   *config.Config
 	acc   *config.Accessory
-	host  *deploy.Host
+	host  *host.Host
 	local client.APIClient
 	out   io.Writer
 }
@@ -171,7 +172,7 @@ func accessoryEach(command string, fn accessoryFunc) cli.ActionFunc {
 
 func accessoryDetails(c *cli.Context) error {
 	return accessoryEach("", func(ctx context.Context, t accessoryTarget) error {
-		name := accessories.ContainerName(t.cfg, t.acc)
+		name := spec.AccessoryName(t.cfg, t.acc)
 		info, err := t.host.Docker.ContainerInspect(ctx, name)
 		tw := tabwriter.NewWriter(t.out, 0, 0, 2, ' ', 0)
 		defer tw.Flush()

@@ -13,9 +13,11 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
+	appops "github.com/shipdeploy/ship/app"
 	"github.com/shipdeploy/ship/config"
 	"github.com/shipdeploy/ship/deploy"
 	"github.com/shipdeploy/ship/fleet"
+	"github.com/shipdeploy/ship/host"
 	"github.com/shipdeploy/ship/queue"
 	"github.com/shipdeploy/ship/ssh"
 )
@@ -61,7 +63,7 @@ func appCommand() *cli.Command {
 
 // appTarget is one role on one host with its engine.
 type appTarget struct {
-	host *deploy.Host
+	host *host.Host
 	unit deploy.Unit
 }
 
@@ -72,7 +74,7 @@ func appTargets(c *cli.Context) (*config.Config, *ssh.Pool, []appTarget, error) 
 	return cfg, pool, targets, err
 }
 
-func appConnect(c *cli.Context) (*config.Config, *ssh.Pool, []appTarget, map[string]*deploy.Host, error) {
+func appConnect(c *cli.Context) (*config.Config, *ssh.Pool, []appTarget, map[string]*host.Host, error) {
 	cfg, pool, hosts, engines, err := connectEngines(c)
 	if err != nil {
 		return nil, nil, nil, nil, err
@@ -201,9 +203,9 @@ func appVersion(c *cli.Context) error {
 }
 
 func appLogs(c *cli.Context) error {
-	opts := deploy.LogOptions{Follow: c.Bool("follow"), Lines: c.Int("lines"), Since: c.String("since"), Grep: c.String("grep")}
+	opts := host.LogOptions{Follow: c.Bool("follow"), Lines: c.Int("lines"), Since: c.String("since"), Grep: c.String("grep")}
 	return appEach("", func(ctx context.Context, cfg *config.Config, t appTarget, out io.Writer) error {
-		return deploy.Logs(ctx, t.host, cfg, t.unit.Role.Name, opts, out)
+		return appops.Logs(ctx, t.host, cfg, t.unit.Role.Name, opts, out)
 	})(c)
 }
 
@@ -235,9 +237,9 @@ func appExec(c *cli.Context) error {
 		var status int
 		var err error
 		if c.Bool("new") {
-			status, err = deploy.ExecNew(ctx, t.host, cfg, t.unit.Role, t.unit.Host, cmd, w, w)
+			status, err = appops.ExecNew(ctx, t.host, cfg, t.unit.Role, t.unit.Host, cmd, w, w)
 		} else {
-			status, err = deploy.Exec(ctx, t.host, cfg, t.unit.Role.Name, cmd, nil, w, w)
+			status, err = appops.Exec(ctx, t.host, cfg, t.unit.Role.Name, cmd, nil, w, w)
 		}
 		if err == nil && status != 0 {
 			err = fmt.Errorf("exit status %d", status)
@@ -263,7 +265,7 @@ func execInteractive(c *cli.Context, cfg *config.Config, targets []appTarget, cm
 	}
 	defer term.Restore(int(in.Fd()), state)
 	t := targets[0]
-	status, err := deploy.Exec(c.Context, t.host, cfg, t.unit.Role.Name, cmd, in, c.App.Writer, c.App.ErrWriter)
+	status, err := appops.Exec(c.Context, t.host, cfg, t.unit.Role.Name, cmd, in, c.App.Writer, c.App.ErrWriter)
 	if err == nil && status != 0 {
 		err = fmt.Errorf("exit status %d", status)
 	}
@@ -282,7 +284,7 @@ func appRemove(c *cli.Context) error {
 	// No repair first: everything is removed anyway.
 	return mutate(c, cfg, pool, engines, nil, queue.Ticket{Command: "app remove"}, func(ctx context.Context) error {
 		return fleet.EachPrefixed(ctx, output(c.App.Writer), hosts, 0, func(ctx context.Context, h string, w io.Writer) error {
-			return deploy.Remove(ctx, engines[h], cfg, w)
+			return appops.Remove(ctx, engines[h], cfg, w)
 		})
 	})
 }

@@ -24,7 +24,7 @@ func auditCommand() *cli.Command {
 				return err
 			}
 			defer pool.Close()
-			path := audit.Path(cfg.Service, cfg.Destination)
+			path := audit.Path(cfg.ServiceAndDestination())
 			results := fleet.Each(c.Context, hosts, 0, func(ctx context.Context, h string) ([]audit.Entry, error) {
 				return audit.Read(ctx, pool.Conn(h), path, c.Int("lines"))
 			})

@@ -13,6 +13,7 @@ import (
 	"github.com/shipdeploy/ship/config"
 	"github.com/shipdeploy/ship/deploy"
 	"github.com/shipdeploy/ship/fleet"
+	"github.com/shipdeploy/ship/spec"
 	"github.com/shipdeploy/ship/ssh"
 )
 
@@ -64,7 +65,7 @@ func buildAnd(c *cli.Context, push, deliver bool) error {
 		if err := deploy.Push(c.Context, cfg, local, version); err != nil {
 			return err
 		}
-		newUI(c).infof("pushed %s", deploy.ImageRef(cfg, version))
+		newUI(c).infof("pushed %s", spec.ImageRef(cfg, version))
 	}
 	if deliver {
 		return deliverTo(c, version)
@@ -87,7 +88,7 @@ func buildImage(c *cli.Context, cfg *config.Config, version string) error {
 	if err != nil {
 		return err
 	}
-	newUI(c).infof("built %s (%s)", deploy.ImageRef(cfg, version), id)
+	newUI(c).infof("built %s (%s)", spec.ImageRef(cfg, version), id)
 	return nil
 }
 

@@ -9,8 +9,8 @@ import (
 
 	"github.com/shipdeploy/ship/actions"
 	"github.com/shipdeploy/ship/config"
-	"github.com/shipdeploy/ship/deploy"
 	"github.com/shipdeploy/ship/fleet"
+	"github.com/shipdeploy/ship/host"
 	"github.com/shipdeploy/ship/ssh"
 )
 
@@ -86,7 +86,7 @@ func connect(c *cli.Context) (*config.Config, *ssh.Pool, []string, error) {
 }
 
 // connectEngines is connect, with every selected host's Docker Engine open.
-func connectEngines(c *cli.Context) (*config.Config, *ssh.Pool, []string, map[string]*deploy.Host, error) {
+func connectEngines(c *cli.Context) (*config.Config, *ssh.Pool, []string, map[string]*host.Host, error) {
 	cfg, pool, hosts, err := connect(c)
 	if err != nil {
 		return nil, nil, nil, nil, err

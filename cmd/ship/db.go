@@ -15,8 +15,8 @@ import (
 	"github.com/shipdeploy/ship/audit"
 	"github.com/shipdeploy/ship/config"
 	"github.com/shipdeploy/ship/database"
-	"github.com/shipdeploy/ship/deploy"
 	"github.com/shipdeploy/ship/fleet"
+	"github.com/shipdeploy/ship/host"
 	"github.com/shipdeploy/ship/queue"
 	"github.com/shipdeploy/ship/ssh"
 )
@@ -44,7 +44,7 @@ func dbCommand() *cli.Command {
 
 // dbHost loads the config and connects to the host the litestream
 // section runs on.
-func dbHost(c *cli.Context) (*config.Config, *ssh.Pool, *deploy.Host, error) {
+func dbHost(c *cli.Context) (*config.Config, *ssh.Pool, *host.Host, error) {
 	cfg, err := loadConfig(c)
 	if err != nil {
 		return nil, nil, nil, err
@@ -53,7 +53,7 @@ func dbHost(c *cli.Context) (*config.Config, *ssh.Pool, *deploy.Host, error) {
 	return cfg, pool, h, err
 }
 
-func connectDBHost(c *cli.Context, cfg *config.Config) (*ssh.Pool, *deploy.Host, error) {
+func connectDBHost(c *cli.Context, cfg *config.Config) (*ssh.Pool, *host.Host, error) {
 	name, err := database.Host(cfg)
 	if err != nil {
 		return nil, nil, usageError{err}
@@ -183,7 +183,7 @@ func dbRestore(c *cli.Context) error {
 	if !c.Bool("yes") && !confirm(c, prompt) {
 		return errors.New("not restored: confirm on a terminal, or pass --yes")
 	}
-	engines := map[string]*deploy.Host{h.Name: h}
+	engines := map[string]*host.Host{h.Name: h}
 	return mutate(c, cfg, pool, engines, nil, queue.Ticket{Command: "db restore"}, func(ctx context.Context) error {
 		out := output(c.App.Writer).Prefixed("[" + h.Name + "] ")
 		defer out.Close()
@@ -193,7 +193,7 @@ func dbRestore(c *cli.Context) error {
 			result = "failed: " + err.Error()
 		}
 		e := audit.Entry{Time: time.Now(), Performer: audit.Performer(), Command: "db restore", Result: result}
-		if aerr := audit.Append(context.WithoutCancel(ctx), h.Shell, audit.Path(cfg.Service, cfg.Destination), e); aerr != nil {
+		if aerr := audit.Append(context.WithoutCancel(ctx), h.Shell, audit.Path(cfg.ServiceAndDestination()), e); aerr != nil {
 			fmt.Fprintf(out, "audit log: %v\n", aerr)
 		}
 		return err

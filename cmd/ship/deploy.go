@@ -16,7 +16,9 @@ import (
 	"github.com/shipdeploy/ship/deploy"
 	"github.com/shipdeploy/ship/fleet"
 	"github.com/shipdeploy/ship/hooks"
+	"github.com/shipdeploy/ship/host"
 	"github.com/shipdeploy/ship/queue"
+	"github.com/shipdeploy/ship/spec"
 	"github.com/shipdeploy/ship/ssh"
 )
 
@@ -79,7 +81,7 @@ func versionOf(c *cli.Context, cfg *config.Config) (string, error) {
 			return "", usageError{err}
 		}
 	}
-	if err := deploy.CheckVersion(version); err != nil {
+	if err := spec.CheckVersion(version); err != nil {
 		return "", usageError{err}
 	}
 	return version, nil
@@ -124,7 +126,7 @@ func rollbackCommand() *cli.Command {
 					return err
 				}
 				rep.Service, rep.Destination = cfg.Service, cfg.Destination
-				if err := deploy.CheckVersion(rep.Version); err != nil {
+				if err := spec.CheckVersion(rep.Version); err != nil {
 					return usageError{err}
 				}
 				if restoreData {
@@ -164,7 +166,7 @@ type swapOptions struct {
 	keepRunning bool // setup: leave a version that already runs alone
 	report      *deploy.Report
 	// before runs first under the queue, on the connected hosts (setup).
-	before func(ctx context.Context, engines map[string]*deploy.Host) error
+	before func(ctx context.Context, engines map[string]*host.Host) error
 }
 
 // swap runs a deploy or rollback through the deploy queue on the selected
@@ -254,18 +256,18 @@ func hookRunner(c *cli.Context, cfg *config.Config, command, version string, hos
 }
 
 // openHosts connects to every host and its Docker Engine, in parallel.
-func openHosts(ctx context.Context, pool *ssh.Pool, hosts []string) (map[string]*deploy.Host, error) {
-	results := fleet.Each(ctx, hosts, 0, func(ctx context.Context, h string) (*deploy.Host, error) {
+func openHosts(ctx context.Context, pool *ssh.Pool, hosts []string) (map[string]*host.Host, error) {
+	results := fleet.Each(ctx, hosts, 0, func(ctx context.Context, h string) (*host.Host, error) {
 		cli, err := fleet.Engine(ctx, pool.Conn(h))
 		if err != nil {
 			return nil, err
 		}
-		return &deploy.Host{Name: h, Shell: pool.Conn(h), Docker: cli}, nil
+		return &host.Host{Name: h, Shell: pool.Conn(h), Docker: cli}, nil
 	})
 	if err := fleet.Failed(results); err != nil {
 		return nil, err
 	}
-	out := map[string]*deploy.Host{}
+	out := map[string]*host.Host{}
 	for _, r := range results {
 		out[r.Host] = r.Value
 	}

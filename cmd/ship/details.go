@@ -14,6 +14,7 @@ import (
 	"github.com/shipdeploy/ship/config"
 	"github.com/shipdeploy/ship/engine"
 	"github.com/shipdeploy/ship/fleet"
+	"github.com/shipdeploy/ship/spec"
 )
 
 func detailsCommand() *cli.Command {
@@ -74,7 +75,7 @@ func printHost(c *cli.Context, host string, cfg *config.Config, h engine.Host) {
 		tw.Flush()
 	}
 	for _, a := range missingAccessories(cfg, host, h) {
-		fmt.Fprintf(w, "  accessory %s is not booted (no container %s)\n", a.Name, accessories.ContainerName(cfg, a))
+		fmt.Fprintf(w, "  accessory %s is not booted (no container %s)\n", a.Name, spec.AccessoryName(cfg, a))
 	}
 }
 
@@ -83,7 +84,7 @@ func printHost(c *cli.Context, host string, cfg *config.Config, h engine.Host) {
 func missingAccessories(cfg *config.Config, host string, h engine.Host) []*config.Accessory {
 	var out []*config.Accessory
 	for _, a := range accessories.On(cfg, host) {
-		name := accessories.ContainerName(cfg, a)
+		name := spec.AccessoryName(cfg, a)
 		if !slices.ContainsFunc(h.Containers, func(ct engine.Container) bool { return ct.Name == name }) {
 			out = append(out, a)
 		}

@@ -10,8 +10,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/shipdeploy/ship/config"
-	"github.com/shipdeploy/ship/deploy"
 	"github.com/shipdeploy/ship/fleet"
+	"github.com/shipdeploy/ship/host"
 	"github.com/shipdeploy/ship/proxy"
 	"github.com/shipdeploy/ship/queue"
 )
@@ -56,7 +56,7 @@ func proxyCommand() *cli.Command {
 					&cli.StringFlag{Name: "grep", Aliases: []string{"g"}},
 				},
 				Action: proxyEach("", func(ctx context.Context, t proxyTarget) error {
-					return deploy.ProxyLogs(ctx, t.host, deploy.LogOptions{Follow: t.c.Bool("follow"), Lines: t.c.Int("lines"), Grep: t.c.String("grep")}, t.out)
+					return host.Logs(ctx, t.host, proxy.ContainerName, host.LogOptions{Follow: t.c.Bool("follow"), Lines: t.c.Int("lines"), Grep: t.c.String("grep")}, t.out)
 				}),
 			},
 		},
@@ -67,7 +67,7 @@ func proxyCommand() *cli.Command {
 type proxyTarget struct {
 	c     *cli.Context
 	cfg   *config.Config
-	host  *deploy.Host
+	host  *host.Host
 	local client.APIClient
 	out   io.Writer
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/shipdeploy/ship/config"
 	"github.com/shipdeploy/ship/deploy"
 	"github.com/shipdeploy/ship/fleet"
+	"github.com/shipdeploy/ship/host"
 	"github.com/shipdeploy/ship/queue"
 	"github.com/shipdeploy/ship/ssh"
 )
@@ -31,14 +32,14 @@ var errSuperseded = errors.New("superseded")
 // (the first host of the primary role, whatever --hosts says, so a partial
 // deploy cannot sidestep it). Before fn, it repairs any swap a killed ship
 // left half-done on the selected units.
-func mutate(c *cli.Context, cfg *config.Config, pool *ssh.Pool, engines map[string]*deploy.Host, units []deploy.Unit,
+func mutate(c *cli.Context, cfg *config.Config, pool *ssh.Pool, engines map[string]*host.Host, units []deploy.Unit,
 	ticket queue.Ticket, fn func(ctx context.Context) error) error {
 	primary := cfg.Role(cfg.PrimaryRole).Hosts[0].Address
 	u := newUI(c)
 	ticket.Performer = audit.Performer()
 	ticket.Since = time.Now()
 	ticket.From, _ = os.Hostname()
-	held, err := queue.Join(c.Context, pool.Conn(primary), queue.Dir(cfg.Service, cfg.Destination), ticket, queue.Options{
+	held, err := queue.Join(c.Context, pool.Conn(primary), queue.Dir(cfg.ServiceAndDestination()), ticket, queue.Options{
 		Timeout: c.Duration("queue-timeout"),
 		Progress: func(st queue.State) {
 			if st.Me > 0 || st.Freeze != nil {
@@ -123,7 +124,7 @@ func queueStatus(c *cli.Context) error {
 		return err
 	}
 	defer pool.Close()
-	st, err := queue.List(c.Context, conn, queue.Dir(cfg.Service, cfg.Destination))
+	st, err := queue.List(c.Context, conn, queue.Dir(cfg.ServiceAndDestination()))
 	if err != nil {
 		return err
 	}
@@ -147,7 +148,7 @@ func lockAcquire(c *cli.Context) error {
 	}
 	defer pool.Close()
 	f := queue.Freeze{Message: c.String("message"), Performer: audit.Performer(), Since: time.Now()}
-	if err := queue.SetFreeze(c.Context, conn, queue.Dir(cfg.Service, cfg.Destination), f); err != nil {
+	if err := queue.SetFreeze(c.Context, conn, queue.Dir(cfg.ServiceAndDestination()), f); err != nil {
 		return err
 	}
 	newUI(c).infof("deploys of %s are frozen until ship lock release", cfg.Service)
@@ -160,7 +161,7 @@ func lockRelease(c *cli.Context) error {
 		return err
 	}
 	defer pool.Close()
-	cleared, err := queue.ClearFreeze(c.Context, conn, queue.Dir(cfg.Service, cfg.Destination))
+	cleared, err := queue.ClearFreeze(c.Context, conn, queue.Dir(cfg.ServiceAndDestination()))
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/shipdeploy/ship/database"
 	"github.com/shipdeploy/ship/deploy"
 	"github.com/shipdeploy/ship/fleet"
+	"github.com/shipdeploy/ship/host"
 )
 
 func setupCommand() *cli.Command {
@@ -34,7 +35,7 @@ func setupCommand() *cli.Command {
 				return err
 			}
 			defer local.Close()
-			return swap(c, cfg, version, swapOptions{keepRunning: true, before: func(ctx context.Context, engines map[string]*deploy.Host) error {
+			return swap(c, cfg, version, swapOptions{keepRunning: true, before: func(ctx context.Context, engines map[string]*host.Host) error {
 				hosts := slices.Sorted(maps.Keys(engines))
 				litestreamHost, _ := database.Host(cfg)
 				return fleet.EachPrefixed(ctx, output(c.App.Writer), hosts, 0, func(ctx context.Context, h string, w io.Writer) error {
@@ -49,7 +50,7 @@ func setupCommand() *cli.Command {
 						}
 					}
 					for _, a := range accessories.On(cfg, h) {
-						if err := deploy.BootAccessory(ctx, engines[h], local, cfg, a, false, w); err != nil {
+						if err := accessories.Boot(ctx, engines[h], local, cfg, a, false, w); err != nil {
 							return fmt.Errorf("accessory %s: %w", a.Name, err)
 						}
 					}

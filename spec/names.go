@@ -1,7 +1,8 @@
-// Package deploy is ship's deploy engine: it replaces a role's container on
-// a host with a stop-then-start swap, so an SQLite database never has two
-// writers, and puts the old version back when the new one is not healthy.
-package deploy
+// Package spec says what ship creates on a host, from the config: the
+// containers of roles and accessories, their names, labels and images, and
+// where ship keeps its files in the login user's home. It computes; it
+// never touches a host.
+package spec
 
 import (
 	"fmt"
@@ -19,6 +20,9 @@ const (
 	LabelRole        = "role"
 	LabelDestination = "destination"
 	LabelVersion     = "ship.version"
+	// LabelAccessory marks an accessory's container with the accessory's
+	// name.
+	LabelAccessory = "ship.accessory"
 )
 
 // Network is the Docker network app containers join: Kamal's, so
@@ -61,11 +65,26 @@ func ImageRef(c *config.Config, version string) string {
 	return repo + ":" + version
 }
 
-// versionOf reads a container's version from ship's label, or from its name
+// VersionOf reads a container's version from ship's label, or from its name
 // for containers Kamal started.
-func versionOf(c *config.Config, role, name string, labels map[string]string) string {
+func VersionOf(c *config.Config, role, name string, labels map[string]string) string {
 	if v := labels[LabelVersion]; v != "" {
 		return v
 	}
 	return strings.TrimPrefix(strings.TrimPrefix(name, "/"), ContainerPrefix(c, role))
+}
+
+// AccessoryName is an accessory's container: its `service` if set, else
+// SERVICE-NAME, as Kamal names it, so ship finds accessories Kamal booted.
+func AccessoryName(c *config.Config, a *config.Accessory) string {
+	if a.Service != "" {
+		return a.Service
+	}
+	return c.Service + "-" + a.Name
+}
+
+// ProxyService is kamal-proxy's name for a role: SERVICE-ROLE[-DEST], as
+// Kamal names it.
+func ProxyService(c *config.Config, role string) string {
+	return strings.TrimSuffix(ContainerPrefix(c, role), "-")
 }

@@ -1,4 +1,4 @@
-package deploy
+package accessories
 
 import (
 	"bytes"
@@ -18,25 +18,22 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/errdefs"
-	"github.com/kballard/go-shellquote"
 
-	"github.com/shipdeploy/ship/accessories"
 	"github.com/shipdeploy/ship/config"
 	"github.com/shipdeploy/ship/delivery"
-	"github.com/shipdeploy/ship/runopts"
+	"github.com/shipdeploy/ship/guard"
+	"github.com/shipdeploy/ship/host"
+	"github.com/shipdeploy/ship/spec"
 	"github.com/shipdeploy/ship/ssh"
 )
 
-// LabelAccessory marks an accessory's container with the accessory's name.
-const LabelAccessory = "ship.accessory"
-
-// BootAccessory puts an accessory's files and directories on the host,
+// Boot puts an accessory's files and directories on the host,
 // writes its env file, and starts its container. A running accessory is
 // left alone unless reboot: then the old container is stopped and removed
 // before the new one starts, so there are never two (never two Litestream
 // processes on one database).
-func BootAccessory(ctx context.Context, h *Host, local client.APIClient, c *config.Config, a *config.Accessory, reboot bool, out io.Writer) error {
-	name := accessories.ContainerName(c, a)
+func Boot(ctx context.Context, h *host.Host, local client.APIClient, c *config.Config, a *config.Accessory, reboot bool, out io.Writer) error {
+	name := spec.AccessoryName(c, a)
 	existing, err := h.Docker.ContainerInspect(ctx, name)
 	found := err == nil
 	switch {
@@ -49,12 +46,12 @@ func BootAccessory(ctx context.Context, h *Host, local client.APIClient, c *conf
 	if err := ensureAccessoryImage(ctx, h, local, c, a, out); err != nil {
 		return err
 	}
-	spec, err := prepareAccessory(ctx, h, c, a)
+	ct, err := prepareAccessory(ctx, h, c, a)
 	if err != nil {
 		return err
 	}
 	if found {
-		if err := StopAccessory(ctx, h, c, a, out); err != nil {
+		if err := Stop(ctx, h, c, a, out); err != nil {
 			return err
 		}
 		if err := h.Docker.ContainerRemove(ctx, existing.ID, container.RemoveOptions{}); err != nil {
@@ -64,31 +61,31 @@ func BootAccessory(ctx context.Context, h *Host, local client.APIClient, c *conf
 	if err := checkAccessoryWriter(ctx, h, c, a, name); err != nil {
 		return err
 	}
-	if _, err := h.Docker.ContainerCreate(ctx, spec.Config, spec.Host, nil, nil, name); err != nil {
+	if _, err := h.Docker.ContainerCreate(ctx, ct.Config, ct.Host, nil, nil, name); err != nil {
 		return fmt.Errorf("create %s: %w", name, err)
 	}
-	return StartAccessory(ctx, h, c, a, out)
+	return Start(ctx, h, c, a, out)
 }
 
 // prepareAccessory puts an accessory's files, directories and env file on
 // the host and returns its container's spec.
-func prepareAccessory(ctx context.Context, h *Host, c *config.Config, a *config.Accessory) (*Spec, error) {
-	home, err := h.home(ctx)
+func prepareAccessory(ctx context.Context, h *host.Host, c *config.Config, a *config.Accessory) (*spec.Container, error) {
+	home, err := h.Home(ctx)
 	if err != nil {
 		return nil, err
 	}
-	dir := path.Join(path.Dir(path.Dir(envFilePath(home, c, "x"))), "accessories", a.Name)
-	spec, err := accessorySpec(c, a, dir)
+	dir := spec.AccessoryDir(home, c, a)
+	ct, err := spec.Accessory(c, a, dir)
 	if err != nil {
 		return nil, err
 	}
 	if err := placeFiles(ctx, h, c, a, dir); err != nil {
 		return nil, err
 	}
-	if err := writeEnvFile(ctx, h, path.Join(dir, "env"), spec.EnvFile); err != nil {
+	if err := host.WriteEnvFile(ctx, h, path.Join(dir, "env"), ct.EnvFile); err != nil {
 		return nil, err
 	}
-	return spec, nil
+	return ct, nil
 }
 
 // OneOff is a command run to its end in a new container of an accessory's
@@ -106,27 +103,27 @@ type OneOff struct {
 	Local client.APIClient
 }
 
-// RunAccessory runs a one-off command and returns its exit status and
+// Run runs a one-off command and returns its exit status and
 // output. A command that writes to the app's volumes runs only when
 // nothing else does (the caller has stopped the app and the replicator).
-func RunAccessory(ctx context.Context, h *Host, c *config.Config, a *config.Accessory, o OneOff) (int, string, error) {
-	spec, err := prepareAccessory(ctx, h, c, a)
+func Run(ctx context.Context, h *host.Host, c *config.Config, a *config.Accessory, o OneOff) (int, string, error) {
+	ct, err := prepareAccessory(ctx, h, c, a)
 	if err != nil {
 		return 0, "", err
 	}
 	if err := ensureAccessoryImage(ctx, h, o.Local, c, a, io.Discard); err != nil {
 		return 0, "", err
 	}
-	cc, hc := *spec.Config, *spec.Host
+	cc, hc := *ct.Config, *ct.Host
 	cc.Cmd = o.Cmd
 	cc.Labels = maps.Clone(cc.Labels)
-	delete(cc.Labels, LabelAccessory) // not the accessory itself
+	delete(cc.Labels, spec.LabelAccessory) // not the accessory itself
 	hc.RestartPolicy = container.RestartPolicy{}
 	hc.PortBindings = nil
 	hc.Binds = slices.Clone(hc.Binds)
 	if o.ReadOnly {
 		// Only a writer counts as one of the accessory's containers.
-		delete(cc.Labels, LabelService)
+		delete(cc.Labels, spec.LabelService)
 		for i, b := range hc.Binds {
 			for _, v := range a.Volumes {
 				if b == v.String() && !v.ReadOnly() {
@@ -135,14 +132,14 @@ func RunAccessory(ctx context.Context, h *Host, c *config.Config, a *config.Acce
 			}
 		}
 	} else {
-		if ws, err := writers(ctx, h.Docker, c.Volumes, nil); err != nil {
+		if ws, err := guard.Writers(ctx, h.Docker, c.Volumes, nil); err != nil {
 			return 0, "", err
 		} else if len(ws) > 0 {
-			return 0, "", fmt.Errorf("not running %s: %w", o.Task, writersError(ws))
+			return 0, "", fmt.Errorf("not running %s: %w", o.Task, guard.Error(ws))
 		}
 	}
 	hc.Binds = append(hc.Binds, o.Binds...)
-	name := spec.Name + "-" + o.Task + "-" + strings.ToLower(rand.Text()[:6])
+	name := ct.Name + "-" + o.Task + "-" + strings.ToLower(rand.Text()[:6])
 	created, err := h.Docker.ContainerCreate(ctx, &cc, &hc, nil, nil, name)
 	if err != nil {
 		return 0, "", fmt.Errorf("create %s: %w", name, err)
@@ -154,7 +151,7 @@ func RunAccessory(ctx context.Context, h *Host, c *config.Config, a *config.Acce
 	}
 	select {
 	case res := <-waitC:
-		return int(res.StatusCode), logTail(ctx, h, created.ID, 200), nil
+		return int(res.StatusCode), host.LogTail(ctx, h, created.ID, 200), nil
 	case err := <-errC:
 		return 0, "", fmt.Errorf("wait for %s: %w", name, err)
 	}
@@ -162,7 +159,7 @@ func RunAccessory(ctx context.Context, h *Host, c *config.Config, a *config.Acce
 
 // checkAccessoryWriter refuses to start an accessory that would write to
 // the app's database volumes, except one Litestream replicator.
-func checkAccessoryWriter(ctx context.Context, h *Host, c *config.Config, a *config.Accessory, name string) error {
+func checkAccessoryWriter(ctx context.Context, h *host.Host, c *config.Config, a *config.Accessory, name string) error {
 	mountsApp := false
 	for _, v := range a.Volumes {
 		for _, app := range c.Volumes {
@@ -174,35 +171,35 @@ func checkAccessoryWriter(ctx context.Context, h *Host, c *config.Config, a *con
 	if !mountsApp {
 		return nil
 	}
-	if !slices.Contains(allowedWriters(c), name) {
+	if !slices.Contains(guard.Replicators(c), name) {
 		return fmt.Errorf("accessory %s mounts the app's database volume writable: only a Litestream replicator may; mount it read-only (:ro)", a.Name)
 	}
 	// The app's own containers are its writer; anything else that writes,
 	// another Litestream above all, must not run beside this one.
 	allowed := []string{name}
 	for _, r := range c.Roles {
-		running, err := runningContainers(ctx, h, c, r.Name)
+		running, err := host.RunningContainers(ctx, h, c, r.Name)
 		if err != nil {
 			return err
 		}
 		for _, ct := range running {
-			allowed = append(allowed, strings.TrimPrefix(firstName(ct.Names), "/"))
+			allowed = append(allowed, host.Name(ct))
 		}
 	}
-	ws, err := writers(ctx, h.Docker, c.Volumes, allowed)
+	ws, err := guard.Writers(ctx, h.Docker, c.Volumes, allowed)
 	if err != nil {
 		return err
 	}
 	if len(ws) > 0 {
-		return fmt.Errorf("not starting %s: %w", name, writersError(ws))
+		return fmt.Errorf("not starting %s: %w", name, guard.Error(ws))
 	}
 	return nil
 }
 
-// StartAccessory starts an accessory's existing container and checks it
+// Start starts an accessory's existing container and checks it
 // stays up.
-func StartAccessory(ctx context.Context, h *Host, c *config.Config, a *config.Accessory, out io.Writer) error {
-	name := accessories.ContainerName(c, a)
+func Start(ctx context.Context, h *host.Host, c *config.Config, a *config.Accessory, out io.Writer) error {
+	name := spec.AccessoryName(c, a)
 	if err := h.Docker.ContainerStart(ctx, name, container.StartOptions{}); err != nil {
 		return fmt.Errorf("start %s: %w", name, err)
 	}
@@ -212,15 +209,15 @@ func StartAccessory(ctx context.Context, h *Host, c *config.Config, a *config.Ac
 		return fmt.Errorf("inspect %s: %w", name, err)
 	}
 	if !info.State.Running {
-		return fmt.Errorf("%s exited with status %d:\n%s", name, info.State.ExitCode, indent(logTail(ctx, h, name, 20)))
+		return fmt.Errorf("%s exited with status %d:\n%s", name, info.State.ExitCode, indent(host.LogTail(ctx, h, name, 20)))
 	}
 	fmt.Fprintf(out, "%s is running\n", name)
 	return nil
 }
 
-// StopAccessory stops an accessory's container, if it runs.
-func StopAccessory(ctx context.Context, h *Host, c *config.Config, a *config.Accessory, out io.Writer) error {
-	name := accessories.ContainerName(c, a)
+// Stop stops an accessory's container, if it runs.
+func Stop(ctx context.Context, h *host.Host, c *config.Config, a *config.Accessory, out io.Writer) error {
+	name := spec.AccessoryName(c, a)
 	timeout := int(c.StopTimeout.Seconds())
 	if err := h.Docker.ContainerStop(ctx, name, container.StopOptions{Timeout: &timeout}); err != nil {
 		if errdefs.IsNotFound(err) {
@@ -233,11 +230,11 @@ func StopAccessory(ctx context.Context, h *Host, c *config.Config, a *config.Acc
 	return nil
 }
 
-// RemoveAccessory stops and removes an accessory's container. Its
+// Remove stops and removes an accessory's container. Its
 // directories and volumes, and so its data, stay.
-func RemoveAccessory(ctx context.Context, h *Host, c *config.Config, a *config.Accessory, out io.Writer) error {
-	name := accessories.ContainerName(c, a)
-	if err := StopAccessory(ctx, h, c, a, out); err != nil {
+func Remove(ctx context.Context, h *host.Host, c *config.Config, a *config.Accessory, out io.Writer) error {
+	name := spec.AccessoryName(c, a)
+	if err := Stop(ctx, h, c, a, out); err != nil {
 		return err
 	}
 	if err := h.Docker.ContainerRemove(ctx, name, container.RemoveOptions{}); err != nil && !errdefs.IsNotFound(err) {
@@ -247,74 +244,8 @@ func RemoveAccessory(ctx context.Context, h *Host, c *config.Config, a *config.A
 	return nil
 }
 
-// accessorySpec builds the accessory's container. Files and directories
-// live on the host under dir and are bind-mounted where the config says.
-func accessorySpec(c *config.Config, a *config.Accessory, dir string) (*Spec, error) {
-	name := accessories.ContainerName(c, a)
-	e := env{}
-	merged := config.Env{}.Merge(a.Env)
-	maps.Copy(e, merged.Clear)
-	for _, s := range merged.Secrets {
-		e[s.Name] = s.Value.Reveal()
-	}
-	var cmd []string
-	if a.Cmd != "" {
-		words, err := shellquote.Split(a.Cmd)
-		if err != nil {
-			return nil, fmt.Errorf("accessory %s: cmd %q: %w", a.Name, a.Cmd, err)
-		}
-		cmd = words
-	}
-	labels := map[string]string{}
-	maps.Copy(labels, a.Labels)
-	labels[LabelService] = name
-	labels[LabelAccessory] = a.Name
-	cc := &container.Config{Image: a.Image, Cmd: cmd, Env: e.list(), Labels: labels}
-	network := Network
-	if a.Network != "" {
-		network = a.Network
-	}
-	hc := &container.HostConfig{
-		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyUnlessStopped},
-		NetworkMode:   container.NetworkMode(network),
-	}
-	for _, f := range a.Files {
-		hc.Binds = append(hc.Binds, bind(path.Join(dir, "files", f.Remote), f.Remote, f.Options))
-	}
-	for _, d := range a.Directories {
-		hc.Binds = append(hc.Binds, bind(directorySource(dir, d.Local), d.Remote, d.Options))
-	}
-	for _, v := range a.Volumes {
-		hc.Binds = append(hc.Binds, v.String())
-	}
-	opts := a.Options
-	if a.Port != "" {
-		opts = append(opts, runopts.Option{Name: "publish", Values: []string{a.Port}})
-	}
-	if err := runopts.Apply(opts, cc, hc); err != nil {
-		return nil, fmt.Errorf("accessory %s: %w", a.Name, err)
-	}
-	return &Spec{Name: name, Config: cc, Host: hc, EnvFile: e.dotenv()}, nil
-}
-
-func bind(source, target, options string) string {
-	if options == "" {
-		return source + ":" + target
-	}
-	return source + ":" + target + ":" + options
-}
-
-// directorySource is a directory's place on the host: as written when
-// absolute, else under the accessory's own directory, as in Kamal.
-func directorySource(dir, local string) string {
-	if path.IsAbs(local) {
-		return local
-	}
-	return path.Join(dir, "directories", local)
-}
-
 // placeFiles uploads the accessory's files and creates its directories.
-func placeFiles(ctx context.Context, h *Host, c *config.Config, a *config.Accessory, dir string) error {
+func placeFiles(ctx context.Context, h *host.Host, c *config.Config, a *config.Accessory, dir string) error {
 	for _, f := range a.Files {
 		if strings.HasSuffix(f.Local, ".erb") {
 			return fmt.Errorf("accessory %s: %s is an ERB template; ship uploads files as they are: render it first", a.Name, f.Local)
@@ -334,7 +265,7 @@ func placeFiles(ctx context.Context, h *Host, c *config.Config, a *config.Access
 			}
 			mode = os.FileMode(m)
 		}
-		dst := path.Join(dir, "files", f.Remote)
+		dst := spec.AccessoryFile(dir, f.Remote)
 		if err := h.Shell.Run(ctx, ssh.Cmd{Args: []string{"mkdir", "-p", path.Dir(dst)}}); err != nil {
 			return fmt.Errorf("accessory %s: %w", a.Name, err)
 		}
@@ -344,7 +275,7 @@ func placeFiles(ctx context.Context, h *Host, c *config.Config, a *config.Access
 	}
 	for _, d := range a.Directories {
 		var discard strings.Builder
-		if err := hostDirectory(ctx, h, directorySource(dir, d.Local), d.Owner, d.Mode, &discard); err != nil {
+		if err := host.Directory(ctx, h, spec.AccessoryDirectory(dir, d.Local), d.Owner, d.Mode, &discard); err != nil {
 			return fmt.Errorf("accessory %s: %w", a.Name, err)
 		}
 	}
@@ -354,7 +285,7 @@ func placeFiles(ctx context.Context, h *Host, c *config.Config, a *config.Access
 // ensureAccessoryImage puts an accessory's image on the host: there
 // already, sent from the local engine, or pulled with the accessory's (or
 // the app's) registry credentials.
-func ensureAccessoryImage(ctx context.Context, h *Host, local client.APIClient, c *config.Config, a *config.Accessory, out io.Writer) error {
+func ensureAccessoryImage(ctx context.Context, h *host.Host, local client.APIClient, c *config.Config, a *config.Accessory, out io.Writer) error {
 	reg := c.Registry
 	if a.Registry != nil {
 		reg = *a.Registry
@@ -362,12 +293,16 @@ func ensureAccessoryImage(ctx context.Context, h *Host, local client.APIClient, 
 	return delivery.Ensure(ctx, h.Docker, local, a.Image, delivery.Credentials{Server: reg.Server, Username: reg.Username, Password: reg.Password.Reveal()}, out)
 }
 
-// AccessoryLogs writes an accessory's logs.
-func AccessoryLogs(ctx context.Context, h *Host, c *config.Config, a *config.Accessory, opts LogOptions, out io.Writer) error {
-	return containerLogs(ctx, h, accessories.ContainerName(c, a), opts, out)
+// Logs writes an accessory's logs.
+func Logs(ctx context.Context, h *host.Host, c *config.Config, a *config.Accessory, opts host.LogOptions, out io.Writer) error {
+	return host.Logs(ctx, h, spec.AccessoryName(c, a), opts, out)
 }
 
-// AccessoryExec runs cmd in an accessory's running container.
-func AccessoryExec(ctx context.Context, h *Host, c *config.Config, a *config.Accessory, cmd []string, stdout, stderr io.Writer) (int, error) {
-	return execIn(ctx, h, accessories.ContainerName(c, a), cmd, nil, stdout, stderr)
+// Exec runs cmd in an accessory's running container.
+func Exec(ctx context.Context, h *host.Host, c *config.Config, a *config.Accessory, cmd []string, stdout, stderr io.Writer) (int, error) {
+	return host.Exec(ctx, h, spec.AccessoryName(c, a), cmd, nil, stdout, stderr)
+}
+
+func indent(s string) string {
+	return "  " + strings.ReplaceAll(s, "\n", "\n  ")
 }

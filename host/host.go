@@ -1,4 +1,9 @@
-package deploy
+// Package host is ship's handle on one server: its SSH shell and its
+// Docker Engine, and the plain operations ship makes there on a container
+// or file it names (exec, logs, env files, directories, listing a role's
+// containers). Policy, such as when a container may start, lives in the
+// packages that use it.
+package host
 
 import (
 	"context"
@@ -13,8 +18,8 @@ import (
 	"github.com/shipdeploy/ship/ssh"
 )
 
-// Shell is what the engine needs from a host's SSH connection; *ssh.Conn
-// has it.
+// Shell is what ship needs from a host's SSH connection; *ssh.Conn has
+// it.
 type Shell interface {
 	Run(ctx context.Context, cmd ssh.Cmd) error
 	Upload(ctx context.Context, path string, content io.Reader, mode os.FileMode, owner string) error
@@ -28,9 +33,9 @@ type Host struct {
 	Docker client.APIClient
 }
 
-// home is the login user's $HOME on the host, where ship keeps env files
+// Home is the login user's $HOME on the host, where ship keeps env files
 // and the audit log (no root needed).
-func (h *Host) home(ctx context.Context) (string, error) {
+func (h *Host) Home(ctx context.Context) (string, error) {
 	var out strings.Builder
 	if err := h.Shell.Run(ctx, ssh.Cmd{Args: []string{"sh", "-c", `printf %s "$HOME"`}, Stdout: &out}); err != nil {
 		return "", fmt.Errorf("find $HOME: %w", err)

@@ -1,4 +1,8 @@
-package deploy
+// Package guard keeps the single-writer invariant: before any container
+// that may write to the app's volumes starts, no other running container
+// may have them open for writing, so an SQLite database has one writer at
+// every instant.
+package guard
 
 import (
 	"context"
@@ -10,6 +14,9 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/client"
 
+	"github.com/shipdeploy/ship/config"
+	"github.com/shipdeploy/ship/host"
+	"github.com/shipdeploy/ship/spec"
 	"github.com/shipdeploy/ship/volumes"
 )
 
@@ -20,18 +27,18 @@ type Writer struct {
 	Volume    string
 }
 
-// writers lists the running containers, other than those named in allowed,
+// Writers lists the running containers, other than those named in allowed,
 // that mount any of the app's writable volumes writable. This is the
 // single-writer invariant: when a new version starts, the list must be
 // empty, so the new container is the only writer of the database.
-func writers(ctx context.Context, docker client.APIClient, vols []volumes.Mount, allowed []string) ([]Writer, error) {
+func Writers(ctx context.Context, docker client.APIClient, vols []volumes.Mount, allowed []string) ([]Writer, error) {
 	list, err := docker.ContainerList(ctx, container.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("list running containers: %w", err)
 	}
 	var out []Writer
 	for _, c := range list {
-		name := strings.TrimPrefix(firstName(c.Names), "/")
+		name := host.Name(c)
 		if slices.Contains(allowed, name) {
 			continue
 		}
@@ -53,8 +60,8 @@ func sameVolume(v volumes.Mount, m container.MountPoint) bool {
 	return m.Type == "volume" && m.Name == v.Source
 }
 
-// writersError explains a violation and what to do about it.
-func writersError(ws []Writer) error {
+// Error explains a violation and what to do about it.
+func Error(ws []Writer) error {
 	var parts []string
 	for _, w := range ws {
 		parts = append(parts, fmt.Sprintf("%s (writes to %s)", w.Container, w.Volume))
@@ -64,9 +71,28 @@ func writersError(ws []Writer) error {
 		strings.Join(parts, ", "))
 }
 
-func firstName(names []string) string {
-	if len(names) == 0 {
-		return ""
+// Replicators are the containers besides the app that may keep a writable
+// mount of its volumes through a swap: its Litestream replicator, which
+// must keep running to back up every write.
+func Replicators(c *config.Config) []string {
+	var out []string
+	for _, a := range c.Accessories {
+		if config.IsLitestream(a.Image) {
+			out = append(out, spec.AccessoryName(c, a))
+		}
 	}
-	return names[0]
+	return out
+}
+
+// Check fails, naming them, when any running container other than the
+// app's replicators and those named in also writes to the app's volumes.
+func Check(ctx context.Context, docker client.APIClient, c *config.Config, also ...string) error {
+	ws, err := Writers(ctx, docker, c.Volumes, append(Replicators(c), also...))
+	if err != nil {
+		return err
+	}
+	if len(ws) > 0 {
+		return Error(ws)
+	}
+	return nil
 }

@@ -1,4 +1,4 @@
-package deploy
+package spec
 
 import (
 	"fmt"
@@ -14,8 +14,9 @@ import (
 	"github.com/shipdeploy/ship/runopts"
 )
 
-// Spec is everything needed to create a role's container for a version.
-type Spec struct {
+// Container is everything needed to create a container: a role's for a
+// version, or an accessory's.
+type Container struct {
 	Name    string
 	Config  *container.Config
 	Host    *container.HostConfig
@@ -25,8 +26,8 @@ type Spec struct {
 	EnvFile []byte
 }
 
-// NewSpec builds the container of role at version on host, from the config.
-func NewSpec(c *config.Config, r *config.Role, host config.Host, version string) (*Spec, error) {
+// App builds the container of role at version on host, from the config.
+func App(c *config.Config, r *config.Role, host config.Host, version string) (*Container, error) {
 	name := ContainerName(c, r.Name, version)
 	env := environment(c, r, host, name, version)
 	var cmd []string
@@ -68,7 +69,7 @@ func NewSpec(c *config.Config, r *config.Role, host config.Host, version string)
 	if err := runopts.Apply(r.Options, cc, hc); err != nil {
 		return nil, fmt.Errorf("role %s: %w", r.Name, err)
 	}
-	return &Spec{Name: name, Config: cc, Host: hc, EnvFile: env.dotenv()}, nil
+	return &Container{Name: name, Config: cc, Host: hc, EnvFile: env.dotenv()}, nil
 }
 
 // env is a container's environment, kept sorted so env files are stable.
