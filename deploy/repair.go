@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"path"
 	"strings"
 	"time"
@@ -128,13 +127,4 @@ func repairContainers(ctx context.Context, h *host.Host, c *config.Config, r *co
 		return fmt.Errorf("repair: %s: %w", target, err)
 	}
 	return nil
-}
-
-// hang stops ship at a named step of a swap when SHIP_TEST_HANG_AT names it,
-// so tests can kill a deployer exactly there.
-func hang(point string) {
-	if os.Getenv("SHIP_TEST_HANG_AT") == point {
-		fmt.Fprintf(os.Stderr, "SHIP_TEST_HANG_AT %s\n", point)
-		select {}
-	}
 }

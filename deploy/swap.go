@@ -84,6 +84,8 @@ type Request struct {
 	// from is the version that just stopped ("" if none). An error puts
 	// the old version back.
 	Data func(ctx context.Context, h *host.Host, r *config.Role, from string, out io.Writer) error
+	// AtStep, if set, is called as the swap passes each Step.
+	AtStep func(Step)
 }
 
 // Outcome is how one role on one host ended.
@@ -142,7 +144,7 @@ func Run(ctx context.Context, req Request) []Outcome {
 		ready = append(ready, p.Host)
 		swaps[p.Host] = p.Value
 	}
-	hang("created")
+	req.at(StepCreated)
 	if len(ready) > 0 && req.Hook != nil && !req.Rollback {
 		if err := req.Hook(ctx, "pre-deploy"); err != nil {
 			for _, h := range ready {
@@ -167,6 +169,12 @@ func Run(ctx context.Context, req Request) []Outcome {
 		return struct{}{}, nil
 	})
 	return outcomes
+}
+
+func (req Request) at(step Step) {
+	if req.AtStep != nil {
+		req.AtStep(step)
+	}
 }
 
 // audit records a swap's outcome in the host's audit log. A log that
@@ -201,6 +209,7 @@ type swap struct {
 	created bool // the target was created by this deploy
 	start   time.Time
 	data    func(ctx context.Context, h *host.Host, r *config.Role, from string, out io.Writer) error
+	at      func(Step)
 	// pausedAt is when the role's kamal-proxy service was paused; zero
 	// when it is not.
 	pausedAt time.Time
@@ -234,7 +243,7 @@ func prepare(ctx context.Context, req Request, local *localImage, h *host.Host, 
 	var swaps []*swap
 	for _, u := range units {
 		s := &swap{cfg: c, unit: u, host: h, out: req.Out.Prefixed("[" + h.Name + " " + u.Role.Name + "] "),
-			target: spec.ContainerName(c, u.Role.Name, req.Version), version: req.Version, data: req.Data}
+			target: spec.ContainerName(c, u.Role.Name, req.Version), version: req.Version, data: req.Data, at: req.at}
 		ct, err := spec.App(c, u.Role, u.Host, req.Version)
 		if err != nil {
 			return nil, err
@@ -362,12 +371,12 @@ func (s *swap) run(ctx context.Context) Outcome {
 		}
 	}
 
-	hang("stopped")
+	s.at(StepStopped)
 
 	// 8. Start the new version and wait for it to be healthy.
 	fmt.Fprintf(s.out, "starting %s\n", s.target)
 	err = d.ContainerStart(ctx, s.target, container.StartOptions{})
-	hang("started")
+	s.at(StepStarted)
 	if err == nil {
 		err = waitHealthy(ctx, s.host, s.target, checkFor(s.cfg, s.unit.Role), s.healthBudget())
 	}

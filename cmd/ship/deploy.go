@@ -160,6 +160,10 @@ func confirmRestoreData(c *cli.Context, cfg *config.Config, version string, yes 
 	return nil
 }
 
+// atStep is told of each swap step; only the test build sets it
+// (hang_shiptest.go).
+var atStep func(deploy.Step)
+
 type swapOptions struct {
 	rollback    bool
 	restoreData bool // rollback --restore-data
@@ -205,6 +209,7 @@ func swap(c *cli.Context, cfg *config.Config, version string, opts swapOptions) 
 		Out:         output(c.App.Writer),
 		Hook:        hook,
 		Performer:   audit.Performer(),
+		AtStep:      atStep,
 	}
 	restoreVersion := ""
 	if opts.restoreData {

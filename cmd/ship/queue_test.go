@@ -44,7 +44,9 @@ func shipBinary(t *testing.T) string {
 			return
 		}
 		binaryPath = filepath.Join(dir, "ship")
-		build := exec.Command("go", "build", "-o", binaryPath, ".")
+		// -tags shiptest: the build in which SHIP_TEST_HANG_AT stops a
+		// swap at a step (hang_shiptest.go).
+		build := exec.Command("go", "build", "-tags", "shiptest", "-o", binaryPath, ".")
 		build.Dir = pkgDir
 		out, err := build.CombinedOutput()
 		if err != nil {
