@@ -271,3 +271,13 @@ func ServiceAndDestination(service, destination string) string {
 func (c *Config) ServiceAndDestination() string {
 	return ServiceAndDestination(c.Service, c.Destination)
 }
+
+// PrimaryHost is the first host of the primary role: where the deploy
+// queue and the healthy-version records of the whole service live,
+// whatever --hosts selects.
+func (c *Config) PrimaryHost() string {
+	if r := c.Role(c.PrimaryRole); r != nil && len(r.Hosts) > 0 {
+		return r.Hosts[0].Address
+	}
+	return ""
+}

@@ -1,0 +1,291 @@
+package workflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/shipdeploy/ship/accessories"
+	"github.com/shipdeploy/ship/audit"
+	"github.com/shipdeploy/ship/config"
+	"github.com/shipdeploy/ship/database"
+	"github.com/shipdeploy/ship/deploy"
+	"github.com/shipdeploy/ship/fleet"
+	"github.com/shipdeploy/ship/hooks"
+	"github.com/shipdeploy/ship/host"
+	"github.com/shipdeploy/ship/queue"
+	"github.com/shipdeploy/ship/spec"
+)
+
+// DeployRequest is ship deploy (and ship setup, ship app boot).
+type DeployRequest struct {
+	Globals
+	// Version is the version to deploy; "" is the git commit, with a
+	// suffix when the tree is dirty.
+	Version string
+	// SkipBuild deploys IMAGE:VERSION as it is, locally or in the
+	// registry.
+	SkipBuild bool
+	// NoCoalesce runs even if a newer deploy waits in the queue.
+	NoCoalesce bool
+	// AtStep, if set, is told of each swap step (tests stop there).
+	AtStep func(deploy.Step)
+}
+
+// Deploy builds the image (unless SkipBuild) and swaps it in on the
+// selected hosts and roles through the deploy queue. rep receives the
+// version and every host's outcome, however the deploy ends.
+func Deploy(ctx context.Context, r DeployRequest, rep *deploy.Report) error {
+	rep.Version = r.Version // until the git commit is known
+	cfg, err := LoadConfig(r.Globals)
+	if err != nil {
+		return err
+	}
+	rep.Service, rep.Destination = cfg.Service, cfg.Destination
+	version, err := buildVersion(ctx, r.Globals, cfg, r.Version, r.SkipBuild)
+	if err != nil {
+		return err
+	}
+	rep.Version = version
+	return swap(ctx, r.Globals, cfg, version, swapOptions{report: rep, noCoalesce: r.NoCoalesce, atStep: r.AtStep})
+}
+
+// RollbackRequest is ship rollback.
+type RollbackRequest struct {
+	Globals
+	Version string // a retained version
+	// RestoreData puts the databases back as they were before the deploy
+	// that replaced Version; later writes are set aside beside them.
+	RestoreData bool
+	// Yes agrees to RestoreData without asking.
+	Yes    bool
+	AtStep func(deploy.Step)
+}
+
+// Rollback swaps a retained version back in, through the deploy queue.
+func Rollback(ctx context.Context, r RollbackRequest, rep *deploy.Report) error {
+	rep.Version = r.Version
+	cfg, err := LoadConfig(r.Globals)
+	if err != nil {
+		return err
+	}
+	rep.Service, rep.Destination = cfg.Service, cfg.Destination
+	if err := spec.CheckVersion(r.Version); err != nil {
+		return usage(err)
+	}
+	if r.RestoreData {
+		if err := confirmRestoreData(ctx, r, cfg); err != nil {
+			return err
+		}
+	}
+	return swap(ctx, r.Globals, cfg, r.Version, swapOptions{rollback: true, restoreData: r.RestoreData, report: rep, atStep: r.AtStep})
+}
+
+// confirmRestoreData checks that the restore point exists before anything
+// stops, and has the user agree to set the later writes aside.
+func confirmRestoreData(ctx context.Context, r RollbackRequest, cfg *config.Config) error {
+	s, h, err := dbSession(ctx, r.Globals, cfg)
+	if err != nil {
+		return fmt.Errorf("--restore-data: %w", err)
+	}
+	defer s.close()
+	if err := database.HasRestorePoint(ctx, h, cfg, r.Version); err != nil {
+		return err
+	}
+	fmt.Fprintf(r.UI.Err, "WARNING: --restore-data puts %s on %s back as they were before the deploy that replaced %s.\n"+
+		"Every write since then is set aside in a directory beside each database, NOT kept in the database.\n",
+		strings.Join(cfg.Litestream.Databases, ", "), h.Name, r.Version)
+	if !r.Yes && !r.confirm("Roll back the code and the data? [y/N] ") {
+		return errors.New("not rolled back: confirm on a terminal, or pass --yes")
+	}
+	return nil
+}
+
+// Setup prepares the selected hosts (volumes, network, the databases from
+// their replica on a new server, accessories), then deploys, leaving a
+// role alone where the version already runs.
+func Setup(ctx context.Context, r DeployRequest) error {
+	cfg, err := LoadConfig(r.Globals)
+	if err != nil {
+		return err
+	}
+	version, err := buildVersion(ctx, r.Globals, cfg, r.Version, r.SkipBuild)
+	if err != nil {
+		return err
+	}
+	local, err := localEngine()
+	if err != nil {
+		return err
+	}
+	defer local.Close()
+	prepare := func(ctx context.Context, s *session) error {
+		hosts := slices.Sorted(maps.Keys(s.engines))
+		litestreamHost, _ := database.Host(cfg)
+		return fleet.EachPrefixed(ctx, s.output(), hosts, 0, func(ctx context.Context, name string, w io.Writer) error {
+			h := s.engines[name]
+			if err := deploy.Setup(ctx, h, cfg, w); err != nil {
+				return err
+			}
+			// A new server gets its data back before anything runs on
+			// it, then the accessories, then the app.
+			if name == litestreamHost {
+				if err := database.RestoreIfMissing(ctx, h, local, cfg, w); err != nil {
+					return err
+				}
+			}
+			for _, a := range accessories.On(cfg, name) {
+				if err := accessories.Boot(ctx, h, local, cfg, a, false, w); err != nil {
+					return fmt.Errorf("accessory %s: %w", a.Name, err)
+				}
+			}
+			return nil
+		})
+	}
+	return swap(ctx, r.Globals, cfg, version, swapOptions{keepRunning: true, before: prepare, atStep: r.AtStep})
+}
+
+type swapOptions struct {
+	rollback    bool
+	restoreData bool // rollback --restore-data
+	keepRunning bool // setup: leave a version that already runs alone
+	noCoalesce  bool
+	report      *deploy.Report
+	atStep      func(deploy.Step)
+	// before runs first under the queue, on the connected hosts (setup).
+	before func(ctx context.Context, s *session) error
+}
+
+// swap runs a deploy or rollback through the deploy queue on the selected
+// hosts and roles, and reports each one's outcome.
+func swap(ctx context.Context, g Globals, cfg *config.Config, version string, opts swapOptions) error {
+	s, err := openWith(g, cfg)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	roles, err := s.roles()
+	if err != nil {
+		return err
+	}
+	command := "deploy"
+	if opts.rollback {
+		command = "rollback"
+	}
+	hook := s.hookRunner(command, version, 0)
+	if err := hook(ctx, hooks.PreConnect); err != nil {
+		return err
+	}
+	if err := s.connect(ctx); err != nil {
+		return err
+	}
+	req := deploy.Request{
+		Config:      cfg,
+		Units:       deploy.Plan(cfg, s.hosts, roles),
+		Hosts:       s.engines,
+		Version:     version,
+		Rollback:    opts.rollback,
+		KeepRunning: opts.keepRunning,
+		Out:         s.output(),
+		Hook:        hook,
+		Performer:   audit.Performer(),
+		AtStep:      opts.atStep,
+	}
+	restoreVersion := ""
+	if opts.restoreData {
+		restoreVersion = version
+	}
+	req.Data = database.DataStep(cfg, restoreVersion)
+	if !opts.rollback {
+		local, err := localEngine()
+		if err != nil {
+			return err
+		}
+		defer local.Close()
+		req.Local = local
+		req.Terminal = s.Terminal
+	}
+	ticket := queue.Ticket{Command: command, Version: version, Coalesce: command == "deploy" && !opts.keepRunning && !opts.noCoalesce}
+	return s.mutate(ctx, req.Units, ticket, func(ctx context.Context) error {
+		if opts.before != nil {
+			if err := opts.before(ctx, s); err != nil {
+				return err
+			}
+		}
+		start := time.Now()
+		outcomes := deploy.Run(ctx, req)
+		if opts.report != nil {
+			opts.report.Add(outcomes)
+		}
+		if err := s.printOutcomes(outcomes); err != nil {
+			return err
+		}
+		return s.hookRunner(command, version, time.Since(start))(ctx, hooks.PostDeploy)
+	})
+}
+
+// hookRunner runs local hooks with the deploy's SHIP_* (and KAMAL_*)
+// variables; a hook that fails stops the command.
+func (s *session) hookRunner(command, version string, runtime time.Duration) func(context.Context, string) error {
+	env := hooks.Env{
+		Service: s.cfg.Service, Version: version, Destination: s.cfg.Destination, Command: command,
+		Performer: audit.Performer(), Hosts: s.hosts, RecordedAt: time.Now(), Runtime: runtime,
+	}
+	return func(ctx context.Context, name string) error {
+		ran, err := hooks.Run(ctx, s.cfg.Root, s.cfg.HooksPath, name, env, s.UI.Out, s.UI.Err)
+		if ran && err == nil {
+			s.UI.Infof("ran hook %s", name)
+		}
+		return err
+	}
+}
+
+// printOutcomes prints one line per host and role, and fails if any
+// failed.
+func (s *session) printOutcomes(outcomes []deploy.Outcome) error {
+	tw := tabwriter.NewWriter(s.UI.Out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nHOST\tROLE\tFROM\tTO\tRESULT\tTIME")
+	failed := 0
+	for _, o := range outcomes {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.1fs\n", o.Host, o.Role, orDash(o.From), o.To, o.Result, o.Took.Seconds())
+		if o.Err != nil {
+			failed++
+		}
+	}
+	tw.Flush()
+	for _, o := range outcomes {
+		if o.Err != nil {
+			fmt.Fprintf(s.UI.Err, "%s %s: %v\n", o.Host, o.Role, o.Err)
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d swaps failed", failed, len(outcomes))
+	}
+	return nil
+}
+
+func orDash(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return "-"
+	}
+	return s
+}
+
+// dbSession connects to the host the litestream section runs on.
+func dbSession(ctx context.Context, g Globals, cfg *config.Config) (*session, *host.Host, error) {
+	name, err := database.Host(cfg)
+	if err != nil {
+		return nil, nil, usage(err)
+	}
+	s := &session{Globals: g, cfg: cfg, hosts: []string{name}, pool: newPool(cfg)}
+	if err := s.connect(ctx); err != nil {
+		s.close()
+		return nil, nil, err
+	}
+	return s, s.engines[name], nil
+}

@@ -1,0 +1,137 @@
+package workflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/shipdeploy/ship/audit"
+	"github.com/shipdeploy/ship/deploy"
+	"github.com/shipdeploy/ship/queue"
+	"github.com/shipdeploy/ship/ssh"
+)
+
+// mutate runs fn holding the service's deploy queue on the primary host
+// (whatever --hosts says, so a partial deploy cannot sidestep it). Before
+// fn, it repairs any swap a killed ship left half-done on units. The
+// session must be connected.
+func (s *session) mutate(ctx context.Context, units []deploy.Unit, ticket queue.Ticket, fn func(ctx context.Context) error) error {
+	primary := s.cfg.PrimaryHost()
+	ticket.Performer = audit.Performer()
+	ticket.Since = time.Now()
+	ticket.From, _ = os.Hostname()
+	timeout := s.QueueTimeout
+	if timeout == 0 {
+		timeout = 30 * time.Minute
+	}
+	held, err := queue.Join(ctx, s.pool.Conn(primary), queue.Dir(s.cfg.ServiceAndDestination()), ticket, queue.Options{
+		Timeout: timeout,
+		Progress: func(st queue.State) {
+			if st.Me > 0 || st.Freeze != nil {
+				s.UI.Infof("waiting for the deploy queue on %s: %s", primary, QueueSummary(st))
+			}
+		},
+	})
+	var sup *queue.SupersededError
+	if errors.As(err, &sup) {
+		fmt.Fprintf(s.UI.Out, "%s %s: %v\n", ticket.Command, ticket.Version, err)
+		return fmt.Errorf("%w: %w", ErrSuperseded, sup)
+	}
+	if err != nil {
+		return err
+	}
+	defer held.Release()
+	ctx, cancel := held.Context(ctx)
+	defer cancel()
+	out := s.output()
+	for _, unit := range units {
+		w := out.Prefixed("[" + unit.Host.Address + " " + unit.Role.Name + "] ")
+		err := deploy.Repair(ctx, s.engines[unit.Host.Address], s.cfg, unit.Role, w)
+		w.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return fn(ctx)
+}
+
+// QueueSummary says in one line who holds the queue, any freeze, and the
+// caller's place.
+func QueueSummary(st queue.State) string {
+	s := "free"
+	if st.Freeze != nil {
+		s = fmt.Sprintf("frozen by %s since %s: %s", st.Freeze.Performer, st.Freeze.Since.Local().Format("15:04:05"), st.Freeze.Message)
+	} else if st.Holder != nil {
+		s = "held by " + st.Holder.String()
+	}
+	if st.Me > 0 {
+		s += fmt.Sprintf("; you are number %d of %d waiting", st.Me, len(st.Tickets)-1)
+	}
+	return s
+}
+
+// QueueStatus is who holds the service's deploy queue and who waits.
+type QueueStatus struct {
+	Service string
+	Primary string // the host the queue lives on
+	State   queue.State
+}
+
+// primaryConn connects to the primary host only: queue commands never
+// wait in the queue.
+func primaryConn(g Globals) (*session, *ssh.Conn, error) {
+	cfg, err := LoadConfig(g)
+	if err != nil {
+		return nil, nil, err
+	}
+	s := &session{Globals: g, cfg: cfg, pool: newPool(cfg)}
+	return s, s.pool.Conn(cfg.PrimaryHost()), nil
+}
+
+// Queue reads the deploy queue (ship queue, ship lock status).
+func Queue(ctx context.Context, g Globals) (QueueStatus, error) {
+	s, conn, err := primaryConn(g)
+	if err != nil {
+		return QueueStatus{}, err
+	}
+	defer s.close()
+	st, err := queue.List(ctx, conn, queue.Dir(s.cfg.ServiceAndDestination()))
+	return QueueStatus{Service: s.cfg.Service, Primary: conn.Host(), State: st}, err
+}
+
+// LockAcquire freezes deploys until LockRelease: they wait behind the
+// freeze, which names message.
+func LockAcquire(ctx context.Context, g Globals, message string) error {
+	s, conn, err := primaryConn(g)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	f := queue.Freeze{Message: message, Performer: audit.Performer(), Since: time.Now()}
+	if err := queue.SetFreeze(ctx, conn, queue.Dir(s.cfg.ServiceAndDestination()), f); err != nil {
+		return err
+	}
+	s.UI.Infof("deploys of %s are frozen until ship lock release", s.cfg.Service)
+	return nil
+}
+
+// LockRelease lifts the freeze, if there is one.
+func LockRelease(ctx context.Context, g Globals) error {
+	s, conn, err := primaryConn(g)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	cleared, err := queue.ClearFreeze(ctx, conn, queue.Dir(s.cfg.ServiceAndDestination()))
+	if err != nil {
+		return err
+	}
+	if cleared {
+		s.UI.Infof("freeze lifted")
+	} else {
+		s.UI.Infof("there was no freeze (the queue needs no releasing: it frees itself when a deployer exits)")
+	}
+	return nil
+}
