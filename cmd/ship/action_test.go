@@ -20,9 +20,9 @@ import (
 	"github.com/shipdeploy/ship/internal/testhost"
 )
 
-// workflow runs the repository's action.yml as a job step would, with a
+// actionsJob runs the repository's action.yml as a job step would, with a
 // simulated Actions runner, against an app's project on the test host.
-type workflow struct {
+type actionsJob struct {
 	a         *app
 	key       []byte // the deploy key, as the ssh-private-key secret holds it
 	known     string
@@ -31,7 +31,7 @@ type workflow struct {
 	goEnv     []string // the Go build cache and module settings, for building ship
 }
 
-func newWorkflow(t *testing.T, a *app, h *testhost.Host) *workflow {
+func newWorkflow(t *testing.T, a *app, h *testhost.Host) *actionsJob {
 	t.Helper()
 	key, err := os.ReadFile(h.KeyPath)
 	if err != nil {
@@ -41,7 +41,7 @@ func newWorkflow(t *testing.T, a *app, h *testhost.Host) *workflow {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &workflow{a: a, key: key, known: string(known)}
+	w := &actionsJob{a: a, key: key, known: string(known)}
 	goVars := []string{"GOCACHE", "GOMODCACHE", "GOPATH", "GOTOOLCHAIN", "GOPROXY", "GOFLAGS"}
 	out, err := exec.Command("go", append([]string{"env"}, goVars...)...).Output()
 	if err != nil {
@@ -92,7 +92,7 @@ type jobDirs struct{ home, temp, tmp string }
 
 // run runs the action at ref with inputs over the defaults the workflow
 // in docs/github-actions.md passes.
-func (w *workflow) run(t *testing.T, ref string, inputs map[string]string) (*testactions.Result, jobDirs) {
+func (w *actionsJob) run(t *testing.T, ref string, inputs map[string]string) (*testactions.Result, jobDirs) {
 	t.Helper()
 	dirs := jobDirs{home: t.TempDir(), temp: t.TempDir(), tmp: t.TempDir()}
 	in := map[string]string{
@@ -123,7 +123,7 @@ func (w *workflow) run(t *testing.T, ref string, inputs map[string]string) (*tes
 
 // checkKeyKept fails if the private key shows in the job log, or in any
 // file the job could have written, and if a line of it went unmasked.
-func (w *workflow) checkKeyKept(t *testing.T, res *testactions.Result, dirs jobDirs) {
+func (w *actionsJob) checkKeyKept(t *testing.T, res *testactions.Result, dirs jobDirs) {
 	t.Helper()
 	var secret []string
 	for _, line := range strings.Split(string(w.key), "\n") {

@@ -15,7 +15,7 @@ func initCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			u := newUI(c)
+			u := legacyUI(c)
 			for _, f := range files {
 				u.infof("created %s", f)
 			}

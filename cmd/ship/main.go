@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/shipdeploy/ship/config"
+	"github.com/shipdeploy/ship/workflow"
 )
 
 // version is stamped at release time with -ldflags "-X main.version=...".
@@ -41,11 +42,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	err := app.RunContext(ctx, args)
 	var problems config.Problems
 	var usage usageError
-	if err != nil && !errors.Is(err, errSuperseded) {
+	var workflowUsage workflow.UsageError
+	if err != nil && !errors.Is(err, workflow.ErrSuperseded) {
 		annotate(stderr, err)
 	}
 	switch {
-	case err == nil, errors.Is(err, errSuperseded):
+	case err == nil, errors.Is(err, workflow.ErrSuperseded):
 		return exitOK
 	case errors.As(err, &problems):
 		for _, p := range problems {
@@ -53,7 +55,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		fmt.Fprintf(stderr, "ship: %d problem(s) in the configuration; no host was contacted\n", len(problems))
 		return exitUsage
-	case errors.As(err, &usage):
+	case errors.As(err, &usage), errors.As(err, &workflowUsage):
 		fmt.Fprintln(stderr, "ship:", err)
 		return exitUsage
 	default:

@@ -12,8 +12,8 @@ import (
 	"github.com/shipdeploy/ship/audit"
 	"github.com/shipdeploy/ship/config"
 	"github.com/shipdeploy/ship/deploy"
-	"github.com/shipdeploy/ship/fleet"
 	"github.com/shipdeploy/ship/queue"
+	"github.com/shipdeploy/ship/workflow"
 )
 
 // jsonFlag asks for one JSON document on stdout instead of the report.
@@ -55,15 +55,6 @@ func reported(c *cli.Context, command string, run func(rep *deploy.Report) error
 	return err
 }
 
-// output is where work on several hosts writes, each host's lines folded
-// in a group of their own under GitHub Actions.
-func output(w io.Writer) *fleet.Output {
-	if _, ok := actions.Detect(); ok {
-		return fleet.NewGroupedOutput(w)
-	}
-	return fleet.NewOutput(w)
-}
-
 // annotate repeats an error as GitHub Actions annotations, so the run's
 // page shows it: each configuration problem on its file and line.
 func annotate(w io.Writer, err error) {
@@ -77,15 +68,6 @@ func annotate(w io.Writer, err error) {
 		return
 	}
 	for _, p := range problems {
-		fmt.Fprintln(w, env.Error(problemAnnotation(p)))
+		fmt.Fprintln(w, env.Error(workflow.ProblemAnnotation(p)))
 	}
-}
-
-// problemAnnotation puts a configuration problem on its file and line.
-func problemAnnotation(p config.Problem) actions.Annotation {
-	msg := p.Message
-	if p.Path != "" {
-		msg = p.Path + ": " + msg
-	}
-	return actions.Annotation{File: p.File, Line: p.Line, Column: p.Column, Title: "ship: configuration", Message: msg}
 }

@@ -94,7 +94,7 @@ func serverTrust(c *cli.Context) error {
 		return err
 	}
 	fp := ssh.Fingerprint(key)
-	u := newUI(c)
+	u := legacyUI(c)
 	fmt.Fprintf(c.App.Writer, "%s offers %s key %s\n", host, key.Type(), fp)
 
 	pool := ssh.NewPool(sshCfg)
