@@ -196,7 +196,8 @@ CREATE INDEX blobs_b ON blobs(b);`
 // The scripts that need sqlite3 say how to install it when it is missing.
 func TestNeedSQLite(t *testing.T) {
 	dir := t.TempDir()
-	cmd := exec.Command("/bin/sh", "-c", countScript, "sh", filepath.Join(dir, "app.db"))
+	argv := ssh.Script(countScript, filepath.Join(dir, "app.db")).Args
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = []string{"PATH=" + dir} // no sqlite3 there
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
