@@ -20,8 +20,12 @@ hosts: deps
 hosts-down:
 	$(GO) run ./internal/testhost/cmd/testhost down
 
+# shellcheck reads every shell script: the .sh files that ship runs on
+# hosts, and the bash scripts here and in .ci.
 lint:
 	scripts/check-binaries
+	@command -v shellcheck >/dev/null || { echo "shellcheck is missing: make deps installs it"; exit 1; }
+	shellcheck $$(git ls-files '*.sh' scripts .ci/run)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...
 

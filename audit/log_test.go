@@ -179,7 +179,7 @@ func TestAppendConcurrent(t *testing.T) {
 
 // recorder is a Runner that keeps the argv of every command it runs.
 type recorder struct {
-	Runner
+	ssh.Runner
 	args [][]string
 }
 

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+
+	"github.com/shipdeploy/ship/ssh"
 )
 
 // BenchmarkRecordRestorePoint measures the copy a deploy makes inside the
@@ -33,7 +35,8 @@ WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < %d) INSER
 			b.ResetTimer()
 			for i := range b.N {
 				dest := filepath.Join(dir, "points", strconv.Itoa(i), "app.db")
-				if out, err := exec.Command("sh", "-c", recordScript, "sh", db, dest, "2").CombinedOutput(); err != nil {
+				argv := ssh.Script(recordScript, db, dest, "2").Args
+				if out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput(); err != nil {
 					b.Fatalf("record: %v\n%s", err, out)
 				}
 			}

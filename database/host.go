@@ -2,6 +2,7 @@ package database
 
 import (
 	"context"
+	_ "embed"
 	"fmt"
 	"strings"
 
@@ -9,15 +10,17 @@ import (
 	"github.com/shipdeploy/ship/ssh"
 )
 
-// asRoot runs a POSIX shell script on the host with args as $1..., as
-// root, through sudo -n when the SSH user is not root: the databases live
-// under /var/lib/docker. It returns the script's standard output.
-func asRoot(ctx context.Context, h *host.Host, script string, args ...string) (string, error) {
-	const wrapper = `s=$1; shift
-if [ "$(id -u)" = 0 ]; then exec sh -c "$s" sh "$@"; fi
-exec sudo -n sh -c "$s" sh "$@"`
+//go:embed as-root.sh
+var asRootScript string
+
+// asRoot runs the command argv on the host as root, through sudo -n when
+// the SSH user is not root (see as-root.sh): the databases live under
+// /var/lib/docker. It returns the command's standard output; when it
+// fails, its standard error is the error.
+func asRoot(ctx context.Context, h *host.Host, argv ...string) (string, error) {
 	var stdout, stderr strings.Builder
-	cmd := ssh.Cmd{Args: append([]string{"sh", "-c", wrapper, "sh", script}, args...), Stdout: &stdout, Stderr: &stderr}
+	cmd := ssh.Script(asRootScript, argv...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := h.Shell.Run(ctx, cmd); err != nil {
 		if msg := strings.TrimSpace(stderr.String()); msg != "" {
 			return stdout.String(), fmt.Errorf("%s", msg)
@@ -27,7 +30,8 @@ exec sudo -n sh -c "$s" sh "$@"`
 	return stdout.String(), nil
 }
 
-// needSQLite fails with what to do when the host has no sqlite3, which
-// integrity checks and row counts use.
-const needSQLite = `command -v sqlite3 >/dev/null || { echo "sqlite3 is not installed on this host: ship server bootstrap installs it (or apt-get install sqlite3)" >&2; exit 127; }
-`
+// scriptAsRoot runs one of the package's scripts on the host as root, with
+// args as $1, ...; see asRoot.
+func scriptAsRoot(ctx context.Context, h *host.Host, script string, args ...string) (string, error) {
+	return asRoot(ctx, h, ssh.Script(script, args...).Args...)
+}

@@ -146,14 +146,14 @@ func RestoreIfMissing(ctx context.Context, h *host.Host, local client.APIClient,
 		return err
 	}
 	for _, db := range dbs {
-		if _, err := asRoot(ctx, h, `[ ! -e "$1" ]`, db.HostPath); err != nil {
+		if _, err := asRoot(ctx, h, "test", "!", "-e", db.HostPath); err != nil {
 			continue // it exists
 		}
 		fmt.Fprintf(out, "%s does not exist: restoring it from %s if that has a backup\n", db.Path, db.Replica)
 		if err := runRestore(ctx, h, c, db, restoreRun{out: db.Path, ifReplicaExists: true, local: local}); err != nil {
 			return err
 		}
-		if _, err := asRoot(ctx, h, `[ -e "$1" ]`, db.HostPath); err != nil {
+		if _, err := asRoot(ctx, h, "test", "-e", db.HostPath); err != nil {
 			fmt.Fprintf(out, "%s: the replica has no backup yet; the app starts with a new database\n", db.Path)
 			continue
 		}

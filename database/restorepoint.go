@@ -2,6 +2,7 @@ package database
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"io"
@@ -28,17 +29,8 @@ func pointDir(db DB, version string) string {
 	return path.Join(db.Dir(), ".ship", "restore-points", version)
 }
 
-// recordScript copies a database with SQLite's online backup, which reads
-// the WAL too, then keeps the newest `keep` restore points.
-const recordScript = needSQLite + `db=$1 dest=$2 keep=$3
-[ -e "$db" ] || exit 0
-umask 077
-mkdir -p "$(dirname "$dest")"
-rm -f -- "$dest.tmp"
-sqlite3 -readonly -bail "$db" ".backup '$dest.tmp'" || exit 1
-mv -- "$dest.tmp" "$dest"
-cd "$(dirname "$(dirname "$dest")")" && ls -1t | tail -n +$((keep + 1)) | while read -r old; do rm -rf -- "$old"; done
-`
+//go:embed record.sh
+var recordScript string
 
 // RecordRestorePoint copies the databases as the version that just
 // stopped left them. The caller runs it while nothing writes.
@@ -50,7 +42,7 @@ func RecordRestorePoint(ctx context.Context, h *host.Host, c *config.Config, ver
 	began := time.Now()
 	for _, db := range dbs {
 		dest := path.Join(pointDir(db, version), db.Name())
-		if _, err := asRoot(ctx, h, recordScript, db.HostPath, dest, strconv.Itoa(c.RetainContainers+1)); err != nil {
+		if _, err := scriptAsRoot(ctx, h, recordScript, db.HostPath, dest, strconv.Itoa(c.RetainContainers+1)); err != nil {
 			return fmt.Errorf("record a restore point of %s: %w", db.Path, err)
 		}
 	}
@@ -71,8 +63,8 @@ func HasRestorePoint(ctx context.Context, h *host.Host, c *config.Config, versio
 func hasRestorePoint(ctx context.Context, h *host.Host, dbs []DB, version string) error {
 	for _, db := range dbs {
 		file := path.Join(pointDir(db, version), db.Name())
-		if _, err := asRoot(ctx, h, `[ -f "$1" ]`, file); err != nil {
-			list, _ := asRoot(ctx, h, `ls -1t "$1" 2>/dev/null`, path.Dir(pointDir(db, version)))
+		if _, err := asRoot(ctx, h, "test", "-f", file); err != nil {
+			list, _ := asRoot(ctx, h, "ls", "-1t", path.Dir(pointDir(db, version)))
 			have := strings.Join(strings.Fields(list), ", ")
 			if have == "" {
 				have = "none"
@@ -104,7 +96,7 @@ func PutBackRestorePoint(ctx context.Context, h *host.Host, c *config.Config, ve
 	err = replaceFiles(ctx, h, dbs, stamp, out, func(db DB, aside string) error {
 		point := path.Join(pointDir(db, version), db.Name())
 		fmt.Fprintf(out, "putting back %s as it was before the deploy that replaced %s\n", db.Path, version)
-		if _, err := asRoot(ctx, h, `cp -- "$1" "$2"`, point, db.HostPath); err != nil {
+		if _, err := asRoot(ctx, h, "cp", "--", point, db.HostPath); err != nil {
 			return fmt.Errorf("copy the restore point %s: %w", point, err)
 		}
 		fmt.Fprintf(out, "WARNING: the writes made to %s since then are set aside in %s on %s, not in the database\n", db.Path, aside, h.Name)

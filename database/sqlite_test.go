@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/shipdeploy/ship/ssh"
 )
 
 // needSQLite3 skips a test that runs the sqlite3 CLI where it is missing.
@@ -20,11 +22,12 @@ func needSQLite3(t *testing.T) {
 }
 
 // runScript runs one of the package's shell scripts locally, the way
-// asRoot runs it on the host: sh -c SCRIPT sh ARGS...
+// scriptAsRoot runs it on the host: as ssh.Script builds it.
 func runScript(t *testing.T, script string, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	var o, e bytes.Buffer
-	cmd := exec.Command("sh", append([]string{"-c", script, "sh"}, args...)...)
+	argv := ssh.Script(script, args...).Args
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err = cmd.Run()
 	return o.String(), e.String(), err
@@ -193,7 +196,8 @@ CREATE INDEX blobs_b ON blobs(b);`
 // The scripts that need sqlite3 say how to install it when it is missing.
 func TestNeedSQLite(t *testing.T) {
 	dir := t.TempDir()
-	cmd := exec.Command("/bin/sh", "-c", countScript, "sh", filepath.Join(dir, "app.db"))
+	argv := ssh.Script(countScript, filepath.Join(dir, "app.db")).Args
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = []string{"PATH=" + dir} // no sqlite3 there
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

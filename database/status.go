@@ -3,6 +3,7 @@ package database
 import (
 	"bytes"
 	"context"
+	_ "embed"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -77,18 +78,12 @@ func parseHeader(b []byte, fileSize int64) (header, error) {
 	return h, nil
 }
 
-// statScript prints the database's size, its WAL's size, and its first
-// 100 bytes as decimal numbers; or "missing".
-const statScript = `db=$1
-[ -e "$db" ] || { echo missing; exit 0; }
-stat -c %s "$db"
-if [ -e "$db-wal" ]; then stat -c %s "$db-wal"; else echo 0; fi
-head -c 100 "$db" | od -An -v -tu1
-`
+//go:embed stat.sh
+var statScript string
 
 // fileStatus fills in what the files say.
 func fileStatus(ctx context.Context, h *host.Host, db DB, s *Status) error {
-	out, err := asRoot(ctx, h, statScript, db.HostPath)
+	out, err := scriptAsRoot(ctx, h, statScript, db.HostPath)
 	if err != nil {
 		return fmt.Errorf("read %s on %s: %w", db.HostPath, h.Name, err)
 	}

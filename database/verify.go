@@ -41,12 +41,12 @@ func Verify(ctx context.Context, h *host.Host, c *config.Config, out io.Writer) 
 	if err != nil {
 		return nil, err
 	}
-	tmp, err := asRoot(ctx, h, `mktemp -d "$1/ship-verify-XXXXXXXX"`, verifyDir)
+	tmp, err := asRoot(ctx, h, "mktemp", "-d", verifyDir+"/ship-verify-XXXXXXXX")
 	if err != nil {
 		return nil, fmt.Errorf("make a directory for the copies: %w", err)
 	}
 	tmp = strings.TrimSpace(tmp)
-	defer asRoot(context.WithoutCancel(ctx), h, `rm -rf -- "$1"`, tmp)
+	defer asRoot(context.WithoutCancel(ctx), h, "rm", "-rf", "--", tmp)
 	var checks []Check
 	for _, db := range dbs {
 		checks = append(checks, verifyOne(ctx, h, c, db, tmp, out))

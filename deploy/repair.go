@@ -3,6 +3,7 @@ package deploy
 import (
 	"bytes"
 	"context"
+	_ "embed"
 	"fmt"
 	"io"
 	"path"
@@ -39,14 +40,18 @@ func recordHealthy(ctx context.Context, h *host.Host, c *config.Config, role, ve
 	return h.Shell.Upload(ctx, file, strings.NewReader(version), 0o600, "")
 }
 
+//go:embed read-healthy.sh
+var readHealthyScript string
+
 func readHealthy(ctx context.Context, h *host.Host, c *config.Config, role string) (string, error) {
 	home, err := h.Home(ctx)
 	if err != nil {
 		return "", err
 	}
 	var out bytes.Buffer
-	script := `[ -f "$1" ] && cat "$1" || true`
-	if err := h.Shell.Run(ctx, ssh.Cmd{Args: []string{"sh", "-c", script, "sh", healthyFile(home, c, role)}, Stdout: &out}); err != nil {
+	cmd := ssh.Script(readHealthyScript, healthyFile(home, c, role))
+	cmd.Stdout = &out
+	if err := h.Shell.Run(ctx, cmd); err != nil {
 		return "", err
 	}
 	return strings.TrimSpace(out.String()), nil

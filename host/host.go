@@ -7,6 +7,7 @@ package host
 
 import (
 	"context"
+	_ "embed"
 	"fmt"
 	"io"
 	"net"
@@ -21,7 +22,7 @@ import (
 // Shell is what ship needs from a host's SSH connection; *ssh.Conn has
 // it.
 type Shell interface {
-	Run(ctx context.Context, cmd ssh.Cmd) error
+	ssh.Runner
 	Upload(ctx context.Context, path string, content io.Reader, mode os.FileMode, owner string) error
 	DialContext(ctx context.Context, network, addr string) (net.Conn, error)
 }
@@ -33,11 +34,16 @@ type Host struct {
 	Docker client.APIClient
 }
 
+//go:embed home.sh
+var homeScript string
+
 // Home is the login user's $HOME on the host, where ship keeps env files
 // and the audit log (no root needed).
 func (h *Host) Home(ctx context.Context) (string, error) {
 	var out strings.Builder
-	if err := h.Shell.Run(ctx, ssh.Cmd{Args: []string{"sh", "-c", `printf %s "$HOME"`}, Stdout: &out}); err != nil {
+	cmd := ssh.Script(homeScript)
+	cmd.Stdout = &out
+	if err := h.Shell.Run(ctx, cmd); err != nil {
 		return "", fmt.Errorf("find $HOME: %w", err)
 	}
 	if !strings.HasPrefix(out.String(), "/") {

@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # The queue's holder, run with bash on the primary host for as long as a ship
 # process waits in or holds the queue. $1: queue directory under $HOME;
 # $2: lease in seconds. The ticket (one JSON line) comes first on stdin.

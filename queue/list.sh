@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # Lists the queue in $HOME/$1: one "ID<TAB>TICKET" line per live ticket,
 # oldest first; then "FREEZE<TAB>JSON" if frozen, and "HELD<TAB>JSON" if
 # the lock is held. A ticket file without its owner's lock is a dead
@@ -5,6 +6,9 @@
 # named .ID (see holder.sh), which ls leaves out.
 dir="$HOME/$1"
 if [ -d "$dir/tickets" ]; then
+	# Ticket names are holder.sh's digits and a dash, so ls's output splits
+	# safely; and ls leaves out the .ID files, as it must.
+	# shellcheck disable=SC2012
 	for f in $(ls "$dir/tickets" | sort); do
 		path="$dir/tickets/$f"
 		# Another sweeper may hold the lock for an instant: wait that

@@ -27,12 +27,11 @@ var (
 	holderScript string
 	//go:embed list.sh
 	listScript string
+	//go:embed freeze.sh
+	freezeScript string
+	//go:embed unfreeze.sh
+	unfreezeScript string
 )
-
-// Runner runs commands on the primary host; *ssh.Conn is one.
-type Runner interface {
-	Run(ctx context.Context, cmd ssh.Cmd) error
-}
 
 // Ticket is one request in the queue, shown to everyone waiting.
 type Ticket struct {
@@ -109,7 +108,7 @@ func (h *Held) Release() { h.h.close() }
 // Join enters the queue of dir on the primary host and waits, in arrival
 // order, until it holds it. A coalescing deploy that reaches the head while
 // a newer deploy waits returns *SupersededError instead.
-func Join(ctx context.Context, r Runner, dir string, t Ticket, opts Options) (*Held, error) {
+func Join(ctx context.Context, r ssh.Runner, dir string, t Ticket, opts Options) (*Held, error) {
 	opts = opts.withDefaults()
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
@@ -186,7 +185,7 @@ type holder struct {
 	done    chan struct{}
 }
 
-func startHolder(ctx context.Context, r Runner, dir string, t Ticket, lease time.Duration) (*holder, error) {
+func startHolder(ctx context.Context, r ssh.Runner, dir string, t Ticket, lease time.Duration) (*holder, error) {
 	ticket, err := json.Marshal(t)
 	if err != nil {
 		return nil, err
@@ -200,7 +199,9 @@ func startHolder(ctx context.Context, r Runner, dir string, t Ticket, lease time
 	secs := strconv.FormatFloat(lease.Seconds(), 'f', -1, 64)
 	go func() {
 		// Not ctx: the session must outlive Join's wait while the lock is held.
-		err := r.Run(context.WithoutCancel(ctx), ssh.Cmd{Args: []string{"bash", "-c", holderScript, "ship-queue", dir, secs}, Stdin: inR, Stdout: outW})
+		cmd := ssh.NamedScript("ship-queue", holderScript, dir, secs)
+		cmd.Stdin, cmd.Stdout = inR, outW
+		err := r.Run(context.WithoutCancel(ctx), cmd)
 		// Writes to an ended session fail rather than wait forever for a
 		// reader: a Run that never started (no connection to the primary
 		// host) reads nothing, and the ticket's write would hang Join.

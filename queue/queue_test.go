@@ -98,7 +98,7 @@ func (l *localRunner) kill(t *testing.T) {
 // it open and forwards nothing more: a frozen ship process, or a network
 // that swallows packets, as the primary host sees it.
 type stallRunner struct {
-	Runner
+	ssh.Runner
 	stall chan struct{}
 
 	mu   sync.Mutex
@@ -157,7 +157,7 @@ func rollback(version string) Ticket {
 // fast polls often, so that hand-overs take milliseconds.
 var fast = Options{Poll: 20 * time.Millisecond, Timeout: 20 * time.Second}
 
-func hold(t *testing.T, r Runner, tk Ticket, opts Options) *Held {
+func hold(t *testing.T, r ssh.Runner, tk Ticket, opts Options) *Held {
 	t.Helper()
 	held, err := Join(context.Background(), r, testDir, tk, opts)
 	if err != nil {
@@ -174,7 +174,7 @@ type joined struct {
 
 // goJoin joins in the background and returns once the ticket is in the
 // queue, so that the queue's order is the order of the calls.
-func goJoin(t *testing.T, r Runner, tk Ticket, opts Options) <-chan joined {
+func goJoin(t *testing.T, r ssh.Runner, tk Ticket, opts Options) <-chan joined {
 	t.Helper()
 	ch := make(chan joined, 1)
 	go func() {
@@ -204,7 +204,7 @@ func goJoin(t *testing.T, r Runner, tk Ticket, opts Options) <-chan joined {
 	}
 }
 
-func list(t *testing.T, r Runner) State {
+func list(t *testing.T, r ssh.Runner) State {
 	t.Helper()
 	st, err := List(context.Background(), r, testDir)
 	if err != nil {

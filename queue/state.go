@@ -27,9 +27,11 @@ type State struct {
 }
 
 // List reads the queue. Dead processes' tickets are cleared as it goes.
-func List(ctx context.Context, r Runner, dir string) (State, error) {
+func List(ctx context.Context, r ssh.Runner, dir string) (State, error) {
 	var out strings.Builder
-	if err := r.Run(ctx, ssh.Cmd{Args: []string{"bash", "-c", listScript, "ship-queue", dir}, Stdout: &out}); err != nil {
+	cmd := ssh.NamedScript("ship-queue", listScript, dir)
+	cmd.Stdout = &out
+	if err := r.Run(ctx, cmd); err != nil {
 		return State{}, fmt.Errorf("read the deploy queue: %w", err)
 	}
 	st := State{Me: -1}
@@ -87,23 +89,25 @@ func (s State) summary() string {
 }
 
 // SetFreeze freezes the queue; ClearFreeze lifts it.
-func SetFreeze(ctx context.Context, r Runner, dir string, f Freeze) error {
+func SetFreeze(ctx context.Context, r ssh.Runner, dir string, f Freeze) error {
 	data, err := json.Marshal(f)
 	if err != nil {
 		return err
 	}
-	script := `mkdir -p "$HOME/$1" && cat > "$HOME/$1/freeze.tmp" && mv "$HOME/$1/freeze.tmp" "$HOME/$1/freeze"`
-	if err := r.Run(ctx, ssh.Cmd{Args: []string{"sh", "-c", script, "sh", dir}, Stdin: strings.NewReader(string(data) + "\n")}); err != nil {
+	cmd := ssh.Script(freezeScript, dir)
+	cmd.Stdin = strings.NewReader(string(data) + "\n")
+	if err := r.Run(ctx, cmd); err != nil {
 		return fmt.Errorf("freeze the deploy queue: %w", err)
 	}
 	return nil
 }
 
 // ClearFreeze lifts a freeze; it reports whether there was one.
-func ClearFreeze(ctx context.Context, r Runner, dir string) (bool, error) {
+func ClearFreeze(ctx context.Context, r ssh.Runner, dir string) (bool, error) {
 	var out strings.Builder
-	script := `if [ -e "$HOME/$1/freeze" ]; then rm -f "$HOME/$1/freeze"; echo cleared; fi`
-	if err := r.Run(ctx, ssh.Cmd{Args: []string{"sh", "-c", script, "sh", dir}, Stdout: &out}); err != nil {
+	cmd := ssh.Script(unfreezeScript, dir)
+	cmd.Stdout = &out
+	if err := r.Run(ctx, cmd); err != nil {
 		return false, fmt.Errorf("release the freeze: %w", err)
 	}
 	return strings.TrimSpace(out.String()) == "cleared", nil

@@ -1,3 +1,4 @@
+#!/bin/sh
 # Installs what ship needs on a host from Debian/Ubuntu packages: Docker
 # Engine, and sqlite3 for ship db's integrity checks, row counts and
 # restore points. Exit 3 means "will not install here"; stderr says why.
@@ -24,6 +25,8 @@ else
 	exit 3
 fi
 ID="" ID_LIKE="" PRETTY_NAME=""
+# The host's own file, read when the script runs: nothing to lint here.
+# shellcheck source=/dev/null
 [ -r /etc/os-release ] && . /etc/os-release
 case " $ID $ID_LIKE " in
 *" debian "* | *" ubuntu "*) ;;

@@ -3,6 +3,7 @@ package ssh
 import (
 	"context"
 	"crypto/rand"
+	_ "embed"
 	"fmt"
 	"io"
 	"os"
@@ -10,13 +11,12 @@ import (
 	"time"
 )
 
-// receiveScript writes stdin to a new file $1 that only its owner can read.
-// noclobber (set -C) refuses to follow anything already at that name.
-const receiveScript = `umask 077 && set -C && cat > "$1"`
-
-// installScript gives $1 its owner ($4, if set) and mode ($3), then renames
-// it over $2. chown comes first because it may clear setuid bits.
-const installScript = `if [ -n "$4" ]; then chown -- "$4" "$1" || exit; fi; chmod -- "$3" "$1" && mv -f -- "$1" "$2"`
+var (
+	//go:embed receive.sh
+	receiveScript string
+	//go:embed install.sh
+	installScript string
+)
 
 // Upload atomically replaces the file at dst with content: it is written to a
 // temporary file in the same directory, given its mode and owner ("" leaves
@@ -25,9 +25,11 @@ const installScript = `if [ -n "$4" ]; then chown -- "$4" "$1" || exit; fi; chmo
 func (c *Conn) Upload(ctx context.Context, dst string, content io.Reader, mode os.FileMode, owner string) error {
 	tmp := path.Join(path.Dir(dst), "."+path.Base(dst)+".ship-"+rand.Text()[:16])
 	what := "upload " + dst
-	err := c.run(ctx, Cmd{Args: []string{"sh", "-c", receiveScript, "sh", tmp}, Stdin: content}, what)
+	receive := Script(receiveScript, tmp)
+	receive.Stdin = content
+	err := c.run(ctx, receive, what)
 	if err == nil {
-		err = c.run(ctx, Cmd{Args: []string{"sh", "-c", installScript, "sh", tmp, dst, fmt.Sprintf("%o", mode.Perm()), owner}}, what)
+		err = c.run(ctx, Script(installScript, tmp, dst, fmt.Sprintf("%o", mode.Perm()), owner), what)
 	}
 	if err != nil {
 		// ctx may be what failed; the cleanup still needs a moment.

@@ -1,0 +1,61 @@
+package host
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/shipdeploy/ship/ssh"
+)
+
+// localShell runs commands on this machine with $HOME at home; it has no
+// Upload or DialContext.
+type localShell struct {
+	Shell
+	home string
+}
+
+func (l localShell) Run(ctx context.Context, c ssh.Cmd) error {
+	cmd := exec.CommandContext(ctx, c.Args[0], c.Args[1:]...)
+	cmd.Env = []string{"HOME=" + l.home, "PATH=" + os.Getenv("PATH")}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, c.Stdout, c.Stderr
+	return cmd.Run()
+}
+
+func TestHome(t *testing.T) {
+	home := t.TempDir()
+	h := &Host{Name: "local", Shell: localShell{home: home}}
+	if got, err := h.Home(context.Background()); err != nil || got != home {
+		t.Errorf("Home() = %q, %v; want %q", got, err, home)
+	}
+}
+
+// TestDirectory runs directory.sh on this machine: it creates, then
+// changes only what differs, and says what it did.
+func TestDirectory(t *testing.T) {
+	ctx := context.Background()
+	h := &Host{Name: "local", Shell: localShell{home: t.TempDir()}}
+	dir := filepath.Join(t.TempDir(), "a", "b")
+	me := fmt.Sprintf("%d:%d", os.Getuid(), os.Getgid())
+	var out strings.Builder
+	if err := Directory(ctx, h, dir, me, "0750", &out); err != nil {
+		t.Fatal(err)
+	}
+	if want := "created directory " + dir + "\n"; !strings.HasPrefix(out.String(), want) {
+		t.Errorf("first run said %q, want it to start %q", out.String(), want)
+	}
+	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o750 {
+		t.Fatalf("%s: %v, %v; want mode 750", dir, fi.Mode(), err)
+	}
+	out.Reset()
+	if err := Directory(ctx, h, dir, me, "0750", &out); err != nil || out.Len() != 0 {
+		t.Errorf("second run: %v, said %q; want nothing to do", err, out.String())
+	}
+	if err := Directory(ctx, h, dir, "", "700", &out); err != nil || out.String() != "chmod 700 "+dir+"\n" {
+		t.Errorf("mode change: %v, said %q", err, out.String())
+	}
+}
