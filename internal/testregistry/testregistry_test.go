@@ -74,8 +74,8 @@ func TestCleanupStopsRegistryAndForgetsCA(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(certsDir, server, "ca.crt")); err != nil {
 			t.Errorf("the engines do not trust the registry: %v", err)
 		}
-	}) {
-		return
+	}) || server == "" {
+		return // failed, or skipped with the integration tests
 	}
 	if _, err := os.Stat(filepath.Join(certsDir, server)); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("%s/%s outlived the test: %v", certsDir, server, err)
