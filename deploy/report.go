@@ -15,7 +15,7 @@ type Report struct {
 	Service      string          `json:"service"`
 	Destination  string          `json:"destination,omitempty"`
 	Version      string          `json:"version"`
-	Result       string          `json:"result"` // deployed, superseded, rolled_back or failed
+	Result       Result          `json:"result"` // Deployed, Superseded, RolledBack or Failed
 	SupersededBy *SupersededBy   `json:"superseded_by,omitempty"`
 	Performer    string          `json:"performer"`
 	StartedAt    time.Time       `json:"started_at"`
@@ -37,18 +37,12 @@ type OutcomeReport struct {
 	Role        string  `json:"role"`
 	From        string  `json:"from"` // "" when nothing ran before
 	To          string  `json:"to"`
-	Result      string  `json:"result"` // deployed, rolled_back, unchanged or failed
-	Health      string  `json:"health"` // healthy, unhealthy, or "" if not reached
+	Result      Result  `json:"result"` // Deployed, RolledBack, Unchanged or Failed
+	Health      Health  `json:"health"` // Healthy, Unhealthy, or NotChecked ("") if not reached
 	Restored    bool    `json:"restored"`
 	SwapSeconds float64 `json:"swap_seconds"`
 	Error       string  `json:"error,omitempty"`
 }
-
-// Results of a whole command. Superseded means a newer deploy waiting in
-// the queue replaced this one before it touched anything; RolledBack, for
-// a deploy, that the new version failed somewhere and the previous one
-// serves there again.
-const Superseded = "superseded"
 
 // Add records the swaps' outcomes.
 func (r *Report) Add(outcomes []Outcome) {
@@ -74,7 +68,7 @@ func (r *Report) Finish(err error) {
 	r.Result = r.result(err)
 }
 
-func (r *Report) result(err error) string {
+func (r *Report) result(err error) Result {
 	if r.SupersededBy != nil {
 		return Superseded
 	}
@@ -135,12 +129,12 @@ func (r *Report) Markdown() string {
 	b.WriteString("| Host | Role | Old version | New version | Swap | Health | Outcome |\n")
 	b.WriteString("| --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, h := range r.Hosts {
-		outcome := h.Result
+		outcome := h.Result.String()
 		if h.Restored {
 			outcome = "failed, previous version restored"
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %.1fs | %s | %s %s |\n", cell(h.Host), cell(h.Role), code(h.From), code(h.To),
-			h.SwapSeconds, orText(h.Health, "not checked"), resultIcon(h.Result), cell(outcome))
+			h.SwapSeconds, h.Health, resultIcon(h.Result), cell(outcome))
 	}
 	var errs []string
 	for _, h := range r.Hosts {
@@ -154,7 +148,7 @@ func (r *Report) Markdown() string {
 	return b.String()
 }
 
-func resultIcon(result string) string {
+func resultIcon(result Result) string {
 	switch result {
 	case Deployed, Unchanged:
 		return "✅"

@@ -15,7 +15,7 @@ func TestReportResult(t *testing.T) {
 		command  string
 		outcomes []Outcome
 		err      error
-		want     string
+		want     Result
 	}{
 		{"all deployed", "deploy", []Outcome{{Result: Deployed}, {Result: Unchanged}}, nil, Deployed},
 		{"rollback", "rollback", []Outcome{{Result: RolledBack}}, nil, RolledBack},

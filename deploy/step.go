@@ -15,6 +15,8 @@ const (
 	StepStarted
 )
 
+// String names the step for logs and test failures: "created", "stopped"
+// or "started".
 func (s Step) String() string {
 	switch s {
 	case StepCreated:

@@ -92,27 +92,13 @@ type Request struct {
 type Outcome struct {
 	Host, Role string
 	From, To   string // versions
-	Result     string // deployed, rolled_back, failed, unchanged
+	Result     Result // Deployed, RolledBack, Failed or Unchanged
 	// Health is the target version's health check: Healthy, Unhealthy, or
-	// "" when the swap ended before it.
-	Health string
+	// NotChecked when the swap ended before it.
+	Health Health
 	Err    error
 	Took   time.Duration
 }
-
-// Result values of an Outcome.
-const (
-	Deployed   = "deployed"
-	RolledBack = "rolled_back"
-	Failed     = "failed"
-	Unchanged  = "unchanged"
-)
-
-// Health values of an Outcome.
-const (
-	Healthy   = "healthy"
-	Unhealthy = "unhealthy"
-)
 
 // Run performs the request and reports every unit's outcome. Hosts are
 // independent: one host failing does not stop the others.
@@ -188,7 +174,7 @@ func (s *swap) audit(ctx context.Context, req Request, o Outcome) {
 	if o.From != "" {
 		versions = o.From + " -> " + o.To
 	}
-	result := o.Result
+	result := o.Result.String()
 	if o.Err != nil {
 		result += ": " + o.Err.Error()
 	}
@@ -213,7 +199,7 @@ type swap struct {
 	// pausedAt is when the role's kamal-proxy service was paused; zero
 	// when it is not.
 	pausedAt time.Time
-	health   string // of the target, once checked
+	health   Health // of the target, once checked
 }
 
 // maxDeliveries bounds how many hosts are sent an image at once, so a large
@@ -503,18 +489,18 @@ func (s *swap) discard(ctx context.Context) {
 	}
 }
 
-func (s *swap) result() string {
+func (s *swap) result() Result {
 	if s.created {
 		return Deployed
 	}
 	return RolledBack
 }
 
-func (s *swap) outcome(result string, err error) Outcome {
+func (s *swap) outcome(result Result, err error) Outcome {
 	return s.outcomeFrom("", result, err)
 }
 
-func (s *swap) outcomeFrom(from, result string, err error) Outcome {
+func (s *swap) outcomeFrom(from string, result Result, err error) Outcome {
 	if err != nil {
 		fmt.Fprintf(s.out, "FAILED: %v\n", err)
 	}

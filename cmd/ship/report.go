@@ -46,7 +46,7 @@ func reported(c *cli.Context, command string, run func(rep *deploy.Report) error
 		}
 	}
 	if env, ok := actions.Detect(); ok {
-		perr := env.SetOutputs([2]string{"version", rep.Version}, [2]string{"result", rep.Result})
+		perr := env.SetOutputs([2]string{"version", rep.Version}, [2]string{"result", rep.Result.String()})
 		perr = errors.Join(perr, env.AddSummary(rep.Markdown()))
 		if perr != nil {
 			return errors.Join(err, perr)
