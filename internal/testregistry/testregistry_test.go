@@ -74,8 +74,8 @@ func TestCleanupStopsRegistryAndForgetsCA(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(certsDir, server, "ca.crt")); err != nil {
 			t.Errorf("the engines do not trust the registry: %v", err)
 		}
-	}) || server == "" {
-		return // failed, or skipped with the integration tests
+	}) {
+		return
 	}
 	if server == "" { // the subtest skipped: there is nothing to clean up
 		t.Skip("no registry was started")
