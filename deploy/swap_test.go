@@ -342,7 +342,7 @@ func (s *fakeShell) Run(_ context.Context, cmd ssh.Cmd) error {
 		}
 		s.stdins = append(s.stdins, string(b))
 	}
-	if cmd.Stdout != nil && len(cmd.Args) == 3 && cmd.Args[0] == "sh" && strings.Contains(cmd.Args[2], `"$HOME"`) {
+	if cmd.Stdout != nil && len(cmd.Args) >= 3 && cmd.Args[1] == "-c" && strings.Contains(cmd.Args[2], `printf %s "$HOME"`) {
 		io.WriteString(cmd.Stdout, "/home/ship")
 	}
 	return nil
