@@ -1,13 +1,12 @@
 package main
 
 import (
-	"context"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/shipdeploy/ship/audit"
-	"github.com/shipdeploy/ship/fleet"
+	"github.com/shipdeploy/ship/workflow"
 )
 
 func auditCommand() *cli.Command {
@@ -19,38 +18,33 @@ func auditCommand() *cli.Command {
 			&cli.BoolFlag{Name: "json", Usage: "one JSON document (see docs/json.md)"},
 		},
 		Action: func(c *cli.Context) error {
-			cfg, pool, hosts, err := connect(c)
-			if err != nil {
+			a, err := workflow.Audit(c.Context, workflow.AuditRequest{Globals: docGlobals(c), Lines: c.Int("lines")})
+			if a == nil {
 				return err
 			}
-			defer pool.Close()
-			path := audit.Path(cfg.ServiceAndDestination())
-			results := fleet.Each(c.Context, hosts, 0, func(ctx context.Context, h string) ([]audit.Entry, error) {
-				return audit.Read(ctx, pool.Conn(h), path, c.Int("lines"))
-			})
 			if c.Bool("json") {
-				doc := auditDoc{Service: cfg.Service, Destination: cfg.Destination, Hosts: []auditHostDoc{}}
-				for _, r := range results {
-					h := auditHostDoc{Host: r.Host, Entries: r.Value, Error: errString(r.Err)}
+				doc := auditDoc{Service: a.Service, Destination: a.Destination, Hosts: []auditHostDoc{}}
+				for _, l := range a.Hosts {
+					h := auditHostDoc{Host: l.Host, Entries: l.Entries, Error: errString(l.Err)}
 					if h.Entries == nil {
 						h.Entries = []audit.Entry{}
 					}
 					doc.Hosts = append(doc.Hosts, h)
 				}
-				if err := writeJSON(c.App.Writer, doc); err != nil {
-					return err
+				if jerr := writeJSON(c.App.Writer, doc); jerr != nil {
+					return jerr
 				}
-				return fleet.Failed(results)
+				return err
 			}
-			for _, r := range results {
-				if r.Err != nil {
+			for _, l := range a.Hosts {
+				if l.Err != nil {
 					continue
 				}
-				for _, e := range r.Value {
-					fmt.Fprintf(c.App.Writer, "[%s] %s\n", r.Host, e.Line())
+				for _, e := range l.Entries {
+					fmt.Fprintf(c.App.Writer, "[%s] %s\n", l.Host, e.Line())
 				}
 			}
-			return fleet.Failed(results)
+			return err
 		},
 	}
 }

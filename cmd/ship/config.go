@@ -2,6 +2,8 @@ package main
 
 import (
 	"github.com/urfave/cli/v2"
+
+	"github.com/shipdeploy/ship/workflow"
 )
 
 func configCommand() *cli.Command {
@@ -9,7 +11,7 @@ func configCommand() *cli.Command {
 		Name:  "config",
 		Usage: "validate the configuration and print it merged, with secrets redacted",
 		Action: func(c *cli.Context) error {
-			cfg, err := loadConfig(c)
+			cfg, err := workflow.LoadConfig(globals(c))
 			if err != nil {
 				return err
 			}

@@ -1,24 +1,16 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/shipdeploy/ship/audit"
-	"github.com/shipdeploy/ship/config"
 	"github.com/shipdeploy/ship/database"
-	"github.com/shipdeploy/ship/fleet"
-	"github.com/shipdeploy/ship/host"
-	"github.com/shipdeploy/ship/queue"
-	"github.com/shipdeploy/ship/ssh"
+	"github.com/shipdeploy/ship/workflow"
 )
 
 func dbCommand() *cli.Command {
@@ -36,55 +28,38 @@ func dbCommand() *cli.Command {
 					&cli.StringFlag{Name: "timestamp", Usage: "restore the state as of this time (RFC 3339, e.g. 2026-11-21T09:30:00Z)"},
 					&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask (needed without a terminal)"},
 				}, queueFlags()...),
-				Action: dbRestore,
+				Action: func(c *cli.Context) error {
+					return workflow.DBRestore(c.Context, workflow.DBRestoreRequest{Globals: globals(c), Timestamp: c.String("timestamp"), Yes: c.Bool("yes")})
+				},
 			},
 		},
 	}
 }
 
-// dbHost loads the config and connects to the host the litestream
-// section runs on.
-func dbHost(c *cli.Context) (*config.Config, *ssh.Pool, *host.Host, error) {
-	cfg, err := loadConfig(c)
-	if err != nil {
-		return nil, nil, nil, err
+// docGlobals are globals(c) for a command that takes --json: with it,
+// stdout is the document's alone, so the workflow's progress goes to
+// stderr.
+func docGlobals(c *cli.Context) workflow.Globals {
+	g := globals(c)
+	if c.Bool("json") {
+		g.UI.Out = c.App.ErrWriter
 	}
-	pool, h, err := connectDBHost(c, cfg)
-	return cfg, pool, h, err
-}
-
-func connectDBHost(c *cli.Context, cfg *config.Config) (*ssh.Pool, *host.Host, error) {
-	name, err := database.Host(cfg)
-	if err != nil {
-		return nil, nil, usageError{err}
-	}
-	pool := ssh.NewPool(fleet.SSHConfig(cfg))
-	engines, err := openHosts(c.Context, pool, []string{name})
-	if err != nil {
-		pool.Close()
-		return nil, nil, err
-	}
-	return pool, engines[name], nil
+	return g
 }
 
 func dbStatus(c *cli.Context) error {
-	cfg, pool, h, err := dbHost(c)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	statuses, err := database.Statuses(c.Context, h, cfg, time.Now())
+	st, err := workflow.DBStatus(c.Context, workflow.DBStatusRequest{Globals: docGlobals(c)})
 	if err != nil {
 		return err
 	}
 	if c.Bool("json") {
-		return writeJSON(c.App.Writer, map[string]any{"host": h.Name, "databases": statuses})
+		return writeJSON(c.App.Writer, map[string]any{"host": st.Host, "databases": st.Databases})
 	}
-	for i, s := range statuses {
+	for i, s := range st.Databases {
 		if i > 0 {
 			fmt.Fprintln(c.App.Writer)
 		}
-		printStatus(c.App.Writer, h.Name, s)
+		printStatus(c.App.Writer, st.Host, s)
 	}
 	return nil
 }
@@ -93,7 +68,7 @@ func printStatus(w io.Writer, host string, s database.Status) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "%s\ton %s (%s)\n", s.Database, host, s.HostPath)
 	if s.Exists {
-		fmt.Fprintf(tw, "  size\t%s, WAL %s\n", database.HumanBytes(s.Size), database.HumanBytes(s.WALSize))
+		fmt.Fprintf(tw, "  size\t%s, WAL %s\n", workflow.HumanBytes(s.Size), workflow.HumanBytes(s.WALSize))
 		fmt.Fprintf(tw, "  pages\t%d of %d bytes\n", s.PageCount, s.PageSize)
 		fmt.Fprintf(tw, "  journal mode\t%s\n", s.JournalMode)
 	}
@@ -119,85 +94,31 @@ func printStatus(w io.Writer, host string, s database.Status) {
 	}
 }
 
+// dbVerify prints the drill's finding, whether or not a database failed
+// (the error then says how many did).
 func dbVerify(c *cli.Context) error {
-	cfg, pool, h, err := dbHost(c)
-	if err != nil {
+	v, err := workflow.DBVerify(c.Context, workflow.DBVerifyRequest{Globals: docGlobals(c)})
+	if v == nil {
 		return err
-	}
-	defer pool.Close()
-	progress := c.App.Writer
-	if c.Bool("json") {
-		progress = c.App.ErrWriter
-	}
-	checks, err := database.Verify(c.Context, h, cfg, progress)
-	if err != nil {
-		return err
-	}
-	failed := 0
-	for _, ch := range checks {
-		if !ch.OK {
-			failed++
-		}
 	}
 	if c.Bool("json") {
-		if err := writeJSON(c.App.Writer, map[string]any{"host": h.Name, "ok": failed == 0, "databases": checks}); err != nil {
-			return err
-		}
-	} else {
-		for _, ch := range checks {
-			age := "unknown"
-			if ch.LastBackup != nil {
-				age = time.Since(*ch.LastBackup).Round(time.Second).String()
-			}
-			if ch.OK {
-				fmt.Fprintf(c.App.Writer, "ok    %s: restored, intact, row counts match (%d tables); newest backup %s old\n", ch.Database, len(ch.Live), age)
-			} else {
-				fmt.Fprintf(c.App.Writer, "FAIL  %s: %s\n", ch.Database, ch.Problem)
-			}
-		}
-	}
-	if failed > 0 {
-		return fmt.Errorf("%d of %d databases failed the restore drill", failed, len(checks))
-	}
-	return nil
-}
-
-func dbRestore(c *cli.Context) error {
-	at := c.String("timestamp")
-	if at != "" {
-		if _, err := time.Parse(time.RFC3339, at); err != nil {
-			return usageError{fmt.Errorf("--timestamp %q: want RFC 3339, like 2026-11-21T09:30:00Z", at)}
-		}
-	}
-	cfg, pool, h, err := dbHost(c)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	what := "the latest replica"
-	if at != "" {
-		what = "the replica as of " + at
-	}
-	prompt := fmt.Sprintf("Stop %s on %s and replace %s with %s? The current files are kept beside them. [y/N] ",
-		cfg.Service, h.Name, strings.Join(cfg.Litestream.Databases, ", "), what)
-	if !c.Bool("yes") && !confirm(c, prompt) {
-		return errors.New("not restored: confirm on a terminal, or pass --yes")
-	}
-	engines := map[string]*host.Host{h.Name: h}
-	return mutate(c, cfg, pool, engines, nil, queue.Ticket{Command: "db restore"}, func(ctx context.Context) error {
-		out := output(c.App.Writer).Prefixed("[" + h.Name + "] ")
-		defer out.Close()
-		err := database.Restore(ctx, h, cfg, at, out)
-		result := "restored " + what
-		if err != nil {
-			result = "failed: " + err.Error()
-		}
-		e := audit.Entry{Time: time.Now(), Performer: audit.Performer(), Command: "db restore", Result: result}
-		if aerr := audit.Append(context.WithoutCancel(ctx), h.Shell, audit.Path(cfg.ServiceAndDestination()), e); aerr != nil {
-			fmt.Fprintf(out, "audit log: %v\n", aerr)
+		if jerr := writeJSON(c.App.Writer, map[string]any{"host": v.Host, "ok": v.OK(), "databases": v.Databases}); jerr != nil {
+			return jerr
 		}
 		return err
-	})
+	}
+	for _, ch := range v.Databases {
+		age := "unknown"
+		if ch.LastBackup != nil {
+			age = time.Since(*ch.LastBackup).Round(time.Second).String()
+		}
+		if ch.OK {
+			fmt.Fprintf(c.App.Writer, "ok    %s: restored, intact, row counts match (%d tables); newest backup %s old\n", ch.Database, len(ch.Live), age)
+		} else {
+			fmt.Fprintf(c.App.Writer, "FAIL  %s: %s\n", ch.Database, ch.Problem)
+		}
+	}
+	return err
 }
 
 // writeJSON prints a --json document (docs/json.md): indented by two

@@ -1,20 +1,15 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"slices"
+	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/shipdeploy/ship/accessories"
-	"github.com/shipdeploy/ship/config"
-	"github.com/shipdeploy/ship/engine"
-	"github.com/shipdeploy/ship/fleet"
-	"github.com/shipdeploy/ship/spec"
+	"github.com/shipdeploy/ship/workflow"
 )
 
 func detailsCommand() *cli.Command {
@@ -23,78 +18,56 @@ func detailsCommand() *cli.Command {
 		Usage: "show each host's Docker Engine and the service's containers",
 		Flags: []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "one JSON document (see docs/json.md)"}},
 		Action: func(c *cli.Context) error {
-			cfg, pool, hosts, err := connect(c)
-			if err != nil {
+			d, err := workflow.Details(c.Context, workflow.DetailsRequest{Globals: docGlobals(c)})
+			if d == nil {
 				return err
 			}
-			defer pool.Close()
-			results := fleet.Each(c.Context, hosts, 0, func(ctx context.Context, h string) (engine.Host, error) {
-				cli, err := fleet.Engine(ctx, pool.Conn(h))
-				if err != nil {
-					return engine.Host{}, err
-				}
-				defer cli.Close()
-				return engine.Describe(ctx, cli, cfg.Service)
-			})
 			if c.Bool("json") {
-				doc := detailsDoc{Service: cfg.Service, Destination: cfg.Destination, Hosts: []detailsHostDoc{}}
-				for _, r := range results {
-					doc.Hosts = append(doc.Hosts, detailsHost(cfg, r))
+				doc := detailsDoc{Service: d.Service, Destination: d.Destination, Hosts: []detailsHostDoc{}}
+				for _, h := range d.Hosts {
+					doc.Hosts = append(doc.Hosts, detailsHost(h))
 				}
-				if err := writeJSON(c.App.Writer, doc); err != nil {
-					return err
+				if jerr := writeJSON(c.App.Writer, doc); jerr != nil {
+					return jerr
 				}
-				return fleet.Failed(results)
+				return err
 			}
-			for i, r := range results {
+			for i, h := range d.Hosts {
 				if i > 0 {
 					fmt.Fprintln(c.App.Writer)
 				}
-				if r.Err != nil {
-					fmt.Fprintf(c.App.Writer, "%s: unreachable: %v\n", r.Host, r.Err)
+				if h.Err != nil {
+					fmt.Fprintf(c.App.Writer, "%s: unreachable: %v\n", h.Host, h.Err)
 					continue
 				}
-				printHost(c, r.Host, cfg, r.Value)
+				printHost(c.App.Writer, d.Service, h)
 			}
-			return fleet.Failed(results)
+			return err
 		},
 	}
 }
 
-func printHost(c *cli.Context, host string, cfg *config.Config, h engine.Host) {
-	w := c.App.Writer
-	fmt.Fprintf(w, "%s: Docker Engine %s (API %s, %s/%s)\n", host, h.Version, h.APIVersion, h.OS, h.Arch)
-	if len(h.Containers) == 0 {
-		fmt.Fprintf(w, "  no containers of %s\n", cfg.Service)
+func printHost(w io.Writer, service string, h workflow.HostDetails) {
+	e := h.Engine
+	fmt.Fprintf(w, "%s: Docker Engine %s (API %s, %s/%s)\n", h.Host, e.Version, e.APIVersion, e.OS, e.Arch)
+	if len(e.Containers) == 0 {
+		fmt.Fprintf(w, "  no containers of %s\n", service)
 	} else {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "  CONTAINER\tIMAGE\tROLE\tSTATE\tSTATUS")
-		for _, ct := range h.Containers {
+		for _, ct := range e.Containers {
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", ct.Name, ct.Image, orDash(ct.Role), ct.State, ct.Status)
 		}
 		tw.Flush()
 	}
-	for _, a := range missingAccessories(cfg, host, h) {
-		fmt.Fprintf(w, "  accessory %s is not booted (no container %s)\n", a.Name, spec.AccessoryName(cfg, a))
+	for _, a := range h.Missing {
+		fmt.Fprintf(w, "  accessory %s is not booted (no container %s)\n", a.Name, a.Container)
 	}
-}
-
-// missingAccessories are the accessories of host that have no container
-// there.
-func missingAccessories(cfg *config.Config, host string, h engine.Host) []*config.Accessory {
-	var out []*config.Accessory
-	for _, a := range accessories.On(cfg, host) {
-		name := spec.AccessoryName(cfg, a)
-		if !slices.ContainsFunc(h.Containers, func(ct engine.Container) bool { return ct.Name == name }) {
-			out = append(out, a)
-		}
-	}
-	return out
 }
 
 // detailsDoc is ship details --json, schema version 1 (docs/json.md). It is
-// built here rather than from json tags on engine.Host, whose shape is the
-// engine package's business.
+// built here rather than from json tags on engine.Host (the workflow's
+// HostDetails.Engine), whose shape is the engine package's business.
 type detailsDoc struct {
 	Service     string           `json:"service"`
 	Destination string           `json:"destination"`
@@ -125,23 +98,22 @@ type detailsContainerDoc struct {
 	Created time.Time `json:"created"`
 }
 
-func detailsHost(cfg *config.Config, r fleet.Result[engine.Host]) detailsHostDoc {
-	d := detailsHostDoc{Host: r.Host, Containers: []detailsContainerDoc{}, AccessoriesMissing: []string{}, Error: errString(r.Err)}
-	h := r.Value
-	if h.Version != "" {
-		d.Engine = &detailsEngineDoc{Version: h.Version, APIVersion: h.APIVersion, OS: h.OS, Arch: h.Arch}
+func detailsHost(h workflow.HostDetails) detailsHostDoc {
+	d := detailsHostDoc{Host: h.Host, Containers: []detailsContainerDoc{}, AccessoriesMissing: []string{}, Error: errString(h.Err)}
+	e := h.Engine
+	if e.Version != "" {
+		d.Engine = &detailsEngineDoc{Version: e.Version, APIVersion: e.APIVersion, OS: e.OS, Arch: e.Arch}
 	}
-	for _, ct := range h.Containers {
+	for _, ct := range e.Containers {
 		d.Containers = append(d.Containers, detailsContainerDoc{
 			Name: ct.Name, Image: ct.Image, Role: ct.Role, State: ct.State, Status: ct.Status,
 			Created: time.Unix(ct.Created, 0).UTC(),
 		})
 	}
-	// Which accessories are missing is known only from a full list.
-	if r.Err == nil {
-		for _, a := range missingAccessories(cfg, r.Host, h) {
-			d.AccessoriesMissing = append(d.AccessoriesMissing, a.Name)
-		}
+	// Which accessories are missing is known only from a full list: the
+	// workflow leaves them out when the host failed.
+	for _, a := range h.Missing {
+		d.AccessoriesMissing = append(d.AccessoriesMissing, a.Name)
 	}
 	return d
 }

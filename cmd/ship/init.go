@@ -15,11 +15,11 @@ func initCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			u := legacyUI(c)
+			u := newUI(c)
 			for _, f := range files {
-				u.infof("created %s", f)
+				u.Infof("created %s", f)
 			}
-			u.infof("next: set your servers in %s, then run `ship config` to check it", config.DefaultFile)
+			u.Infof("next: set your servers in %s, then run `ship config` to check it", config.DefaultFile)
 			return nil
 		},
 	}

@@ -1,0 +1,175 @@
+package workflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/shipdeploy/ship/audit"
+	"github.com/shipdeploy/ship/config"
+	"github.com/shipdeploy/ship/database"
+	"github.com/shipdeploy/ship/host"
+	"github.com/shipdeploy/ship/queue"
+)
+
+// DBStatusRequest is ship db status.
+type DBStatusRequest struct {
+	Globals
+}
+
+// DBStatusResult is the health of the litestream section's databases and
+// their replica, on the host they live on.
+type DBStatusResult struct {
+	Host      string
+	Databases []database.Status // in config order
+}
+
+// DBStatus reads each database's size, WAL, journal mode, pages and
+// replication lag on the litestream section's host. It takes no lock, on
+// the databases or the deploy queue.
+func DBStatus(ctx context.Context, r DBStatusRequest) (DBStatusResult, error) {
+	s, h, err := openDB(ctx, r.Globals)
+	if err != nil {
+		return DBStatusResult{}, err
+	}
+	defer s.close()
+	statuses, err := database.Statuses(ctx, h, s.cfg, time.Now())
+	if err != nil {
+		return DBStatusResult{}, err
+	}
+	return DBStatusResult{Host: h.Name, Databases: statuses}, nil
+}
+
+// DBVerifyRequest is ship db verify. The drill's progress goes to UI.Out.
+type DBVerifyRequest struct {
+	Globals
+}
+
+// DBVerifyResult is the restore drill's finding on the litestream
+// section's host.
+type DBVerifyResult struct {
+	Host      string
+	Databases []database.Check // in config order
+}
+
+// Failed is how many databases failed the drill.
+func (v DBVerifyResult) Failed() int {
+	n := 0
+	for _, c := range v.Databases {
+		if !c.OK {
+			n++
+		}
+	}
+	return n
+}
+
+// OK is true when every database passed the drill.
+func (v DBVerifyResult) OK() bool { return v.Failed() == 0 }
+
+// DBVerify is the restore fire drill: each database's replica restored
+// into a temporary copy on the host, checked, and its row counts compared
+// with the live database. The result is nil when the drill could not run;
+// otherwise it is complete, and the error says when a database failed.
+func DBVerify(ctx context.Context, r DBVerifyRequest) (*DBVerifyResult, error) {
+	s, h, err := openDB(ctx, r.Globals)
+	if err != nil {
+		return nil, err
+	}
+	defer s.close()
+	checks, err := database.Verify(ctx, h, s.cfg, r.UI.Out)
+	if err != nil {
+		return nil, err
+	}
+	res := &DBVerifyResult{Host: h.Name, Databases: checks}
+	if failed := res.Failed(); failed > 0 {
+		return res, fmt.Errorf("%d of %d databases failed the restore drill", failed, len(checks))
+	}
+	return res, nil
+}
+
+// DBRestoreRequest is ship db restore.
+type DBRestoreRequest struct {
+	Globals
+	// Timestamp restores the state as of this RFC 3339 time; "" is the
+	// latest replica.
+	Timestamp string
+	// Yes agrees to the restore without asking.
+	Yes bool
+}
+
+// check refuses a Timestamp that is not RFC 3339, before anything is
+// contacted.
+func (r DBRestoreRequest) check() error {
+	if r.Timestamp == "" {
+		return nil
+	}
+	if _, err := time.Parse(time.RFC3339, r.Timestamp); err != nil {
+		return usage(fmt.Errorf("--timestamp %q: want RFC 3339, like 2026-11-21T09:30:00Z", r.Timestamp))
+	}
+	return nil
+}
+
+// replica names what the restore brings back, for the prompt and the
+// audit log.
+func (r DBRestoreRequest) replica() string {
+	if r.Timestamp == "" {
+		return "the latest replica"
+	}
+	return "the replica as of " + r.Timestamp
+}
+
+// restorePrompt is the question db restore asks before it stops anything.
+func restorePrompt(cfg *config.Config, host, what string) string {
+	return fmt.Sprintf("Stop %s on %s and replace %s with %s? The current files are kept beside them. [y/N] ",
+		cfg.Service, host, strings.Join(cfg.Litestream.Databases, ", "), what)
+}
+
+// DBRestore replaces the live databases with their replica (as of
+// Timestamp, when set), once the user agrees: the app stops, the current
+// files are set aside beside the databases, the replica is restored and
+// checked, and the app starts again. It holds the deploy queue, and
+// records the outcome in the host's audit log.
+func DBRestore(ctx context.Context, r DBRestoreRequest) error {
+	if err := r.check(); err != nil {
+		return err
+	}
+	s, h, err := openDB(ctx, r.Globals)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	what := r.replica()
+	if !r.Yes && !r.confirm(restorePrompt(s.cfg, h.Name, what)) {
+		return errors.New("not restored: confirm on a terminal, or pass --yes")
+	}
+	return s.mutate(ctx, nil, queue.Ticket{Command: "db restore"}, func(ctx context.Context) error {
+		out := s.output().Prefixed("[" + h.Name + "] ")
+		defer out.Close()
+		err := database.Restore(ctx, h, s.cfg, r.Timestamp, out)
+		result := "restored " + what
+		if err != nil {
+			result = "failed: " + err.Error()
+		}
+		e := audit.Entry{Time: time.Now(), Performer: audit.Performer(), Command: "db restore", Result: result}
+		if aerr := audit.Append(context.WithoutCancel(ctx), h.Shell, audit.Path(s.cfg.ServiceAndDestination()), e); aerr != nil {
+			fmt.Fprintf(out, "audit log: %v\n", aerr)
+		}
+		return err
+	})
+}
+
+// openDB loads the config and connects to the host the litestream section
+// runs on: the db commands' session.
+func openDB(ctx context.Context, g Globals) (*session, *host.Host, error) {
+	cfg, err := LoadConfig(g)
+	if err != nil {
+		return nil, nil, err
+	}
+	return dbSession(ctx, g, cfg)
+}
+
+// HumanBytes prints a size the way db status's warnings do, so its table
+// and its warnings agree.
+func HumanBytes(n int64) string { return database.HumanBytes(n) }
