@@ -39,10 +39,14 @@ type DeployRequest struct {
 }
 
 // Deploy builds the image (unless SkipBuild) and swaps it in on the
-// selected hosts and roles through the deploy queue. rep receives the
-// version and every host's outcome, however the deploy ends.
-func Deploy(ctx context.Context, r DeployRequest, rep *deploy.Report) error {
-	rep.Version = r.Version // until the git commit is known
+// selected hosts and roles through the deploy queue. The report says how
+// it ended, whatever the error.
+func Deploy(ctx context.Context, r DeployRequest) (*deploy.Report, error) {
+	rep := newReport("deploy", r.Version) // the version until the git commit is known
+	return rep, finish(rep, deployInto(ctx, r, rep))
+}
+
+func deployInto(ctx context.Context, r DeployRequest, rep *deploy.Report) error {
 	cfg, err := LoadConfig(r.Globals)
 	if err != nil {
 		return err
@@ -69,8 +73,13 @@ type RollbackRequest struct {
 }
 
 // Rollback swaps a retained version back in, through the deploy queue.
-func Rollback(ctx context.Context, r RollbackRequest, rep *deploy.Report) error {
-	rep.Version = r.Version
+// The report says how it ended, whatever the error.
+func Rollback(ctx context.Context, r RollbackRequest) (*deploy.Report, error) {
+	rep := newReport("rollback", r.Version)
+	return rep, finish(rep, rollbackInto(ctx, r, rep))
+}
+
+func rollbackInto(ctx context.Context, r RollbackRequest, rep *deploy.Report) error {
 	cfg, err := LoadConfig(r.Globals)
 	if err != nil {
 		return err

@@ -25,8 +25,8 @@ func deployCommand() *cli.Command {
 			jsonFlag,
 		}, queueFlags()...),
 		Action: func(c *cli.Context) error {
-			return reported(c, "deploy", func(rep *deploy.Report) error {
-				return workflow.Deploy(c.Context, deployRequest(c), rep)
+			return reported(c, func() (*deploy.Report, error) {
+				return workflow.Deploy(c.Context, deployRequest(c))
 			})
 		},
 	}
@@ -67,8 +67,9 @@ func rollbackCommand() *cli.Command {
 					return usageError{fmt.Errorf("rollback takes one VERSION; %q is not a rollback flag", arg)}
 				}
 			}
-			return reported(c, "rollback", func(rep *deploy.Report) error {
-				return workflow.Rollback(c.Context, r, rep)
+			return reported(c, func() (*deploy.Report, error) {
+				r.Globals = globals(c) // after --json sent progress to stderr
+				return workflow.Rollback(c.Context, r)
 			})
 		},
 	}

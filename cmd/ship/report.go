@@ -4,15 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/shipdeploy/ship/actions"
-	"github.com/shipdeploy/ship/audit"
 	"github.com/shipdeploy/ship/config"
 	"github.com/shipdeploy/ship/deploy"
-	"github.com/shipdeploy/ship/queue"
 	"github.com/shipdeploy/ship/workflow"
 )
 
@@ -23,23 +20,13 @@ var jsonFlag = &cli.BoolFlag{Name: "json", Usage: "print one JSON document (docs
 // JSON document with --json, and under GitHub Actions as the step's
 // outputs and summary. Whatever fails, the outputs are written, so a
 // workflow can act on result=failed.
-func reported(c *cli.Context, command string, run func(rep *deploy.Report) error) error {
-	rep := &deploy.Report{Command: command, Performer: audit.Performer(),
-		StartedAt: time.Now().UTC(), Hosts: []deploy.OutcomeReport{}}
+func reported(c *cli.Context, run func() (*deploy.Report, error)) error {
 	stdout := c.App.Writer
 	if c.Bool("json") {
 		c.App.Writer = c.App.ErrWriter // stdout is the document's alone
 		defer func() { c.App.Writer = stdout }()
 	}
-	err := run(rep)
-	var sup *queue.SupersededError
-	if errors.As(err, &sup) {
-		// Stepping aside is how a deploy ends well, not an error.
-		rep.SupersededBy = &deploy.SupersededBy{Command: sup.By.Command, Version: sup.By.Version, Performer: sup.By.Performer}
-		rep.Finish(nil)
-	} else {
-		rep.Finish(err)
-	}
+	rep, err := run()
 	if c.Bool("json") {
 		if jerr := writeJSON(stdout, rep); jerr != nil {
 			return errors.Join(err, jerr)
