@@ -64,17 +64,21 @@ func accessoryCommand() *cli.Command {
 			},
 			{
 				Name: "exec", Usage: "run a command in the accessory's running container", ArgsUsage: "NAME COMMAND",
-				Action: accessoryEach("", func(ctx context.Context, t accessoryTarget) error {
-					cmd := t.c.Args().Tail()
-					if len(cmd) == 0 {
+				Action: func(c *cli.Context) error {
+					// Checked before any host is contacted: a usage error
+					// returned from inside fleet.Each lost its type there
+					// (exit status 1, under a host prefix).
+					if c.Args().Len() < 2 {
 						return usageError{errors.New("accessory exec needs NAME and a COMMAND")}
 					}
-					status, err := accessories.Exec(ctx, t.host, t.cfg, t.acc, cmd, t.out, t.out)
-					if err == nil && status != 0 {
-						err = fmt.Errorf("exit status %d", status)
-					}
-					return err
-				}),
+					return accessoryEach("", func(ctx context.Context, t accessoryTarget) error {
+						status, err := accessories.Exec(ctx, t.host, t.cfg, t.acc, t.c.Args().Tail(), t.out, t.out)
+						if err == nil && status != 0 {
+							err = fmt.Errorf("exit status %d", status)
+						}
+						return err
+					})(c)
+				},
 			},
 		},
 	}
