@@ -8,9 +8,7 @@ import (
 	"time"
 
 	"github.com/shipdeploy/ship/audit"
-	"github.com/shipdeploy/ship/config"
 	"github.com/shipdeploy/ship/deploy"
-	"github.com/shipdeploy/ship/host"
 	"github.com/shipdeploy/ship/queue"
 	"github.com/shipdeploy/ship/ssh"
 )
@@ -136,12 +134,4 @@ func LockRelease(ctx context.Context, g Globals) error {
 		s.UI.Infof("there was no freeze (the queue needs no releasing: it frees itself when a deployer exits)")
 	}
 	return nil
-}
-
-// LegacyMutate is mutate for the commands cmd/ship still assembles
-// itself; it goes when they have moved here.
-func LegacyMutate(ctx context.Context, g Globals, cfg *config.Config, pool *ssh.Pool, engines map[string]*host.Host, units []deploy.Unit,
-	ticket queue.Ticket, fn func(ctx context.Context) error) error {
-	s := &session{Globals: g, cfg: cfg, pool: pool, engines: engines}
-	return s.mutate(ctx, units, ticket, fn)
 }
