@@ -169,7 +169,3 @@ func openDB(ctx context.Context, g Globals) (*session, *host.Host, error) {
 	}
 	return dbSession(ctx, g, cfg)
 }
-
-// HumanBytes prints a size the way db status's warnings do, so its table
-// and its warnings agree.
-func HumanBytes(n int64) string { return database.HumanBytes(n) }

@@ -155,11 +155,7 @@ func Output(w io.Writer) *fleet.Output {
 }
 
 // localEngine is the Docker Engine on this machine (DOCKER_HOST honoured).
-func localEngine() (*client.Client, error) { return LocalEngine() }
-
-// LocalEngine is the Docker Engine on this machine (DOCKER_HOST
-// honoured).
-func LocalEngine() (*client.Client, error) {
+func localEngine() (*client.Client, error) {
 	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 	if err != nil {
 		return nil, fmt.Errorf("local Docker Engine: %w", err)

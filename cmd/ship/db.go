@@ -68,7 +68,7 @@ func printStatus(w io.Writer, host string, s database.Status) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "%s\ton %s (%s)\n", s.Database, host, s.HostPath)
 	if s.Exists {
-		fmt.Fprintf(tw, "  size\t%s, WAL %s\n", workflow.HumanBytes(s.Size), workflow.HumanBytes(s.WALSize))
+		fmt.Fprintf(tw, "  size\t%s, WAL %s\n", database.HumanBytes(s.Size), database.HumanBytes(s.WALSize))
 		fmt.Fprintf(tw, "  pages\t%d of %d bytes\n", s.PageCount, s.PageSize)
 		fmt.Fprintf(tw, "  journal mode\t%s\n", s.JournalMode)
 	}
