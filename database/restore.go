@@ -111,7 +111,8 @@ func stopApp(ctx context.Context, h *host.Host, c *config.Config, out io.Writer)
 		if err != nil {
 			return nil, err
 		}
-		if slices.ContainsFunc(list, func(a deploy.AppContainer) bool { return a.State == "running" }) {
+		// A container in a restart loop writes whenever it runs.
+		if slices.ContainsFunc(list, func(a deploy.AppContainer) bool { return a.State == "running" || a.State == "restarting" }) {
 			running = append(running, r)
 		}
 	}
