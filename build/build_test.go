@@ -338,7 +338,7 @@ COPY c.txt /c.txt
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var out bytes.Buffer
-	id, err := Build(ctx, cli, c, "t1", &out)
+	id, err := Build(ctx, cli, c, "t1", &out, nil)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
@@ -383,7 +383,7 @@ func TestBuildDockerfileOutsideContext(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var out bytes.Buffer
-	if _, err := Build(ctx, cli, c, "t1", &out); err != nil {
+	if _, err := Build(ctx, cli, c, "t1", &out, nil); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
 	if got, want := imageFiles(t, cli, ref), []string{"ctx/", "ctx/a.txt"}; !slices.Equal(got, want) {
@@ -401,7 +401,7 @@ func TestBuildFails(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	_, err := Build(ctx, cli, c, "t1", io.Discard)
+	_, err := Build(ctx, cli, c, "t1", io.Discard, nil)
 	if err == nil || !strings.HasPrefix(err.Error(), "build "+ref+": Step 2/") || !strings.Contains(err.Error(), " : COPY missing.txt /missing.txt: ") {
 		t.Fatalf("error %v, want the failing step", err)
 	}
