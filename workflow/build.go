@@ -96,7 +96,8 @@ func buildVersion(ctx context.Context, g Globals, cfg *config.Config, version st
 	if g.UI.Quiet {
 		out = io.Discard
 	}
-	id, err := build.Build(ctx, local, cfg, version, out)
+	warn := func(msg string) { g.UI.Warnf("%s", msg) }
+	id, err := build.Build(ctx, local, cfg, version, out, warn)
 	if err != nil {
 		return "", err
 	}
