@@ -1,9 +1,10 @@
 package config
 
 import (
-	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -86,7 +87,8 @@ func loadSecrets(root string, files []string, run commandRunner) (Secrets, []str
 		for _, e := range entries {
 			v, err := e.value(lookup, func(cmd string) (string, error) { return run(root, cmd, out) })
 			if err != nil {
-				problems = append(problems, Problem{File: name, Line: e.line, Column: 1, Path: e.key, Message: err.Error()})
+				problems = append(problems, Problem{File: name, Line: e.line, Column: 1, Path: e.key,
+					Message: fmt.Sprintf("the $(…) of %s failed: %s (run the command in a terminal to see its errors)", e.key, commandStatus(err))})
 				continue
 			}
 			inFile[e.key] = v
@@ -100,6 +102,8 @@ func loadSecrets(root string, files []string, run commandRunner) (Secrets, []str
 // manager's CLI waiting for a login that will never come.
 const commandTimeout = 2 * time.Minute
 
+// runCommand runs a $(command) with sh. Its stderr is discarded: it may
+// hold what the command was fetching, and problems end up in CI logs.
 func runCommand(root, command string, sofar Secrets) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
 	defer cancel()
@@ -109,15 +113,30 @@ func runCommand(root, command string, sofar Secrets) (string, error) {
 	for k, v := range sofar {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	cmd.Stderr = io.Discard
 	out, err := cmd.Output()
 	if err != nil {
-		// The command is the user's own text, but its output may be a
-		// secret: show the command and its stderr only.
-		return "", fmt.Errorf("$(%s) failed: %v: %s", command, err, strings.TrimSpace(stderr.String()))
+		if ctx.Err() != nil {
+			return "", ctx.Err()
+		}
+		return "", err
 	}
 	return strings.TrimRight(string(out), "\n"), nil
+}
+
+// commandStatus says how a command failed, and nothing else: not its
+// text, which may hold an inline token, nor its output.
+func commandStatus(err error) string {
+	var exit *exec.ExitError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return "it did not finish within " + commandTimeout.String()
+	case errors.As(err, &exit):
+		return exit.ProcessState.String() // "exit status 1", "signal: killed"
+	case errors.Is(err, exec.ErrNotFound):
+		return "sh was not found"
+	}
+	return "it could not run"
 }
 
 // secret resolves a secret by name, reporting at n when it is missing.

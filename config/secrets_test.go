@@ -103,6 +103,25 @@ func TestSecretsParseErrorsHideTheLine(t *testing.T) {
 	}
 }
 
+// A command that fails is named by its key and exit status; neither its
+// text (which may hold a token) nor its stderr shows.
+func TestSecretsCommandFailureHidesOutput(t *testing.T) {
+	_, err := loadWithSecrets(t, "A=1\nTOKEN=$(printf 'fetched-secret' >&2; tok=inline-token-abc; exit 3)\n", "TOKEN")
+	var problems Problems
+	if !errors.As(err, &problems) || len(problems) == 0 {
+		t.Fatalf("got %v, want a problem", err)
+	}
+	p := problems[0].String()
+	if !strings.Contains(p, ".ship/secrets:2:1: TOKEN: the $(…) of TOKEN failed: exit status 3") {
+		t.Errorf("problem %q does not name the file, line, key and exit status", p)
+	}
+	for _, leak := range []string{"fetched-secret", "inline-token-abc", "printf"} {
+		if strings.Contains(err.Error(), leak) {
+			t.Errorf("the problem shows %q: %v", leak, err)
+		}
+	}
+}
+
 func TestDotenvForms(t *testing.T) {
 	t.Setenv("FROM_ENV", "env")
 	got, err := loadWithSecrets(t, "\uFEFF# comment\r\n"+`export EXPORTED=1
