@@ -212,8 +212,13 @@ func (d *decoder) litestream(n *yaml.Node, p string) *Litestream {
 			for i, item := range d.list(v, kp) {
 				ip := index(kp, i)
 				db := d.str(item, ip)
-				if !path.IsAbs(db) {
+				switch {
+				case !path.IsAbs(db):
 					d.errorf(resolve(item), ip, "%q should be the absolute path of the database inside the app container", db)
+				case !cleanPath(db):
+					// ship reaches the file on the host through the volume:
+					// a .. would lead it out of the volume.
+					d.errorf(resolve(item), ip, "%q should be a plain path inside a volume: no \"..\", \".\" or \"//\" and no trailing \"/\"", db)
 				}
 				l.Databases = append(l.Databases, db)
 			}
