@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -165,7 +166,7 @@ func (d *decoder) portSpec(n *yaml.Node, p, spec string) {
 // files reads Kamal's `local:remote[:options]` strings or {local, remote,
 // mode, owner, options} maps. Files must exist locally; directories are
 // created on the host, so only theirs are not checked.
-func (d *decoder) files(n *yaml.Node, p string, mustExist bool) []File {
+func (d *decoder) files(n *yaml.Node, p string, isFile bool) []File {
 	var out []File
 	for i, item := range d.list(n, p) {
 		ip := index(p, i)
@@ -190,12 +191,7 @@ func (d *decoder) files(n *yaml.Node, p string, mustExist bool) []File {
 				f.Options = parts[2]
 			}
 		}
-		if f.Remote != "" && !path.IsAbs(f.Remote) {
-			d.errorf(resolve(item), ip, "remote path %q must be absolute", f.Remote)
-		}
-		if mustExist && f.Local != "" {
-			d.localFile(resolve(item), ip, f.Local)
-		}
+		d.filePaths(resolve(item), ip, f, isFile)
 		out = append(out, f)
 	}
 	return out
@@ -265,10 +261,55 @@ func (d *decoder) litestream(n *yaml.Node, p string) *Litestream {
 	return l
 }
 
-// localFile reports a file that an accessory uploads but that is missing
-// here, before any host is touched.
-func (d *decoder) localFile(n *yaml.Node, p, local string) {
-	if _, err := os.Stat(filepath.Join(d.root, local)); err != nil {
-		d.errorf(n, p, "local file %s: %v", local, errors.Unwrap(err))
+// filePaths checks where an accessory's file or directory goes. Files are
+// uploaded to DIR/files/REMOTE and relative directories created at
+// DIR/directories/LOCAL (spec.AccessoryFile, spec.AccessoryDirectory), so
+// a ".." there would write outside the accessory's directory on the host.
+func (d *decoder) filePaths(n *yaml.Node, p string, f File, isFile bool) {
+	switch {
+	case f.Remote == "":
+	case !path.IsAbs(f.Remote):
+		d.errorf(n, p, "remote path %q must be absolute", f.Remote)
+	case hasDotDot(f.Remote):
+		d.errorf(n, p, "remote path %q may not contain \"..\": ship places it under the accessory's own directory on the host", f.Remote)
+	case path.Clean(f.Remote) == "/":
+		d.errorf(n, p, "remote path / names no file or directory in the container")
 	}
+	if f.Local == "" {
+		return
+	}
+	if !isFile {
+		switch {
+		case !path.IsAbs(f.Local) && (path.Clean(f.Local) == ".." || strings.HasPrefix(path.Clean(f.Local), "../")):
+			d.errorf(n, p, "local directory %q may not contain \"..\": a relative directory is made under the accessory's directory on the host (give an absolute host path for one elsewhere)", f.Local)
+		case path.Clean(f.Local) == "/":
+			d.errorf(n, p, "local directory / is the host's root directory: name a directory for the accessory")
+		}
+		return
+	}
+	// Kamal reads an absolute local file as it is (File.expand_path), so
+	// ship does too: the config is trusted and may name any file on this
+	// machine. A relative one is in the project, and a ".." that leads
+	// out of it is taken for a mistake.
+	if !filepath.IsAbs(f.Local) && !filepath.IsLocal(f.Local) {
+		d.errorf(n, p, "local file %q leads out of the project directory: give a path inside it, or an absolute path", f.Local)
+		return
+	}
+	if _, err := os.Stat(LocalPath(d.root, f.Local)); err != nil {
+		d.errorf(n, p, "local file %s: %v", f.Local, errors.Unwrap(err))
+	}
+}
+
+// hasDotDot says whether a slash-separated path has a ".." element.
+func hasDotDot(p string) bool {
+	return slices.Contains(strings.Split(p, "/"), "..")
+}
+
+// LocalPath is where a local file of the config is on this machine:
+// as written when absolute, else under the project root.
+func LocalPath(root, local string) string {
+	if filepath.IsAbs(local) {
+		return local
+	}
+	return filepath.Join(root, local)
 }
