@@ -72,3 +72,51 @@ func TestAccessoryPathsKamalAccepts(t *testing.T) {
 		t.Errorf("files = %+v", files)
 	}
 }
+
+// An accessory file's or directory's mode and owner reach chmod and chown
+// on the host: they are octal and USER[:GROUP], never an option.
+func TestAccessoryModeAndOwner(t *testing.T) {
+	for _, tc := range []struct{ name, sections, want string }{
+		{"an owner that is an option", "    directories:\n      - local: data\n        remote: /data\n        owner: --reference=/etc/shadow\n",
+			`deploy.yml:9:9: accessories.db.directories[0]: owner "--reference=/etc/shadow" should be USER or USER:GROUP`},
+		{"a group that is an option", "    files:\n      - local: app.conf\n        remote: /etc/app.conf\n        owner: app:-x\n",
+			`accessories.db.files[0]: owner "app:-x" should be USER or USER:GROUP`},
+		{"shell in an owner", "    files:\n      - {local: app.conf, remote: /etc/app.conf, owner: \"root;id\"}\n",
+			`owner "root;id" should be`},
+		{"a symbolic mode", "    files:\n      - {local: app.conf, remote: /etc/app.conf, mode: u+s}\n",
+			`accessories.db.files[0]: mode "u+s" should be octal`},
+		{"a mode with an 8", "    directories:\n      - {local: data, remote: /data, mode: \"0648\"}\n",
+			`accessories.db.directories[0]: mode "0648" should be octal`},
+		{"a mode too long", "    directories:\n      - {local: data, remote: /data, mode: \"07777\"}\n",
+			`mode "07777" should be octal`},
+		{"a mode that is an option", "    directories:\n      - {local: data, remote: /data, mode: -R}\n",
+			`mode "-R" should be octal`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := write(t, map[string]string{"config/deploy.yml": accessoryConfig(tc.sections), "app.conf": "x\n"})
+			_, err := load(t, dir, Options{})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+	dir := write(t, map[string]string{"app.conf": "x\n", "config/deploy.yml": accessoryConfig("    files:\n" +
+		"      - {local: app.conf, remote: /etc/a, mode: \"0644\", owner: www-data}\n" +
+		"      - {local: app.conf, remote: /etc/b, mode: 600, owner: \"1000:1000\"}\n" +
+		"    directories:\n" +
+		"      - {local: data, remote: /data, mode: \"1777\", owner: \"deploy:_apt\"}\n" +
+		"      - {local: data2, remote: /data2, mode: \"755\", owner: \"machine$\"}\n")})
+	if _, err := load(t, dir, Options{}); err != nil {
+		t.Errorf("usual modes and owners refused: %v", err)
+	}
+}
+
+// A host directory volume's owner reaches the same chown.
+func TestVolumeOwnerIsNoOption(t *testing.T) {
+	dir := write(t, map[string]string{"config/deploy.yml": "service: app\nimage: acme/app\nservers: [10.0.0.1]\n" +
+		"volumes:\n  - {source: /srv/app, target: /data, owner: \"--reference=/etc/shadow\"}\n"})
+	_, err := load(t, dir, Options{})
+	if err == nil || !strings.Contains(err.Error(), `deploy.yml:5:5: volumes[0]: volume owner "--reference=/etc/shadow" should be USER or USER:GROUP`) {
+		t.Errorf("error %v", err)
+	}
+}

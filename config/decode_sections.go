@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/shipdeploy/ship/runopts"
+	"github.com/shipdeploy/ship/volumes"
 )
 
 func (d *decoder) ssh(n *yaml.Node, p string) SSH {
@@ -192,6 +193,13 @@ func (d *decoder) files(n *yaml.Node, p string, isFile bool) []File {
 			}
 		}
 		d.filePaths(resolve(item), ip, f, isFile)
+		// Both reach chmod and chown on the host.
+		if err := volumes.CheckMode(f.Mode); f.Mode != "" && err != nil {
+			d.errorf(resolve(item), ip, "%v", err)
+		}
+		if err := volumes.CheckOwner(f.Owner); f.Owner != "" && err != nil {
+			d.errorf(resolve(item), ip, "%v", err)
+		}
 		out = append(out, f)
 	}
 	return out
