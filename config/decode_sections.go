@@ -13,26 +13,42 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/shipdeploy/ship/runopts"
+	"github.com/shipdeploy/ship/ssh"
 	"github.com/shipdeploy/ship/volumes"
 )
 
 func (d *decoder) ssh(n *yaml.Node, p string) SSH {
 	var s SSH
 	d.object(n, p, fields{
-		"user": func(v *yaml.Node, kp string) { s.User = d.str(v, kp) },
+		"user": func(v *yaml.Node, kp string) {
+			// It reaches a local shell through proxy_command's %r.
+			s.User = d.str(v, kp)
+			if err := ssh.CheckUser(s.User); s.User != "" && err != nil {
+				d.errorf(resolve(v), kp, "%v", err)
+			}
+		},
 		"port": func(v *yaml.Node, kp string) { s.Port = d.port(v, kp) },
 		"proxy": func(v *yaml.Node, kp string) {
 			s.Proxy = d.str(v, kp)
 			host := s.Proxy
-			if _, h, ok := strings.Cut(host, "@"); ok {
+			if u, h, ok := strings.Cut(host, "@"); ok {
 				host = h
+				if err := ssh.CheckUser(u); err != nil {
+					d.errorf(resolve(v), kp, "jump host %q: %v", s.Proxy, err)
+					return
+				}
 			}
 			if err := checkHost(host); err != nil {
 				d.errorf(resolve(v), kp, "jump host %q should be [user@]host[:port]", s.Proxy)
 			}
 		},
-		"proxy_command": func(v *yaml.Node, kp string) { s.ProxyCommand = d.str(v, kp) },
-		"keys":          func(v *yaml.Node, kp string) { s.Keys = d.strings(v, kp) },
+		"proxy_command": func(v *yaml.Node, kp string) {
+			s.ProxyCommand = d.str(v, kp)
+			if err := ssh.CheckProxyCommand(s.ProxyCommand); err != nil {
+				d.errorf(resolve(v), kp, "%v", err)
+			}
+		},
+		"keys": func(v *yaml.Node, kp string) { s.Keys = d.strings(v, kp) },
 		"key_data": func(v *yaml.Node, kp string) {
 			// Each entry names a secret holding a private key, or is the
 			// key itself.
