@@ -256,6 +256,13 @@ func (d *decoder) litestream(n *yaml.Node, p string) *Litestream {
 						d.errorf(resolve(v), kp, "sftp replicas are not supported by the litestream section yet: use s3:// or file://, or a hand-written Litestream accessory")
 					case err != nil || (u.Scheme != "s3" && u.Scheme != "file") || (u.Host == "" && u.Scheme != "file"):
 						d.errorf(resolve(v), kp, "%q should be s3://BUCKET/PATH or file:///PATH", r.URL)
+					case u.Scheme == "file":
+						// The directory is made on the host and mounted into
+						// Litestream at the same path: a plain path, not /.
+						p := strings.TrimSuffix(u.Path, "/")
+						if u.Host != "" || p == "" || !cleanPath(p) || !path.IsAbs(p) {
+							d.errorf(resolve(v), kp, "%q should be file:///PATH, with PATH a plain absolute path other than / (no \"..\")", r.URL)
+						}
 					}
 				},
 				"endpoint":         func(v *yaml.Node, kp string) { r.Endpoint = d.str(v, kp) },

@@ -161,3 +161,23 @@ func TestLitestreamDatabaseStaysOnItsVolume(t *testing.T) {
 		t.Errorf("DatabaseVolume = %v, %q, %v", v, rel, err)
 	}
 }
+
+// A file replica is a directory ship makes on the host and mounts into
+// Litestream: a plain absolute path, never / or one with "..".
+func TestLitestreamFileReplicaPath(t *testing.T) {
+	for _, u := range []string{"file:///", "file:///backups/../../etc", "file://backups/app", "file://"} {
+		yml := strings.Replace(litestreamBase, "s3://backups/shop", u, 1)
+		dir := write(t, map[string]string{"config/deploy.yml": yml, ".ship/secrets": "S3_KEY=a\nS3_SECRET=b\n"})
+		_, err := load(t, dir, Options{})
+		if want := `litestream.replica.url: "` + u + `" should be file:///PATH`; err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error %v, want %q", u, err, want)
+		}
+	}
+	for _, u := range []string{"file:///var/backups/shop", "file:///var/backups/shop/"} {
+		yml := strings.Replace(litestreamBase, "s3://backups/shop", u, 1)
+		dir := write(t, map[string]string{"config/deploy.yml": yml, ".ship/secrets": "S3_KEY=a\nS3_SECRET=b\n"})
+		if _, err := load(t, dir, Options{}); err != nil {
+			t.Errorf("%s: %v", u, err)
+		}
+	}
+}
