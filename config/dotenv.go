@@ -370,8 +370,8 @@ func (p *dotenvParser) dollar(b *pieceBuilder, start int, key string, inDoubleQu
 }
 
 // closingParen finds the ) that closes the ( at s[0], past nested
-// parentheses, quotes and backslash escapes of the command, as sh would;
-// -1 if there is none (on the line, unless multiline).
+// parentheses, '…' and "…" strings and backslash escapes of the command,
+// as sh would; -1 if there is none (on the line, unless multiline).
 func closingParen(s string, multiline bool) int {
 	depth := 0
 	for i := 0; i < len(s); i++ {
@@ -388,6 +388,19 @@ func closingParen(s string, multiline bool) int {
 				return -1
 			}
 			i += j + 1
+		case '"':
+			j := i + 1
+			for ; j < len(s) && s[j] != '"'; j++ {
+				if s[j] == '\\' {
+					j++
+				} else if s[j] == '\n' && !multiline {
+					return -1
+				}
+			}
+			if j >= len(s) {
+				return -1
+			}
+			i = j
 		case '(':
 			depth++
 		case ')':

@@ -137,9 +137,10 @@ line
 -----END KEY-----"
 BACKSLASH=a\b
 NESTED="$(printf '%s' "(x)")"
+NESTED_QUOTES=$(printf '%s' "(y")
 ESCAPED_IN_CMD="$(printf '%s' \"q\")"
 EARLIER=$EXPORTED-$COLON
-`, "EXPORTED", "COLON", "SPACED", "HASH", "EMPTY", "QUOTES", "SINGLE", "PEM", "BACKSLASH", "NESTED", "ESCAPED_IN_CMD", "EARLIER")
+`, "EXPORTED", "COLON", "SPACED", "HASH", "EMPTY", "QUOTES", "SINGLE", "PEM", "BACKSLASH", "NESTED", "NESTED_QUOTES", "ESCAPED_IN_CMD", "EARLIER")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,6 +155,7 @@ EARLIER=$EXPORTED-$COLON
 		"PEM":            "-----BEGIN KEY-----\nline\n-----END KEY-----",
 		"BACKSLASH":      `a\b`,
 		"NESTED":         "(x)",
+		"NESTED_QUOTES":  "(y",
 		"ESCAPED_IN_CMD": "q",
 		"EARLIER":        "1-colon value",
 	}
