@@ -55,10 +55,8 @@ func Deliver(ctx context.Context, g Globals, version string) error {
 	if err != nil {
 		return err
 	}
-	if version == "" {
-		if version, err = versionOf(ctx, cfg, ""); err != nil {
-			return err
-		}
+	if version, err = versionOf(ctx, cfg, version); err != nil {
+		return err // a --version given is checked like one computed
 	}
 	return deliver(ctx, g, cfg, version)
 }
