@@ -28,13 +28,19 @@ func Plan(c *config.Config, hosts, roles []string) []Unit {
 	return out
 }
 
-// GitVersion is the default version: the commit checked out in dir, with a
-// random suffix when the tree has uncommitted changes, as Kamal does, so
-// two different dirty builds never share a tag.
-func GitVersion(ctx context.Context, dir string) (string, error) {
+// GitVersion is the default version: the commit checked out in dir. The
+// image is built from that commit as committed, so the commit names it
+// whatever the working tree holds; only when workingTree (builder.context)
+// builds the working tree does a tree with uncommitted changes get a
+// random suffix, as Kamal does, so two different dirty builds never share
+// a tag.
+func GitVersion(ctx context.Context, dir string, workingTree bool) (string, error) {
 	sha, err := git(ctx, dir, "rev-parse", "HEAD")
 	if err != nil {
 		return "", fmt.Errorf("no version given and git cannot name one (%v): pass --version", err)
+	}
+	if !workingTree {
+		return sha, nil
 	}
 	status, err := git(ctx, dir, "status", "--porcelain", "--untracked-files=no")
 	if err != nil {

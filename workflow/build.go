@@ -107,7 +107,7 @@ func buildVersion(ctx context.Context, g Globals, cfg *config.Config, version st
 func versionOf(ctx context.Context, cfg *config.Config, version string) (string, error) {
 	if version == "" {
 		var err error
-		if version, err = deploy.GitVersion(ctx, cfg.Root); err != nil {
+		if version, err = deploy.GitVersion(ctx, cfg.Root, cfg.Builder.Context != ""); err != nil {
 			return "", usage(err)
 		}
 	}
