@@ -195,8 +195,13 @@ func (d *decoder) image(v *yaml.Node, p string) string {
 func (d *decoder) registry(n *yaml.Node, path string) Registry {
 	var r Registry
 	d.object(n, path, fields{
-		"server":   func(v *yaml.Node, p string) { r.Server = d.str(v, p) },
-		"username": func(v *yaml.Node, p string) { r.Username = d.secretOrLiteral(v, p).Reveal() },
+		"server": func(v *yaml.Node, p string) { r.Server = d.str(v, p) },
+		"username": func(v *yaml.Node, p string) {
+			r.Username = d.secretOrLiteral(v, p).Reveal()
+			if resolve(v).Kind == yaml.SequenceNode && r.Username != "" {
+				d.revealed = append(d.revealed, r.Username)
+			}
+		},
 		"password": func(v *yaml.Node, p string) { r.Password = d.secretOrLiteral(v, p) },
 	})
 	return r

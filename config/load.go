@@ -66,9 +66,10 @@ func Load(opts Options) (*Config, error) {
 	d.decodeRoot(root, c)
 	c.applyDefaults()
 	c.Warnings = d.warnings
+	c.revealed = d.revealed
 	if len(d.problems) > 0 {
 		d.problems.sort()
-		return nil, d.problems
+		return nil, redactProblems(d.problems, d.secrets)
 	}
 	return c, nil
 }
