@@ -43,7 +43,7 @@ type DeployRequest struct {
 // it ended, whatever the error.
 func Deploy(ctx context.Context, r DeployRequest) (*deploy.Report, error) {
 	rep := newReport("deploy", r.Version) // the version until the git commit is known
-	return rep, finish(rep, deployInto(ctx, r, rep))
+	return rep, finish(r.UI.Redactor, rep, deployInto(ctx, r, rep))
 }
 
 func deployInto(ctx context.Context, r DeployRequest, rep *deploy.Report) error {
@@ -76,7 +76,7 @@ type RollbackRequest struct {
 // The report says how it ended, whatever the error.
 func Rollback(ctx context.Context, r RollbackRequest) (*deploy.Report, error) {
 	rep := newReport("rollback", r.Version)
-	return rep, finish(rep, rollbackInto(ctx, r, rep))
+	return rep, finish(r.UI.Redactor, rep, rollbackInto(ctx, r, rep))
 }
 
 func rollbackInto(ctx context.Context, r RollbackRequest, rep *deploy.Report) error {
@@ -204,6 +204,7 @@ func swap(ctx context.Context, g Globals, cfg *config.Config, version string, op
 		Hook:        hook,
 		Performer:   audit.Performer(),
 		AtStep:      opts.atStep,
+		Redactor:    s.UI.Redactor,
 	}
 	restoreVersion := ""
 	if opts.restoreData {
