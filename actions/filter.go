@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"unicode"
+	"unicode/utf16"
 )
 
 // The runner reads a step's output line by line (a line ends at \n, \r or
@@ -187,4 +188,27 @@ func invisible(r rune) bool {
 		return false
 	}
 	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Mn, unicode.Me, unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point)
+}
+
+// EscapeJSON rewrites a JSON document, as encoding/json writes it, so that
+// a Filter finds no workflow command in it to neutralise, which would
+// break the document, while it decodes to the same value: in its strings,
+// "##[" becomes "##\u005b" and invisible characters become \u escapes.
+// No line of such a document starts with "::": each starts with a
+// bracket, a brace, a quote or a literal.
+func EscapeJSON(doc []byte) []byte {
+	s := string(doc)
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case !invisible(r):
+			b.WriteRune(r)
+		case r > 0xffff:
+			hi, lo := utf16.EncodeRune(r)
+			fmt.Fprintf(&b, `\u%04x\u%04x`, hi, lo)
+		default:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		}
+	}
+	return []byte(strings.ReplaceAll(b.String(), "##[", `##\u005b`))
 }

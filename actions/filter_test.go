@@ -1,8 +1,10 @@
 package actions
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -144,5 +146,33 @@ func TestEnvRedacts(t *testing.T) {
 	got := e.Warning(Annotation{Title: "hunter22", Message: "bad p%w\nd"})
 	if got != "::warning title=[REDACTED]::bad [REDACTED]" {
 		t.Errorf("annotation: %q", got)
+	}
+}
+
+// A JSON document passes a Filter unchanged once escaped, and decodes to
+// what it held.
+func TestEscapeJSON(t *testing.T) {
+	value := map[string]any{"error": "##[error]x", "log": []string{"a#\u200b#[b", "del\x7f", "tag\U000e0001", "::error::y"}}
+	var buf strings.Builder
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(value); err != nil {
+		t.Fatal(err)
+	}
+	doc := EscapeJSON([]byte(buf.String()))
+	var out strings.Builder
+	f := NewFilter(&out)
+	f.Write(doc)
+	f.Close()
+	if out.String() != string(doc) {
+		t.Errorf("the Filter changed the escaped document:\n%s\nto\n%s", doc, out.String())
+	}
+	var got map[string]any
+	if err := json.Unmarshal(doc, &got); err != nil {
+		t.Fatalf("%v:\n%s", err, doc)
+	}
+	if !reflect.DeepEqual(got, map[string]any{"error": "##[error]x", "log": []any{"a#\u200b#[b", "del\x7f", "tag\U000e0001", "::error::y"}}) {
+		t.Errorf("decodes to %q", got)
 	}
 }
