@@ -98,7 +98,8 @@ type Annotation struct {
 }
 
 // Error is the annotation as an error's workflow command line, secrets
-// redacted. File is made relative to the workspace, as GitHub expects.
+// redacted, and each line of the message that would be a workflow
+// command of its own neutralised, as an error may quote a host's output. File is made relative to the workspace, as GitHub expects.
 // Write it with Command, so that a Filter lets it through.
 func (e Env) Error(a Annotation) string { return e.annotation("error", a) }
 
@@ -123,7 +124,7 @@ func (e Env) annotation(level string, a Annotation) string {
 	if len(props) > 0 {
 		cmd += " " + strings.Join(props, ",")
 	}
-	return cmd + "::" + escapeData(e.Redactor.String(a.Message))
+	return cmd + "::" + escapeData(neutralizeLines(e.Redactor.String(a.Message)))
 }
 
 func (e Env) relative(file string) string {

@@ -179,6 +179,14 @@ func Neutralize(line string) string {
 	return strings.ReplaceAll(s, "##[", `##\[`)
 }
 
+// neutralizeLines neutralises each line of text, for a message that may
+// quote untrusted text on lines of its own.
+func neutralizeLines(text string) string {
+	var b strings.Builder
+	writeLines(&b, text+"\n")
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
 // invisible reports whether r is a character a comparison may skip:
 // control and format characters, combining marks, variation selectors and
 // the other default-ignorable code points. Whitespace is not: the runner

@@ -147,6 +147,12 @@ func TestEnvRedacts(t *testing.T) {
 	if got != "::warning title=[REDACTED]::bad [REDACTED]" {
 		t.Errorf("annotation: %q", got)
 	}
+	// A message quoting a host's output on lines of its own: each such line
+	// is shown, not a command, wherever the runner shows the message.
+	got = e.Error(Annotation{Title: "ship", Message: "exit status 1: first\n::error::pwned\r##[error]x"})
+	if got != `::error title=ship::exit status 1: first%0A\::error::pwned%0D##\[error]x` {
+		t.Errorf("annotation quoting planted lines: %q", got)
+	}
 }
 
 // A JSON document passes a Filter unchanged once escaped, and decodes to
