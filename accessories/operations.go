@@ -9,7 +9,6 @@ import (
 	"maps"
 	"os"
 	"path"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -253,7 +252,7 @@ func placeFiles(ctx context.Context, h *host.Host, c *config.Config, a *config.A
 		data := f.Content
 		if data == nil {
 			var err error
-			if data, err = os.ReadFile(filepath.Join(c.Root, f.Local)); err != nil {
+			if data, err = os.ReadFile(config.LocalPath(c.Root, f.Local)); err != nil {
 				return fmt.Errorf("accessory %s: %w", a.Name, err)
 			}
 		}

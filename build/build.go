@@ -21,20 +21,33 @@ import (
 // skipBuild is what to do instead when ship cannot build an image itself.
 const skipBuild = "build the image with docker and deploy with --skip-build"
 
-// Build builds the app's image from builder.context (default: the project
-// root), builder.dockerfile (default: Dockerfile), builder.target and
-// builder.args with the local Docker Engine, tags it IMAGE:VERSION, labels
-// it service=SERVICE, and returns the image ID. The build's output goes to
-// out; a failed build returns the engine's error with the failing step.
-func Build(ctx context.Context, local client.APIClient, c *config.Config, version string, out io.Writer) (string, error) {
+// Build builds the app's image with the local Docker Engine from
+// builder.dockerfile (default: Dockerfile), builder.target and
+// builder.args, tags it IMAGE:VERSION, labels it service=SERVICE, and
+// returns the image ID. The context is the project as committed in the
+// commit VERSION names, or HEAD's for any other version; with
+// builder.context, that directory of the working tree as it is. The
+// build's output goes to out, and warn is told what the image leaves out
+// of the working tree. A failed build returns the engine's error with the
+// failing step.
+func Build(ctx context.Context, local client.APIClient, c *config.Config, version string, out io.Writer, warn func(string)) (string, error) {
 	if err := spec.CheckVersion(version); err != nil {
 		return "", err
 	}
 	if err := checkBuilder(ctx, local, c.Builder); err != nil {
 		return "", err
 	}
+	if warn == nil {
+		warn = func(string) {}
+	}
 	ref := spec.ImageRef(c, version)
-	tarball, dockerfile, err := buildContext(c.Root, c.Builder.Context, c.Builder.Dockerfile)
+	root, cleanup, err := source(ctx, c, version, warn)
+	if err != nil {
+		return "", fmt.Errorf("build %s: %w", ref, err)
+	}
+	// Deferred first, so it runs after the tar below is closed.
+	defer cleanup()
+	tarball, dockerfile, err := buildContext(root, c.Builder.Context, c.Builder.Dockerfile)
 	if err != nil {
 		return "", fmt.Errorf("build %s: %w", ref, err)
 	}

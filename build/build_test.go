@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -289,6 +290,12 @@ func removeImage(t *testing.T, cli *client.Client, ref string) {
 // imageFiles lists the files in an image's layers, from docker save.
 func imageFiles(t *testing.T, cli *client.Client, ref string) []string {
 	t.Helper()
+	return names(imageContents(t, cli, ref))
+}
+
+// imageContents is the files in an image's layers, name to content.
+func imageContents(t *testing.T, cli *client.Client, ref string) map[string]string {
+	t.Helper()
 	rc, err := cli.ImageSave(context.Background(), []string{ref})
 	if err != nil {
 		t.Fatal(err)
@@ -299,13 +306,10 @@ func imageFiles(t *testing.T, cli *client.Client, ref string) []string {
 	if err := json.Unmarshal([]byte(saved["manifest.json"]), &manifest); err != nil || len(manifest) != 1 {
 		t.Fatalf("manifest.json of %s: %v %q", ref, err, saved["manifest.json"])
 	}
-	var files []string
+	files := map[string]string{}
 	for _, layer := range manifest[0].Layers {
-		for name := range readTar(t, strings.NewReader(saved[layer])) {
-			files = append(files, name)
-		}
+		maps.Copy(files, readTar(t, strings.NewReader(saved[layer])))
 	}
-	slices.Sort(files)
 	return files
 }
 
@@ -338,7 +342,7 @@ COPY c.txt /c.txt
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var out bytes.Buffer
-	id, err := Build(ctx, cli, c, "t1", &out)
+	id, err := Build(ctx, cli, c, "t1", &out, nil)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
@@ -383,7 +387,7 @@ func TestBuildDockerfileOutsideContext(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var out bytes.Buffer
-	if _, err := Build(ctx, cli, c, "t1", &out); err != nil {
+	if _, err := Build(ctx, cli, c, "t1", &out, nil); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
 	if got, want := imageFiles(t, cli, ref), []string{"ctx/", "ctx/a.txt"}; !slices.Equal(got, want) {
@@ -401,12 +405,108 @@ func TestBuildFails(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	_, err := Build(ctx, cli, c, "t1", io.Discard)
+	_, err := Build(ctx, cli, c, "t1", io.Discard, nil)
 	if err == nil || !strings.HasPrefix(err.Error(), "build "+ref+": Step 2/") || !strings.Contains(err.Error(), " : COPY missing.txt /missing.txt: ") {
 		t.Fatalf("error %v, want the failing step", err)
 	}
 	t.Log(err)
 	if _, err := cli.ImageInspect(ctx, ref); !client.IsErrNotFound(err) {
 		t.Errorf("inspect %s after a failed build: %v", ref, err)
+	}
+}
+
+// gitProject is project in a git repository: committedApp and its config
+// committed, then the working tree made dirty with secrets, a local
+// database, untracked files and uncommitted changes. It returns the
+// config and the commit.
+func gitProject(t *testing.T, builder string) (*config.Config, string) {
+	t.Helper()
+	name := "build-test-" + strings.ToLower(rand.Text()[:10])
+	root := t.TempDir()
+	files := maps.Clone(committedApp)
+	files["config/deploy.yml"] = "service: " + name + "\nimage: " + name + "\nservers: [10.0.0.1]\n" + builder
+	commit := gitRepo(t, root, files)
+	dirty(t, root)
+	c, err := config.Load(config.Options{File: filepath.Join(root, "config", "deploy.yml")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, commit
+}
+
+// buildWarned builds c as t1 and returns the image's files and the
+// warnings the build gave.
+func buildWarned(t *testing.T, cli *client.Client, c *config.Config) (map[string]string, []string) {
+	t.Helper()
+	ref := c.Image + ":t1"
+	removeImage(t, cli, ref)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	var warnings []string
+	if _, err := Build(ctx, cli, c, "t1", &out, func(s string) { warnings = append(warnings, s) }); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	return imageContents(t, cli, ref), warnings
+}
+
+// By default the image is built from the commit: what git ignores
+// (secrets, .env, local databases), what it does not track and .git never
+// reach the image, though the Dockerfile copies everything and
+// .dockerignore names none of them; the tracked files are there, in
+// subdirectories too, as committed. The warning names what is left out.
+func TestBuildCommittedTree(t *testing.T) {
+	cli := localEngine(t)
+	c, commit := gitProject(t, "")
+	files, warnings := buildWarned(t, cli, c)
+
+	for _, name := range []string{
+		"ctx/.kamal/", "ctx/.kamal/secrets", "ctx/.env", "ctx/local.sqlite3", "ctx/db/dev.sqlite3",
+		"ctx/notes.txt", "ctx/scratch/", "ctx/lib/staged.rb", "ctx/.git/", "ctx/.git/HEAD",
+	} {
+		if _, ok := files[name]; ok {
+			t.Errorf("the image holds %s", name)
+		}
+	}
+	want := []string{
+		"ctx/", "ctx/.dockerignore", "ctx/.gitignore", "ctx/Dockerfile", "ctx/app.rb",
+		"ctx/config/", "ctx/config/deploy.yml", "ctx/lib/", "ctx/lib/deep/", "ctx/lib/deep/x.rb", "ctx/lib/gone.rb",
+	}
+	if got := names(files); !slices.Equal(got, want) {
+		t.Errorf("image holds\n%q\nwant\n%q", got, want)
+	}
+	if files["ctx/app.rb"] != "committed\n" {
+		t.Errorf("app.rb in the image is %q, want the committed content", files["ctx/app.rb"])
+	}
+	if len(warnings) != 1 || !strings.HasPrefix(warnings[0], "building "+commit[:12]+" as committed; left out: 1 modified file (app.rb), ") ||
+		!strings.Contains(warnings[0], "notes.txt") || !strings.HasSuffix(warnings[0], " — commit them, or set builder.context: . to build the working tree") {
+		t.Errorf("warnings %q, want one naming app.rb and notes.txt", warnings)
+	}
+}
+
+// builder.context: . builds the working tree as it is, untracked files
+// and uncommitted changes included, still without what .dockerignore
+// excludes.
+func TestBuildWorkingTreeContext(t *testing.T) {
+	cli := localEngine(t)
+	c, _ := gitProject(t, "builder:\n  context: .\n")
+	writeFiles(t, c.Root, map[string]string{".dockerignore": "README.md\n.git\n.env\n**/*.sqlite3\n.kamal/secrets\n"})
+	files, warnings := buildWarned(t, cli, c)
+
+	for _, name := range []string{"ctx/notes.txt", "ctx/scratch/b/c.txt", "ctx/lib/staged.rb", "ctx/lib/deep/x.rb"} {
+		if _, ok := files[name]; !ok {
+			t.Errorf("the image lacks the working tree's %s", name)
+		}
+	}
+	for _, name := range []string{"ctx/.git/", "ctx/.env", "ctx/local.sqlite3", "ctx/db/dev.sqlite3", "ctx/.kamal/secrets", "ctx/README.md", "ctx/lib/gone.rb"} {
+		if _, ok := files[name]; ok {
+			t.Errorf("the image holds %s", name)
+		}
+	}
+	if files["ctx/app.rb"] != "changed\n" {
+		t.Errorf("app.rb in the image is %q, want the working tree's", files["ctx/app.rb"])
+	}
+	if len(warnings) != 0 {
+		t.Errorf("warnings %q", warnings)
 	}
 }

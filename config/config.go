@@ -100,6 +100,10 @@ type Registry struct {
 	Server   string `yaml:"server,omitempty"`
 	Username string `yaml:"username,omitempty"`
 	Password Secret `yaml:"password,omitempty"`
+
+	// usernameSecret is set when the username came from the secrets
+	// files: then ship config prints it redacted (MarshalYAML).
+	usernameSecret bool
 }
 
 // Logging is the Docker log driver of a container.

@@ -198,6 +198,7 @@ func (d *decoder) registry(n *yaml.Node, path string) Registry {
 		"server": func(v *yaml.Node, p string) { r.Server = d.str(v, p) },
 		"username": func(v *yaml.Node, p string) {
 			r.Username = d.secretOrLiteral(v, p).Reveal()
+			r.usernameSecret = resolve(v).Kind == yaml.SequenceNode
 			if resolve(v).Kind == yaml.SequenceNode && r.Username != "" {
 				d.revealed = append(d.revealed, r.Username)
 			}

@@ -6,31 +6,49 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/shipdeploy/ship/runopts"
+	"github.com/shipdeploy/ship/ssh"
+	"github.com/shipdeploy/ship/volumes"
 )
 
 func (d *decoder) ssh(n *yaml.Node, p string) SSH {
 	var s SSH
 	d.object(n, p, fields{
-		"user": func(v *yaml.Node, kp string) { s.User = d.str(v, kp) },
+		"user": func(v *yaml.Node, kp string) {
+			// It reaches a local shell through proxy_command's %r.
+			s.User = d.str(v, kp)
+			if err := ssh.CheckUser(s.User); s.User != "" && err != nil {
+				d.errorf(resolve(v), kp, "%v", err)
+			}
+		},
 		"port": func(v *yaml.Node, kp string) { s.Port = d.port(v, kp) },
 		"proxy": func(v *yaml.Node, kp string) {
 			s.Proxy = d.str(v, kp)
 			host := s.Proxy
-			if _, h, ok := strings.Cut(host, "@"); ok {
+			if u, h, ok := strings.Cut(host, "@"); ok {
 				host = h
+				if err := ssh.CheckUser(u); err != nil {
+					d.errorf(resolve(v), kp, "jump host %q: %v", s.Proxy, err)
+					return
+				}
 			}
 			if err := checkHost(host); err != nil {
 				d.errorf(resolve(v), kp, "jump host %q should be [user@]host[:port]", s.Proxy)
 			}
 		},
-		"proxy_command": func(v *yaml.Node, kp string) { s.ProxyCommand = d.str(v, kp) },
-		"keys":          func(v *yaml.Node, kp string) { s.Keys = d.strings(v, kp) },
+		"proxy_command": func(v *yaml.Node, kp string) {
+			s.ProxyCommand = d.str(v, kp)
+			if err := ssh.CheckProxyCommand(s.ProxyCommand); err != nil {
+				d.errorf(resolve(v), kp, "%v", err)
+			}
+		},
+		"keys": func(v *yaml.Node, kp string) { s.Keys = d.strings(v, kp) },
 		"key_data": func(v *yaml.Node, kp string) {
 			// Each entry names a secret holding a private key, or is the
 			// key itself.
@@ -165,7 +183,7 @@ func (d *decoder) portSpec(n *yaml.Node, p, spec string) {
 // files reads Kamal's `local:remote[:options]` strings or {local, remote,
 // mode, owner, options} maps. Files must exist locally; directories are
 // created on the host, so only theirs are not checked.
-func (d *decoder) files(n *yaml.Node, p string, mustExist bool) []File {
+func (d *decoder) files(n *yaml.Node, p string, isFile bool) []File {
 	var out []File
 	for i, item := range d.list(n, p) {
 		ip := index(p, i)
@@ -190,11 +208,13 @@ func (d *decoder) files(n *yaml.Node, p string, mustExist bool) []File {
 				f.Options = parts[2]
 			}
 		}
-		if f.Remote != "" && !path.IsAbs(f.Remote) {
-			d.errorf(resolve(item), ip, "remote path %q must be absolute", f.Remote)
+		d.filePaths(resolve(item), ip, f, isFile)
+		// Both reach chmod and chown on the host.
+		if err := volumes.CheckMode(f.Mode); f.Mode != "" && err != nil {
+			d.errorf(resolve(item), ip, "%v", err)
 		}
-		if mustExist && f.Local != "" {
-			d.localFile(resolve(item), ip, f.Local)
+		if err := volumes.CheckOwner(f.Owner); f.Owner != "" && err != nil {
+			d.errorf(resolve(item), ip, "%v", err)
 		}
 		out = append(out, f)
 	}
@@ -212,8 +232,13 @@ func (d *decoder) litestream(n *yaml.Node, p string) *Litestream {
 			for i, item := range d.list(v, kp) {
 				ip := index(kp, i)
 				db := d.str(item, ip)
-				if !path.IsAbs(db) {
+				switch {
+				case !path.IsAbs(db):
 					d.errorf(resolve(item), ip, "%q should be the absolute path of the database inside the app container", db)
+				case !cleanPath(db):
+					// ship reaches the file on the host through the volume:
+					// a .. would lead it out of the volume.
+					d.errorf(resolve(item), ip, "%q should be a plain path inside a volume: no \"..\", \".\" or \"//\" and no trailing \"/\"", db)
 				}
 				l.Databases = append(l.Databases, db)
 			}
@@ -231,6 +256,13 @@ func (d *decoder) litestream(n *yaml.Node, p string) *Litestream {
 						d.errorf(resolve(v), kp, "sftp replicas are not supported by the litestream section yet: use s3:// or file://, or a hand-written Litestream accessory")
 					case err != nil || (u.Scheme != "s3" && u.Scheme != "file") || (u.Host == "" && u.Scheme != "file"):
 						d.errorf(resolve(v), kp, "%q should be s3://BUCKET/PATH or file:///PATH", r.URL)
+					case u.Scheme == "file":
+						// The directory is made on the host and mounted into
+						// Litestream at the same path: a plain path, not /.
+						p := strings.TrimSuffix(u.Path, "/")
+						if u.Host != "" || p == "" || !cleanPath(p) || !path.IsAbs(p) {
+							d.errorf(resolve(v), kp, "%q should be file:///PATH, with PATH a plain absolute path other than / (no \"..\")", r.URL)
+						}
 					}
 				},
 				"endpoint":         func(v *yaml.Node, kp string) { r.Endpoint = d.str(v, kp) },
@@ -260,10 +292,55 @@ func (d *decoder) litestream(n *yaml.Node, p string) *Litestream {
 	return l
 }
 
-// localFile reports a file that an accessory uploads but that is missing
-// here, before any host is touched.
-func (d *decoder) localFile(n *yaml.Node, p, local string) {
-	if _, err := os.Stat(filepath.Join(d.root, local)); err != nil {
-		d.errorf(n, p, "local file %s: %v", local, errors.Unwrap(err))
+// filePaths checks where an accessory's file or directory goes. Files are
+// uploaded to DIR/files/REMOTE and relative directories created at
+// DIR/directories/LOCAL (spec.AccessoryFile, spec.AccessoryDirectory), so
+// a ".." there would write outside the accessory's directory on the host.
+func (d *decoder) filePaths(n *yaml.Node, p string, f File, isFile bool) {
+	switch {
+	case f.Remote == "":
+	case !path.IsAbs(f.Remote):
+		d.errorf(n, p, "remote path %q must be absolute", f.Remote)
+	case hasDotDot(f.Remote):
+		d.errorf(n, p, "remote path %q may not contain \"..\": ship places it under the accessory's own directory on the host", f.Remote)
+	case path.Clean(f.Remote) == "/":
+		d.errorf(n, p, "remote path / names no file or directory in the container")
 	}
+	if f.Local == "" {
+		return
+	}
+	if !isFile {
+		switch {
+		case !path.IsAbs(f.Local) && (path.Clean(f.Local) == ".." || strings.HasPrefix(path.Clean(f.Local), "../")):
+			d.errorf(n, p, "local directory %q may not contain \"..\": a relative directory is made under the accessory's directory on the host (give an absolute host path for one elsewhere)", f.Local)
+		case path.Clean(f.Local) == "/":
+			d.errorf(n, p, "local directory / is the host's root directory: name a directory for the accessory")
+		}
+		return
+	}
+	// Kamal reads an absolute local file as it is (File.expand_path), so
+	// ship does too: the config is trusted and may name any file on this
+	// machine. A relative one is in the project, and a ".." that leads
+	// out of it is taken for a mistake.
+	if !filepath.IsAbs(f.Local) && !filepath.IsLocal(f.Local) {
+		d.errorf(n, p, "local file %q leads out of the project directory: give a path inside it, or an absolute path", f.Local)
+		return
+	}
+	if _, err := os.Stat(LocalPath(d.root, f.Local)); err != nil {
+		d.errorf(n, p, "local file %s: %v", f.Local, errors.Unwrap(err))
+	}
+}
+
+// hasDotDot says whether a slash-separated path has a ".." element.
+func hasDotDot(p string) bool {
+	return slices.Contains(strings.Split(p, "/"), "..")
+}
+
+// LocalPath is where a local file of the config is on this machine:
+// as written when absolute, else under the project root.
+func LocalPath(root, local string) string {
+	if filepath.IsAbs(local) {
+		return local
+	}
+	return filepath.Join(root, local)
 }

@@ -149,6 +149,9 @@ func (d *decoder) litestreamAccessory(root *yaml.Node, c *Config) {
 	}
 	seen := map[string]string{}
 	for _, db := range l.Databases {
+		if !cleanPath(db) {
+			continue // reported where it is written
+		}
 		v, ok := volumeOf(c.Volumes, db)
 		if !ok {
 			d.errorf(n, "litestream.databases", "%s is not on any of the app's writable volumes: it would not outlive the container, "+
@@ -202,14 +205,25 @@ func containsSource(list []volumes.Mount, source string) bool {
 	return false
 }
 
-// volumeOf is the writable app volume a database file lives on.
+// volumeOf is the writable app volume a database file lives on. The path
+// must be clean: /data/../etc/shadow starts with /data/ but is not on it.
 func volumeOf(vols []volumes.Mount, db string) (volumes.Mount, bool) {
+	if !cleanPath(db) || !path.IsAbs(db) {
+		return volumes.Mount{}, false
+	}
 	for _, v := range vols {
-		if !v.ReadOnly() && strings.HasPrefix(db, strings.TrimSuffix(v.Target, "/")+"/") {
+		if !v.ReadOnly() && strings.HasPrefix(db, strings.TrimSuffix(path.Clean(v.Target), "/")+"/") {
 			return v, true
 		}
 	}
 	return volumes.Mount{}, false
+}
+
+// cleanPath says whether p is as path.Clean writes it: no "..", "." or
+// "//" elements and no trailing "/", so it means what it says and a
+// prefix check on it holds.
+func cleanPath(p string) bool {
+	return p != "" && path.Clean(p) == p
 }
 
 func targets(vols []volumes.Mount) string {
@@ -240,7 +254,7 @@ func (d *decoder) sectionNode(root *yaml.Node, name string) *yaml.Node {
 func (c *Config) DatabaseVolume(db string) (volumes.Mount, string, error) {
 	v, ok := volumeOf(c.Volumes, db)
 	if !ok {
-		return volumes.Mount{}, "", fmt.Errorf("%s is not on any of the app's writable volumes", db)
+		return volumes.Mount{}, "", fmt.Errorf("%s is not a plain path on any of the app's writable volumes: run ship config to see why", db)
 	}
-	return v, strings.TrimPrefix(db, strings.TrimSuffix(v.Target, "/")+"/"), nil
+	return v, strings.TrimPrefix(db, strings.TrimSuffix(path.Clean(v.Target), "/")+"/"), nil
 }

@@ -133,3 +133,51 @@ func TestLitestreamMistakes(t *testing.T) {
 		})
 	}
 }
+
+// A database path that climbs out of its volume with .. is refused where
+// it is written, and the path ship uses on the host never leaves the
+// volume, whatever reaches DatabaseVolume.
+func TestLitestreamDatabaseStaysOnItsVolume(t *testing.T) {
+	for _, db := range []string{"/rails/storage/../../../../etc/shadow", "/rails/storage/./app.sqlite3", "/rails//storage/app.sqlite3", "/rails/storage/db/"} {
+		t.Run(db, func(t *testing.T) {
+			yml := strings.Replace(litestreamBase, "/rails/storage/production_queue.sqlite3", db, 1)
+			dir := write(t, map[string]string{"config/deploy.yml": yml, ".ship/secrets": "S3_KEY=a\nS3_SECRET=b\n"})
+			_, err := load(t, dir, Options{})
+			want := `deploy.yml:6:50: litestream.databases[1]: "` + db + `" should be a plain path inside a volume`
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("error %v, want %q", err, want)
+			}
+		})
+	}
+	dir := write(t, map[string]string{"config/deploy.yml": litestreamBase, ".ship/secrets": "S3_KEY=a\nS3_SECRET=b\n"})
+	c, err := load(t, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, rel, err := c.DatabaseVolume("/rails/storage/../../../../etc/shadow"); err == nil {
+		t.Errorf("DatabaseVolume took a path out of the volume: %q", rel)
+	}
+	if v, rel, err := c.DatabaseVolume("/rails/storage/db/app.sqlite3"); err != nil || rel != "db/app.sqlite3" || v.Source != "shop_storage" {
+		t.Errorf("DatabaseVolume = %v, %q, %v", v, rel, err)
+	}
+}
+
+// A file replica is a directory ship makes on the host and mounts into
+// Litestream: a plain absolute path, never / or one with "..".
+func TestLitestreamFileReplicaPath(t *testing.T) {
+	for _, u := range []string{"file:///", "file:///backups/../../etc", "file://backups/app", "file://"} {
+		yml := strings.Replace(litestreamBase, "s3://backups/shop", u, 1)
+		dir := write(t, map[string]string{"config/deploy.yml": yml, ".ship/secrets": "S3_KEY=a\nS3_SECRET=b\n"})
+		_, err := load(t, dir, Options{})
+		if want := `litestream.replica.url: "` + u + `" should be file:///PATH`; err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error %v, want %q", u, err, want)
+		}
+	}
+	for _, u := range []string{"file:///var/backups/shop", "file:///var/backups/shop/"} {
+		yml := strings.Replace(litestreamBase, "s3://backups/shop", u, 1)
+		dir := write(t, map[string]string{"config/deploy.yml": yml, ".ship/secrets": "S3_KEY=a\nS3_SECRET=b\n"})
+		if _, err := load(t, dir, Options{}); err != nil {
+			t.Errorf("%s: %v", u, err)
+		}
+	}
+}

@@ -282,3 +282,27 @@ servers:
 		}
 	}
 }
+
+// ssh.user and ssh.proxy_command reach a local shell: a user with shell
+// syntax, a jump host user that is an option and a % token ship does not
+// expand are refused on their line.
+func TestSSHUserAndProxyCommand(t *testing.T) {
+	for _, tc := range []struct{ ssh, want string }{
+		{"  user: \"x; touch FILE\"\n  proxy_command: \"echo %r\"\n", `deploy.yml:5:9: ssh.user: user "x; touch FILE" may not contain`},
+		{"  user: -oProxyCommand=id\n", `deploy.yml:5:9: ssh.user: user "-oProxyCommand=id" may not start with -`},
+		{"  user: \"$(id)\"\n", `ssh.user: user "$(id)" may not contain`},
+		{"  proxy_command: ssh -W %h:%p %C\n", `deploy.yml:5:18: ssh.proxy_command: %C is not a token ship expands`},
+		{"  proxy_command: nc %h 100%\n", `ssh.proxy_command: it ends in a lone %`},
+		{"  proxy: \"a;b@bastion.example.com\"\n", `deploy.yml:5:10: ssh.proxy: jump host "a;b@bastion.example.com": user "a;b" may not contain`},
+	} {
+		dir := write(t, map[string]string{"config/deploy.yml": "service: app\nimage: acme/app\nservers: [10.0.0.1]\nssh:\n" + tc.ssh})
+		_, err := load(t, dir, Options{})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("ssh:\n%s: error %v, want %q", tc.ssh, err, tc.want)
+		}
+	}
+	dir := write(t, map[string]string{"config/deploy.yml": "service: app\nimage: acme/app\nservers: [10.0.0.1]\nssh:\n  user: deploy\n  proxy_command: ssh -W %h:%p -l %r bastion # 100%%\n"})
+	if _, err := load(t, dir, Options{}); err != nil {
+		t.Errorf("a usual proxy_command: %v", err)
+	}
+}

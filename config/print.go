@@ -35,6 +35,17 @@ func (s EnvSecret) MarshalYAML() (any, error) {
 	return s.Name + ":" + s.Key, nil
 }
 
+// MarshalYAML prints a username taken from the secrets files redacted,
+// like the password; one written in the config prints as written.
+func (r Registry) MarshalYAML() (any, error) {
+	type plain Registry // without this method
+	p := plain(r)
+	if r.usernameSecret {
+		p.Username = redacted
+	}
+	return p, nil
+}
+
 // MarshalYAML writes a host back in Kamal's form: "addr" or {addr: tags}.
 func (h Host) MarshalYAML() (any, error) {
 	if len(h.Tags) == 0 {

@@ -34,3 +34,36 @@ func TestYAMLRedactsSecrets(t *testing.T) {
 		}
 	}
 }
+
+// A registry username given as a secret prints redacted, like the
+// password; a literal one prints as written.
+func TestYAMLRedactsASecretRegistryUsername(t *testing.T) {
+	dir := write(t, map[string]string{
+		"config/deploy.yml": "service: app\nimage: acme/app\nservers: [10.0.0.1]\n" +
+			"registry:\n  server: ghcr.io\n  username: [REGISTRY_USER]\n  password: [REGISTRY_PASSWORD]\n" +
+			"accessories:\n  cache:\n    image: acme/cache\n    host: 10.0.0.1\n    registry:\n      server: registry.example.com\n      username: cache-bot\n      password: [REGISTRY_PASSWORD]\n",
+		".ship/secrets": "REGISTRY_USER=octo-secret-user\nREGISTRY_PASSWORD=pw-secret\n",
+	})
+	c, err := load(t, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Registry.Username != "octo-secret-user" {
+		t.Errorf("username = %q, want the secret's value for logging in", c.Registry.Username)
+	}
+	out, err := c.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(out)
+	for _, secret := range []string{"octo-secret-user", "pw-secret"} {
+		if strings.Contains(s, secret) {
+			t.Errorf("ship config shows %q:\n%s", secret, s)
+		}
+	}
+	for _, want := range []string{"  username: '[REDACTED]'", "username: cache-bot"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("ship config lacks %q:\n%s", want, s)
+		}
+	}
+}

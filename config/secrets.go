@@ -1,17 +1,16 @@
 package config
 
 import (
-	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
-	"github.com/subosito/gotenv"
 	"gopkg.in/yaml.v3"
 )
 
@@ -47,10 +46,17 @@ func anyExists(root, base string) bool {
 	return len(matches) > 0
 }
 
-// loadSecrets reads the secrets files that exist. Values may use $VAR and
-// ${VAR} (from the environment, then earlier lines) and $(command), whose
-// output is the value, as in Kamal's dotenv files.
-func loadSecrets(root string, files []string) (Secrets, []string, Problems) {
+// commandRunner runs the $(command) of a secrets file in the project root,
+// with the secrets read so far in its environment, and returns its output.
+type commandRunner func(root, command string, sofar Secrets) (string, error)
+
+// loadSecrets reads the secrets files that exist, in order. Values may use
+// $VAR and ${VAR} (from the environment, then earlier lines of the file)
+// and $(command), whose output is the value, as in Kamal's dotenv files.
+// Only the file's own text can run a command: what a variable or a command
+// gives is put in as text. A problem names the file, line and key, never a
+// value: CI logs and annotations are public.
+func loadSecrets(root string, files []string, run commandRunner) (Secrets, []string, Problems) {
 	out := Secrets{}
 	var read []string
 	var problems Problems
@@ -64,124 +70,40 @@ func loadSecrets(root string, files []string) (Secrets, []string, Problems) {
 			continue
 		}
 		read = append(read, name)
-		values, err := gotenv.StrictParse(bytes.NewReader(data))
-		if err != nil {
-			problems = append(problems, Problem{File: name, Line: badLine(data), Column: 1, Message: err.Error()})
-			continue
+		entries, errs := parseDotenv(data)
+		for _, e := range errs {
+			problems = append(problems, Problem{File: name, Line: e.line, Column: 1, Path: e.key, Message: e.msg})
 		}
-		quoted := singleQuoted(data)
-		for _, key := range keysInOrder(data, values) {
-			v := values[key]
-			if !quoted[key] {
-				v, err = substituteCommands(root, v, out)
-				if err != nil {
-					problems = append(problems, Problem{File: name, Line: lineOf(data, key), Column: 1, Path: key, Message: err.Error()})
-					continue
-				}
+		if len(errs) > 0 {
+			continue // run no command of a file that was not understood whole
+		}
+		inFile := map[string]string{}
+		lookup := func(v string) string {
+			if x, ok := os.LookupEnv(v); ok {
+				return x
 			}
-			out[key] = v
+			return inFile[v]
+		}
+		for _, e := range entries {
+			v, err := e.value(lookup, func(cmd string) (string, error) { return run(root, cmd, out) })
+			if err != nil {
+				problems = append(problems, Problem{File: name, Line: e.line, Column: 1, Path: e.key,
+					Message: fmt.Sprintf("the $(…) of %s failed: %s (run the command in a terminal to see its errors)", e.key, commandStatus(err))})
+				continue
+			}
+			inFile[e.key] = v
+			out[e.key] = v
 		}
 	}
 	return out, read, problems
-}
-
-var assignRE = regexp.MustCompile(`(?m)^\s*(?:export\s+)?([\w.]+)\s*[=:]\s*('?)`)
-
-// keysInOrder returns the keys as written, so $(command) substitutions run
-// in file order and can see the values above them.
-func keysInOrder(data []byte, values gotenv.Env) []string {
-	var keys []string
-	seen := map[string]bool{}
-	for _, m := range assignRE.FindAllSubmatch(data, -1) {
-		k := string(m[1])
-		if _, ok := values[k]; ok && !seen[k] {
-			seen[k] = true
-			keys = append(keys, k)
-		}
-	}
-	return keys
-}
-
-// singleQuoted finds the keys whose values are in single quotes, which
-// dotenv takes literally: no $(command) runs there.
-func singleQuoted(data []byte) map[string]bool {
-	out := map[string]bool{}
-	for _, m := range assignRE.FindAllSubmatch(data, -1) {
-		out[string(m[1])] = len(m[2]) > 0
-	}
-	return out
-}
-
-func lineOf(data []byte, key string) int {
-	for i, line := range strings.Split(string(data), "\n") {
-		if m := assignRE.FindStringSubmatch(line); m != nil && m[1] == key {
-			return i + 1
-		}
-	}
-	return 0
-}
-
-// badLine finds the first line that is neither blank, a comment nor an
-// assignment, for gotenv's errors, which carry no line number.
-func badLine(data []byte) int {
-	for i, line := range strings.Split(string(data), "\n") {
-		t := strings.TrimSpace(line)
-		if t != "" && !strings.HasPrefix(t, "#") && !assignRE.MatchString(line) {
-			return i + 1
-		}
-	}
-	return 0
 }
 
 // commandTimeout bounds a $(command) in a secrets file, such as a password
 // manager's CLI waiting for a login that will never come.
 const commandTimeout = 2 * time.Minute
 
-// substituteCommands runs each $(command) in v with sh and puts its output,
-// less the trailing newline, in its place. The command sees the secrets read
-// so far in its environment.
-func substituteCommands(root, v string, sofar Secrets) (string, error) {
-	var b strings.Builder
-	for {
-		start := strings.Index(v, "$(")
-		if start < 0 {
-			b.WriteString(v)
-			return b.String(), nil
-		}
-		if start > 0 && v[start-1] == '\\' {
-			b.WriteString(v[:start-1] + "$(")
-			v = v[start+2:]
-			continue
-		}
-		end := matchingParen(v, start+1)
-		if end < 0 {
-			return "", fmt.Errorf("unclosed $( in value")
-		}
-		out, err := runCommand(root, v[start+2:end], sofar)
-		if err != nil {
-			return "", err
-		}
-		b.WriteString(v[:start] + out)
-		v = v[end+1:]
-	}
-}
-
-func matchingParen(s string, open int) int {
-	depth := 0
-	for i := open; i < len(s); i++ {
-		switch s[i] {
-		case '(':
-			depth++
-		case ')':
-			depth--
-			if depth == 0 {
-				return i
-			}
-		}
-	}
-	return -1
-}
-
+// runCommand runs a $(command) with sh. Its stderr is discarded: it may
+// hold what the command was fetching, and problems end up in CI logs.
 func runCommand(root, command string, sofar Secrets) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
 	defer cancel()
@@ -191,15 +113,30 @@ func runCommand(root, command string, sofar Secrets) (string, error) {
 	for k, v := range sofar {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	cmd.Stderr = io.Discard
 	out, err := cmd.Output()
 	if err != nil {
-		// The command is the user's own text, but its output may be a
-		// secret: show the command and its stderr only.
-		return "", fmt.Errorf("$(%s) failed: %v: %s", command, err, strings.TrimSpace(stderr.String()))
+		if ctx.Err() != nil {
+			return "", ctx.Err()
+		}
+		return "", err
 	}
 	return strings.TrimRight(string(out), "\n"), nil
+}
+
+// commandStatus says how a command failed, and nothing else: not its
+// text, which may hold an inline token, nor its output.
+func commandStatus(err error) string {
+	var exit *exec.ExitError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return "it did not finish within " + commandTimeout.String()
+	case errors.As(err, &exit):
+		return exit.ProcessState.String() // "exit status 1", "signal: killed"
+	case errors.Is(err, exec.ErrNotFound):
+		return "sh was not found"
+	}
+	return "it could not run"
 }
 
 // secret resolves a secret by name, reporting at n when it is missing.

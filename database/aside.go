@@ -20,8 +20,9 @@ var (
 
 // setAside moves db's files into a directory beside it, named for why.
 func setAside(ctx context.Context, h *host.Host, db DB, why string) (string, error) {
-	dest := path.Join(db.Dir(), db.Name()+"."+why)
-	if _, err := scriptAsRoot(ctx, h, setAsideScript, db.HostPath, dest); err != nil {
+	name := db.Name() + "." + why
+	dest := path.Join(db.Dir(), name)
+	if _, err := inVolume(ctx, h, db, setAsideScript, name); err != nil {
 		return "", fmt.Errorf("move %s aside to %s: %w", db.HostPath, dest, err)
 	}
 	return dest, nil
@@ -29,16 +30,21 @@ func setAside(ctx context.Context, h *host.Host, db DB, why string) (string, err
 
 // putBack undoes setAside.
 func putBack(ctx context.Context, h *host.Host, db DB, dest string) error {
-	if _, err := scriptAsRoot(context.WithoutCancel(ctx), h, putBackScript, db.HostPath, dest); err != nil {
+	if _, err := inVolume(context.WithoutCancel(ctx), h, db, putBackScript, path.Base(dest)); err != nil {
 		return fmt.Errorf("move %s back from %s: %w", db.HostPath, dest, err)
 	}
 	return nil
 }
 
-// ownLike gives a restored database the owner of the file it replaces
-// (or of its directory): the app may not run as root.
+// ownLike gives a restored database the owner of the file it replaces,
+// set aside in the directory aside ("" for none: then its directory's):
+// the app may not run as root.
 func ownLike(ctx context.Context, h *host.Host, db DB, aside string) error {
-	if _, err := scriptAsRoot(ctx, h, ownLikeScript, db.HostPath, path.Join(aside, db.Name())); err != nil {
+	ref := "."
+	if aside != "" {
+		ref = path.Join(path.Base(aside), db.Name())
+	}
+	if _, err := inVolume(ctx, h, db, ownLikeScript, ref); err != nil {
 		return fmt.Errorf("set the owner of %s: %w", db.HostPath, err)
 	}
 	return nil

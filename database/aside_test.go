@@ -99,7 +99,7 @@ func TestSetAsideAndPutBack(t *testing.T) {
 			db := filepath.Join(dir, "app.db")
 			dest := filepath.Join(dir, "app.db.before-restore-20250601T120000Z")
 
-			if _, stderr, err := runScript(t, setAsideScript, db, dest); err != nil {
+			if _, stderr, err := runInVolume(t, setAsideScript, db, filepath.Base(dest)); err != nil {
 				t.Fatalf("setAsideScript: %v\n%s", err, stderr)
 			}
 			checkFiles(t, dest, tt.files)
@@ -115,7 +115,7 @@ func TestSetAsideAndPutBack(t *testing.T) {
 			}
 
 			writeFiles(t, dir, tt.replaced)
-			if _, stderr, err := runScript(t, putBackScript, db, dest); err != nil {
+			if _, stderr, err := runInVolume(t, putBackScript, db, filepath.Base(dest)); err != nil {
 				t.Fatalf("putBackScript: %v\n%s", err, stderr)
 			}
 			checkFiles(t, dir, tt.files)
@@ -153,13 +153,13 @@ func TestSetAsideNothing(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "app.db")
 	dest := filepath.Join(dir, "app.db.set-aside")
-	if _, stderr, err := runScript(t, setAsideScript, db, dest); err != nil {
+	if _, stderr, err := runInVolume(t, setAsideScript, db, filepath.Base(dest)); err != nil {
 		t.Fatalf("setAsideScript: %v\n%s", err, stderr)
 	}
 	if got := listDir(t, dest); len(got) != 0 {
 		t.Errorf("%s holds %q", dest, got)
 	}
-	if _, stderr, err := runScript(t, putBackScript, db, dest); err != nil {
+	if _, stderr, err := runInVolume(t, putBackScript, db, filepath.Base(dest)); err != nil {
 		t.Fatalf("putBackScript: %v\n%s", err, stderr)
 	}
 	if got := listDir(t, dir); len(got) != 0 {
@@ -198,12 +198,12 @@ func TestSetAsideAndPutBackDotName(t *testing.T) {
 	writeFiles(t, dir, files)
 	db := filepath.Join(dir, ".data.db")
 	dest := filepath.Join(dir, ".data.db.before-restore-20250601T120000Z")
-	if _, stderr, err := runScript(t, setAsideScript, db, dest); err != nil {
+	if _, stderr, err := runInVolume(t, setAsideScript, db, filepath.Base(dest)); err != nil {
 		t.Fatalf("setAsideScript: %v\n%s", err, stderr)
 	}
 	checkFiles(t, dest, files)
 	writeFiles(t, dir, map[string]string{".data.db": "restored", "..data.db-litestream/generation": "0000000b"})
-	if _, stderr, err := runScript(t, putBackScript, db, dest); err != nil {
+	if _, stderr, err := runInVolume(t, putBackScript, db, filepath.Base(dest)); err != nil {
 		t.Errorf("putBackScript: %v\n%s", err, stderr)
 	}
 	checkFiles(t, dir, files)

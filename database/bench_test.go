@@ -34,8 +34,7 @@ WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < %d) INSER
 			b.SetBytes(info.Size())
 			b.ResetTimer()
 			for i := range b.N {
-				dest := filepath.Join(dir, "points", strconv.Itoa(i), "app.db")
-				argv := ssh.Script(recordScript, db, dest, "2").Args
+				argv := ssh.Script(safeScript+"\n"+recordScript, dir, ".", filepath.Base(db), strconv.Itoa(i), "2").Args
 				if out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput(); err != nil {
 					b.Fatalf("record: %v\n%s", err, out)
 				}

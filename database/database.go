@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"strings"
 
 	"github.com/docker/docker/errdefs"
 
@@ -20,15 +21,23 @@ import (
 // DB is one database of the litestream section on its host.
 type DB struct {
 	Path     string // inside the app and Litestream containers
-	HostPath string // on the host
+	HostPath string // on the host: Root/Rel
 	Replica  string // where Litestream replicates it
+	// Root is the host directory of the volume the database is on: the
+	// mount point, which the app cannot replace. Rel is the database's
+	// clean path below it. Scripts enter the volume from Root, refusing
+	// links (safe.sh).
+	Root, Rel string
 }
 
 // Name is the database's file name.
-func (d DB) Name() string { return path.Base(d.Path) }
+func (d DB) Name() string { return path.Base(d.Rel) }
 
 // Dir is the host directory that holds the database.
 func (d DB) Dir() string { return path.Dir(d.HostPath) }
+
+// relDir is the database's directory relative to Root ("." for Root).
+func (d DB) relDir() string { return path.Dir(d.Rel) }
 
 var errNoSection = errors.New("the config has no litestream section: ship db works on the databases it lists")
 
@@ -77,7 +86,11 @@ func Locate(ctx context.Context, h *host.Host, c *config.Config) ([]DB, error) {
 			}
 			root = info.Mountpoint
 		}
-		out = append(out, DB{Path: p, HostPath: path.Join(root, rel), Replica: c.Litestream.ReplicaURL(p)})
+		rel = path.Clean(rel)
+		if rel == "." || rel == ".." || strings.HasPrefix(rel, "../") || path.IsAbs(rel) {
+			return nil, fmt.Errorf("litestream database %s is not a file inside volume %s", p, v.Source)
+		}
+		out = append(out, DB{Path: p, HostPath: path.Join(root, rel), Replica: c.Litestream.ReplicaURL(p), Root: root, Rel: rel})
 	}
 	return out, nil
 }

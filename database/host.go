@@ -35,3 +35,14 @@ func asRoot(ctx context.Context, h *host.Host, argv ...string) (string, error) {
 func scriptAsRoot(ctx context.Context, h *host.Host, script string, args ...string) (string, error) {
 	return asRoot(ctx, h, ssh.Script(script, args...).Args...)
 }
+
+//go:embed safe.sh
+var safeScript string
+
+// inVolume runs a script that works inside db's volume as root, after the
+// link-safe primitives of safe.sh, with db's volume root, directory and
+// name as $1, $2 and $3, and more as $4, ...
+func inVolume(ctx context.Context, h *host.Host, db DB, script string, more ...string) (string, error) {
+	args := append([]string{db.Root, db.relDir(), db.Name()}, more...)
+	return scriptAsRoot(ctx, h, safeScript+"\n"+script, args...)
+}

@@ -2,10 +2,12 @@ package database
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/docker/docker/client"
@@ -90,7 +92,7 @@ func replaceFiles(ctx context.Context, h *host.Host, dbs []DB, why string, out i
 		if err := ownLike(ctx, h, db, asides[db.Path]); err != nil {
 			return undo(err)
 		}
-		if err := integrityCheck(ctx, h, db.HostPath); err != nil {
+		if err := integrityCheck(ctx, h, db); err != nil {
 			return undo(err)
 		}
 		fmt.Fprintf(out, "%s: integrity ok\n", db.Path)
@@ -109,7 +111,8 @@ func stopApp(ctx context.Context, h *host.Host, c *config.Config, out io.Writer)
 		if err != nil {
 			return nil, err
 		}
-		if slices.ContainsFunc(list, func(a deploy.AppContainer) bool { return a.State == "running" }) {
+		// A container in a restart loop writes whenever it runs.
+		if slices.ContainsFunc(list, func(a deploy.AppContainer) bool { return a.State == "running" || a.State == "restarting" }) {
 			running = append(running, r)
 		}
 	}
@@ -146,24 +149,41 @@ func RestoreIfMissing(ctx context.Context, h *host.Host, local client.APIClient,
 		return err
 	}
 	for _, db := range dbs {
-		if _, err := asRoot(ctx, h, "test", "!", "-e", db.HostPath); err != nil {
-			continue // it exists
+		if exists, err := dbExists(ctx, h, db); err != nil {
+			return err
+		} else if exists {
+			continue
 		}
 		fmt.Fprintf(out, "%s does not exist: restoring it from %s if that has a backup\n", db.Path, db.Replica)
 		if err := runRestore(ctx, h, c, db, restoreRun{out: db.Path, ifReplicaExists: true, local: local}); err != nil {
 			return err
 		}
-		if _, err := asRoot(ctx, h, "test", "-e", db.HostPath); err != nil {
+		if exists, err := dbExists(ctx, h, db); err != nil {
+			return err
+		} else if !exists {
 			fmt.Fprintf(out, "%s: the replica has no backup yet; the app starts with a new database\n", db.Path)
 			continue
 		}
-		if err := ownLike(ctx, h, db, db.Dir()); err != nil {
+		if err := ownLike(ctx, h, db, ""); err != nil {
 			return err
 		}
-		if err := integrityCheck(ctx, h, db.HostPath); err != nil {
+		if err := integrityCheck(ctx, h, db); err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "%s: restored from the replica, integrity ok\n", db.Path)
 	}
 	return nil
+}
+
+//go:embed exists.sh
+var existsScript string
+
+// dbExists says whether the database's file exists, refusing a link in
+// its place.
+func dbExists(ctx context.Context, h *host.Host, db DB) (bool, error) {
+	out, err := inVolume(ctx, h, db, existsScript)
+	if err != nil {
+		return false, fmt.Errorf("look for %s: %w", db.HostPath, err)
+	}
+	return strings.TrimSpace(out) == "yes", nil
 }

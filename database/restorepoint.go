@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -29,8 +30,12 @@ func pointDir(db DB, version string) string {
 	return path.Join(db.Dir(), ".ship", "restore-points", version)
 }
 
-//go:embed record.sh
-var recordScript string
+var (
+	//go:embed record.sh
+	recordScript string
+	//go:embed point.sh
+	pointScript string
+)
 
 // RecordRestorePoint copies the databases as the version that just
 // stopped left them. The caller runs it while nothing writes.
@@ -41,8 +46,7 @@ func RecordRestorePoint(ctx context.Context, h *host.Host, c *config.Config, ver
 	}
 	began := time.Now()
 	for _, db := range dbs {
-		dest := path.Join(pointDir(db, version), db.Name())
-		if _, err := scriptAsRoot(ctx, h, recordScript, db.HostPath, dest, strconv.Itoa(c.RetainContainers+1)); err != nil {
+		if _, err := inVolume(ctx, h, db, recordScript, version, strconv.Itoa(c.RetainContainers+1)); err != nil {
 			return fmt.Errorf("record a restore point of %s: %w", db.Path, err)
 		}
 	}
@@ -62,15 +66,23 @@ func HasRestorePoint(ctx context.Context, h *host.Host, c *config.Config, versio
 
 func hasRestorePoint(ctx context.Context, h *host.Host, dbs []DB, version string) error {
 	for _, db := range dbs {
-		file := path.Join(pointDir(db, version), db.Name())
-		if _, err := asRoot(ctx, h, "test", "-f", file); err != nil {
-			list, _ := asRoot(ctx, h, "ls", "-1t", path.Dir(pointDir(db, version)))
-			have := strings.Join(strings.Fields(list), ", ")
-			if have == "" {
-				have = "none"
+		out, err := inVolume(ctx, h, db, pointScript)
+		if err != nil {
+			return fmt.Errorf("restore points of %s: %w", db.Path, err)
+		}
+		var have []string
+		for _, line := range strings.Split(out, "\n") {
+			if v, ok := strings.CutPrefix(line, "present "); ok {
+				have = append(have, v)
+			}
+		}
+		if !slices.Contains(have, version) {
+			list := strings.Join(have, ", ")
+			if list == "" {
+				list = "none"
 			}
 			return fmt.Errorf("%s has no restore point of %s for %s (restore points: %s); one is recorded when a deploy stops a version",
-				h.Name, version, db.Path, have)
+				h.Name, version, db.Path, list)
 		}
 	}
 	return nil
@@ -96,7 +108,7 @@ func PutBackRestorePoint(ctx context.Context, h *host.Host, c *config.Config, ve
 	err = replaceFiles(ctx, h, dbs, stamp, out, func(db DB, aside string) error {
 		point := path.Join(pointDir(db, version), db.Name())
 		fmt.Fprintf(out, "putting back %s as it was before the deploy that replaced %s\n", db.Path, version)
-		if _, err := asRoot(ctx, h, "cp", "--", point, db.HostPath); err != nil {
+		if _, err := inVolume(ctx, h, db, pointScript, version); err != nil {
 			return fmt.Errorf("copy the restore point %s: %w", point, err)
 		}
 		fmt.Fprintf(out, "WARNING: the writes made to %s since then are set aside in %s on %s, not in the database\n", db.Path, aside, h.Name)

@@ -89,7 +89,7 @@ INSERT INTO items SELECT value, randomblob(100) FROM generate_series(1, 100);`)
 	}
 
 	dest := filepath.Join(dir, ".ship", "restore-points", "v1", "app.db")
-	if _, stderr, err := runScript(t, recordScript, db, dest, "3"); err != nil {
+	if _, stderr, err := runInVolume(t, recordScript, db, filepath.Base(filepath.Dir(dest)), "3"); err != nil {
 		t.Fatalf("recordScript: %v\n%s", err, stderr)
 	}
 	if n := sqlite(t, dest, "SELECT count(*) FROM items"); n != "1100" {
@@ -144,7 +144,7 @@ func TestRecordScriptKeepsTheNewest(t *testing.T) {
 				}
 				sqlite(t, db, "CREATE TABLE IF NOT EXISTS deploys(v); INSERT INTO deploys VALUES ('"+v+"');")
 				dest := filepath.Join(points, v, "app.db")
-				if _, stderr, err := runScript(t, recordScript, db, dest, strconv.Itoa(tt.keep)); err != nil {
+				if _, stderr, err := runInVolume(t, recordScript, db, filepath.Base(filepath.Dir(dest)), strconv.Itoa(tt.keep)); err != nil {
 					t.Fatalf("recordScript %s: %v\n%s", v, err, stderr)
 				}
 			}
@@ -171,7 +171,7 @@ func TestRecordScriptMissingDatabase(t *testing.T) {
 	needSQLite3(t)
 	dir := t.TempDir()
 	dest := filepath.Join(dir, ".ship", "restore-points", "v1", "app.db")
-	out, stderr, err := runScript(t, recordScript, filepath.Join(dir, "app.db"), dest, "2")
+	out, stderr, err := runInVolume(t, recordScript, filepath.Join(dir, "app.db"), filepath.Base(filepath.Dir(dest)), "2")
 	if err != nil {
 		t.Fatalf("recordScript: %v\n%s%s", err, out, stderr)
 	}
@@ -192,7 +192,7 @@ func TestRecordScriptNotADatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	dest := filepath.Join(dir, ".ship", "restore-points", "v1", "app.db")
-	if out, _, err := runScript(t, recordScript, db, dest, "2"); err == nil {
+	if out, _, err := runInVolume(t, recordScript, db, filepath.Base(filepath.Dir(dest)), "2"); err == nil {
 		t.Errorf("recordScript on a non-database succeeded: %q", out)
 	}
 	if _, err := os.Stat(dest); !os.IsNotExist(err) {

@@ -18,8 +18,9 @@ var (
 )
 
 // countRows returns each table's row count.
-func countRows(ctx context.Context, h *host.Host, file string) (map[string]int64, error) {
-	out, err := scriptAsRoot(ctx, h, countScript, file)
+func countRows(ctx context.Context, h *host.Host, db DB) (map[string]int64, error) {
+	file := db.HostPath
+	out, err := inVolume(ctx, h, db, countScript)
 	if err != nil {
 		return nil, fmt.Errorf("count rows of %s: %w", file, err)
 	}
@@ -41,8 +42,9 @@ func countRows(ctx context.Context, h *host.Host, file string) (map[string]int64
 
 // integrityCheck runs PRAGMA integrity_check on a file no app uses (a
 // restored copy, or a database before the app starts on it).
-func integrityCheck(ctx context.Context, h *host.Host, file string) error {
-	out, err := scriptAsRoot(ctx, h, integrityScript, file)
+func integrityCheck(ctx context.Context, h *host.Host, db DB) error {
+	file := db.HostPath
+	out, err := inVolume(ctx, h, db, integrityScript)
 	if err != nil {
 		return fmt.Errorf("integrity check of %s: %w", file, err)
 	}

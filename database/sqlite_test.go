@@ -33,6 +33,15 @@ func runScript(t *testing.T, script string, args ...string) (stdout, stderr stri
 	return o.String(), e.String(), err
 }
 
+// runInVolume runs one of the scripts that work inside a volume, as
+// inVolume does: after safe.sh, with the database file's directory as the
+// volume root.
+func runInVolume(t *testing.T, script, file string, more ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	args := append([]string{filepath.Dir(file), ".", filepath.Base(file)}, more...)
+	return runScript(t, safeScript+"\n"+script, args...)
+}
+
 // sqlite runs SQL on file with the sqlite3 CLI and returns its output,
 // trimmed.
 func sqlite(t *testing.T, file, sql string) string {
@@ -90,7 +99,7 @@ INSERT INTO items SELECT value FROM generate_series(1, 250);`,
 		t.Run(tt.name, func(t *testing.T) {
 			db := filepath.Join(t.TempDir(), "app.db")
 			sqlite(t, db, tt.schema)
-			out, stderr, err := runScript(t, countScript, db)
+			out, stderr, err := runInVolume(t, countScript, db)
 			if err != nil {
 				t.Fatalf("countScript: %v\n%s", err, stderr)
 			}
@@ -138,7 +147,7 @@ func TestCountScriptReadOnlyAndFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out, stderr, err := runScript(t, countScript, db); err != nil || !strings.Contains(out, `"n":1`) {
+	if out, stderr, err := runInVolume(t, countScript, db); err != nil || !strings.Contains(out, `"n":1`) {
 		t.Fatalf("countScript = %q, %v\n%s", out, err, stderr)
 	}
 	after, _ := os.ReadFile(db)
@@ -150,7 +159,7 @@ func TestCountScriptReadOnlyAndFailure(t *testing.T) {
 	if err := os.WriteFile(junk, bytes.Repeat([]byte("not a database "), 100), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if out, _, err := runScript(t, countScript, junk); err == nil {
+	if out, _, err := runInVolume(t, countScript, junk); err == nil {
 		t.Errorf("countScript on a non-database succeeded: %q", out)
 	}
 }
@@ -166,7 +175,7 @@ CREATE TABLE blobs(id INTEGER PRIMARY KEY, b BLOB);
 INSERT INTO blobs SELECT value, randomblob(500) FROM generate_series(1, 500);
 CREATE INDEX blobs_b ON blobs(b);`
 	sqlite(t, good, schema)
-	out, stderr, err := runScript(t, integrityScript, good)
+	out, stderr, err := runInVolume(t, integrityScript, good)
 	if err != nil || strings.TrimSpace(out) != "ok" {
 		t.Fatalf("integrityScript on a sound file = %q, %v\n%s", out, err, stderr)
 	}
@@ -186,7 +195,7 @@ CREATE INDEX blobs_b ON blobs(b);`
 	if err := os.WriteFile(bad, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, stderr, err = runScript(t, integrityScript, bad)
+	out, stderr, err = runInVolume(t, integrityScript, bad)
 	if err == nil && strings.TrimSpace(out) == "ok" {
 		t.Errorf("integrityScript on a damaged file (page %d of %d overwritten) printed ok", mid+1, pages)
 	}

@@ -83,7 +83,7 @@ var statScript string
 
 // fileStatus fills in what the files say.
 func fileStatus(ctx context.Context, h *host.Host, db DB, s *Status) error {
-	out, err := scriptAsRoot(ctx, h, statScript, db.HostPath)
+	out, err := inVolume(ctx, h, db, statScript)
 	if err != nil {
 		return fmt.Errorf("read %s on %s: %w", db.HostPath, h.Name, err)
 	}

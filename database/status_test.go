@@ -308,7 +308,7 @@ func TestStatScript(t *testing.T) {
 	needSQLite3(t)
 	dir := t.TempDir()
 	db := filepath.Join(dir, "app.db")
-	if out, stderr, err := runScript(t, statScript, db); err != nil || strings.TrimSpace(out) != "missing" {
+	if out, stderr, err := runInVolume(t, statScript, db); err != nil || strings.TrimSpace(out) != "missing" {
 		t.Fatalf("statScript on no file = %q, %v\n%s", out, err, stderr)
 	}
 
@@ -320,7 +320,7 @@ func TestStatScript(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		out, stderr, err := runScript(t, statScript, db)
+		out, stderr, err := runInVolume(t, statScript, db)
 		if err != nil {
 			t.Fatalf("statScript: %v\n%s", err, stderr)
 		}

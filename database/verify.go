@@ -72,16 +72,17 @@ func verifyOne(ctx context.Context, h *host.Host, c *config.Config, db DB, tmp s
 			ch.Problem = err.Error()
 			return ch
 		}
-		if err := integrityCheck(ctx, h, copyPath); err != nil {
+		copyDB := DB{Path: db.Path, HostPath: copyPath, Root: tmp, Rel: path.Base(copyPath)}
+		if err := integrityCheck(ctx, h, copyDB); err != nil {
 			ch.Problem = "the restored copy is damaged: " + err.Error()
 			return ch
 		}
-		replica, err := countRows(ctx, h, copyPath)
+		replica, err := countRows(ctx, h, copyDB)
 		if err != nil {
 			ch.Problem = err.Error()
 			return ch
 		}
-		live, err := countRows(ctx, h, db.HostPath)
+		live, err := countRows(ctx, h, db)
 		if err != nil {
 			ch.Problem = "the live database: " + err.Error()
 			return ch

@@ -122,19 +122,21 @@ func (r *Report) Markdown() string {
 	if r.Destination != "" {
 		name += " (" + r.Destination + ")"
 	}
-	fmt.Fprintf(&b, "### %s %s %s: %s\n\n", resultIcon(r.Result), r.Command, name, r.Version)
+	// The version is checked before it reaches a report; cell keeps it
+	// text in any case, like every other value here.
+	fmt.Fprintf(&b, "### %s %s %s: %s\n\n", resultIcon(r.Result), r.Command, cell(name), cell(r.Version))
 	switch r.Result {
 	case Superseded:
 		s := r.SupersededBy
 		fmt.Fprintf(&b, "**Superseded** by %s `%s` (%s), which was waiting in the deploy queue behind this one. This run changed nothing; the newer version is deployed instead.\n", s.Command, cell(s.Version), cell(s.Performer))
 		return b.String()
 	case Deployed:
-		fmt.Fprintf(&b, "**Deployed** `%s` to every host in %.1fs.\n\n", r.Version, r.TookSeconds)
+		fmt.Fprintf(&b, "**Deployed** `%s` to every host in %.1fs.\n\n", cell(r.Version), r.TookSeconds)
 	case RolledBack:
 		if r.Command == "rollback" {
-			fmt.Fprintf(&b, "**Rolled back** to `%s` on every host in %.1fs.\n\n", r.Version, r.TookSeconds)
+			fmt.Fprintf(&b, "**Rolled back** to `%s` on every host in %.1fs.\n\n", cell(r.Version), r.TookSeconds)
 		} else {
-			fmt.Fprintf(&b, "**Rolled back**: `%s` failed, and the previous version serves again everywhere it failed.\n\n", r.Version)
+			fmt.Fprintf(&b, "**Rolled back**: `%s` failed, and the previous version serves again everywhere it failed.\n\n", cell(r.Version))
 		}
 	default:
 		fmt.Fprintf(&b, "**Failed**: %s\n\n", cell(orText(r.Error, "see the hosts below")))

@@ -92,3 +92,17 @@ func TestReportRedact(t *testing.T) {
 		t.Errorf("report after Redact: %+v\n%s", r, md)
 	}
 }
+
+// Workflow checks a version before it reaches a report; the summary keeps
+// any version text anyway, as it keeps every other value.
+func TestReportMarkdownKeepsTheVersionText(t *testing.T) {
+	for _, result := range []Result{Deployed, RolledBack, Failed} {
+		for _, command := range []string{"deploy", "rollback"} {
+			r := &Report{Command: command, Service: "shop", Version: "v1|<img src=x>\n# forged", Result: result}
+			md := r.Markdown()
+			if strings.Contains(md, "<img") || strings.Contains(md, "\n# forged") {
+				t.Errorf("%s %s: the version is Markdown:\n%s", command, result, md)
+			}
+		}
+	}
+}

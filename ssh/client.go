@@ -23,7 +23,7 @@ type Config struct {
 	KeysOnly          bool          // only Keys/KeyData: no agent, no default ~/.ssh/id_* keys
 	KnownHosts        []string      // extra known_hosts files; ~/.ssh/known_hosts is always consulted too
 	Proxy             string        // jump host "[user@]host[:port]"; User and port 22 by default
-	ProxyCommand      string        // run with sh -c locally, %h %p %r %% substituted; its stdio is the transport
+	ProxyCommand      string        // run with sh -c locally, %h %n %p %r (quoted) and %% substituted; its stdio is the transport
 	ConnectTimeout    time.Duration // default 10s
 	KeepaliveInterval time.Duration // default 5s; the connection is closed after 3 unanswered keepalives
 }

@@ -169,6 +169,33 @@ func FetchHostKey(ctx context.Context, cfg Config, host string) (gossh.PublicKey
 	return key, nil
 }
 
+// CheckHostKey checks key, as host offered it, against the known_hosts
+// files cfg names, without connecting: nil when they hold it for host, a
+// *HostKeyError when they hold no key or another key for it. For `ship
+// server trust`, which must say exactly what it verified.
+func CheckHostKey(cfg Config, host string, key gossh.PublicKey) error {
+	cfg = cfg.withDefaults()
+	addr, err := hostPort(host, cfg.Port)
+	if err != nil {
+		return err
+	}
+	keys, err := loadHostKeys(cfg.KnownHosts)
+	if err != nil {
+		return fmt.Errorf("read known_hosts: %w", err)
+	}
+	return keys.callback(host)(addr, &net.TCPAddr{}, key)
+}
+
+// KnownHostsFiles lists the known_hosts files cfg names that exist: those
+// CheckHostKey reads.
+func KnownHostsFiles(cfg Config) []string {
+	keys, err := loadHostKeys(cfg.withDefaults().KnownHosts)
+	if err != nil {
+		return nil
+	}
+	return keys.files
+}
+
 // TrustHostKey appends key for host to knownHostsFile in OpenSSH format,
 // creating the file (0600) and its directory (0700) if needed.
 func TrustHostKey(knownHostsFile, host string, port int, key gossh.PublicKey) error {

@@ -377,3 +377,28 @@ func TestHostKeyTypeNegotiation(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+// CheckHostKey answers from known_hosts alone: a key it holds for the
+// host, none, or another one.
+func TestCheckHostKey(t *testing.T) {
+	isolateHome(t)
+	file := filepath.Join(t.TempDir(), "known_hosts")
+	known, other := newEd25519(t), newEd25519(t)
+	if err := TrustHostKey(file, "web1", 22, known); err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{KnownHosts: []string{file}}
+	if err := CheckHostKey(cfg, "web1", known); err != nil {
+		t.Errorf("the known key: %v", err)
+	}
+	var hk *HostKeyError
+	if err := CheckHostKey(cfg, "web1", other); !errors.As(err, &hk) || !hk.Changed() {
+		t.Errorf("another key: %v, want a changed-key error", err)
+	}
+	if err := CheckHostKey(cfg, "web2", known); !errors.As(err, &hk) || hk.Changed() {
+		t.Errorf("an unknown host: %v, want an unknown-key error", err)
+	}
+	if files := KnownHostsFiles(cfg); !slices.Contains(files, file) {
+		t.Errorf("KnownHostsFiles = %v, want %s in it", files, file)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	gossh "golang.org/x/crypto/ssh"
 )
@@ -67,7 +68,13 @@ func (c *jumpConn) Close() error {
 // connection to addr, like OpenSSH's ProxyCommand.
 func proxyCommand(cfg Config, addr string) (net.Conn, error) {
 	host, port, _ := net.SplitHostPort(addr)
-	line := strings.NewReplacer("%%", "%", "%h", host, "%p", port, "%r", cfg.User).Replace(cfg.ProxyCommand)
+	if err := CheckUser(cfg.User); err != nil {
+		return nil, fmt.Errorf("proxy command: %w", err)
+	}
+	line, err := expandProxyCommand(cfg.ProxyCommand, host, port, cfg.User)
+	if err != nil {
+		return nil, fmt.Errorf("proxy command: %w", err)
+	}
 	cmd := exec.Command("sh", "-c", line)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -85,6 +92,67 @@ func proxyCommand(cfg Config, addr string) (net.Conn, error) {
 		return nil, fmt.Errorf("proxy command: %w", err)
 	}
 	return &cmdConn{cmd: cmd, stdin: stdin, stdout: stdout, stderr: stderr, addr: proxyAddr(addr)}, nil
+}
+
+// expandProxyCommand puts the host (%h, and %n: ship has no host aliases,
+// so the name as given is the host), port (%p) and user (%r) into a proxy
+// command, each quoted for sh where it needs it, so that no value runs as
+// code (the pattern of OpenSSH's CVE-2023-51385). ssh_config(5) gives
+// ProxyCommand these tokens and %%; any other is an error, as in OpenSSH.
+// A token inside double quotes ("%r") is not protected by the quoting:
+// CheckUser refuses the characters that would matter there.
+func expandProxyCommand(command, host, port, user string) (string, error) {
+	var b strings.Builder
+	for i := 0; i < len(command); i++ {
+		c := command[i]
+		if c != '%' {
+			b.WriteByte(c)
+			continue
+		}
+		if i+1 == len(command) {
+			return "", errors.New("it ends in a lone %: write %% for a literal %")
+		}
+		i++
+		switch command[i] {
+		case '%':
+			b.WriteByte('%')
+		case 'h', 'n':
+			b.WriteString(quoteWord(host))
+		case 'p':
+			b.WriteString(quoteWord(port))
+		case 'r':
+			b.WriteString(quoteWord(user))
+		default:
+			return "", fmt.Errorf("%%%c is not a token ship expands: use %%h, %%n, %%p, %%r, or %%%% for a literal %%", command[i])
+		}
+	}
+	return b.String(), nil
+}
+
+// CheckProxyCommand reports a % token in an ssh proxy_command that ship
+// would not expand, before any host is contacted.
+func CheckProxyCommand(command string) error {
+	_, err := expandProxyCommand(command, "host", "22", "user")
+	return err
+}
+
+// CheckUser applies OpenSSH's rule for user names (ssh.c valid_ruser),
+// stricter still: none of ' " ` ; & | $ ( ) < > { } \, no blank or
+// control character, no leading -. A user name reaches a local shell
+// through a proxy command's %r; these keep it from doing anything there.
+func CheckUser(user string) error {
+	switch {
+	case user == "":
+		return errors.New("user name is empty")
+	case strings.HasPrefix(user, "-"):
+		return fmt.Errorf("user %q may not start with - (OpenSSH refuses that too)", user)
+	}
+	for _, r := range user {
+		if strings.ContainsRune("'\"`;&|$()<>{}\\", r) || unicode.IsSpace(r) || unicode.IsControl(r) {
+			return fmt.Errorf("user %q may not contain ' \" ` ; & | $ ( ) < > { } \\, blanks or control characters (OpenSSH refuses most of these too)", user)
+		}
+	}
+	return nil
 }
 
 // cmdConn is a proxy command's stdio as a net.Conn.

@@ -16,8 +16,8 @@ type Mount struct {
 	Source  string   // volume name, or absolute host path
 	Target  string   // absolute path inside the container
 	Options []string // ro, rw, z, Z, nocopy, propagation modes
-	Owner   string   // host directories only: "user[:group]" to chown after creating it
-	Mode    string   // host directories only: octal mode, e.g. "0750"
+	Owner   string   // host directories only: "user[:group]" to chown after creating it (CheckOwner)
+	Mode    string   // host directories only: octal mode, e.g. "0750" (CheckMode)
 }
 
 var nameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
@@ -69,13 +69,40 @@ func (m Mount) Validate() error {
 	if (m.Owner != "" || m.Mode != "") && !m.IsHostPath() {
 		return fmt.Errorf("volume %q: owner and mode apply to host directories only; Docker manages named volumes", m.Source)
 	}
-	if m.Mode != "" && !modeRE.MatchString(m.Mode) {
-		return fmt.Errorf("volume mode %q should be octal, like \"0750\"", m.Mode)
+	if err := CheckMode(m.Mode); m.Mode != "" && err != nil {
+		return fmt.Errorf("volume %w", err)
+	}
+	if err := CheckOwner(m.Owner); m.Owner != "" && err != nil {
+		return fmt.Errorf("volume %w", err)
 	}
 	return nil
 }
 
-var modeRE = regexp.MustCompile(`^0?[0-7]{3}$`)
+var (
+	modeRE = regexp.MustCompile(`^[0-7]{3,4}$`)
+	// ownerRE is USER or USER:GROUP, each a name as useradd's default
+	// NAME_REGEX allows, or a number. Neither may start with "-", so an
+	// owner can never be read as an option of chown.
+	ownerRE = regexp.MustCompile(`^([a-z_][a-z0-9_-]{0,31}\$?|[0-9]{1,10})(:([a-z_][a-z0-9_-]{0,31}\$?|[0-9]{1,10}))?$`)
+)
+
+// CheckMode validates a mode that ship gives a file or directory on a
+// host with chmod: 3 or 4 octal digits.
+func CheckMode(mode string) error {
+	if !modeRE.MatchString(mode) {
+		return fmt.Errorf("mode %q should be octal, like \"0750\" or \"644\" (3 or 4 digits from 0 to 7)", mode)
+	}
+	return nil
+}
+
+// CheckOwner validates an owner that ship gives a file or directory on a
+// host with chown: USER or USER:GROUP, each a name or a number.
+func CheckOwner(owner string) error {
+	if !ownerRE.MatchString(owner) {
+		return fmt.Errorf("owner %q should be USER or USER:GROUP, each a name (like www-data) or a number (like 1000)", owner)
+	}
+	return nil
+}
 
 // IsHostPath reports whether the source is a directory on the host rather
 // than a named volume.

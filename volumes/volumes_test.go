@@ -60,3 +60,31 @@ func TestOwnerAndModeOnlyForHostPaths(t *testing.T) {
 		t.Error("non-octal mode was accepted")
 	}
 }
+
+// Owner and mode go to chown and chmod on the host: a name or number, and
+// octal digits, never an option.
+func TestOwnerAndMode(t *testing.T) {
+	for _, ok := range []string{"root", "1000", "1000:1000", "www-data:www-data", "_apt", "deploy:100", "machine$"} {
+		if err := CheckOwner(ok); err != nil {
+			t.Errorf("CheckOwner(%q): %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "--reference=/etc/shadow", "-1", "a:-b", "root:", ":root", "a b", "root;id", "Root", "a:b:c", "$(id)"} {
+		if err := CheckOwner(bad); err == nil {
+			t.Errorf("CheckOwner(%q) accepted it", bad)
+		}
+	}
+	for _, ok := range []string{"644", "0644", "0750", "1777", "2755"} {
+		if err := CheckMode(ok); err != nil {
+			t.Errorf("CheckMode(%q): %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "64", "07777", "0648", "u+s", "-R", "0o644", "+x"} {
+		if err := CheckMode(bad); err == nil {
+			t.Errorf("CheckMode(%q) accepted it", bad)
+		}
+	}
+	if err := (Mount{Source: "/srv/data", Target: "/data", Owner: "--reference=/etc/shadow"}).Validate(); err == nil {
+		t.Error("an owner that is an option of chown was accepted")
+	}
+}

@@ -55,10 +55,8 @@ func Deliver(ctx context.Context, g Globals, version string) error {
 	if err != nil {
 		return err
 	}
-	if version == "" {
-		if version, err = versionOf(ctx, cfg, ""); err != nil {
-			return err
-		}
+	if version, err = versionOf(ctx, cfg, version); err != nil {
+		return err // a --version given is checked like one computed
 	}
 	return deliver(ctx, g, cfg, version)
 }
@@ -96,7 +94,8 @@ func buildVersion(ctx context.Context, g Globals, cfg *config.Config, version st
 	if g.UI.Quiet {
 		out = io.Discard
 	}
-	id, err := build.Build(ctx, local, cfg, version, out)
+	warn := func(msg string) { g.UI.Warnf("%s", msg) }
+	id, err := build.Build(ctx, local, cfg, version, out, warn)
 	if err != nil {
 		return "", err
 	}

@@ -42,6 +42,15 @@ type DeployRequest struct {
 // selected hosts and roles through the deploy queue. The report says how
 // it ended, whatever the error.
 func Deploy(ctx context.Context, r DeployRequest) (*deploy.Report, error) {
+	// The version is checked before anything uses it: the report goes to
+	// the step summary and the version output, where "v1|<img …>" or a
+	// newline would be Markdown or another output.
+	if r.Version != "" {
+		if err := spec.CheckVersion(r.Version); err != nil {
+			rep := newReport("deploy", "")
+			return rep, finish(r.UI.Redactor, rep, usage(err))
+		}
+	}
 	rep := newReport("deploy", r.Version) // the version until the git commit is known
 	return rep, finish(r.UI.Redactor, rep, deployInto(ctx, r, rep))
 }
@@ -75,6 +84,11 @@ type RollbackRequest struct {
 // Rollback swaps a retained version back in, through the deploy queue.
 // The report says how it ended, whatever the error.
 func Rollback(ctx context.Context, r RollbackRequest) (*deploy.Report, error) {
+	// Checked first, as for Deploy: only a valid version reaches the report.
+	if err := spec.CheckVersion(r.Version); err != nil {
+		rep := newReport("rollback", "")
+		return rep, finish(r.UI.Redactor, rep, usage(err))
+	}
 	rep := newReport("rollback", r.Version)
 	return rep, finish(r.UI.Redactor, rep, rollbackInto(ctx, r, rep))
 }
@@ -85,9 +99,6 @@ func rollbackInto(ctx context.Context, r RollbackRequest, rep *deploy.Report) er
 		return err
 	}
 	rep.Service, rep.Destination = cfg.Service, cfg.Destination
-	if err := spec.CheckVersion(r.Version); err != nil {
-		return usage(err)
-	}
 	if r.RestoreData {
 		if err := confirmRestoreData(ctx, r, cfg); err != nil {
 			return err

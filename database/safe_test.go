@@ -1,0 +1,173 @@
+package database
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// canary is a directory outside the volume that planted links point at,
+// with a file and a subdirectory; nothing may change in it.
+type canary struct{ dir, before string }
+
+func newCanary(t *testing.T) *canary {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "canary")
+	writeFiles(t, dir, map[string]string{"precious": "do not touch\n", "sub/keep": "nor this\n", "app.db": "not a database\n"})
+	return &canary{dir: dir, before: snapshot(t, dir)}
+}
+
+// unchanged fails the test if anything in the canary was added, removed,
+// changed, or had its mode or owner changed.
+func (c *canary) unchanged(t *testing.T) {
+	t.Helper()
+	if now := snapshot(t, c.dir); now != c.before {
+		t.Errorf("the canary outside the volume changed:\nbefore:\n%s\nafter:\n%s", c.before, now)
+	}
+}
+
+func snapshot(t *testing.T, dir string) string {
+	t.Helper()
+	var b strings.Builder
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := os.Lstat(p)
+		if err != nil {
+			return err
+		}
+		sum := ""
+		if info.Mode().IsRegular() {
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			sum = fmt.Sprintf("%x", sha256.Sum256(data))
+		}
+		fmt.Fprintf(&b, "%s %s %s\n", strings.TrimPrefix(p, dir), info.Mode(), sum)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// plant puts a symbolic link at name in the volume, to target.
+func plant(t *testing.T, volume, name, target string) {
+	t.Helper()
+	p := filepath.Join(volume, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, p); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Every script that works in the volume as root refuses a link that the
+// app planted where ship looks, naming it, or moves or removes the link
+// itself; none follows it out of the volume.
+func TestScriptsNeverFollowPlantedLinks(t *testing.T) {
+	needSQLite3(t)
+	tests := []struct {
+		name   string
+		plant  map[string]string // path in the volume -> "canary" or "canary/FILE"
+		script string
+		more   []string
+		// refused is the link the script must name; "" means it must
+		// succeed without following anything.
+		refused string
+	}{
+		{"record: .ship", map[string]string{".ship": "canary"}, recordScript, []string{"v1", "2"}, ".ship"},
+		{"record: restore-points", map[string]string{".ship/restore-points": "canary"}, recordScript, []string{"v1", "2"}, ".ship/restore-points"},
+		{"record: the version's directory", map[string]string{".ship/restore-points/v1": "canary"}, recordScript, []string{"v1", "2"}, ".ship/restore-points/v1"},
+		{"record: the WAL", map[string]string{"app.db-wal": "canary/precious"}, recordScript, []string{"v1", "2"}, "app.db-wal"},
+		{"record: the shared memory", map[string]string{"app.db-shm": "canary/precious"}, recordScript, []string{"v1", "2"}, "app.db-shm"},
+		{"record: prune removes links, not what they point to", map[string]string{
+			".ship/restore-points/old1": "canary", ".ship/restore-points/old2": "canary/sub", ".ship/restore-points/old3": "canary/precious",
+		}, recordScript, []string{"v1", "1"}, ""},
+		{"set aside: the destination", map[string]string{"app.db.set-aside-1": "canary"}, setAsideScript, []string{"app.db.set-aside-1"}, "app.db.set-aside-1"},
+		{"set aside: Litestream's directory moves as a link", map[string]string{".app.db-litestream": "canary"}, setAsideScript, []string{"app.db.set-aside-1"}, ""},
+		{"put back: the directory set aside", map[string]string{"app.db.before-restore-1": "canary"}, putBackScript, []string{"app.db.before-restore-1"}, "app.db.before-restore-1"},
+		{"own like: the reference", map[string]string{"aside/app.db": "canary/precious"}, ownLikeScript, []string{"aside/app.db"}, ""},
+		{"status: the WAL", map[string]string{"app.db-wal": "canary/precious"}, statScript, nil, "app.db-wal"},
+		{"count: the WAL", map[string]string{"app.db-wal": "canary/precious"}, countScript, nil, "app.db-wal"},
+		{"integrity: the shared memory", map[string]string{"app.db-shm": "canary/precious"}, integrityScript, nil, "app.db-shm"},
+		{"restore points: .ship", map[string]string{".ship": "canary"}, pointScript, nil, ".ship"},
+		{"put back a restore point: the version's directory", map[string]string{".ship/restore-points/v1": "canary"}, pointScript, []string{"v1"}, ".ship/restore-points/v1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newCanary(t)
+			volume := filepath.Join(t.TempDir(), "volume")
+			if err := os.MkdirAll(volume, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			db := filepath.Join(volume, "app.db")
+			if tt.script != pointScript || len(tt.more) == 0 {
+				sqlite(t, db, "CREATE TABLE t(x); INSERT INTO t VALUES (1);")
+			}
+			for name, target := range tt.plant {
+				plant(t, volume, name, strings.Replace(target, "canary", c.dir, 1))
+			}
+			out, stderr, err := runInVolume(t, tt.script, db, tt.more...)
+			c.unchanged(t)
+			if tt.refused == "" {
+				if err != nil {
+					t.Fatalf("failed: %v\n%s%s", err, out, stderr)
+				}
+				return
+			}
+			want := "refusing to follow " + filepath.Join(volume, tt.refused) + ": it is a symbolic link"
+			if err == nil || !strings.Contains(stderr, want) {
+				t.Errorf("err %v, stderr %q; want it to fail naming the link: %q", err, stderr, want)
+			}
+		})
+	}
+}
+
+// A database in a directory of the volume that the app replaced with a
+// link: the walk from the volume's root refuses it.
+func TestEnterRefusesALinkedDirectory(t *testing.T) {
+	needSQLite3(t)
+	c := newCanary(t)
+	volume := filepath.Join(t.TempDir(), "volume")
+	plant(t, volume, "db", c.dir)
+	out, stderr, err := runScript(t, safeScript+"\n"+statScript, volume, "db", "app.db")
+	c.unchanged(t)
+	if err == nil || !strings.Contains(stderr, "refusing to follow "+filepath.Join(volume, "db")) {
+		t.Errorf("stat through a linked directory: %v %q %q", err, out, stderr)
+	}
+	if _, stderr, err := runScript(t, safeScript+"\n"+statScript, volume, "../etc", "passwd"); err == nil || !strings.Contains(stderr, "leaves the volume") {
+		t.Errorf("a directory with ..: %v %q", err, stderr)
+	}
+}
+
+// Pruning keeps the newest restore points and removes the rest, and a
+// link the app put among them goes as a link.
+func TestRecordScriptPrunesPlantedLinksOnly(t *testing.T) {
+	needSQLite3(t)
+	c := newCanary(t)
+	volume := filepath.Join(t.TempDir(), "volume")
+	db := filepath.Join(volume, "app.db")
+	if err := os.MkdirAll(volume, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sqlite(t, db, "CREATE TABLE t(x)")
+	plant(t, volume, ".ship/restore-points/planted", c.dir)
+	for _, v := range []string{"v1", "v2"} {
+		if _, stderr, err := runInVolume(t, recordScript, db, v, "2"); err != nil {
+			t.Fatalf("record %s: %v\n%s", v, err, stderr)
+		}
+	}
+	c.unchanged(t)
+	if got := listDir(t, filepath.Join(volume, ".ship", "restore-points")); strings.Join(got, " ") != "v1 v2" {
+		t.Errorf("restore points %q, want v1 v2 (the planted link pruned)", got)
+	}
+}
