@@ -50,8 +50,6 @@ type Config struct {
 	SecretsFiles []string `yaml:"-"`
 	// Warnings are things that work but deserve a look.
 	Warnings Problems `yaml:"-"`
-	// revealed are secret values kept as plain strings: see SecretValues.
-	revealed []string
 }
 
 // Role is a group of hosts that run the app with the same command.

@@ -199,9 +199,6 @@ func (d *decoder) registry(n *yaml.Node, path string) Registry {
 		"username": func(v *yaml.Node, p string) {
 			r.Username = d.secretOrLiteral(v, p).Reveal()
 			r.usernameSecret = resolve(v).Kind == yaml.SequenceNode
-			if resolve(v).Kind == yaml.SequenceNode && r.Username != "" {
-				d.revealed = append(d.revealed, r.Username)
-			}
 		},
 		"password": func(v *yaml.Node, p string) { r.Password = d.secretOrLiteral(v, p) },
 	})

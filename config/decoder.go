@@ -20,9 +20,6 @@ type decoder struct {
 	origin        map[*yaml.Node]string // source file of each node
 	problems      Problems
 	warnings      Problems
-	// revealed are secret values the config keeps as plain strings (a
-	// registry username named as a secret), for Config.SecretValues.
-	revealed []string
 }
 
 func (d *decoder) at(n *yaml.Node, path, msg string) Problem {

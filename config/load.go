@@ -66,7 +66,6 @@ func Load(opts Options) (*Config, error) {
 	d.decodeRoot(root, c)
 	c.applyDefaults()
 	c.Warnings = d.warnings
-	c.revealed = d.revealed
 	if len(d.problems) > 0 {
 		d.problems.sort()
 		return nil, redactProblems(d.problems, d.secrets)

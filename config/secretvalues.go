@@ -11,18 +11,20 @@ import (
 // redact wherever it prints or writes: each Secret anywhere in it (env
 // secrets of the app, its roles and tags, and of accessories; registry
 // passwords; proxy certificates and keys; SSH key data; Litestream
-// credentials), and the values it keeps as plain strings although they
-// came from the secrets files (a registry username named as a secret). The
-// walk finds a Secret field added later without being told.
+// credentials), and a registry username named as a secret, which the
+// config keeps as a plain string for logging in. The walk finds a Secret
+// field added later without being told.
 func (c *Config) SecretValues() []string {
 	var out []string
 	collectSecrets(reflect.ValueOf(c), &out)
-	out = append(out, c.revealed...)
 	slices.Sort(out)
 	return slices.Compact(out)
 }
 
-var secretType = reflect.TypeFor[Secret]()
+var (
+	secretType   = reflect.TypeFor[Secret]()
+	registryType = reflect.TypeFor[Registry]()
+)
 
 // collectSecrets appends the value of every Secret reachable from v
 // through exported fields, pointers, slices and maps.
@@ -38,6 +40,11 @@ func collectSecrets(v reflect.Value, out *[]string) {
 				*out = append(*out, s)
 			}
 			return
+		}
+		if v.Type() == registryType {
+			if r := v.Interface().(Registry); r.usernameSecret && r.Username != "" {
+				*out = append(*out, r.Username)
+			}
 		}
 		for i := range v.NumField() {
 			if v.Type().Field(i).IsExported() {
