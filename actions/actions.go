@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/shipdeploy/ship/redact"
 )
 
 // Env is the GitHub Actions runner's environment for the current step.
@@ -15,6 +17,9 @@ type Env struct {
 	OutputFile  string // $GITHUB_OUTPUT
 	SummaryFile string // $GITHUB_STEP_SUMMARY
 	Workspace   string // $GITHUB_WORKSPACE: annotation paths are relative to it
+	// Redactor hides the config's secrets in outputs, the summary and
+	// annotations, which are as public as the log; nil hides nothing.
+	Redactor *redact.Redactor
 }
 
 // Detect reports whether ship runs in a GitHub Actions step, and its files.
@@ -45,7 +50,7 @@ func (e Env) SetOutputs(pairs ...[2]string) error {
 	}
 	var b strings.Builder
 	for _, kv := range pairs {
-		name, value := kv[0], kv[1]
+		name, value := kv[0], e.Redactor.String(kv[1])
 		if !strings.ContainsAny(value, "\r\n") {
 			fmt.Fprintf(&b, "%s=%s\n", name, value)
 			continue
@@ -56,11 +61,14 @@ func (e Env) SetOutputs(pairs ...[2]string) error {
 	return appendFile(e.OutputFile, b.String(), "GITHUB_OUTPUT")
 }
 
-// AddSummary appends Markdown to the step's job summary.
+// AddSummary appends Markdown to the step's job summary. Secrets are
+// redacted in it as it is, so the caller must redact any text it escaped
+// for Markdown before escaping it.
 func (e Env) AddSummary(markdown string) error {
 	if e.SummaryFile == "" {
 		return nil
 	}
+	markdown = e.Redactor.String(markdown)
 	if !strings.HasSuffix(markdown, "\n") {
 		markdown += "\n"
 	}
@@ -89,8 +97,10 @@ type Annotation struct {
 	Message      string
 }
 
-// Error is the annotation as an error's workflow command line. File is
-// made relative to the workspace, as GitHub expects.
+// Error is the annotation as an error's workflow command line, secrets
+// redacted, and each line of the message that would be a workflow
+// command of its own neutralised, as an error may quote a host's output. File is made relative to the workspace, as GitHub expects.
+// Write it with Command, so that a Filter lets it through.
 func (e Env) Error(a Annotation) string { return e.annotation("error", a) }
 
 // Warning is the annotation as a warning's workflow command line.
@@ -108,13 +118,13 @@ func (e Env) annotation(level string, a Annotation) string {
 		}
 	}
 	if a.Title != "" {
-		props = append(props, "title="+escapeProperty(a.Title))
+		props = append(props, "title="+escapeProperty(e.Redactor.String(a.Title)))
 	}
 	cmd := "::" + level
 	if len(props) > 0 {
 		cmd += " " + strings.Join(props, ",")
 	}
-	return cmd + "::" + escapeData(a.Message)
+	return cmd + "::" + escapeData(neutralizeLines(e.Redactor.String(a.Message)))
 }
 
 func (e Env) relative(file string) string {
@@ -132,7 +142,8 @@ func (e Env) relative(file string) string {
 	return filepath.ToSlash(rel)
 }
 
-// GroupStart and GroupEnd fold the lines between them in the log.
+// GroupStart and GroupEnd fold the lines between them in the log. Write
+// them with Command.
 func GroupStart(title string) string { return "::group::" + escapeData(title) }
 
 // GroupEnd ends the group GroupStart began.

@@ -8,6 +8,7 @@ import (
 	"path"
 	"strconv"
 
+	"github.com/shipdeploy/ship/redact"
 	"github.com/shipdeploy/ship/ssh"
 )
 
@@ -25,8 +26,13 @@ var (
 )
 
 // Append adds e to the log at file, as Path returns it, on the host: one
-// line of JSON.
-func Append(ctx context.Context, r ssh.Runner, file string, e Entry) error {
+// line of JSON, with red's secrets redacted in every field (a result
+// quotes errors, which may quote a command's output). A nil red redacts
+// nothing.
+func Append(ctx context.Context, r ssh.Runner, file string, e Entry, red *redact.Redactor) error {
+	for _, f := range []*string{&e.Performer, &e.Command, &e.Versions, &e.Result, &e.Text} {
+		*f = red.String(*f)
+	}
 	line, err := e.marshal()
 	if err != nil {
 		return fmt.Errorf("audit: append to %s: %w", file, err)

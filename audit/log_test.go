@@ -75,7 +75,7 @@ func TestAppendRead(t *testing.T) {
 	var want []Entry
 	for i := range 5 {
 		e := Entry{Time: time.Now(), Performer: "Alice Smith <alice@example.com>", Command: "deploy web", Versions: fmt.Sprint("v", i), Result: "deployed"}
-		if err := Append(ctx, c, file, e); err != nil {
+		if err := Append(ctx, c, file, e, nil); err != nil {
 			t.Fatal(err)
 		}
 		want = append(want, utcEntry(e))
@@ -114,7 +114,7 @@ func TestAppendRead(t *testing.T) {
 	if _, err := c.Output(ctx, "sh", "-c", `printf '%s\n' "$2" >> "$HOME/$1"`, "sh", file, legacy); err != nil {
 		t.Fatal(err)
 	}
-	if err := Append(ctx, c, file, want[0]); err != nil {
+	if err := Append(ctx, c, file, want[0], nil); err != nil {
 		t.Fatal(err)
 	}
 	entries, err = Read(ctx, c, file, 2)
@@ -148,7 +148,7 @@ func TestAppendConcurrent(t *testing.T) {
 		e := Entry{Time: time.Now(), Performer: fmt.Sprint("deployer", i), Command: "deploy",
 			Result: "failed:\n" + strings.Repeat(fmt.Sprintf("%02d", i), 20000)}
 		want[i] = e.Line()
-		wg.Go(func() { errs[i] = Append(ctx, conns[i%len(conns)], file, e) })
+		wg.Go(func() { errs[i] = Append(ctx, conns[i%len(conns)], file, e, nil) })
 	}
 	wg.Wait()
 	for _, err := range errs {
@@ -226,7 +226,7 @@ func TestAppendSecretNotInArgv(t *testing.T) {
 	// several, so keep appending until it has seen one (at least 5).
 	appended := 0
 	for ; appended < 5 || !sawFile.Load() && appended < 200; appended++ {
-		if err := Append(ctx, r, file, Entry{Time: time.Now(), Performer: "ci", Command: "deploy", Result: "failed: token " + secret}); err != nil {
+		if err := Append(ctx, r, file, Entry{Time: time.Now(), Performer: "ci", Command: "deploy", Result: "failed: token " + secret}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -38,7 +38,7 @@ func TestScriptsLocally(t *testing.T) {
 	var want []Entry
 	for _, v := range []string{"v1", "v2", "v3"} {
 		e := Entry{Time: time.Now(), Performer: "alice", Command: "deploy web", Versions: v, Result: "deployed"}
-		if err := Append(ctx, r, file, e); err != nil {
+		if err := Append(ctx, r, file, e, nil); err != nil {
 			t.Fatal(err)
 		}
 		want = append(want, utcEntry(e))

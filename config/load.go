@@ -68,7 +68,7 @@ func Load(opts Options) (*Config, error) {
 	c.Warnings = d.warnings
 	if len(d.problems) > 0 {
 		d.problems.sort()
-		return nil, d.problems
+		return nil, redactProblems(d.problems, d.secrets)
 	}
 	return c, nil
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/shipdeploy/ship/redact"
 )
 
 // Report is how one deploy or rollback command ended: the document
@@ -55,6 +57,20 @@ func (r *Report) Add(outcomes []Outcome) {
 			or.Restored = errors.As(o.Err, &restored)
 		}
 		r.Hosts = append(r.Hosts, or)
+	}
+}
+
+// Redact hides red's secrets in every text of the report: errors, which
+// quote commands' output, and performers. The report must be redacted
+// before it is rendered, since JSON and Markdown escape a secret into a
+// form the plain value no longer matches.
+func (r *Report) Redact(red *redact.Redactor) {
+	r.Performer, r.Error = red.String(r.Performer), red.String(r.Error)
+	if r.SupersededBy != nil {
+		r.SupersededBy.Performer = red.String(r.SupersededBy.Performer)
+	}
+	for i := range r.Hosts {
+		r.Hosts[i].Error = red.String(r.Hosts[i].Error)
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shipdeploy/ship/redact"
 )
 
 func TestReportResult(t *testing.T) {
@@ -68,6 +70,26 @@ func TestReportMarkdownAndJSON(t *testing.T) {
 	second := hosts[1].(map[string]any)
 	if doc["result"] != "rolled_back" || second["restored"] != true || second["swap_seconds"] != 9.0 || second["health"] != "unhealthy" {
 		t.Errorf("json: %s", b)
+	}
+}
+
+// A secret that Markdown or JSON would escape ("|", "<", quotes) is gone
+// from both once the report is redacted, as it is before either is made.
+func TestReportRedact(t *testing.T) {
+	secret := `p|a<s"s`
+	r := &Report{Command: "deploy", Service: "shop", Version: "v2", Performer: "ci " + secret}
+	r.Add([]Outcome{{Host: "10.0.0.1", Role: "web", Result: Failed, Err: errors.New("GET /up answered 503 " + secret)}})
+	r.Finish(errors.New("1 of 1 swaps failed: " + secret))
+	r.Redact(redact.New(secret))
+	doc, _ := json.Marshal(r)
+	md := r.Markdown()
+	for _, text := range []string{string(doc), md} {
+		if strings.Contains(text, "a<s") || strings.Contains(text, "a&lt;s") || strings.Contains(text, `a\u003cs`) {
+			t.Errorf("the secret, or an escaped form of it, shows:\n%s", text)
+		}
+	}
+	if r.Hosts[0].Error != "GET /up answered 503 [REDACTED]" || r.Performer != "ci [REDACTED]" || !strings.Contains(md, "[REDACTED]") {
+		t.Errorf("report after Redact: %+v\n%s", r, md)
 	}
 }
 

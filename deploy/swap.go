@@ -19,6 +19,7 @@ import (
 	"github.com/shipdeploy/ship/guard"
 	"github.com/shipdeploy/ship/host"
 	"github.com/shipdeploy/ship/proxy"
+	"github.com/shipdeploy/ship/redact"
 	"github.com/shipdeploy/ship/spec"
 )
 
@@ -86,6 +87,9 @@ type Request struct {
 	Data func(ctx context.Context, h *host.Host, r *config.Role, from string, out io.Writer) error
 	// AtStep, if set, is called as the swap passes each Step.
 	AtStep func(Step)
+	// Redactor hides the config's secrets in the audit log's entries,
+	// whose results quote errors; nil hides nothing.
+	Redactor *redact.Redactor
 }
 
 // Outcome is how one role on one host ended.
@@ -179,7 +183,7 @@ func (s *swap) audit(ctx context.Context, req Request, o Outcome) {
 		result += ": " + o.Err.Error()
 	}
 	e := audit.Entry{Time: time.Now(), Performer: req.Performer, Command: command + " " + o.Role, Versions: versions, Result: result}
-	if err := audit.Append(context.WithoutCancel(ctx), s.host.Shell, audit.Path(s.cfg.ServiceAndDestination()), e); err != nil {
+	if err := audit.Append(context.WithoutCancel(ctx), s.host.Shell, audit.Path(s.cfg.ServiceAndDestination()), e, req.Redactor); err != nil {
 		fmt.Fprintf(req.Out.Prefixed("["+s.host.Name+"] "), "audit log: %v\n", err)
 	}
 }

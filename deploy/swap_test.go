@@ -24,6 +24,7 @@ import (
 	"github.com/shipdeploy/ship/config"
 	"github.com/shipdeploy/ship/fleet"
 	"github.com/shipdeploy/ship/host"
+	"github.com/shipdeploy/ship/redact"
 	"github.com/shipdeploy/ship/spec"
 	"github.com/shipdeploy/ship/ssh"
 	"github.com/shipdeploy/ship/volumes"
@@ -598,5 +599,28 @@ func TestSwapRefusesASecondWriter(t *testing.T) {
 	}
 	if st := d.state("shop-web-v1"); st != "running" {
 		t.Errorf("old version is %s, want it left running", st)
+	}
+}
+
+// The audit entry goes to the host with the config's secrets redacted: its
+// result quotes the error, which may quote what the app printed.
+func TestSwapAuditRedactsSecrets(t *testing.T) {
+	c := swapConfig(t)
+	d := newFakeDocker()
+	d.add("shop-web-v1", "running", appLabels(c, "v1"), "shop_data:/data")
+	d.failing["shop-web-v2"] = true
+	r := c.Role("web")
+	sh := &fakeShell{}
+	// The error says "container exited with status 1": let that stand for
+	// a secret an app put in it.
+	Run(context.Background(), Request{
+		Config: c, Units: []Unit{{Host: r.Hosts[0], Role: r}},
+		Hosts:   map[string]*host.Host{swapHost: {Name: swapHost, Shell: sh, Docker: d}},
+		Version: "v2", Out: fleet.NewOutput(io.Discard), Performer: "ci with token-9f8e7d",
+		Redactor: redact.New("exited with status 1", "token-9f8e7d"),
+	})
+	audited(t, sh, "v1 -> v2", "failed: shop-web-v2: container [REDACTED]; shop-web-v1 is serving again")
+	if len(sh.stdins) != 1 || !strings.Contains(sh.stdins[0], `"performer":"ci with [REDACTED]"`) || strings.Contains(sh.stdins[0], "token-9f8e7d") {
+		t.Errorf("audit entry %q", sh.stdins)
 	}
 }

@@ -29,7 +29,8 @@ type Output struct {
 func NewOutput(w io.Writer) *Output { return &Output{w: w} }
 
 // NewGroupedOutput wraps w, folding each Prefixed writer's lines into a
-// GitHub Actions log group named for its prefix, such as "[host] ".
+// GitHub Actions log group named for its prefix, such as "[host] ". The
+// group commands go through actions.Command, past a Filter on w.
 func NewGroupedOutput(w io.Writer) *Output { return &Output{w: w, grouped: true} }
 
 // Prefixed returns a writer that puts prefix before each complete line.
@@ -113,14 +114,14 @@ func (o *Output) close(p *prefixed) {
 	if o.live != p {
 		return
 	}
-	io.WriteString(o.w, actions.GroupEnd+"\n")
+	actions.Command(o.w, actions.GroupEnd)
 	o.live = nil
 	for len(o.waiting) > 0 && o.live == nil {
 		next := o.waiting[0]
 		o.waiting = o.waiting[1:]
 		o.open(next)
 		if next.closed {
-			io.WriteString(o.w, actions.GroupEnd+"\n")
+			actions.Command(o.w, actions.GroupEnd)
 			o.live = nil
 		}
 	}
@@ -129,7 +130,7 @@ func (o *Output) close(p *prefixed) {
 // open starts p's group and writes the lines it held.
 func (o *Output) open(p *prefixed) {
 	title := strings.Trim(strings.TrimSpace(string(p.prefix)), "[]")
-	io.WriteString(o.w, actions.GroupStart(title)+"\n")
+	actions.Command(o.w, actions.GroupStart(title))
 	o.w.Write(p.held)
 	p.held = nil
 	o.live = p

@@ -153,7 +153,7 @@ func DBRestore(ctx context.Context, r DBRestoreRequest) error {
 			result = "failed: " + err.Error()
 		}
 		e := audit.Entry{Time: time.Now(), Performer: audit.Performer(), Command: "db restore", Result: result}
-		if aerr := audit.Append(context.WithoutCancel(ctx), h.Shell, audit.Path(s.cfg.ServiceAndDestination()), e); aerr != nil {
+		if aerr := audit.Append(context.WithoutCancel(ctx), h.Shell, audit.Path(s.cfg.ServiceAndDestination()), e, s.UI.Redactor); aerr != nil {
 			fmt.Fprintf(out, "audit log: %v\n", aerr)
 		}
 		return err

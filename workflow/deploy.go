@@ -48,11 +48,11 @@ func Deploy(ctx context.Context, r DeployRequest) (*deploy.Report, error) {
 	if r.Version != "" {
 		if err := spec.CheckVersion(r.Version); err != nil {
 			rep := newReport("deploy", "")
-			return rep, finish(rep, usage(err))
+			return rep, finish(r.UI.Redactor, rep, usage(err))
 		}
 	}
 	rep := newReport("deploy", r.Version) // the version until the git commit is known
-	return rep, finish(rep, deployInto(ctx, r, rep))
+	return rep, finish(r.UI.Redactor, rep, deployInto(ctx, r, rep))
 }
 
 func deployInto(ctx context.Context, r DeployRequest, rep *deploy.Report) error {
@@ -87,10 +87,10 @@ func Rollback(ctx context.Context, r RollbackRequest) (*deploy.Report, error) {
 	// Checked first, as for Deploy: only a valid version reaches the report.
 	if err := spec.CheckVersion(r.Version); err != nil {
 		rep := newReport("rollback", "")
-		return rep, finish(rep, usage(err))
+		return rep, finish(r.UI.Redactor, rep, usage(err))
 	}
 	rep := newReport("rollback", r.Version)
-	return rep, finish(rep, rollbackInto(ctx, r, rep))
+	return rep, finish(r.UI.Redactor, rep, rollbackInto(ctx, r, rep))
 }
 
 func rollbackInto(ctx context.Context, r RollbackRequest, rep *deploy.Report) error {
@@ -215,6 +215,7 @@ func swap(ctx context.Context, g Globals, cfg *config.Config, version string, op
 		Hook:        hook,
 		Performer:   audit.Performer(),
 		AtStep:      opts.atStep,
+		Redactor:    s.UI.Redactor,
 	}
 	restoreVersion := ""
 	if opts.restoreData {

@@ -16,7 +16,7 @@ import (
 func TestFinishSupersededIsNoErrorInTheReport(t *testing.T) {
 	rep := newReport("deploy", "v1")
 	sup := &queue.SupersededError{By: queue.Ticket{Command: "deploy", Version: "v2", Performer: "ana"}}
-	err := finish(rep, fmt.Errorf("%w: %w", ErrSuperseded, sup))
+	err := finish(nil, rep, fmt.Errorf("%w: %w", ErrSuperseded, sup))
 	if !errors.Is(err, ErrSuperseded) {
 		t.Errorf("error %v, want ErrSuperseded kept for the exit status", err)
 	}
@@ -30,7 +30,7 @@ func TestFinishSupersededIsNoErrorInTheReport(t *testing.T) {
 
 func TestFinishFailureIsInTheReport(t *testing.T) {
 	rep := newReport("rollback", "v1")
-	if err := finish(rep, errors.New("no such version")); err == nil {
+	if err := finish(nil, rep, errors.New("no such version")); err == nil {
 		t.Fatal("the error was lost")
 	}
 	if rep.Result != deploy.Failed || rep.Error != "no such version" {

@@ -26,20 +26,21 @@ type session struct {
 	engines map[string]*host.Host
 }
 
-// LoadConfig loads and validates the configuration the globals name, and
-// shows its warnings: as annotations on their lines under GitHub Actions.
-// An invalid configuration stops the command before any host is
-// contacted.
+// LoadConfig loads and validates the configuration the globals name,
+// makes the UI's Redactor hide its secrets from then on, and shows its
+// warnings: as annotations on their lines under GitHub Actions. An invalid
+// configuration stops the command before any host is contacted.
 func LoadConfig(g Globals) (*config.Config, error) {
 	cfg, err := config.Load(config.Options{File: g.ConfigFile, Destination: g.Destination})
 	if err != nil {
 		return nil, err
 	}
-	env, actionsRun := actions.Detect()
+	g.UI.Redactor.Add(cfg.SecretValues()...)
+	env, actionsRun := g.UI.actions()
 	for _, w := range cfg.Warnings {
 		switch {
 		case actionsRun:
-			fmt.Fprintln(g.UI.Err, env.Warning(ProblemAnnotation(w)))
+			actions.Command(g.UI.Err, env.Warning(ProblemAnnotation(w)))
 		case !g.UI.Quiet:
 			g.UI.Warnf("%s", w)
 		}

@@ -11,6 +11,9 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/shipdeploy/ship/actions"
+	"github.com/shipdeploy/ship/redact"
 )
 
 // Globals are Kamal's global options, which every command takes, and where
@@ -41,6 +44,19 @@ func (g Globals) confirm(question string) bool {
 type UI struct {
 	Out, Err       io.Writer
 	Quiet, Verbose bool
+	// Redactor hides secret values wherever ship prints or writes: cmd/ship
+	// wraps Out and Err with it, LoadConfig adds the config's secrets to
+	// it, and what is written elsewhere (the audit log, the Actions outputs
+	// and summary, reports) is redacted with it. nil hides nothing.
+	Redactor *redact.Redactor
+}
+
+// actions detects a GitHub Actions step, with the UI's Redactor for what
+// goes to the runner's files and annotations.
+func (u *UI) actions() (actions.Env, bool) {
+	env, ok := actions.Detect()
+	env.Redactor = u.Redactor
+	return env, ok
 }
 
 // Infof is progress: hidden by -q.

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"io"
 	"os"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
+	"github.com/shipdeploy/ship/redact"
 	"github.com/shipdeploy/ship/workflow"
 )
 
@@ -25,13 +27,30 @@ func globals(c *cli.Context) workflow.Globals {
 	}
 }
 
-// newUI prints to the app's writers, honouring -q and -v.
+// newUI prints to the app's writers, honouring -q and -v, with the
+// Redactor they redact with.
 func newUI(c *cli.Context) *workflow.UI {
-	return &workflow.UI{Out: c.App.Writer, Err: c.App.ErrWriter,
+	return &workflow.UI{Out: c.App.Writer, Err: c.App.ErrWriter, Redactor: redactor(c),
 		Quiet: global(c, "quiet").Bool("quiet"), Verbose: global(c, "verbose").Bool("verbose")}
 }
 
+// redactor is the Redactor run made for the app's writers.
+func redactor(c *cli.Context) *redact.Redactor {
+	red, _ := c.App.Metadata[redactorKey].(*redact.Redactor)
+	return red
+}
+
+// isTerminal reports whether stdout, under the writers that guard it, is
+// a terminal.
 func isTerminal(c *cli.Context) bool {
-	f, ok := c.App.Writer.(*os.File)
+	w := c.App.Writer
+	for {
+		u, ok := w.(interface{ Unwrap() io.Writer })
+		if !ok {
+			break
+		}
+		w = u.Unwrap()
+	}
+	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/shipdeploy/ship/actions"
 	"github.com/shipdeploy/ship/database"
 	"github.com/shipdeploy/ship/workflow"
 )
@@ -125,8 +127,15 @@ func dbVerify(c *cli.Context) error {
 // spaces, with <, > and & left as they are ("v1 -> v2", "Name <email>"),
 // not \u003e and the like, for the people who read it in CI logs.
 func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	// Under GitHub Actions, stdout passes a Filter, whose escapes would
+	// make the document invalid JSON: escape those texts the JSON way.
+	_, err := w.Write(actions.EscapeJSON(b.Bytes()))
+	return err
 }

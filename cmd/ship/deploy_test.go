@@ -294,9 +294,13 @@ func TestDeployRollbackNeverOverlapsOrLosesWrites(t *testing.T) {
 		t.Errorf("env file mode: %s", mode)
 	}
 	// The deploy command line takes no secret either: env files are written
-	// over stdin, and containers are created through the API.
-	if envFile := a.mustShip(t, "server", "exec", "cat $HOME/.ship/apps/swap/env/web.env"); !strings.Contains(envFile, `APP_SECRET="`+a.secret+`"`) {
+	// over stdin, and containers are created through the API. The file is
+	// read past ship, which prints the secret redacted.
+	if envFile := hostFile(t, h1, ".ship/apps/swap/env/web.env"); !strings.Contains(envFile, `APP_SECRET="`+a.secret+`"`) {
 		t.Errorf("env file does not hold the secret: %s", envFile)
+	}
+	if envFile := a.mustShip(t, "server", "exec", "cat $HOME/.ship/apps/swap/env/web.env"); !strings.Contains(envFile, `APP_SECRET="[REDACTED]"`) || strings.Contains(envFile, a.secret) {
+		t.Errorf("ship server exec printed the env file without redacting the secret: %s", envFile)
 	}
 }
 

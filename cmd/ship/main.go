@@ -13,7 +13,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/shipdeploy/ship/actions"
 	"github.com/shipdeploy/ship/config"
+	"github.com/shipdeploy/ship/redact"
 	"github.com/shipdeploy/ship/workflow"
 )
 
@@ -38,13 +40,18 @@ func main() {
 type usageError struct{ error }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	app := newApp(stdin, stdout, stderr)
+	red := redact.New()
+	stdout, closeOut := guarded(stdout, red)
+	stderr, closeErr := guarded(stderr, red)
+	defer closeErr()
+	defer closeOut()
+	app := newApp(stdin, stdout, stderr, red)
 	err := app.RunContext(ctx, args)
 	var problems config.Problems
 	var usage usageError
 	var workflowUsage workflow.UsageError
 	if err != nil && !errors.Is(err, workflow.ErrSuperseded) {
-		annotate(stderr, err)
+		annotate(stderr, red, err)
 	}
 	switch {
 	case err == nil, errors.Is(err, workflow.ErrSuperseded):
@@ -64,9 +71,34 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 }
 
-func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
+// guarded wraps one of ship's output streams so that nothing printed to it
+// shows a secret red knows by then (workflow.LoadConfig adds the config's)
+// and, under GitHub Actions, no line of it that ship did not write as a
+// workflow command runs as one (ship's own go through actions.Command).
+// The function it returns passes on what the wrappers hold back.
+func guarded(w io.Writer, red *redact.Redactor) (io.Writer, func()) {
+	var filter *actions.Filter
+	if _, ok := actions.Detect(); ok {
+		filter = actions.NewFilter(w)
+		w = filter
+	}
+	rw := redact.NewWriter(w, red)
+	return rw, func() {
+		rw.Close()
+		if filter != nil {
+			filter.Close()
+		}
+	}
+}
+
+// redactorKey is where the app's Metadata holds the Redactor its writers
+// redact with, for the commands to hand to workflow.
+const redactorKey = "redactor"
+
+func newApp(stdin io.Reader, stdout, stderr io.Writer, red *redact.Redactor) *cli.App {
 	cli.HelpFlag = &cli.BoolFlag{Name: "help", Usage: "show help"} // -h is --hosts, as in Kamal
 	app := &cli.App{
+		Metadata:             map[string]any{redactorKey: red},
 		Name:                 "ship",
 		Usage:                "deploy SQLite web apps with stop-then-start swaps",
 		Version:              version,

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"io"
 
 	"github.com/urfave/cli/v2"
@@ -10,6 +9,7 @@ import (
 	"github.com/shipdeploy/ship/actions"
 	"github.com/shipdeploy/ship/config"
 	"github.com/shipdeploy/ship/deploy"
+	"github.com/shipdeploy/ship/redact"
 	"github.com/shipdeploy/ship/workflow"
 )
 
@@ -33,6 +33,7 @@ func reported(c *cli.Context, run func() (*deploy.Report, error)) error {
 		}
 	}
 	if env, ok := actions.Detect(); ok {
+		env.Redactor = redactor(c)
 		perr := env.SetOutputs([2]string{"version", rep.Version}, [2]string{"result", rep.Result.String()})
 		perr = errors.Join(perr, env.AddSummary(rep.Markdown()))
 		if perr != nil {
@@ -44,17 +45,18 @@ func reported(c *cli.Context, run func() (*deploy.Report, error)) error {
 
 // annotate repeats an error as GitHub Actions annotations, so the run's
 // page shows it: each configuration problem on its file and line.
-func annotate(w io.Writer, err error) {
+func annotate(w io.Writer, red *redact.Redactor, err error) {
 	env, ok := actions.Detect()
 	if !ok {
 		return
 	}
+	env.Redactor = red
 	var problems config.Problems
 	if !errors.As(err, &problems) {
-		fmt.Fprintln(w, env.Error(actions.Annotation{Title: "ship", Message: err.Error()}))
+		actions.Command(w, env.Error(actions.Annotation{Title: "ship", Message: err.Error()}))
 		return
 	}
 	for _, p := range problems {
-		fmt.Fprintln(w, env.Error(workflow.ProblemAnnotation(p)))
+		actions.Command(w, env.Error(workflow.ProblemAnnotation(p)))
 	}
 }

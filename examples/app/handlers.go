@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -20,10 +21,11 @@ type app struct {
 	db         *sql.DB
 	version    string
 	failHealth bool
+	failReason string // of the 503 when failHealth; "" is the standard one
 }
 
-func newHandler(db *sql.DB, version string, failHealth bool) http.Handler {
-	a := &app{db: db, version: version, failHealth: failHealth}
+func newHandler(db *sql.DB, version string, failHealth bool, failReason string) http.Handler {
+	a := &app{db: db, version: version, failHealth: failHealth, failReason: failReason}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", a.index)
 	mux.HandleFunc("GET /up", a.up)
@@ -57,6 +59,10 @@ func (a *app) index(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *app) up(w http.ResponseWriter, r *http.Request) {
+	if a.failHealth && a.failReason != "" {
+		failWithReason(w, a.failReason)
+		return
+	}
 	if a.failHealth {
 		http.Error(w, "failing on purpose (FAIL_HEALTHCHECK=1)", http.StatusServiceUnavailable)
 		return
@@ -68,6 +74,25 @@ func (a *app) up(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	io.WriteString(w, "ok")
+}
+
+// failWithReason answers 503 with reason as the status line's reason
+// phrase, which a net/http handler cannot otherwise choose.
+func failWithReason(w http.ResponseWriter, reason string) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		http.Error(w, reason, http.StatusServiceUnavailable)
+		return
+	}
+	conn, buf, err := hj.Hijack()
+	if err != nil {
+		log.Printf("health check: %v", err)
+		return
+	}
+	defer conn.Close()
+	reason = strings.NewReplacer("\r", " ", "\n", " ").Replace(reason)
+	fmt.Fprintf(buf, "HTTP/1.1 503 %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", reason)
+	buf.Flush()
 }
 
 func (a *app) showVersion(w http.ResponseWriter, r *http.Request) {

@@ -27,14 +27,26 @@ type config struct {
 	dbPath     string
 	version    string
 	failHealth bool
+	// failReason, with failHealth, is the reason phrase of /up's 503
+	// status line, which ship quotes in its error.
+	failReason string
+	// startupLog is printed when the app starts.
+	startupLog string
 }
 
+// configFromEnv reads the app's settings. STARTUP_LOG and
+// FAIL_HEALTHCHECK_REASON let a test make the app say what an untrusted
+// app could, in its log and in ship's errors: $VAR in them is the app's
+// own variable (a secret it was given, say), and \n in STARTUP_LOG ends a
+// line.
 func configFromEnv(getenv func(string) string) config {
 	return config{
 		addr:       ":" + firstNonEmpty(getenv("PORT"), "3000"),
 		dbPath:     firstNonEmpty(getenv("DATABASE_PATH"), "/data/app.sqlite3"),
 		version:    firstNonEmpty(getenv("SHIP_VERSION"), getenv("KAMAL_VERSION"), "dev"),
 		failHealth: getenv("FAIL_HEALTHCHECK") == "1",
+		failReason: os.Expand(getenv("FAIL_HEALTHCHECK_REASON"), getenv),
+		startupLog: strings.ReplaceAll(os.Expand(getenv("STARTUP_LOG"), getenv), `\n`, "\n"),
 	}
 }
 
@@ -96,11 +108,14 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (err error) {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
 	}
+	if cfg.startupLog != "" {
+		fmt.Fprintln(stdout, cfg.startupLog)
+	}
 	fmt.Fprintf(stdout, "listening on %s version=%s database=%s\n", ln.Addr(), cfg.version, cfg.dbPath)
 
 	var fresh freshConns
 	srv := &http.Server{
-		Handler:           newHandler(db, cfg.version, cfg.failHealth),
+		Handler:           newHandler(db, cfg.version, cfg.failHealth, cfg.failReason),
 		ReadHeaderTimeout: 5 * time.Second,
 		ConnState:         fresh.track,
 	}

@@ -37,7 +37,7 @@ func newTestApp(t *testing.T, version string, failHealth bool) (*httptest.Server
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	srv := httptest.NewServer(newHandler(db, version, failHealth))
+	srv := httptest.NewServer(newHandler(db, version, failHealth, ""))
 	t.Cleanup(srv.Close)
 	return srv, db
 }
@@ -200,7 +200,7 @@ func TestTwoInstancesShareDatabase(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { db.Close() })
-		srv := httptest.NewServer(newHandler(db, version, false))
+		srv := httptest.NewServer(newHandler(db, version, false, ""))
 		t.Cleanup(srv.Close)
 		urls = append(urls, srv.URL)
 	}
@@ -257,6 +257,32 @@ func TestUpFailHealthcheck(t *testing.T) {
 	srv, _ := newTestApp(t, "broken", cfg.failHealth)
 	if status, _ := do(t, "GET", srv.URL+"/up", "", ""); status != http.StatusServiceUnavailable {
 		t.Errorf("GET /up with FAIL_HEALTHCHECK=1 = %d, want 503", status)
+	}
+}
+
+// What an untrusted app could say, for ship's tests: its own secret in
+// its log and in the reason phrase of a failing health check.
+func TestStartupLogAndFailReason(t *testing.T) {
+	env := map[string]string{"FAIL_HEALTHCHECK": "1", "APP_SECRET": "s3cret",
+		"STARTUP_LOG": `::error::pwned\nsecret=$APP_SECRET`, "FAIL_HEALTHCHECK_REASON": "unwell ${APP_SECRET}"}
+	cfg := configFromEnv(func(k string) string { return env[k] })
+	if cfg.startupLog != "::error::pwned\nsecret=s3cret" || cfg.failReason != "unwell s3cret" {
+		t.Errorf("config %+v", cfg)
+	}
+	db, err := openDB(filepath.Join(t.TempDir(), "app.sqlite3"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	srv := httptest.NewServer(newHandler(db, "bad", cfg.failHealth, cfg.failReason))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/up")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Status != "503 unwell s3cret" {
+		t.Errorf("GET /up: %q", resp.Status)
 	}
 }
 
