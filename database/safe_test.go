@@ -171,3 +171,22 @@ func TestRecordScriptPrunesPlantedLinksOnly(t *testing.T) {
 		t.Errorf("restore points %q, want v1 v2 (the planted link pruned)", got)
 	}
 }
+
+// A database whose path holds a quote records its restore point: no path
+// is quoted by hand into sqlite3's .backup (a ' used to break every
+// deploy).
+func TestRecordScriptQuoteInPath(t *testing.T) {
+	needSQLite3(t)
+	volume := filepath.Join(t.TempDir(), "it's a \"volume\"")
+	if err := os.MkdirAll(volume, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(volume, "shop's.db")
+	sqlite(t, db, "CREATE TABLE t(x); INSERT INTO t VALUES (42);")
+	if _, stderr, err := runInVolume(t, recordScript, db, "v1", "2"); err != nil {
+		t.Fatalf("record: %v\n%s", err, stderr)
+	}
+	if got := sqlite(t, filepath.Join(volume, ".ship", "restore-points", "v1", "shop's.db"), "SELECT x FROM t"); got != "42" {
+		t.Errorf("the restore point holds %q, want 42", got)
+	}
+}
