@@ -101,7 +101,7 @@ func undoFailedStart(ctx context.Context, h *host.Host, c *config.Config, dbs []
 		before[i] = s
 		u.Databases = append(u.Databases, deploy.DatabaseUndo{Database: db.Path, SchemaChanged: s.live != s.point})
 		if s.live != s.point {
-			changed = append(changed, fmt.Sprintf("%s (schema_version and user_version %s, were %s)", db.Path, s.live, s.point))
+			changed = append(changed, fmt.Sprintf("%s (schema_version and user_version: %s, before it started: %s)", db.Path, s.live, s.point))
 		}
 	}
 	if len(changed) == 0 {

@@ -658,9 +658,9 @@ func TestSwapTakesTheDataBackBeforeTheOldVersionStarts(t *testing.T) {
 		t.Fatalf("outcome %+v", o)
 	}
 	for _, want := range []string{
-		"v2 changed the schema of /data/app.db, so every database was put back as v1 left it (the restore point of this deploy) and v2's files were set aside beside each: /vol/app.db.failed-v2-T, /vol/cache.db.failed-v2-T",
-		"shop-web-v1 is serving again; v2 changed rows before it failed",
-		"/data/app.db (records +2) is in /vol/app.db.failed-v2-T/app.db",
+		"v2 changed the schema of /data/app.db, so every database was put back as v1 left it (the restore point of this deploy) and v2's files were set aside beside each database, in NAME.failed-v2-T",
+		"shop-web-v1 is serving again; v2 wrote rows before it failed, which are now only in its files set aside",
+		"records +2 in /vol/app.db.failed-v2-T/app.db",
 	} {
 		if !strings.Contains(o.Err.Error(), want) {
 			t.Errorf("error %q lacks %q", o.Err, want)

@@ -75,8 +75,8 @@ func (u *DataUndo) summary(failed, from string) string {
 		fmt.Fprintf(&b, ", and putting the data back failed: %s", u.Note)
 		return b.String()
 	}
-	fmt.Fprintf(&b, ", so every database was put back as %s left it (the restore point of this deploy) and %s's files were set aside beside each: %s",
-		from, failed, strings.Join(u.asides(), ", "))
+	fmt.Fprintf(&b, ", so every database was put back as %s left it (the restore point of this deploy) and %s's files were set aside beside each database, in NAME%s",
+		from, failed, u.asideSuffix())
 	if u.Note != "" {
 		b.WriteString("; " + u.Note)
 	}
@@ -99,12 +99,23 @@ func (u *DataUndo) wrote(failed string) string {
 		for _, t := range slices.Sorted(maps.Keys(d.RowChanges)) {
 			tables = append(tables, fmt.Sprintf("%s %+d", t, d.RowChanges[t]))
 		}
-		parts = append(parts, fmt.Sprintf("%s (%s) is in %s", d.Database, strings.Join(tables, ", "), path.Join(d.SetAside, path.Base(d.Database))))
+		parts = append(parts, fmt.Sprintf("%s in %s", strings.Join(tables, ", "), path.Join(d.SetAside, path.Base(d.Database))))
 	}
 	if len(parts) == 0 {
 		return ""
 	}
-	return fmt.Sprintf("%s changed rows before it failed, and they are not in the databases now: what it wrote to %s, never deleted", failed, strings.Join(parts, "; "))
+	return fmt.Sprintf("%s wrote rows before it failed, which are now only in its files set aside, never deleted (rows per table against the restore point): %s", failed, strings.Join(parts, "; "))
+}
+
+// asideSuffix is what the names of the directories set aside add to the
+// database's name: ".failed-VERSION-TIME", the same for every database.
+func (u *DataUndo) asideSuffix() string {
+	for _, d := range u.Databases {
+		if d.SetAside != "" {
+			return strings.TrimPrefix(path.Base(d.SetAside), path.Base(d.Database))
+		}
+	}
+	return ""
 }
 
 func (u *DataUndo) changed() []string {
