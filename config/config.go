@@ -31,6 +31,11 @@ type Config struct {
 	Boot        Boot              `yaml:"boot,omitempty"`
 	Aliases     map[string]string `yaml:"aliases,omitempty"`
 
+	// Databases are the app's SQLite files (the databases key, a ship
+	// extension), paths inside the app container; KnownDatabases adds
+	// the litestream section's.
+	Databases []string `yaml:"databases,omitempty"`
+
 	RetainContainers int           `yaml:"retain_containers"`
 	DeployTimeout    time.Duration `yaml:"deploy_timeout"`
 	DrainTimeout     time.Duration `yaml:"drain_timeout"`

@@ -20,7 +20,7 @@ const (
 
 // decodeRoot decodes the whole configuration tree.
 func (d *decoder) decodeRoot(root *yaml.Node, c *Config) {
-	var serversNode, proxyNode *yaml.Node
+	var serversNode, proxyNode, databasesNode *yaml.Node
 	var requireDestination, allowEmptyRoles bool
 	ok := d.object(root, "", fields{
 		"service": func(v *yaml.Node, p string) {
@@ -43,6 +43,7 @@ func (d *decoder) decodeRoot(root *yaml.Node, c *Config) {
 		"builder":     func(v *yaml.Node, p string) { c.Builder = d.builder(v, p) },
 		"accessories": func(v *yaml.Node, p string) { c.Accessories = d.accessories(v, p) },
 		"litestream":  func(v *yaml.Node, p string) { c.Litestream = d.litestream(v, p) },
+		"databases":   func(v *yaml.Node, p string) { databasesNode = v },
 		"ssh":         func(v *yaml.Node, p string) { c.SSH = d.ssh(v, p) },
 		"boot":        func(v *yaml.Node, p string) { c.Boot = d.boot(v, p) },
 		"aliases":     func(v *yaml.Node, p string) { c.Aliases = d.stringMap(v, p) },
@@ -90,6 +91,9 @@ func (d *decoder) decodeRoot(root *yaml.Node, c *Config) {
 	}
 	d.primaryRole(root, c)
 	d.litestreamAccessory(root, c)
+	if databasesNode != nil {
+		d.databases(databasesNode, c)
+	}
 }
 
 // oneWriterPerHost refuses two roles on one host that both mount a

@@ -1,8 +1,9 @@
 // Package database looks after the SQLite databases of ship's litestream
 // section on the host: their health and their replica's (db status), the
-// restore fire drill (db verify), restores from the replica (db restore),
-// and the restore points a deploy records so that a rollback can put the
-// data back with the code.
+// restore fire drill (db verify), restores from the replica (db restore);
+// and, for those and the databases key's, the restore points a deploy
+// records, so that a rollback can put the data back with the code, and a
+// failed start that changed a schema takes its data back with it.
 package database
 
 import (
@@ -10,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/docker/docker/errdefs"
@@ -18,11 +20,11 @@ import (
 	"github.com/shipdeploy/ship/host"
 )
 
-// DB is one database of the litestream section on its host.
+// DB is one database on its host.
 type DB struct {
 	Path     string // inside the app and Litestream containers
 	HostPath string // on the host: Root/Rel
-	Replica  string // where Litestream replicates it
+	Replica  string // where Litestream replicates it; "" if it does not
 	// Root is the host directory of the volume the database is on: the
 	// mount point, which the app cannot replace. Rel is the database's
 	// clean path below it. Scripts enter the volume from Root, refusing
@@ -64,14 +66,30 @@ func Accessory(c *config.Config) *config.Accessory {
 	return nil
 }
 
-// Locate finds the databases' files on the host, through the app volumes
-// they live on.
+// Locate finds the litestream section's databases' files on the host,
+// through the app volumes they live on.
 func Locate(ctx context.Context, h *host.Host, c *config.Config) ([]DB, error) {
 	if c.Litestream == nil {
 		return nil, errNoSection
 	}
+	return locate(ctx, h, c, c.Litestream.Databases)
+}
+
+// locateKnown finds the files of the databases ship knows on the host for
+// role r (config.KnownDatabases): none when it knows none there.
+func locateKnown(ctx context.Context, h *host.Host, c *config.Config, r string) ([]DB, error) {
+	paths := c.KnownDatabases(h.Name, r)
+	if len(paths) == 0 {
+		return nil, nil
+	}
+	return locate(ctx, h, c, paths)
+}
+
+// locate finds the files of the databases at paths (inside the app
+// container) on the host.
+func locate(ctx context.Context, h *host.Host, c *config.Config, paths []string) ([]DB, error) {
 	var out []DB
-	for _, p := range c.Litestream.Databases {
+	for _, p := range paths {
 		v, rel, err := c.DatabaseVolume(p)
 		if err != nil {
 			return nil, err
@@ -88,9 +106,13 @@ func Locate(ctx context.Context, h *host.Host, c *config.Config) ([]DB, error) {
 		}
 		rel = path.Clean(rel)
 		if rel == "." || rel == ".." || strings.HasPrefix(rel, "../") || path.IsAbs(rel) {
-			return nil, fmt.Errorf("litestream database %s is not a file inside volume %s", p, v.Source)
+			return nil, fmt.Errorf("database %s is not a file inside volume %s: fix its path in config/deploy.yml", p, v.Source)
 		}
-		out = append(out, DB{Path: p, HostPath: path.Join(root, rel), Replica: c.Litestream.ReplicaURL(p), Root: root, Rel: rel})
+		db := DB{Path: p, HostPath: path.Join(root, rel), Root: root, Rel: rel}
+		if c.Litestream != nil && slices.Contains(c.Litestream.Databases, p) {
+			db.Replica = c.Litestream.ReplicaURL(p)
+		}
+		out = append(out, db)
 	}
 	return out, nil
 }

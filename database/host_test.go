@@ -74,7 +74,7 @@ func TestNeedSQLiteEveryScript(t *testing.T) {
 	const check = `command -v sqlite3 >/dev/null || { echo "sqlite3 is not installed on this host: ship server bootstrap installs it (or apt-get install sqlite3)" >&2; exit 127; }`
 	path := stubPath(t, map[string]string{"id": "echo 0"})
 	h := &host.Host{Name: "local", Shell: stubShell{path: path}}
-	for name, script := range map[string]string{"record.sh": recordScript, "count.sh": countScript, "integrity.sh": integrityScript} {
+	for name, script := range map[string]string{"record.sh": recordScript, "count.sh": countScript, "integrity.sh": integrityScript, "schema.sh": schemaScript} {
 		var first string
 		for line := range strings.Lines(script) {
 			if !strings.HasPrefix(line, "#") {

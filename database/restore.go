@@ -45,15 +45,20 @@ func Restore(ctx context.Context, h *host.Host, c *config.Config, at string, out
 		return errors.Join(err, restart(ctx, h, c, false, running, out))
 	}
 	stamp := "before-restore-" + time.Now().UTC().Format("20060102T150405Z")
-	err = replaceFiles(ctx, h, dbs, stamp, out, func(db DB, aside string) error {
+	err = replaceFiles(ctx, h, dbs, stamp, out, func(db DB, aside string) (bool, error) {
 		fmt.Fprintf(out, "restoring %s from %s\n", db.Path, db.Replica)
-		return runRestore(ctx, h, c, db, restoreRun{out: db.Path, at: at})
+		return true, runRestore(ctx, h, c, db, restoreRun{out: db.Path, at: at})
 	})
 	return errors.Join(err, restart(ctx, h, c, replicating, running, out))
 }
 
-// stopLitestream stops the Litestream accessory and says whether it ran.
+// stopLitestream stops the Litestream accessory of the litestream section
+// when it runs on the host, and says whether it ran: it must not replicate
+// a set of databases while they are replaced.
 func stopLitestream(ctx context.Context, h *host.Host, c *config.Config, out io.Writer) (bool, error) {
+	if a := Accessory(c); a == nil || !slices.Contains(a.Hosts, h.Name) {
+		return false, nil
+	}
 	info, err := h.Docker.ContainerInspect(ctx, spec.AccessoryName(c, Accessory(c)))
 	if err != nil || !info.State.Running {
 		fmt.Fprintf(out, "Litestream is not running\n")
@@ -63,9 +68,10 @@ func stopLitestream(ctx context.Context, h *host.Host, c *config.Config, out io.
 }
 
 // replaceFiles sets every database's files aside and has fill put new ones
-// in place, which must pass the integrity check. If anything fails, every
-// database gets its own files back.
-func replaceFiles(ctx context.Context, h *host.Host, dbs []DB, why string, out io.Writer, fill func(db DB, aside string) error) error {
+// in place, which must pass the integrity check; fill says false when the
+// database is to be left absent. If anything fails, every database gets
+// its own files back.
+func replaceFiles(ctx context.Context, h *host.Host, dbs []DB, why string, out io.Writer, fill func(db DB, aside string) (bool, error)) error {
 	asides := map[string]string{}
 	undo := func(cause error) error {
 		errs := []error{cause}
@@ -86,8 +92,12 @@ func replaceFiles(ctx context.Context, h *host.Host, dbs []DB, why string, out i
 		fmt.Fprintf(out, "moved %s aside to %s\n", db.HostPath, aside)
 	}
 	for _, db := range dbs {
-		if err := fill(db, asides[db.Path]); err != nil {
+		filled, err := fill(db, asides[db.Path])
+		if err != nil {
 			return undo(err)
+		}
+		if !filled {
+			continue
 		}
 		if err := ownLike(ctx, h, db, asides[db.Path]); err != nil {
 			return undo(err)

@@ -23,7 +23,9 @@ import (
 // Litestream position because it must work when the replica is behind or
 // unreachable, and it restores in the time of a file copy. Copies live
 // beside the databases, in .ship/restore-points/VERSION on their volume,
-// readable by root only; one is kept per retained version.
+// readable by root only; one is kept per retained version. The copy keeps
+// the database's schema_version (record.sh), so that after a failed start
+// the live database can be compared with it (undo.go).
 
 // pointDir is where the restore point of version is kept for db.
 func pointDir(db DB, version string) string {
@@ -37,13 +39,9 @@ var (
 	pointScript string
 )
 
-// RecordRestorePoint copies the databases as the version that just
+// recordRestorePoint copies the databases as the version that just
 // stopped left them. The caller runs it while nothing writes.
-func RecordRestorePoint(ctx context.Context, h *host.Host, c *config.Config, version string, out io.Writer) error {
-	dbs, err := Locate(ctx, h, c)
-	if err != nil {
-		return err
-	}
+func recordRestorePoint(ctx context.Context, h *host.Host, c *config.Config, dbs []DB, version string, out io.Writer) error {
 	began := time.Now()
 	for _, db := range dbs {
 		if _, err := inVolume(ctx, h, db, recordScript, version, strconv.Itoa(c.RetainContainers+1)); err != nil {
@@ -54,10 +52,10 @@ func RecordRestorePoint(ctx context.Context, h *host.Host, c *config.Config, ver
 	return nil
 }
 
-// HasRestorePoint fails unless every database has a restore point of
-// version on the host.
+// HasRestorePoint fails unless every database ship knows on the host,
+// for the primary role, has a restore point of version there.
 func HasRestorePoint(ctx context.Context, h *host.Host, c *config.Config, version string) error {
-	dbs, err := Locate(ctx, h, c)
+	dbs, err := locateKnown(ctx, h, c, c.PrimaryRole)
 	if err != nil {
 		return err
 	}
@@ -88,15 +86,11 @@ func hasRestorePoint(ctx context.Context, h *host.Host, dbs []DB, version string
 	return nil
 }
 
-// PutBackRestorePoint replaces the live databases with the restore point
+// putBackRestorePoint replaces the live databases with the restore point
 // of version. The writes made since are set aside beside each database,
 // in NAME.set-aside-TIME, never deleted. The caller runs it while the app
 // is stopped, inside the deploy queue; Litestream is stopped around it.
-func PutBackRestorePoint(ctx context.Context, h *host.Host, c *config.Config, version string, out io.Writer) error {
-	dbs, err := Locate(ctx, h, c)
-	if err != nil {
-		return err
-	}
+func putBackRestorePoint(ctx context.Context, h *host.Host, c *config.Config, dbs []DB, version string, out io.Writer) error {
 	if err := hasRestorePoint(ctx, h, dbs, version); err != nil {
 		return err
 	}
@@ -105,38 +99,40 @@ func PutBackRestorePoint(ctx context.Context, h *host.Host, c *config.Config, ve
 		return err
 	}
 	stamp := "set-aside-" + time.Now().UTC().Format("20060102T150405Z")
-	err = replaceFiles(ctx, h, dbs, stamp, out, func(db DB, aside string) error {
+	err = replaceFiles(ctx, h, dbs, stamp, out, func(db DB, aside string) (bool, error) {
 		point := path.Join(pointDir(db, version), db.Name())
 		fmt.Fprintf(out, "putting back %s as it was before the deploy that replaced %s\n", db.Path, version)
 		if _, err := inVolume(ctx, h, db, pointScript, version); err != nil {
-			return fmt.Errorf("copy the restore point %s: %w", point, err)
+			return false, fmt.Errorf("copy the restore point %s: %w", point, err)
 		}
 		fmt.Fprintf(out, "WARNING: the writes made to %s since then are set aside in %s on %s, not in the database\n", db.Path, aside, h.Name)
-		return nil
+		return true, nil
 	})
 	return errors.Join(err, restart(ctx, h, c, replicating, nil, out))
 }
 
-// DataStep is the swap's quiet-point step (deploy.Request.Data) for the
-// litestream section: on its host's primary role, it records a restore
-// point of the version that stopped, then, for rollback --restore-data,
-// puts back the one of the version that starts.
+// DataStep is the swap's quiet-point step (deploy.Request.Data): where
+// ship knows databases on the host (the databases key, and the litestream
+// section on its host's primary role), it records a restore point of the
+// version that stopped, then, for rollback --restore-data, puts back the
+// one of the version that starts. It is nil when ship knows no databases.
 func DataStep(c *config.Config, restoreVersion string) func(ctx context.Context, h *host.Host, r *config.Role, from string, out io.Writer) error {
-	if c.Litestream == nil {
+	if c.Litestream == nil && len(c.Databases) == 0 {
 		return nil
 	}
 	return func(ctx context.Context, h *host.Host, r *config.Role, from string, out io.Writer) error {
-		if host, _ := Host(c); r.Name != c.PrimaryRole || host != h.Name {
-			return nil
+		dbs, err := locateKnown(ctx, h, c, r.Name)
+		if err != nil || len(dbs) == 0 {
+			return err
 		}
 		if from != "" {
-			if err := RecordRestorePoint(ctx, h, c, from, out); err != nil {
+			if err := recordRestorePoint(ctx, h, c, dbs, from, out); err != nil {
 				return err
 			}
 		}
 		if restoreVersion == "" {
 			return nil
 		}
-		return PutBackRestorePoint(ctx, h, c, restoreVersion, out)
+		return putBackRestorePoint(ctx, h, c, dbs, restoreVersion, out)
 	}
 }

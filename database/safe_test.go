@@ -101,6 +101,10 @@ func TestScriptsNeverFollowPlantedLinks(t *testing.T) {
 		{"integrity: the shared memory", map[string]string{"app.db-shm": "canary/precious"}, integrityScript, nil, "app.db-shm"},
 		{"restore points: .ship", map[string]string{".ship": "canary"}, pointScript, nil, ".ship"},
 		{"put back a restore point: the version's directory", map[string]string{".ship/restore-points/v1": "canary"}, pointScript, []string{"v1"}, ".ship/restore-points/v1"},
+		{"schema: the WAL", map[string]string{"app.db-wal": "canary/precious"}, schemaScript, []string{"v1"}, "app.db-wal"},
+		{"schema: the restore point's directory", map[string]string{".ship/restore-points/v1": "canary"}, schemaScript, []string{"v1"}, ".ship/restore-points/v1"},
+		{"schema: the restore point's copy", map[string]string{".ship/restore-points/v1/app.db": "canary/app.db"}, schemaScript, []string{"v1"}, ".ship/restore-points/v1/app.db"},
+		{"set aside a failed start: the destination", map[string]string{"app.db.failed-v2-1": "canary"}, setAsideScript, []string{"app.db.failed-v2-1"}, "app.db.failed-v2-1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package deploy
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,6 +45,17 @@ type OutcomeReport struct {
 	Restored    bool    `json:"restored"`
 	SwapSeconds float64 `json:"swap_seconds"`
 	Error       string  `json:"error,omitempty"`
+
+	// DataRestored: the target version changed a database's schema before
+	// it failed, and every database was put back as the previous version
+	// left it, its files set aside (Databases says where).
+	DataRestored bool `json:"data_restored"`
+	// DataCheck is what comparing the databases with the restore point
+	// found after the target version started and failed; "" when it did
+	// not get that far, or nothing ran before it.
+	DataCheck DataCheck `json:"data_check,omitempty"`
+	// Databases are the databases compared, when DataCheck compared them.
+	Databases []DatabaseUndo `json:"databases,omitempty"`
 }
 
 // Add records the swaps' outcomes.
@@ -55,6 +67,9 @@ func (r *Report) Add(outcomes []Outcome) {
 			or.Error = o.Err.Error()
 			var restored *restoredError
 			or.Restored = errors.As(o.Err, &restored)
+		}
+		if u := o.Data; u != nil {
+			or.DataCheck, or.DataRestored, or.Databases = u.Check, u.Check == SchemaChanged && u.Restored, u.Databases
 		}
 		r.Hosts = append(r.Hosts, or)
 	}
@@ -95,7 +110,9 @@ func (r *Report) result(err error) Result {
 	for _, h := range r.Hosts {
 		if h.Result == Failed {
 			failed++
-			if h.Restored {
+			// The previous version serving on a schema it does not know
+			// is not restored: its writes fail.
+			if h.Restored && (h.DataCheck != SchemaChanged || h.DataRestored) {
 				restored++
 			}
 		}
@@ -136,7 +153,11 @@ func (r *Report) Markdown() string {
 		if r.Command == "rollback" {
 			fmt.Fprintf(&b, "**Rolled back** to `%s` on every host in %.1fs.\n\n", cell(r.Version), r.TookSeconds)
 		} else {
-			fmt.Fprintf(&b, "**Rolled back**: `%s` failed, and the previous version serves again everywhere it failed.\n\n", cell(r.Version))
+			fmt.Fprintf(&b, "**Rolled back**: `%s` failed, and the previous version serves again everywhere it failed.", cell(r.Version))
+			if slices.ContainsFunc(r.Hosts, func(h OutcomeReport) bool { return h.DataRestored }) {
+				b.WriteString(" It had changed a database's schema, so the databases were put back as the previous version left them; its files are set aside beside each, as said below.")
+			}
+			b.WriteString("\n\n")
 		}
 	default:
 		fmt.Fprintf(&b, "**Failed**: %s\n\n", cell(orText(r.Error, "see the hosts below")))
@@ -148,7 +169,12 @@ func (r *Report) Markdown() string {
 	b.WriteString("| --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, h := range r.Hosts {
 		outcome := h.Result.String()
-		if h.Restored {
+		switch {
+		case h.Restored && h.DataRestored:
+			outcome = "failed, previous version and its data restored"
+		case h.DataCheck == SchemaChanged && !h.DataRestored:
+			outcome = "failed, schema changed, data NOT restored"
+		case h.Restored:
 			outcome = "failed, previous version restored"
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %.1fs | %s | %s %s |\n", cell(h.Host), cell(h.Role), code(h.From), code(h.To),

@@ -106,3 +106,71 @@ func TestReportMarkdownKeepsTheVersionText(t *testing.T) {
 		}
 	}
 }
+
+// The previous version serving on a schema it does not know is no
+// rollback: the report says failed, and the summary says the data was not
+// put back. Where it was, the summary says so too.
+func TestReportDataUndo(t *testing.T) {
+	restored := &restoredError{cause: errors.New("not healthy"), version: "shop-web-v1"}
+	notBack := Outcome{Host: "web1", Role: "web", From: "v1", To: "v2", Result: Failed, Health: Unhealthy, Err: restored,
+		Data: &DataUndo{Check: SchemaChanged, Note: "disk full", Databases: []DatabaseUndo{{Database: "/data/app.db", SchemaChanged: true}}}}
+	back := Outcome{Host: "web2", Role: "web", From: "v1", To: "v2", Result: Failed, Health: Unhealthy, Err: restored,
+		Data: &DataUndo{Check: SchemaChanged, Restored: true, Databases: []DatabaseUndo{{Database: "/data/app.db", SchemaChanged: true, SetAside: "/v/app.db.failed-v2-T"}}}}
+	unchanged := Outcome{Host: "web3", Role: "web", From: "v1", To: "v2", Result: Failed, Health: Unhealthy, Err: restored,
+		Data: &DataUndo{Check: SchemaUnchanged, Databases: []DatabaseUndo{{Database: "/data/app.db"}}}}
+	for _, tt := range []struct {
+		name     string
+		outcomes []Outcome
+		want     Result
+	}{
+		{"data not put back", []Outcome{notBack}, Failed},
+		{"data put back", []Outcome{back}, RolledBack},
+		{"schema unchanged", []Outcome{unchanged}, RolledBack},
+		{"one of each", []Outcome{back, notBack}, Failed},
+	} {
+		r := &Report{Command: "deploy", Service: "shop", Version: "v2"}
+		r.Add(tt.outcomes)
+		r.Finish(errors.New("swaps failed"))
+		if r.Result != tt.want {
+			t.Errorf("%s: result %s, want %s", tt.name, r.Result, tt.want)
+		}
+	}
+	r := &Report{Command: "deploy", Service: "shop", Version: "v2"}
+	r.Add([]Outcome{notBack, back, unchanged})
+	r.Finish(errors.New("3 of 3 swaps failed"))
+	md := r.Markdown()
+	for _, want := range []string{
+		"| web1 | web | `v1` | `v2` | 0.0s | unhealthy | ❌ failed, schema changed, data NOT restored |",
+		"| web2 | web | `v1` | `v2` | 0.0s | unhealthy | ❌ failed, previous version and its data restored |",
+		"| web3 | web | `v1` | `v2` | 0.0s | unhealthy | ❌ failed, previous version restored |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("summary lacks %q:\n%s", want, md)
+		}
+	}
+	r2 := &Report{Command: "deploy", Service: "shop", Version: "v2"}
+	r2.Add([]Outcome{back})
+	r2.Finish(errors.New("1 of 1 swaps failed"))
+	if md := r2.Markdown(); !strings.Contains(md, "**Rolled back**") || !strings.Contains(md, "the databases were put back as the previous version left them") {
+		t.Errorf("summary of a rollback with its data:\n%s", md)
+	}
+	b, _ := json.Marshal(r)
+	var doc struct {
+		Hosts []map[string]any `json:"hosts"`
+	}
+	json.Unmarshal(b, &doc)
+	if h := doc.Hosts[1]; h["data_restored"] != true || h["data_check"] != "schema_changed" ||
+		h["databases"].([]any)[0].(map[string]any)["set_aside"] != "/v/app.db.failed-v2-T" {
+		t.Errorf("json: %s", b)
+	}
+	if h := doc.Hosts[0]; h["data_restored"] != false {
+		t.Errorf("json: %s", b)
+	}
+	// A swap that never started the new version says nothing of the data.
+	r = &Report{Command: "deploy"}
+	r.Add([]Outcome{{Host: "web1", Result: Deployed}})
+	b, _ = json.Marshal(r)
+	if strings.Contains(string(b), "data_check") || strings.Contains(string(b), `"databases"`) || !strings.Contains(string(b), `"data_restored":false`) {
+		t.Errorf("json of a deploy: %s", b)
+	}
+}

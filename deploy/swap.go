@@ -46,9 +46,19 @@ import (
 //      deploy_timeout; kamal-proxy is pointed at it (checking it too) and
 //      releases the held requests to it;
 //   9. on success the old container stays stopped, retained for rollback;
-//      on failure the new one's last log lines are shown, it is stopped,
-//      and the old one is started again, must be healthy, and is routed
-//      and resumed.
+//      on failure the new one's last log lines are shown, and it is
+//      stopped. Single-writer check again: this is a second quiet point,
+//      and the request's Undo step runs: it compares each database with
+//      the restore point of step 7, and if the new version changed a
+//      schema (a migration at boot), it puts the restore point of every
+//      database back, the set being one consistent state, sets the new
+//      version's files aside beside each, and checks that the schema
+//      matches again; an old version started on the new one's schema
+//      would serve, and fail its writes. Then the old one is started
+//      again, must be healthy, and is routed and resumed. Once it serves,
+//      the request's Tally step counts the rows of the files set aside
+//      against the restore point, so that what the failed version wrote
+//      is reported with where it is.
 //
 // Old and new are never running at the same time: the database has one
 // writer at every instant. A pause lasts as long as steps 6 to 8, usually
@@ -85,6 +95,15 @@ type Request struct {
 	// from is the version that just stopped ("" if none). An error puts
 	// the old version back.
 	Data func(ctx context.Context, h *host.Host, r *config.Role, from string, out io.Writer) error
+	// Undo, if set, runs in step 9 when the new version (failed) started
+	// and failed, once it has stopped and nothing writes, before from
+	// starts again; it is not called when nothing ran before. It compares
+	// the databases with the restore point Data recorded and puts that
+	// back if a schema changed.
+	Undo func(ctx context.Context, h *host.Host, r *config.Role, from, failed string, out io.Writer) *DataUndo
+	// Tally, if set, runs after step 9 when Undo set files aside: it
+	// fills in the row counts they differ by from the restore point.
+	Tally func(ctx context.Context, h *host.Host, r *config.Role, from string, u *DataUndo, out io.Writer)
 	// AtStep, if set, is called as the swap passes each Step.
 	AtStep func(Step)
 	// Redactor hides the config's secrets in the audit log's entries,
@@ -100,8 +119,11 @@ type Outcome struct {
 	// Health is the target version's health check: Healthy, Unhealthy, or
 	// NotChecked when the swap ended before it.
 	Health Health
-	Err    error
-	Took   time.Duration
+	// Data is what the failure path did to the databases, when the
+	// target version started and failed; nil otherwise.
+	Data *DataUndo
+	Err  error
+	Took time.Duration
 }
 
 // Run performs the request and reports every unit's outcome. Hosts are
@@ -199,6 +221,9 @@ type swap struct {
 	created bool // the target was created by this deploy
 	start   time.Time
 	data    func(ctx context.Context, h *host.Host, r *config.Role, from string, out io.Writer) error
+	undo    func(ctx context.Context, h *host.Host, r *config.Role, from, failed string, out io.Writer) *DataUndo
+	tally   func(ctx context.Context, h *host.Host, r *config.Role, from string, u *DataUndo, out io.Writer)
+	undone  *DataUndo // what undo did
 	at      func(Step)
 	// pausedAt is when the role's kamal-proxy service was paused; zero
 	// when it is not.
@@ -233,7 +258,8 @@ func prepare(ctx context.Context, req Request, local *localImage, h *host.Host, 
 	var swaps []*swap
 	for _, u := range units {
 		s := &swap{cfg: c, unit: u, host: h, out: req.Out.Prefixed("[" + h.Name + " " + u.Role.Name + "] "),
-			target: spec.ContainerName(c, u.Role.Name, req.Version), version: req.Version, data: req.Data, at: req.at}
+			target: spec.ContainerName(c, u.Role.Name, req.Version), version: req.Version,
+			data: req.Data, undo: req.Undo, tally: req.Tally, at: req.at}
 		ct, err := spec.App(c, u.Role, u.Host, req.Version)
 		if err != nil {
 			return nil, err
@@ -384,7 +410,8 @@ func (s *swap) run(ctx context.Context) Outcome {
 		return s.outcomeFrom(from, s.result(), nil)
 	}
 
-	// 9. Put the old version back.
+	// 9. Put the old version back, and its data if the new version
+	// changed a schema.
 	fmt.Fprintf(s.out, "%s failed: %v\n", s.target, err)
 	if logs := host.LogTail(context.WithoutCancel(ctx), s.host, s.target, 20); logs != "" {
 		fmt.Fprintf(s.out, "last log lines of %s:\n%s\n", s.target, indent(logs))
@@ -392,7 +419,44 @@ func (s *swap) run(ctx context.Context) Outcome {
 	if stopErr := d.ContainerStop(context.WithoutCancel(ctx), s.target, container.StopOptions{Timeout: &stopTimeout}); stopErr != nil {
 		return s.outcomeFrom(from, Failed, fmt.Errorf("%v; stopping it failed too: %v", err, stopErr))
 	}
-	return s.outcomeFrom(from, Failed, s.restore(ctx, oldNames, fmt.Errorf("%s: %w", s.target, err)))
+	cause := fmt.Errorf("%s: %w", s.target, err)
+	if len(oldNames) > 0 {
+		s.undoData(ctx, from)
+		if note := s.undone.summary(s.version, from); note != "" {
+			cause = fmt.Errorf("%w; %s", cause, note)
+		}
+	}
+	err = s.restore(ctx, oldNames, cause)
+	s.tallyData(ctx, from)
+	if note := s.undone.wrote(s.version); note != "" {
+		fmt.Fprintf(s.out, "WARNING: %s\n", note)
+		err = fmt.Errorf("%w; %s", err, note)
+	}
+	return s.outcomeFrom(from, Failed, err)
+}
+
+// undoData runs the request's Undo step once the failed version has
+// stopped: the volumes must be free again, as at step 7, or the databases
+// are left alone (restore refuses to start the old version then too).
+func (s *swap) undoData(ctx context.Context, from string) {
+	if s.undo == nil {
+		return
+	}
+	ctx = context.WithoutCancel(ctx) // the old version's data goes back with it, cancelled or not
+	if err := guard.Check(ctx, s.host.Docker, s.cfg); err != nil {
+		s.undone = &DataUndo{Check: DataNotChecked, Note: fmt.Sprintf("the databases were left alone: %v", err)}
+		return
+	}
+	s.undone = s.undo(ctx, s.host, s.unit.Role, from, s.version, s.out)
+}
+
+// tallyData runs the request's Tally step when files were set aside. Only
+// ship reads them, so the old version may serve meanwhile.
+func (s *swap) tallyData(ctx context.Context, from string) {
+	if s.tally == nil || s.undone == nil || len(s.undone.asides()) == 0 {
+		return
+	}
+	s.tally(context.WithoutCancel(ctx), s.host, s.unit.Role, from, s.undone, s.out)
 }
 
 // restore starts the previous version again after a failed swap and waits
@@ -512,7 +576,7 @@ func (s *swap) outcomeFrom(from string, result Result, err error) Outcome {
 	if !s.start.IsZero() {
 		took = time.Since(s.start)
 	}
-	return Outcome{Host: s.host.Name, Role: s.unit.Role.Name, From: from, To: s.version, Result: result, Health: s.health, Err: err, Took: took}
+	return Outcome{Host: s.host.Name, Role: s.unit.Role.Name, From: from, To: s.version, Result: result, Health: s.health, Data: s.undone, Err: err, Took: took}
 }
 
 func bootLimit(c *config.Config, hosts int) int {

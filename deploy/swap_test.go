@@ -408,6 +408,12 @@ func appLabels(c *config.Config, version string) map[string]string {
 // the host's shell.
 func runSwap(t *testing.T, c *config.Config, d *fakeDocker, version string, rollback bool) (Outcome, *fakeShell) {
 	t.Helper()
+	return runSwapWith(t, c, d, version, rollback, nil)
+}
+
+// runSwapWith is runSwap with the request changed by with first.
+func runSwapWith(t *testing.T, c *config.Config, d *fakeDocker, version string, rollback bool, with func(*Request)) (Outcome, *fakeShell) {
+	t.Helper()
 	var out bytes.Buffer
 	r := c.Role("web")
 	sh := &fakeShell{}
@@ -415,6 +421,9 @@ func runSwap(t *testing.T, c *config.Config, d *fakeDocker, version string, roll
 		Config: c, Units: []Unit{{Host: r.Hosts[0], Role: r}},
 		Hosts:   map[string]*host.Host{swapHost: {Name: swapHost, Shell: sh, Docker: d}},
 		Version: version, Rollback: rollback, Out: fleet.NewOutput(&out), Performer: "test",
+	}
+	if with != nil {
+		with(&req)
 	}
 	outcomes := Run(context.Background(), req)
 	t.Cleanup(func() {
@@ -622,5 +631,89 @@ func TestSwapAuditRedactsSecrets(t *testing.T) {
 	audited(t, sh, "v1 -> v2", "failed: shop-web-v2: container [REDACTED]; shop-web-v1 is serving again")
 	if len(sh.stdins) != 1 || !strings.Contains(sh.stdins[0], `"performer":"ci with [REDACTED]"`) || strings.Contains(sh.stdins[0], "token-9f8e7d") {
 		t.Errorf("audit entry %q", sh.stdins)
+	}
+}
+
+// A new version that fails after it started: at the quiet moment after it
+// stopped, with the volumes checked free, Undo runs, before the old version
+// starts again; Tally counts what was set aside once the old one serves.
+// The outcome, its error and the audit log say what happened to the data.
+func TestSwapTakesTheDataBackBeforeTheOldVersionStarts(t *testing.T) {
+	c := swapConfig(t)
+	d := newFakeDocker()
+	d.add("shop-web-v1", "running", appLabels(c, "v1"), "shop_data:/data")
+	d.failing["shop-web-v2"] = true
+	var undoFrom, undoFailed string
+	o, sh := runSwapWith(t, c, d, "v2", false, func(r *Request) {
+		r.Undo = func(_ context.Context, _ *host.Host, _ *config.Role, from, failed string, _ io.Writer) *DataUndo {
+			d.mu.Lock()
+			d.record("Undo", from)
+			d.mu.Unlock()
+			undoFrom, undoFailed = from, failed
+			return &DataUndo{Check: SchemaChanged, Restored: true, Databases: []DatabaseUndo{
+				{Database: "/data/app.db", SchemaChanged: true, SetAside: "/vol/app.db.failed-v2-T"},
+				{Database: "/data/cache.db", SetAside: "/vol/cache.db.failed-v2-T"},
+			}}
+		}
+		r.Tally = func(_ context.Context, _ *host.Host, _ *config.Role, from string, u *DataUndo, _ io.Writer) {
+			d.mu.Lock()
+			d.record("Tally", from)
+			d.mu.Unlock()
+			u.Databases[0].RowChanges = map[string]int64{"records": 2}
+		}
+	})
+	if undoFrom != "v1" || undoFailed != "v2" {
+		t.Errorf("Undo was told from %q, failed %q", undoFrom, undoFailed)
+	}
+	_, startNew := checkSingleWriterOrder(t, d, "shop-web-v1", "shop-web-v2")
+	stopNew := d.index(startNew, "ContainerStop", "shop-web-v2")
+	undo := d.index(0, "Undo", "v1")
+	restart := d.index(startNew, "ContainerStart", "shop-web-v1")
+	tally := d.index(0, "Tally", "v1")
+	before(t, stopNew, "stop shop-web-v2", undo, "Undo")
+	before(t, undo, "Undo", restart, "start shop-web-v1 again")
+	before(t, restart, "start shop-web-v1 again", tally, "Tally")
+	guards := d.guardLists()
+	if len(guards) != 4 || guards[2] < stopNew || guards[2] > undo {
+		t.Errorf("single-writer checks at %v, want one between stopping shop-web-v2 (%d) and Undo (%d)", guards, stopNew, undo)
+	}
+	var restored *restoredError
+	if o.Data == nil || !o.Data.Restored || !errors.As(o.Err, &restored) {
+		t.Fatalf("outcome %+v", o)
+	}
+	for _, want := range []string{
+		"v2 changed the schema of /data/app.db, so every database was put back as v1 left it (the restore point of this deploy) and v2's files were set aside beside each database, in NAME.failed-v2-T",
+		"shop-web-v1 is serving again; v2 wrote rows before it failed, which are now only in its files set aside",
+		"records +2 in /vol/app.db.failed-v2-T/app.db",
+	} {
+		if !strings.Contains(o.Err.Error(), want) {
+			t.Errorf("error %q lacks %q", o.Err, want)
+		}
+	}
+	audited(t, sh, "v1 -> v2", "failed: shop-web-v2: container exited with status 1; v2 changed the schema of /data/app.db")
+
+	r := &Report{Command: "deploy"}
+	r.Add([]Outcome{o})
+	r.Finish(errors.New("1 of 1 swaps failed"))
+	h := r.Hosts[0]
+	if r.Result != RolledBack || !h.Restored || !h.DataRestored || h.DataCheck != SchemaChanged || len(h.Databases) != 2 || h.Databases[0].RowChanges["records"] != 2 {
+		t.Errorf("report %s: %+v", r.Result, h)
+	}
+}
+
+// Without a previous version there is no restore point: Undo is not
+// asked, and nothing is said of the data.
+func TestSwapWithoutPreviousVersionLeavesTheDataAlone(t *testing.T) {
+	c := swapConfig(t)
+	d := newFakeDocker()
+	d.failing["shop-web-v2"] = true
+	o, _ := runSwapWith(t, c, d, "v2", false, func(r *Request) {
+		r.Undo = func(context.Context, *host.Host, *config.Role, string, string, io.Writer) *DataUndo {
+			t.Error("Undo was called with nothing to go back to")
+			return nil
+		}
+	})
+	if o.Data != nil || o.Err == nil || !strings.Contains(o.Err.Error(), "there was no previous version to restore") {
+		t.Errorf("outcome %+v", o)
 	}
 }

@@ -120,7 +120,7 @@ func confirmRestoreData(ctx context.Context, r RollbackRequest, cfg *config.Conf
 	}
 	fmt.Fprintf(r.UI.Err, "WARNING: --restore-data puts %s on %s back as they were before the deploy that replaced %s.\n"+
 		"Every write since then is set aside in a directory beside each database, NOT kept in the database.\n",
-		strings.Join(cfg.Litestream.Databases, ", "), h.Name, r.Version)
+		strings.Join(cfg.KnownDatabases(h.Name, cfg.PrimaryRole), ", "), h.Name, r.Version)
 	if !r.Yes && !r.confirm("Roll back the code and the data? [y/N] ") {
 		return errors.New("not rolled back: confirm on a terminal, or pass --yes")
 	}
@@ -222,6 +222,7 @@ func swap(ctx context.Context, g Globals, cfg *config.Config, version string, op
 		restoreVersion = version
 	}
 	req.Data = database.DataStep(cfg, restoreVersion)
+	req.Undo, req.Tally = database.UndoStep(cfg), database.TallyStep(cfg)
 	if !opts.rollback {
 		local, err := localEngine()
 		if err != nil {

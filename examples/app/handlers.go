@@ -19,13 +19,24 @@ const maxValueBytes = 1 << 20
 
 type app struct {
 	db         *sql.DB
+	extra      map[string]*sql.DB // by name, for ?db=NAME
 	version    string
 	failHealth bool
 	failReason string // of the 503 when failHealth; "" is the standard one
 }
 
-func newHandler(db *sql.DB, version string, failHealth bool, failReason string) http.Handler {
-	a := &app{db: db, version: version, failHealth: failHealth, failReason: failReason}
+// namedDB is one of the app's further databases, as Rails 8 has cache,
+// queue and cable beside the primary one.
+type namedDB struct {
+	name string
+	db   *sql.DB
+}
+
+func newHandler(db *sql.DB, version string, failHealth bool, failReason string, extra ...namedDB) http.Handler {
+	a := &app{db: db, version: version, failHealth: failHealth, failReason: failReason, extra: map[string]*sql.DB{}}
+	for _, e := range extra {
+		a.extra[e.name] = e.db
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", a.index)
 	mux.HandleFunc("GET /up", a.up)
@@ -99,8 +110,26 @@ func (a *app) showVersion(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, a.version)
 }
 
+// pick is the database a request names with ?db=NAME (a further
+// database's file name without its extension), or the primary one.
+func (a *app) pick(w http.ResponseWriter, r *http.Request) (*sql.DB, bool) {
+	name := r.URL.Query().Get("db")
+	if name == "" {
+		return a.db, true
+	}
+	db, ok := a.extra[name]
+	if !ok {
+		http.Error(w, fmt.Sprintf("no database %q: the app has EXTRA_DATABASES for those", name), http.StatusNotFound)
+	}
+	return db, ok
+}
+
 func (a *app) listRecords(w http.ResponseWriter, r *http.Request) {
-	rows, err := a.db.QueryContext(r.Context(), "SELECT id FROM records ORDER BY id")
+	db, ok := a.pick(w, r)
+	if !ok {
+		return
+	}
+	rows, err := db.QueryContext(r.Context(), "SELECT id FROM records ORDER BY id")
 	if err != nil {
 		serverError(w, "list records", err)
 		return
@@ -128,12 +157,16 @@ func (a *app) listRecords(w http.ResponseWriter, r *http.Request) {
 // createRecord answers 201 only once the INSERT has committed: the statement
 // runs in autocommit mode, so a nil error from Exec means it is in the WAL.
 func (a *app) createRecord(w http.ResponseWriter, r *http.Request) {
+	db, ok := a.pick(w, r)
+	if !ok {
+		return
+	}
 	value, err := readValue(w, r)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	res, err := a.db.ExecContext(r.Context(),
+	res, err := db.ExecContext(r.Context(),
 		"INSERT INTO records (value, version, created_at) VALUES (?, ?, ?)",
 		value, a.version, time.Now().UTC().Format(time.RFC3339Nano))
 	if err != nil {

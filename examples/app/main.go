@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -32,6 +33,15 @@ type config struct {
 	failReason string
 	// startupLog is printed when the app starts.
 	startupLog string
+	// migrateAtBoot is SQL run on the database before the app serves, as
+	// Rails 8 runs db:prepare when the server boots (ATTACH reaches the
+	// further databases).
+	migrateAtBoot string
+	// extraDBs are further databases, comma-separated paths, as Rails 8
+	// has cache, queue and cable beside the primary one: each gets the
+	// records table, and ?db=NAME (its file name without the extension)
+	// writes and lists there.
+	extraDBs string
 }
 
 // configFromEnv reads the app's settings. STARTUP_LOG and
@@ -41,12 +51,14 @@ type config struct {
 // line.
 func configFromEnv(getenv func(string) string) config {
 	return config{
-		addr:       ":" + firstNonEmpty(getenv("PORT"), "3000"),
-		dbPath:     firstNonEmpty(getenv("DATABASE_PATH"), "/data/app.sqlite3"),
-		version:    firstNonEmpty(getenv("SHIP_VERSION"), getenv("KAMAL_VERSION"), "dev"),
-		failHealth: getenv("FAIL_HEALTHCHECK") == "1",
-		failReason: os.Expand(getenv("FAIL_HEALTHCHECK_REASON"), getenv),
-		startupLog: strings.ReplaceAll(os.Expand(getenv("STARTUP_LOG"), getenv), `\n`, "\n"),
+		addr:          ":" + firstNonEmpty(getenv("PORT"), "3000"),
+		dbPath:        firstNonEmpty(getenv("DATABASE_PATH"), "/data/app.sqlite3"),
+		version:       firstNonEmpty(getenv("SHIP_VERSION"), getenv("KAMAL_VERSION"), "dev"),
+		failHealth:    getenv("FAIL_HEALTHCHECK") == "1",
+		failReason:    os.Expand(getenv("FAIL_HEALTHCHECK_REASON"), getenv),
+		startupLog:    strings.ReplaceAll(os.Expand(getenv("STARTUP_LOG"), getenv), `\n`, "\n"),
+		migrateAtBoot: getenv("MIGRATE_AT_BOOT"),
+		extraDBs:      getenv("EXTRA_DATABASES"),
 	}
 }
 
@@ -92,6 +104,12 @@ func main() {
 // run serves until ctx is cancelled, then shuts down gracefully and closes
 // the database.
 func run(ctx context.Context, cfg config, stdout io.Writer) (err error) {
+	if cfg.migrateAtBoot != "" {
+		if err := migrate(cfg.dbPath, cfg.migrateAtBoot); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "migrated at boot: %s\n", cfg.migrateAtBoot)
+	}
 	db, err := openDB(cfg.dbPath)
 	if err != nil {
 		return err
@@ -103,6 +121,18 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (err error) {
 			err = errors.Join(err, fmt.Errorf("close database: %w", cerr))
 		}
 	}()
+	var extra []namedDB
+	for _, p := range strings.Split(cfg.extraDBs, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		xdb, err := openDB(p)
+		if err != nil {
+			return err
+		}
+		defer xdb.Close()
+		extra = append(extra, namedDB{name: strings.TrimSuffix(filepath.Base(p), filepath.Ext(p)), db: xdb})
+	}
 
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
@@ -115,7 +145,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (err error) {
 
 	var fresh freshConns
 	srv := &http.Server{
-		Handler:           newHandler(db, cfg.version, cfg.failHealth, cfg.failReason),
+		Handler:           newHandler(db, cfg.version, cfg.failHealth, cfg.failReason, extra...),
 		ReadHeaderTimeout: 5 * time.Second,
 		ConnState:         fresh.track,
 	}

@@ -27,6 +27,9 @@ const appPackage = "github.com/shipdeploy/ship/examples/app"
 type ImageOptions struct {
 	// FailHealthcheck builds with FAIL_HEALTHCHECK=1: the app's /up answers 503.
 	FailHealthcheck bool
+	// MigrateAtBoot builds with MIGRATE_AT_BOOT: SQL the app runs on its
+	// database as it boots, before it serves, as Rails 8's db:prepare.
+	MigrateAtBoot string
 }
 
 // Image builds the example app into an image tagged ref on the engine at
@@ -70,9 +73,13 @@ func BuildImage(ctx context.Context, dockerHost, ref string, opts ImageOptions) 
 		// nothing but the tar context.
 		Version: build.BuilderV1,
 	}
+	options.BuildArgs = map[string]*string{}
 	if opts.FailHealthcheck {
 		one := "1"
-		options.BuildArgs = map[string]*string{"FAIL_HEALTHCHECK": &one}
+		options.BuildArgs["FAIL_HEALTHCHECK"] = &one
+	}
+	if opts.MigrateAtBoot != "" {
+		options.BuildArgs["MIGRATE_AT_BOOT"] = &opts.MigrateAtBoot
 	}
 	resp, err := cli.ImageBuild(ctx, bytes.NewReader(buildCtx), options)
 	if err != nil {

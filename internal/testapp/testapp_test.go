@@ -95,7 +95,7 @@ func (c *appContainer) stop() {
 // waitUp polls GET /up until the app answers, and returns its status.
 func waitUp(t testing.TB, baseURL string) int {
 	t.Helper()
-	client := newHTTPClient()
+	client := newHTTPClient(requestTimeout)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		resp, err := client.Get(baseURL + "/up")

@@ -20,9 +20,9 @@ const requestTimeout = 2 * time.Second
 // newHTTPClient opens a connection per request: a write then fails or
 // succeeds on the app's merits, not on a pooled connection to a container
 // that has since gone.
-func newHTTPClient() *http.Client {
+func newHTTPClient(timeout time.Duration) *http.Client {
 	return &http.Client{
-		Timeout:   requestTimeout,
+		Timeout:   timeout,
 		Transport: &http.Transport{DisableKeepAlives: true},
 	}
 }
@@ -31,6 +31,7 @@ func newHTTPClient() *http.Client {
 type Writer struct {
 	t       testing.TB
 	baseURL string
+	timeout time.Duration
 	stop    chan struct{}
 	done    chan struct{}
 	once    sync.Once
@@ -47,7 +48,15 @@ type Writer struct {
 // rest as failed. It stops by itself when the test ends.
 func StartWriter(t testing.TB, baseURL string, interval time.Duration) *Writer {
 	t.Helper()
-	w := &Writer{t: t, baseURL: baseURL, stop: make(chan struct{}), done: make(chan struct{})}
+	return StartPatientWriter(t, baseURL, interval, requestTimeout)
+}
+
+// StartPatientWriter is StartWriter with each request given timeout: a
+// client that waits out a swap kamal-proxy holds for a whole failed health
+// check, so that only the app's own answers can fail its writes.
+func StartPatientWriter(t testing.TB, baseURL string, interval, timeout time.Duration) *Writer {
+	t.Helper()
+	w := &Writer{t: t, baseURL: baseURL, timeout: timeout, stop: make(chan struct{}), done: make(chan struct{})}
 	go w.run(interval)
 	t.Cleanup(func() { w.halt() })
 	return w
@@ -55,7 +64,7 @@ func StartWriter(t testing.TB, baseURL string, interval time.Duration) *Writer {
 
 func (w *Writer) run(interval time.Duration) {
 	defer close(w.done)
-	client := newHTTPClient()
+	client := newHTTPClient(w.timeout)
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for n := 1; ; n++ {
@@ -187,7 +196,7 @@ func Durable(t testing.TB, baseURL string, acked []int64) {
 // listRecords returns the ids in baseURL/records, retrying while the app
 // does not answer, as during a deploy.
 func listRecords(baseURL string) ([]int64, error) {
-	client := newHTTPClient()
+	client := newHTTPClient(requestTimeout)
 	deadline := time.Now().Add(durableTimeout)
 	for {
 		ids, err := Records(client, baseURL)
