@@ -110,9 +110,9 @@ func replaceFiles(ctx context.Context, h *host.Host, dbs []DB, why string, out i
 	return nil
 }
 
-// stopApp stops every role on the host and returns those that ran.
-func stopApp(ctx context.Context, h *host.Host, c *config.Config, out io.Writer) ([]*config.Role, error) {
-	var running []*config.Role
+// stopApp stops every role on the host and returns the versions that ran.
+func stopApp(ctx context.Context, h *host.Host, c *config.Config, out io.Writer) ([]ran, error) {
+	var running []ran
 	for _, r := range c.Roles {
 		if !slices.ContainsFunc(r.Hosts, func(x config.Host) bool { return x.Address == h.Name }) {
 			continue
@@ -122,28 +122,36 @@ func stopApp(ctx context.Context, h *host.Host, c *config.Config, out io.Writer)
 			return nil, err
 		}
 		// A container in a restart loop writes whenever it runs.
-		if slices.ContainsFunc(list, func(a deploy.AppContainer) bool { return a.State == "running" || a.State == "restarting" }) {
-			running = append(running, r)
+		if i := slices.IndexFunc(list, func(a deploy.AppContainer) bool { return a.State == "running" || a.State == "restarting" }); i >= 0 {
+			running = append(running, ran{role: r, version: list[i].Version})
 		}
 	}
-	for i, r := range running {
-		if err := deploy.Stop(ctx, h, c, r, out); err != nil {
+	for i, x := range running {
+		if err := deploy.Stop(ctx, h, c, x.role, out); err != nil {
 			return nil, errors.Join(err, restart(ctx, h, c, false, running[:i], out))
 		}
 	}
 	return running, nil
 }
 
-// restart starts Litestream if it ran, and the roles that ran, and waits
-// for them.
-func restart(ctx context.Context, h *host.Host, c *config.Config, litestream bool, roles []*config.Role, out io.Writer) error {
+// ran is a role's version that ran before the app was stopped: the one to
+// start again, not the role's newest container, which may be one whose
+// start failed.
+type ran struct {
+	role    *config.Role
+	version string
+}
+
+// restart starts Litestream if it ran, and the versions that ran, and
+// waits for them.
+func restart(ctx context.Context, h *host.Host, c *config.Config, litestream bool, roles []ran, out io.Writer) error {
 	ctx = context.WithoutCancel(ctx)
 	var errs []error
 	if litestream {
 		errs = append(errs, accessories.Start(ctx, h, c, Accessory(c), out))
 	}
-	for _, r := range roles {
-		errs = append(errs, deploy.Start(ctx, h, c, r, out))
+	for _, x := range roles {
+		errs = append(errs, deploy.Start(ctx, h, c, x.role, x.version, out))
 	}
 	return errors.Join(errs...)
 }

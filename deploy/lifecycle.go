@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
@@ -57,9 +58,12 @@ func Stop(ctx context.Context, h *host.Host, c *config.Config, r *config.Role, o
 	return recordHealthy(ctx, h, c, r.Name, "")
 }
 
-// Start starts the role's newest container if none is running, after the
-// single-writer check, and waits for it to be healthy.
-func Start(ctx context.Context, h *host.Host, c *config.Config, r *config.Role, out io.Writer) error {
+// Start starts the container of the role's version, or its newest when
+// version is "", if none of the role's runs, after the single-writer
+// check, and waits for it to be healthy. Whoever stopped a version to work
+// on the data names it: the newest container may be one whose start
+// failed.
+func Start(ctx context.Context, h *host.Host, c *config.Config, r *config.Role, version string, out io.Writer) error {
 	list, err := Containers(ctx, h, c, r.Name)
 	if err != nil {
 		return err
@@ -76,7 +80,15 @@ func Start(ctx context.Context, h *host.Host, c *config.Config, r *config.Role, 
 	if err := guard.Check(ctx, h.Docker, c); err != nil {
 		return err
 	}
-	name := list[0].Name
+	pick := list[0]
+	if version != "" {
+		i := slices.IndexFunc(list, func(ct AppContainer) bool { return ct.Version == version })
+		if i < 0 {
+			return fmt.Errorf("role %s has no container of version %s on this host", r.Name, version)
+		}
+		pick = list[i]
+	}
+	name := pick.Name
 	fmt.Fprintf(out, "starting %s\n", name)
 	if err := h.Docker.ContainerStart(ctx, name, container.StartOptions{}); err != nil {
 		return fmt.Errorf("start %s: %w", name, err)
@@ -88,5 +100,5 @@ func Start(ctx context.Context, h *host.Host, c *config.Config, r *config.Role, 
 		return err
 	}
 	fmt.Fprintf(out, "%s is healthy\n", name)
-	return recordHealthy(ctx, h, c, r.Name, list[0].Version)
+	return recordHealthy(ctx, h, c, r.Name, pick.Version)
 }

@@ -93,7 +93,7 @@ func appMutate(ctx context.Context, g Globals, command string, fn func(ctx conte
 // running (ship app start), through the deploy queue.
 func AppStart(ctx context.Context, g Globals) error {
 	return appMutate(ctx, g, "app start", func(ctx context.Context, cfg *config.Config, t appTarget, w io.Writer) error {
-		return deploy.Start(ctx, t.host, cfg, t.unit.Role, w)
+		return deploy.Start(ctx, t.host, cfg, t.unit.Role, "", w)
 	})
 }
 

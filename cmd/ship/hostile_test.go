@@ -141,6 +141,10 @@ func stamps(db, kind string) []string {
 func TestHostileVolume(t *testing.T) {
 	a := newBackedUpApp(t, "hostile")
 	testapp.Image(t, a.h1.DockerHost, "ship-it-hostile:v3", testapp.ImageOptions{})
+	// A release that changes the schema and fails: ship takes the data
+	// back, setting its files aside, before the old version starts.
+	testapp.Image(t, a.h1.DockerHost, "ship-it-hostile:migrates", testapp.ImageOptions{FailHealthcheck: true, MigrateAtBoot: "CREATE TABLE probe(x)"})
+	t.Cleanup(func() { a.ship(t, "app", "remove", "--yes") }) // before the images go
 	a.mustShip(t, "setup", "--skip-build", "--version", "v1")
 	a.write(t, "v1-row", 5)
 	a.mustShip(t, "deploy", "--skip-build", "--version", "v2")
@@ -161,16 +165,22 @@ func TestHostileVolume(t *testing.T) {
 		// recorded is the version whose restore point the command
 		// records, if any.
 		recorded string
+		// more are further variants, for paths only this command
+		// reaches.
+		more [][]string
 	}{
-		{[]string{"deploy", "--skip-build", "--version", "v3"}, "v2"},
-		{[]string{"rollback", "v1"}, "v2"},
-		{[]string{"rollback", "v1", "--restore-data", "--yes"}, "v2"},
-		{[]string{"db", "status"}, "v2"},
-		{[]string{"db", "verify"}, "v2"},
-		{[]string{"db", "restore", "--yes"}, "v2"},
+		{[]string{"deploy", "--skip-build", "--version", "v3"}, "v2", nil},
+		// Links that leave the restore point alone, so the failed
+		// start's put-back meets them.
+		{[]string{"deploy", "--skip-build", "--version", "migrates"}, "v2", [][]string{append(stamps(db, "failed-migrates"), "."+db+"-litestream")}},
+		{[]string{"rollback", "v1"}, "v2", nil},
+		{[]string{"rollback", "v1", "--restore-data", "--yes"}, "v2", nil},
+		{[]string{"db", "status"}, "v2", nil},
+		{[]string{"db", "verify"}, "v2", nil},
+		{[]string{"db", "restore", "--yes"}, "v2", nil},
 	}
 	for _, c := range commands {
-		for _, plant := range variants(c.recorded) {
+		for _, plant := range append(variants(c.recorded), c.more...) {
 			name := strings.Join(c.args, " ") + " with a link at " + plant[0]
 			if len(plant) > 1 {
 				name += " and the rest"
