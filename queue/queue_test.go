@@ -572,6 +572,25 @@ func TestShortLease(t *testing.T) {
 	}
 }
 
+// Lists at the same moment (every waiter polls, and ship queue reads) see
+// no holder when there is none: looking at the lock must not take it.
+func TestConcurrentListsSeeNoPhantomHolder(t *testing.T) {
+	r := newLocalRunner(t)
+	hold(t, r, deploy("v1"), fast).Release() // the lock file exists now
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 25 {
+				if st, err := List(context.Background(), r, testDir); err != nil || st.Holder != nil {
+					t.Errorf("List = holder %+v, %v; want none", st.Holder, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
 // A ticket being created must never look like a dead one's to a List that
 // runs at that moment, else it is swept and its owner waits forever for a
 // turn that never comes. A slow flock widens the moment.
