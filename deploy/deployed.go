@@ -86,3 +86,18 @@ func WriteLatest(ctx context.Context, h *host.Host, c *config.Config, role strin
 	}
 	return nil
 }
+
+// ForgetLatest removes every role's record on h, the primary host: once
+// the app is removed, nothing is deployed that a deploy could be older
+// than.
+func ForgetLatest(ctx context.Context, h *host.Host, c *config.Config) error {
+	home, err := h.Home(ctx)
+	if err != nil {
+		return err
+	}
+	dir := path.Dir(deployedFile(home, c, "role"))
+	if err := h.Shell.Run(ctx, ssh.Cmd{Args: []string{"rm", "-rf", dir}}); err != nil {
+		return fmt.Errorf("remove the record of deployed versions %s on %s: %w", dir, h.Name, err)
+	}
+	return nil
+}

@@ -79,4 +79,10 @@ func TestLatestRecord(t *testing.T) {
 	if _, err := ReadLatest(ctx, h, c, "web"); err == nil || !strings.Contains(err.Error(), "remove it") {
 		t.Errorf("a damaged record: %v", err)
 	}
+	if err := ForgetLatest(ctx, h, c); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ReadLatest(ctx, h, c, "web"); err != nil || len(got) != 0 {
+		t.Errorf("after ForgetLatest: %v, %v; want an empty record", got, err)
+	}
 }
