@@ -74,6 +74,9 @@ func (s *session) superseded(ticket queue.Ticket, err error) error {
 		return err
 	}
 	fmt.Fprintf(s.UI.Out, "%s %s: %v\n", ticket.Command, ticket.Version, sup)
+	if sup.Deployed {
+		s.UI.Infof("nothing was changed; to deploy %s over the newer version anyway: ship deploy --no-coalesce, a re-run of the workflow run, or ship rollback %s if it is retained", ticket.Version, ticket.Version)
+	}
 	return fmt.Errorf("%w: %w", ErrSuperseded, sup)
 }
 
