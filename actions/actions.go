@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/shipdeploy/ship/redact"
@@ -32,6 +33,62 @@ func Detect() (Env, bool) {
 		SummaryFile: os.Getenv("GITHUB_STEP_SUMMARY"),
 		Workspace:   os.Getenv("GITHUB_WORKSPACE"),
 	}, true
+}
+
+// Run is the workflow run a step belongs to, as the runner's environment
+// names it. A workflow's run numbers grow in the order its runs were
+// triggered, however late each one's runner starts: that orders its
+// deploys (docs/github-actions.md).
+type Run struct {
+	// Workflow is the workflow file, OWNER/REPO/.github/workflows/FILE:
+	// GITHUB_WORKFLOW_REF without its @REF, since run numbers count a
+	// workflow's runs on every branch alike. Runners that lack
+	// GITHUB_WORKFLOW_REF give OWNER/REPO/NAME, from GITHUB_WORKFLOW.
+	Workflow string
+	// Number is GITHUB_RUN_NUMBER.
+	Number int64
+	// Attempt is GITHUB_RUN_ATTEMPT: 1 for a run's first attempt, more
+	// when a person re-ran it.
+	Attempt int
+}
+
+// CurrentRun is the run ship is a step of. It reports false outside
+// GitHub Actions, and when the runner names no workflow or no run number,
+// since then there is nothing to order runs by.
+func CurrentRun() (Run, bool) {
+	if os.Getenv("GITHUB_ACTIONS") != "true" {
+		return Run{}, false
+	}
+	number, err := strconv.ParseInt(os.Getenv("GITHUB_RUN_NUMBER"), 10, 64)
+	if err != nil || number <= 0 {
+		return Run{}, false
+	}
+	workflow := workflowOf(os.Getenv("GITHUB_WORKFLOW_REF"))
+	if workflow == "" {
+		repo, name := os.Getenv("GITHUB_REPOSITORY"), os.Getenv("GITHUB_WORKFLOW")
+		if repo == "" || name == "" {
+			return Run{}, false
+		}
+		workflow = repo + "/" + name
+	}
+	attempt, err := strconv.Atoi(os.Getenv("GITHUB_RUN_ATTEMPT"))
+	if err != nil || attempt < 1 {
+		attempt = 1
+	}
+	return Run{Workflow: workflow, Number: number, Attempt: attempt}, true
+}
+
+// workflowOf is a GITHUB_WORKFLOW_REF without its ref:
+// "acme/shop/.github/workflows/deploy.yml@refs/heads/main" is
+// "acme/shop/.github/workflows/deploy.yml". A ref may hold an @, a
+// workflow's path hardly ever does; so the cut is at "@refs/" when there
+// is one, else at the first @.
+func workflowOf(ref string) string {
+	if i := strings.Index(ref, "@refs/"); i >= 0 {
+		return ref[:i]
+	}
+	workflow, _, _ := strings.Cut(ref, "@")
+	return workflow
 }
 
 // CI reports whether ship runs unattended: in GitHub Actions, or wherever

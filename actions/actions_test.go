@@ -109,3 +109,39 @@ func TestSummaryAppends(t *testing.T) {
 		t.Errorf("summary %q", b)
 	}
 }
+
+func TestCurrentRun(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		env  map[string]string
+		want Run
+		ok   bool
+	}{
+		{"a run", map[string]string{"GITHUB_RUN_NUMBER": "63", "GITHUB_RUN_ATTEMPT": "1",
+			"GITHUB_WORKFLOW_REF": "acme/shop/.github/workflows/deploy.yml@refs/heads/main"},
+			Run{Workflow: "acme/shop/.github/workflows/deploy.yml", Number: 63, Attempt: 1}, true},
+		{"a re-run, from a tag with an @ in it", map[string]string{"GITHUB_RUN_NUMBER": "60", "GITHUB_RUN_ATTEMPT": "2",
+			"GITHUB_WORKFLOW_REF": "acme/shop/.github/workflows/deploy.yml@refs/tags/v1@rc"},
+			Run{Workflow: "acme/shop/.github/workflows/deploy.yml", Number: 60, Attempt: 2}, true},
+		{"no GITHUB_WORKFLOW_REF, no attempt", map[string]string{"GITHUB_RUN_NUMBER": "7", "GITHUB_REPOSITORY": "acme/shop", "GITHUB_WORKFLOW": "deploy"},
+			Run{Workflow: "acme/shop/deploy", Number: 7, Attempt: 1}, true},
+		{"no run number", map[string]string{"GITHUB_WORKFLOW_REF": "acme/shop/.github/workflows/deploy.yml@refs/heads/main"}, Run{}, false},
+		{"no workflow", map[string]string{"GITHUB_RUN_NUMBER": "7"}, Run{}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("GITHUB_ACTIONS", "true")
+			for _, k := range []string{"GITHUB_RUN_NUMBER", "GITHUB_RUN_ATTEMPT", "GITHUB_WORKFLOW_REF", "GITHUB_WORKFLOW", "GITHUB_REPOSITORY"} {
+				t.Setenv(k, tt.env[k])
+			}
+			got, ok := CurrentRun()
+			if got != tt.want || ok != tt.ok {
+				t.Errorf("CurrentRun() = %+v, %v; want %+v, %v", got, ok, tt.want, tt.ok)
+			}
+		})
+	}
+	t.Setenv("GITHUB_ACTIONS", "")
+	t.Setenv("GITHUB_RUN_NUMBER", "63")
+	if _, ok := CurrentRun(); ok {
+		t.Error("CurrentRun() outside GitHub Actions reported a run")
+	}
+}

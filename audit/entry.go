@@ -24,6 +24,11 @@ type Entry struct {
 	Command   string    `json:"command"`       // e.g. "deploy web", "rollback web", "db restore"
 	Versions  string    `json:"versions"`      // e.g. "abc123 -> def456", or "abc123"
 	Result    string    `json:"result"`        // e.g. "deployed", "failed: health check timed out"
+	// Order is a deploy's place among its source's deploys, for people:
+	// "run 63 of acme/shop/.github/workflows/deploy.yml", "commit
+	// 4f9c2e1a8b3d on main". Empty for other commands, and for deploys
+	// without a source (queue.Order).
+	Order string `json:"order,omitempty"`
 	// Text is a legacy entry: a line that is not JSON, as ship wrote them
 	// before the log became JSON Lines. It holds the line after its leading
 	// time (parsed into Time, when there is one); the other fields are
@@ -33,8 +38,8 @@ type Entry struct {
 }
 
 // Line is the entry as one line for people, e.g.
-// "2026-11-21T06:30:00Z alice deploy abc123 -> def456: ok". Empty fields are
-// left out; a legacy entry is its line as it was written. Control characters
+// "2026-11-21T06:30:00Z alice deploy abc123 -> def456: ok", or with an
+// order "… abc123 -> def456 (run 63 of …): ok". Empty fields are left out; a legacy entry is its line as it was written. Control characters
 // are escaped, so that an error message with newlines in it can neither
 // split an entry nor forge another on a terminal.
 func (e Entry) Line() string {
@@ -49,6 +54,9 @@ func (e Entry) Line() string {
 		if f != "" {
 			words = append(words, oneLine(f))
 		}
+	}
+	if e.Order != "" {
+		words = append(words, "("+oneLine(e.Order)+")")
 	}
 	line := strings.Join(words, " ")
 	if e.Result != "" {

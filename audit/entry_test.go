@@ -19,6 +19,8 @@ func TestLine(t *testing.T) {
 			"2026-11-21T06:30:00Z alice deploy abc123 -> def456: ok"},
 		{Entry{Time: at, Performer: "alice", Command: "app stop"},
 			"2026-11-21T06:30:00Z alice app stop"},
+		{Entry{Time: at, Performer: "octocat", Command: "deploy web", Versions: "v62 -> v63", Order: "run 63 of acme/shop/.github/workflows/deploy.yml", Result: "deployed"},
+			"2026-11-21T06:30:00Z octocat deploy web v62 -> v63 (run 63 of acme/shop/.github/workflows/deploy.yml): deployed"},
 		{Entry{Time: at, Performer: "bob\tsmith", Command: "rollback", Versions: "abc123", Result: "failed: health check timed out\nstderr: boom\r\n"},
 			`2026-11-21T06:30:00Z bob\tsmith rollback abc123: failed: health check timed out\nstderr: boom\r\n`},
 		{Entry{Time: at, Performer: "eve", Command: "deploy", Result: "ok\x00\x1b[2J\u2028x\u0085"},
@@ -74,6 +76,11 @@ func TestStoredLineIsJSON(t *testing.T) {
 	}
 	line, _ = Entry{Time: at, Performer: "alice", Command: "app stop"}.marshal()
 	if want := `{"time":"2026-11-21T06:30:00.5Z","performer":"alice","command":"app stop","versions":"","result":""}`; string(line) != want {
+		t.Errorf("stored line\n%s\nwant\n%s", line, want)
+	}
+	// A deploy's order is a key of its own, added within schema version 1.
+	line, _ = Entry{Time: at, Performer: "octocat", Command: "deploy web", Versions: "v63", Result: "deployed", Order: "run 63 of acme/shop/.github/workflows/deploy.yml"}.marshal()
+	if want := `{"time":"2026-11-21T06:30:00.5Z","performer":"octocat","command":"deploy web","versions":"v63","result":"deployed","order":"run 63 of acme/shop/.github/workflows/deploy.yml"}`; string(line) != want {
 		t.Errorf("stored line\n%s\nwant\n%s", line, want)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shipdeploy/ship/queue"
 	"github.com/shipdeploy/ship/redact"
 )
 
@@ -14,24 +15,48 @@ import (
 // `ship deploy --json` prints, and the GitHub Actions step summary.
 // docs/json.md is its schema; fields are only ever added.
 type Report struct {
-	Command      string          `json:"command"` // deploy or rollback
-	Service      string          `json:"service"`
-	Destination  string          `json:"destination,omitempty"`
-	Version      string          `json:"version"`
-	Result       Result          `json:"result"` // Deployed, Superseded, RolledBack or Failed
-	SupersededBy *SupersededBy   `json:"superseded_by,omitempty"`
-	Performer    string          `json:"performer"`
-	StartedAt    time.Time       `json:"started_at"`
-	TookSeconds  float64         `json:"took_seconds"`
-	Hosts        []OutcomeReport `json:"hosts"`
-	Error        string          `json:"error,omitempty"`
+	Command     string `json:"command"` // deploy or rollback
+	Service     string `json:"service"`
+	Destination string `json:"destination,omitempty"`
+	Version     string `json:"version"`
+	// Order is the deploy's place among its source's deploys; nil for a
+	// rollback, and for a deploy without a source.
+	Order        *queue.Order `json:"order,omitempty"`
+	Result       Result       `json:"result"` // Deployed, Superseded, RolledBack or Failed
+	SupersededBy *Newer       `json:"superseded_by,omitempty"`
+	// ReplacedNewer is set when the deploy went ahead although a newer one
+	// from its source had been deployed already: a re-run, or
+	// --no-coalesce, deploys what it was asked to. It is that newer one.
+	ReplacedNewer *Newer          `json:"replaced_newer,omitempty"`
+	Performer     string          `json:"performer"`
+	StartedAt     time.Time       `json:"started_at"`
+	TookSeconds   float64         `json:"took_seconds"`
+	Hosts         []OutcomeReport `json:"hosts"`
+	Error         string          `json:"error,omitempty"`
 }
 
-// SupersededBy is the newer queued deploy that made this one step aside.
-type SupersededBy struct {
+// Newer is a deploy newer than this one from the same source: the one
+// that made it step aside, or the one it replaced.
+type Newer struct {
 	Command   string `json:"command"`
 	Version   string `json:"version"`
 	Performer string `json:"performer"`
+	// Order is its place among the source's deploys; nil when it has none
+	// (then it was newer by arriving later).
+	Order *queue.Order `json:"order,omitempty"`
+	// Deployed is set when it had been deployed already; else it was
+	// waiting in the queue.
+	Deployed bool `json:"deployed"`
+	// Reason says why it is newer, for people: "v63 (run 63) is newer".
+	Reason string `json:"reason"`
+}
+
+// name is the version with its place: "v63 (run 63)".
+func (n *Newer) name() string {
+	if n.Order == nil {
+		return n.Version
+	}
+	return n.Order.Name(n.Version)
 }
 
 // OutcomeReport is one role's swap on one host.
@@ -141,14 +166,30 @@ func (r *Report) Markdown() string {
 	}
 	// The version is checked before it reaches a report; cell keeps it
 	// text in any case, like every other value here.
-	fmt.Fprintf(&b, "### %s %s %s: %s\n\n", resultIcon(r.Result), r.Command, cell(name), cell(r.Version))
+	version := r.Version
+	if r.Order != nil {
+		version = r.Order.Name(r.Version)
+	}
+	fmt.Fprintf(&b, "### %s %s %s: %s\n\n", resultIcon(r.Result), r.Command, cell(name), cell(version))
 	switch r.Result {
 	case Superseded:
 		s := r.SupersededBy
-		fmt.Fprintf(&b, "**Superseded** by %s `%s` (%s), which was waiting in the deploy queue behind this one. This run changed nothing; the newer version is deployed instead.\n", s.Command, cell(s.Version), cell(s.Performer))
+		fmt.Fprintf(&b, "**Superseded** by %s `%s` (%s)", s.Command, cell(s.Version), cell(s.Performer))
+		if s.Reason != "" {
+			b.WriteString(": " + cell(s.Reason))
+		}
+		if s.Deployed {
+			fmt.Fprintf(&b, ", and deployed already. This run changed nothing: ship does not take production back to an older version unasked. Re-run this job to deploy `%s` anyway.\n", cell(r.Version))
+		} else {
+			b.WriteString(". It is in the deploy queue too, and deploys instead; this run changed nothing.\n")
+		}
 		return b.String()
 	case Deployed:
 		fmt.Fprintf(&b, "**Deployed** `%s` to every host in %.1fs.\n\n", cell(r.Version), r.TookSeconds)
+		if n := r.ReplacedNewer; n != nil {
+			fmt.Fprintf(&b, "**It replaced a newer version**: %s, which %s deployed, is newer than this one. A re-run (or `--no-coalesce`) deploys what it was asked to; later deploys older than %s still step aside.\n\n",
+				code(n.name()), cell(n.Performer), cell(n.name()))
+		}
 	case RolledBack:
 		if r.Command == "rollback" {
 			fmt.Fprintf(&b, "**Rolled back** to `%s` on every host in %.1fs.\n\n", cell(r.Version), r.TookSeconds)

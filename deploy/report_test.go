@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shipdeploy/ship/queue"
 	"github.com/shipdeploy/ship/redact"
 )
 
@@ -34,7 +35,7 @@ func TestReportResult(t *testing.T) {
 			t.Errorf("%s: result %s, want %s", tt.name, r.Result, tt.want)
 		}
 	}
-	r := &Report{Command: "deploy", SupersededBy: &SupersededBy{Command: "deploy", Version: "v3"}}
+	r := &Report{Command: "deploy", SupersededBy: &Newer{Command: "deploy", Version: "v3"}}
 	r.Finish(errors.New("superseded"))
 	if r.Result != Superseded {
 		t.Errorf("superseded: result %s", r.Result)
@@ -172,5 +173,57 @@ func TestReportDataUndo(t *testing.T) {
 	b, _ = json.Marshal(r)
 	if strings.Contains(string(b), "data_check") || strings.Contains(string(b), `"databases"`) || !strings.Contains(string(b), `"data_restored":false`) {
 		t.Errorf("json of a deploy: %s", b)
+	}
+}
+
+// The summary says why a run stepped aside, and when a deliberate run
+// replaced a newer version; --json carries the same, and the run's order.
+func TestReportOrder(t *testing.T) {
+	workflow := queue.GitHubSource("acme/shop/.github/workflows/deploy.yml")
+	run := func(n int64, attempt int) *queue.Order {
+		return &queue.Order{Source: workflow, Run: n, Attempt: attempt}
+	}
+	by := &Newer{Command: "deploy", Version: "v63", Performer: "octocat", Order: run(63, 1), Reason: "v63 (run 63) is newer"}
+	for _, tt := range []struct {
+		name     string
+		report   *Report
+		outcomes []Outcome
+		want     []string
+	}{
+		{"superseded by a waiting run", &Report{Command: "deploy", Service: "shop", Version: "v62", Order: run(62, 1), SupersededBy: by}, nil, []string{
+			"### ⏭️ deploy shop: v62 (run 62)",
+			"**Superseded** by deploy `v63` (octocat): v63 (run 63) is newer. It is in the deploy queue too, and deploys instead; this run changed nothing.",
+		}},
+		{"superseded by a deployed run", &Report{Command: "deploy", Service: "shop", Version: "v60", Order: run(60, 1), SupersededBy: &Newer{
+			Command: "deploy", Version: "v63", Performer: "octocat", Order: run(63, 1), Reason: "v63 (run 63) is newer", Deployed: true}}, nil, []string{
+			"**Superseded** by deploy `v63` (octocat): v63 (run 63) is newer, and deployed already. This run changed nothing",
+			"Re-run this job to deploy `v60` anyway.",
+		}},
+		{"a re-run replaced a newer run", &Report{Command: "deploy", Service: "shop", Version: "v60", Order: run(60, 2), ReplacedNewer: &Newer{
+			Command: "deploy", Version: "v63", Performer: "octocat", Order: run(63, 1), Reason: "v63 (run 63) is newer", Deployed: true}},
+			[]Outcome{{Host: "web1", Role: "web", From: "v63", To: "v60", Result: Deployed, Health: Healthy}}, []string{
+				"### ✅ deploy shop: v60 (run 60)",
+				"**It replaced a newer version**: `v63 (run 63)`, which octocat deployed, is newer than this one.",
+			}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := tt.report
+			r.Add(tt.outcomes)
+			r.Finish(nil)
+			md := r.Markdown()
+			for _, want := range tt.want {
+				if !strings.Contains(md, want) {
+					t.Errorf("summary lacks %q:\n%s", want, md)
+				}
+			}
+			b, err := json.Marshal(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(b), `"order":{"source":"github:acme/shop/.github/workflows/deploy.yml","run":6`) ||
+				!strings.Contains(string(b), `"reason":"v63 (run 63) is newer"`) {
+				t.Errorf("json lacks the order or the reason: %s", b)
+			}
+		})
 	}
 }

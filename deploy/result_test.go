@@ -108,7 +108,7 @@ func TestReportJSONWords(t *testing.T) {
 			t.Errorf("%s: %s lacks %s", cmd, b, want)
 		}
 	}
-	r = &Report{Command: "deploy", SupersededBy: &SupersededBy{Command: "deploy", Version: "v3"}}
+	r = &Report{Command: "deploy", SupersededBy: &Newer{Command: "deploy", Version: "v3"}}
 	r.Finish(nil)
 	if b, _ := json.Marshal(r); !strings.Contains(string(b), `"result":"superseded"`) || !strings.Contains(r.Markdown(), "### ⏭️ deploy") {
 		t.Errorf("superseded: %s\n%s", b, r.Markdown())

@@ -91,6 +91,9 @@ type Request struct {
 	Hook func(ctx context.Context, name string) error
 	// Performer is who asked, for the audit log on each host.
 	Performer string
+	// Order is the deploy's place among its source's deploys, for the
+	// audit log: queue.Order's String; "" for none.
+	Order string
 	// Data, if set, runs in step 7, when nothing writes to the database:
 	// from is the version that just stopped ("" if none). An error puts
 	// the old version back.
@@ -204,7 +207,7 @@ func (s *swap) audit(ctx context.Context, req Request, o Outcome) {
 	if o.Err != nil {
 		result += ": " + o.Err.Error()
 	}
-	e := audit.Entry{Time: time.Now(), Performer: req.Performer, Command: command + " " + o.Role, Versions: versions, Result: result}
+	e := audit.Entry{Time: time.Now(), Performer: req.Performer, Command: command + " " + o.Role, Versions: versions, Result: result, Order: req.Order}
 	if err := audit.Append(context.WithoutCancel(ctx), s.host.Shell, audit.Path(s.cfg.ServiceAndDestination()), e, req.Redactor); err != nil {
 		fmt.Fprintf(req.Out.Prefixed("["+s.host.Name+"] "), "audit log: %v\n", err)
 	}

@@ -21,7 +21,10 @@ if [ -d "$dir/tickets" ]; then
 	done
 fi
 if [ -s "$dir/freeze" ]; then printf 'FREEZE\t%s\n' "$(cat "$dir/freeze")"; fi
-if [ -e "$dir/lock" ] && ! flock -n -x "$dir/lock" true 2>/dev/null; then
+# A shared lock to look: only a holder's exclusive lock refuses it. An
+# exclusive look would itself hold the lock for an instant, and another
+# list at that instant would report a holder that is not there.
+if [ -e "$dir/lock" ] && ! flock -n -s "$dir/lock" true 2>/dev/null; then
 	printf 'HELD\t%s\n' "$(cat "$dir/holder" 2>/dev/null)"
 fi
 exit 0

@@ -42,8 +42,12 @@ type Ticket struct {
 	Since     time.Time `json:"since"`
 	From      string    `json:"from"`
 	// Coalesce marks a deploy that a newer waiting deploy may supersede.
-	// Rollbacks and manual operations never set it.
+	// Rollbacks, manual operations, --no-coalesce and re-runs never set
+	// it.
 	Coalesce bool `json:"coalesce,omitempty"`
+	// Order places a deploy among its source's deploys; zero for other
+	// commands and for deploys without a source.
+	Order Order `json:"order,omitzero"`
 }
 
 func (t Ticket) String() string {
@@ -51,7 +55,11 @@ func (t Ticket) String() string {
 	if t.Version != "" {
 		s += " " + t.Version
 	}
-	return fmt.Sprintf("%s (requested by %s at %s from %s)", s, t.Performer, t.Since.Local().Format("15:04:05"), t.From)
+	place := ""
+	if o := t.Order.String(); o != "" {
+		place = o + "; "
+	}
+	return fmt.Sprintf("%s (%srequested by %s at %s from %s)", s, place, t.Performer, t.Since.Local().Format("15:04:05"), t.From)
 }
 
 // Dir is the queue of a service (config.ServiceAndDestination), under the
@@ -82,11 +90,24 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// SupersededError means a newer deploy waiting in the queue will do this
-// one's work.
-type SupersededError struct{ By Ticket }
+// SupersededError means a newer deploy does this one's work: one waiting
+// in the queue, or, when Deployed, one already done.
+type SupersededError struct {
+	By Ticket
+	// Reason says why By is newer, for people: "v63 (run 63) is newer".
+	Reason string
+	// Deployed is set when By has already been deployed, so this older
+	// deploy would have taken production backwards.
+	Deployed bool
+}
 
-func (e *SupersededError) Error() string { return "superseded by " + e.By.String() }
+func (e *SupersededError) Error() string {
+	s := "superseded by " + e.By.String()
+	if e.Reason != "" {
+		s += ": " + e.Reason
+	}
+	return s
+}
 
 // Held is the queue, held. Release it when done.
 type Held struct {
@@ -106,8 +127,10 @@ func (h *Held) Context(ctx context.Context) (context.Context, context.CancelFunc
 func (h *Held) Release() { h.h.close() }
 
 // Join enters the queue of dir on the primary host and waits, in arrival
-// order, until it holds it. A coalescing deploy that reaches the head while
-// a newer deploy waits returns *SupersededError instead.
+// order, until it holds it. A coalescing deploy returns *SupersededError
+// instead, at once, when the queue holds a newer deploy from its source,
+// as far as the tickets alone can tell (State.supersederOf): commits that
+// only git can order are left to the deployer, once it holds the queue.
 func Join(ctx context.Context, r ssh.Runner, dir string, t Ticket, opts Options) (*Held, error) {
 	opts = opts.withDefaults()
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
@@ -136,13 +159,13 @@ func Join(ctx context.Context, r ssh.Runner, dir string, t Ticket, opts Options)
 				opts.Progress(st)
 			}
 		}
-		// A deploy with a newer deploy behind it leaves at once, wherever
-		// it waits: the newer one runs after the holder anyway, and a burst
-		// then drains in one poll instead of one poll per request.
+		// A deploy with a newer deploy in the queue leaves at once,
+		// wherever it waits: the newer one runs anyway, and a burst then
+		// drains in one poll instead of one poll per request.
 		if t.Coalesce && st.Me >= 0 {
-			if newer := st.newestDeployAfter(st.Me); newer != nil {
+			if newer, why := st.supersederOf(st.Me); newer != nil {
 				h.close()
-				return nil, &SupersededError{By: *newer}
+				return nil, &SupersededError{By: *newer, Reason: why}
 			}
 		}
 		if st.Me == 0 && st.Freeze == nil {

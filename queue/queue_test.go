@@ -339,6 +339,42 @@ func TestCoalescing(t *testing.T) {
 	}
 }
 
+// Runs of a workflow that reach the queue out of order: the newest run
+// waits, and older ones leave at once, however they arrived; a re-run
+// and another workflow's run are never superseded by it.
+func TestCoalescingByRunNumber(t *testing.T) {
+	r := newLocalRunner(t)
+	gate := hold(t, r, rollback("gate"), fast)
+	v63 := goJoin(t, r, run("v63", 63), fast)
+	for _, tk := range []Ticket{run("v62", 62), run("v61", 61)} {
+		j := wait(t, goJoin(t, r, tk, fast), 5*time.Second)
+		var sup *SupersededError
+		if !errors.As(j.err, &sup) || sup.By.Version != "v63" || sup.Reason != "v63 (run 63) is newer" || sup.Deployed {
+			t.Errorf("%s: %v, want superseded by v63 (run 63), waiting", tk.Version, j.err)
+		}
+		if j.err != nil && !strings.HasPrefix(j.err.Error(), "superseded by deploy v63 (run 63 of acme/shop/.github/workflows/deploy.yml; requested by alice at ") {
+			t.Errorf("%s: error %q", tk.Version, j.err)
+		}
+	}
+	rerun := run("v60", 60)
+	rerun.Order.Attempt, rerun.Coalesce = 2, false
+	v60 := goJoin(t, r, rerun, fast)
+	other := run("w1", 1)
+	other.Order.Source = GitHubSource("acme/shop/.github/workflows/other.yml")
+	w1 := goJoin(t, r, other, fast)
+	if got := versions(list(t, r).Tickets); got != "gate v63 v60 w1" {
+		t.Errorf("queue = %s, want gate v63 v60 w1", got)
+	}
+	gate.Release()
+	for _, ch := range []<-chan joined{v63, v60, w1} {
+		j := wait(t, ch, 5*time.Second)
+		if j.err != nil {
+			t.Fatal(j.err)
+		}
+		j.held.Release()
+	}
+}
+
 func TestKilledHolderFreesTheQueue(t *testing.T) {
 	r := newLocalRunner(t)
 	// Its own runner, so that kill ends only its holder.
@@ -534,6 +570,25 @@ func TestShortLease(t *testing.T) {
 	if st := list(t, r); st.Holder == nil || st.Holder.Version != "v1" {
 		t.Errorf("holder = %+v", st.Holder)
 	}
+}
+
+// Lists at the same moment (every waiter polls, and ship queue reads) see
+// no holder when there is none: looking at the lock must not take it.
+func TestConcurrentListsSeeNoPhantomHolder(t *testing.T) {
+	r := newLocalRunner(t)
+	hold(t, r, deploy("v1"), fast).Release() // the lock file exists now
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 25 {
+				if st, err := List(context.Background(), r, testDir); err != nil || st.Holder != nil {
+					t.Errorf("List = holder %+v, %v; want none", st.Holder, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // A ticket being created must never look like a dead one's to a List that

@@ -62,14 +62,53 @@ func List(ctx context.Context, r ssh.Runner, dir string) (State, error) {
 	return st, nil
 }
 
-// newestDeployAfter returns the newest coalescing deploy behind index i.
-func (s State) newestDeployAfter(i int) *Ticket {
-	for j := len(s.Tickets) - 1; j > i; j-- {
-		if s.Tickets[j].Coalesce {
-			return &s.Tickets[j]
+// supersederOf returns the newest coalescing deploy that makes the
+// coalescing deploy at index i unnecessary, and why; nil when there is
+// none, or when only git could tell.
+//
+// Every waiting deploy decides for itself, at its own moments, so the
+// rule must give every one of them the same answer whatever subset of the
+// queue it sees: newer must be a strict order, read from the tickets
+// alone. Within a GitHub Actions workflow that is the run number, within a
+// branch the same commit requested again, and among deploys without a
+// source the arrival. Sources are never compared with each other: mixing
+// arrival across sources with keys within them could make a cycle (A's
+// run 2 beats its run 1, a laptop that came later beats run 2, run 1 that
+// came later still beats the laptop), and then all three would step aside.
+// Ties in the key fall to the later arrival.
+func (s State) supersederOf(i int) (*Ticket, string) {
+	me := s.Tickets[i]
+	if !me.Coalesce {
+		return nil, ""
+	}
+	best := -1
+	for j, u := range s.Tickets {
+		if j == i || !u.Coalesce || !s.newer(j, i) {
+			continue
+		}
+		if best < 0 || s.newer(j, best) {
+			best = j
 		}
 	}
-	return nil
+	if best < 0 {
+		return nil, ""
+	}
+	u := s.Tickets[best]
+	if c, _ := u.Order.Compare(me.Order); c > 0 {
+		return &u, u.Order.Name(u.Version) + " is newer"
+	}
+	return &u, u.Order.Name(u.Version) + " was requested later"
+}
+
+// newer reports whether the ticket at j is newer than the one at k, from
+// the tickets alone (see supersederOf). Tickets are in arrival order.
+func (s State) newer(j, k int) bool {
+	a, b := s.Tickets[j].Order, s.Tickets[k].Order
+	if a.Source == "" && b.Source == "" {
+		return j > k
+	}
+	c, ok := a.Compare(b)
+	return ok && (c > 0 || c == 0 && j > k)
 }
 
 func (s State) summary() string {

@@ -50,13 +50,47 @@ func TestListEmpty(t *testing.T) {
 	}
 }
 
-func TestNewestDeployAfter(t *testing.T) {
+func TestSupersederOf(t *testing.T) {
 	st := State{Tickets: []Ticket{deploy("v1"), deploy("v2"), deploy("v3"), rollback("v1")}}
-	if got := st.newestDeployAfter(0); got == nil || got.Version != "v3" {
-		t.Errorf("newest deploy behind 0 = %+v, want v3 (rollbacks never supersede)", got)
+	if got, why := st.supersederOf(0); got == nil || got.Version != "v3" || why != "v3 was requested later" {
+		t.Errorf("superseder of the first = %+v, %q; want v3, requested later (rollbacks never supersede)", got, why)
 	}
-	if got := st.newestDeployAfter(2); got != nil {
-		t.Errorf("newest deploy behind the newest = %+v, want none", got)
+	if got, _ := st.supersederOf(2); got != nil {
+		t.Errorf("superseder of the newest = %+v, want none", got)
+	}
+}
+
+func run(version string, number int64) Ticket {
+	tk := deploy(version)
+	tk.Order = Order{Source: GitHubSource("acme/shop/.github/workflows/deploy.yml"), Run: number, Attempt: 1}
+	return tk
+}
+
+func commit(version, sha string) Ticket {
+	tk := deploy(version)
+	tk.Order = Order{Source: GitSource("main"), Commit: sha}
+	return tk
+}
+
+// Within a workflow the run number decides, whatever the arrival; sources
+// are never compared with each other; commits only git can order.
+func TestSupersederOfOrders(t *testing.T) {
+	rerun := run("v60", 60)
+	rerun.Order.Attempt, rerun.Coalesce = 2, false
+	other := run("w9", 99)
+	other.Order.Source = GitHubSource("acme/shop/.github/workflows/other.yml")
+	st := State{Tickets: []Ticket{
+		run("v63", 63), run("v62", 62), deploy("laptop"), run("v61", 61), rerun, other,
+		commit("c2", "2222"), commit("c1", "1111"), commit("c2-again", "2222"),
+	}}
+	for i, want := range []string{"", "v63 (run 63) is newer", "", "v63 (run 63) is newer", "", "", "c2-again (commit 2222) was requested later", "", ""} {
+		got, why := st.supersederOf(i)
+		if got == nil && why != "" || got != nil && why == "" {
+			t.Errorf("%s: superseder %+v but reason %q", st.Tickets[i].Version, got, why)
+		}
+		if why != want {
+			t.Errorf("%s: superseded because %q, want %q", st.Tickets[i].Version, why, want)
+		}
 	}
 }
 

@@ -341,8 +341,18 @@ func AppRemove(ctx context.Context, r AppRemoveRequest) error {
 	}
 	// No repair first: everything is removed anyway.
 	return s.mutate(ctx, nil, queue.Ticket{Command: "app remove"}, func(ctx context.Context) error {
-		return fleet.EachPrefixed(ctx, s.output(), s.hosts, 0, func(ctx context.Context, h string, w io.Writer) error {
+		err := fleet.EachPrefixed(ctx, s.output(), s.hosts, 0, func(ctx context.Context, h string, w io.Writer) error {
 			return app.Remove(ctx, s.engines[h], s.cfg, w)
 		})
+		if err != nil {
+			return err
+		}
+		// With the whole app gone, no deploy can be older than what is
+		// deployed: the next one from any run or commit goes ahead.
+		if all, _ := fleet.Select(s.cfg, "", ""); len(s.hosts) == len(all) {
+			primary := s.cfg.PrimaryHost()
+			return deploy.ForgetLatest(ctx, &host.Host{Name: primary, Shell: s.pool.Conn(primary)}, s.cfg)
+		}
+		return nil
 	})
 }

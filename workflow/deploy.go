@@ -232,15 +232,33 @@ func swap(ctx context.Context, g Globals, cfg *config.Config, version string, op
 		req.Local = local
 		req.Terminal = s.Terminal
 	}
-	ticket := queue.Ticket{Command: command, Version: version, Coalesce: command == "deploy" && !opts.keepRunning && !opts.noCoalesce}
-	return s.mutate(ctx, req.Units, ticket, func(ctx context.Context) error {
+	// A deploy's order key places it among its source's deploys; a
+	// rollback is a person's choice, never ordered away.
+	var order queue.Order
+	if !opts.rollback {
+		order = orderFor(ctx, cfg, version)
+	}
+	req.Order = order.String()
+	if opts.report != nil {
+		opts.report.Order = orderPtr(order)
+	}
+	// A re-run, like --no-coalesce, deploys what it was asked to.
+	coalesce := !opts.rollback && !opts.keepRunning && !opts.noCoalesce && !order.Rerun()
+	ticket := queue.Ticket{Command: command, Version: version, Coalesce: coalesce, Order: order}
+	return s.mutateOrdered(ctx, req.Units, ticket, func(ctx context.Context, a *admitted) error {
 		if opts.before != nil {
 			if err := opts.before(ctx, s); err != nil {
 				return err
 			}
 		}
+		if r := a.replaced; r != nil && opts.report != nil {
+			opts.report.ReplacedNewer = newer(r.Ticket(), newerReason(r.Order, r.Version, ""), true)
+		}
 		start := time.Now()
 		outcomes := deploy.Run(ctx, req)
+		if !opts.rollback {
+			s.record(ctx, a, version, outcomes)
+		}
 		if opts.report != nil {
 			opts.report.Add(outcomes)
 		}

@@ -18,6 +18,13 @@ import (
 // fn, it repairs any swap a killed ship left half-done on units. The
 // session must be connected.
 func (s *session) mutate(ctx context.Context, units []deploy.Unit, ticket queue.Ticket, fn func(ctx context.Context) error) error {
+	return s.mutateOrdered(ctx, units, ticket, func(ctx context.Context, _ *admitted) error { return fn(ctx) })
+}
+
+// mutateOrdered is mutate for a deploy: holding the queue, it first
+// decides by the ticket's order whether the deploy runs at all (admit),
+// and hands fn what it learnt.
+func (s *session) mutateOrdered(ctx context.Context, units []deploy.Unit, ticket queue.Ticket, fn func(ctx context.Context, a *admitted) error) error {
 	primary := s.cfg.PrimaryHost()
 	ticket.Performer = audit.Performer()
 	ticket.Since = time.Now()
@@ -34,17 +41,18 @@ func (s *session) mutate(ctx context.Context, units []deploy.Unit, ticket queue.
 			}
 		},
 	})
-	var sup *queue.SupersededError
-	if errors.As(err, &sup) {
-		fmt.Fprintf(s.UI.Out, "%s %s: %v\n", ticket.Command, ticket.Version, err)
-		return fmt.Errorf("%w: %w", ErrSuperseded, sup)
-	}
 	if err != nil {
-		return err
+		return s.superseded(ticket, err)
 	}
 	defer held.Release()
 	ctx, cancel := held.Context(ctx)
 	defer cancel()
+	a := &admitted{ticket: held.Ticket}
+	if ticket.Command == "deploy" {
+		if a, err = s.admit(ctx, held.Ticket, units); err != nil {
+			return s.superseded(ticket, err)
+		}
+	}
 	out := s.output()
 	for _, unit := range units {
 		w := out.Prefixed("[" + unit.Host.Address + " " + unit.Role.Name + "] ")
@@ -54,7 +62,22 @@ func (s *session) mutate(ctx context.Context, units []deploy.Unit, ticket queue.
 			return err
 		}
 	}
-	return fn(ctx)
+	return fn(ctx, a)
+}
+
+// superseded prints how a deploy that a newer one superseded ends, and
+// makes its error ErrSuperseded, which ends the command well. Other
+// errors pass as they are.
+func (s *session) superseded(ticket queue.Ticket, err error) error {
+	var sup *queue.SupersededError
+	if !errors.As(err, &sup) {
+		return err
+	}
+	fmt.Fprintf(s.UI.Out, "%s %s: %v\n", ticket.Command, ticket.Version, sup)
+	if sup.Deployed {
+		s.UI.Infof("nothing was changed; to deploy %s over the newer version anyway: ship deploy --no-coalesce, a re-run of the workflow run, or ship rollback %s if it is retained", ticket.Version, ticket.Version)
+	}
+	return fmt.Errorf("%w: %w", ErrSuperseded, sup)
 }
 
 // QueueSummary says in one line who holds the queue, any freeze, and the

@@ -25,10 +25,24 @@ func finish(red *redact.Redactor, r *deploy.Report, err error) error {
 	defer r.Redact(red)
 	var sup *queue.SupersededError
 	if errors.As(err, &sup) {
-		r.SupersededBy = &deploy.SupersededBy{Command: sup.By.Command, Version: sup.By.Version, Performer: sup.By.Performer}
+		r.SupersededBy = newer(sup.By, sup.Reason, sup.Deployed)
 		r.Finish(nil)
 		return err
 	}
 	r.Finish(err)
 	return err
+}
+
+// newer describes, for the report, a deploy newer than the command's.
+func newer(t queue.Ticket, reason string, deployed bool) *deploy.Newer {
+	return &deploy.Newer{Command: t.Command, Version: t.Version, Performer: t.Performer,
+		Order: orderPtr(t.Order), Deployed: deployed, Reason: reason}
+}
+
+// orderPtr is o for a report: nil without a source.
+func orderPtr(o queue.Order) *queue.Order {
+	if o.Source == "" {
+		return nil
+	}
+	return &o
 }

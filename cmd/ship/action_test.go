@@ -94,6 +94,14 @@ type jobDirs struct{ home, temp, tmp string }
 // in docs/github-actions.md passes.
 func (w *actionsJob) run(t *testing.T, ref string, inputs map[string]string) (*testactions.Result, jobDirs) {
 	t.Helper()
+	return w.runAs(t, ref, inputs, nil)
+}
+
+// runAs is run with more of the github context (run_number, run_attempt,
+// workflow_ref, ...), which the runner also gives the step as its GITHUB_*
+// variables.
+func (w *actionsJob) runAs(t *testing.T, ref string, inputs, github map[string]string) (*testactions.Result, jobDirs) {
+	t.Helper()
 	dirs := jobDirs{home: t.TempDir(), temp: t.TempDir(), tmp: t.TempDir()}
 	in := map[string]string{
 		"ssh-private-key": string(w.key),
@@ -104,13 +112,17 @@ func (w *actionsJob) run(t *testing.T, ref string, inputs map[string]string) (*t
 		in[k] = v
 	}
 	env := append([]string{"HOME=" + dirs.home, "TMPDIR=" + dirs.tmp, "PATH=" + os.Getenv("PATH"), "LANG=C.UTF-8"}, w.goEnv...)
+	gh := map[string]string{
+		"sha": "0123456789abcdef", "action_ref": ref, "action_repository": "shipdeploy/ship",
+		"server_url": w.server.URL, "repository": "acme/shop", "run_id": "4242", "actor": "octocat",
+	}
+	for k, v := range github {
+		gh[k] = v
+	}
 	res, err := testactions.Run{
 		ActionDir: filepath.Join(pkgDir, "..", ".."),
 		Inputs:    in,
-		Github: map[string]string{
-			"sha": "0123456789abcdef", "action_ref": ref, "action_repository": "shipdeploy/ship",
-			"server_url": w.server.URL, "repository": "acme/shop", "run_id": "4242", "actor": "octocat",
-		},
+		Github:    gh,
 		Env:       env,
 		Workspace: w.a.dir,
 		Temp:      dirs.temp,

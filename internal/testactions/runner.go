@@ -54,7 +54,9 @@ type Run struct {
 	ActionDir string            // holds action.yml: github.action_path
 	Inputs    map[string]string // the with: block
 	// Github is the github context: sha, action_ref, server_url,
-	// repository, run_id, actor, ... github.action_path is ActionDir.
+	// repository, run_id, run_number, run_attempt, workflow, workflow_ref,
+	// actor, ... github.action_path is ActionDir. Each is also the
+	// runner's GITHUB_* variable of the step, empty when not given.
 	Github map[string]string
 	// Env is the job's environment: HOME, PATH and the like. The runner's
 	// own variables (GITHUB_*, RUNNER_*, CI) are added to it.
@@ -179,7 +181,9 @@ func (r Run) step(ctx context.Context, ev *evaluator, st Step, i int, path strin
 		"RUNNER_TEMP": r.Temp, "GITHUB_WORKSPACE": r.Workspace, "GITHUB_ACTION_PATH": r.ActionDir,
 		"GITHUB_SHA": ev.github["sha"], "GITHUB_SERVER_URL": ev.github["server_url"],
 		"GITHUB_REPOSITORY": ev.github["repository"], "GITHUB_RUN_ID": ev.github["run_id"],
-		"GITHUB_ACTOR": ev.github["actor"],
+		"GITHUB_ACTOR": ev.github["actor"], "GITHUB_RUN_NUMBER": ev.github["run_number"],
+		"GITHUB_RUN_ATTEMPT": ev.github["run_attempt"], "GITHUB_WORKFLOW": ev.github["workflow"],
+		"GITHUB_WORKFLOW_REF": ev.github["workflow_ref"],
 	} {
 		env = append(env, k+"="+v)
 	}

@@ -82,3 +82,18 @@ func TestRunnerStopsAtFailedStep(t *testing.T) {
 		t.Errorf("err %v, log %q", res.Err, res.Raw)
 	}
 }
+
+// A step sees the run's variables as a real runner gives them, which ship
+// orders a workflow's deploys by.
+func TestRunnerGivesTheRunsVariables(t *testing.T) {
+	dir := action(t, "runs:\n  using: composite\n  steps:\n    - shell: bash\n      run: echo \"$GITHUB_RUN_NUMBER $GITHUB_RUN_ATTEMPT $GITHUB_WORKFLOW $GITHUB_WORKFLOW_REF\" >> \"$GITHUB_STEP_SUMMARY\"\n", nil)
+	res, err := Run{ActionDir: dir, Github: map[string]string{"run_number": "63", "run_attempt": "2", "workflow": "deploy",
+		"workflow_ref": "acme/shop/.github/workflows/deploy.yml@refs/heads/main"},
+		Env: []string{"PATH=" + os.Getenv("PATH")}, Workspace: t.TempDir(), Temp: t.TempDir()}.Execute(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "63 2 deploy acme/shop/.github/workflows/deploy.yml@refs/heads/main\n"; res.Err != nil || res.Summary != want {
+		t.Errorf("step saw %q (%v), want %q", res.Summary, res.Err, want)
+	}
+}
