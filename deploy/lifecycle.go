@@ -53,15 +53,18 @@ func Stop(ctx context.Context, h *host.Host, c *config.Config, r *config.Role, o
 	}
 	if len(running) == 0 {
 		fmt.Fprintf(out, "%s is not running\n", r.Name)
+	} else if err := record(ctx, h, c, stoppedRecord, r.Name, spec.VersionOf(c, r.Name, host.Name(running[0]), running[0].Labels)); err != nil {
+		return err
 	}
 	// Stopped on purpose: a later repair must not start it again.
 	return recordHealthy(ctx, h, c, r.Name, "")
 }
 
-// Start starts the container of the role's version, or its newest when
-// version is "", if none of the role's runs, after the single-writer
-// check, and waits for it to be healthy. Whoever stopped a version to work
-// on the data names it: the newest container may be one whose start
+// Start starts the container of the role's version, if none of the
+// role's runs, after the single-writer check, and waits for it to be
+// healthy. Whoever stopped a version to work on the data names it. With
+// version "" it is the version last healthy, else the one app stop
+// stopped, else the newest container: the newest may be one whose start
 // failed.
 func Start(ctx context.Context, h *host.Host, c *config.Config, r *config.Role, version string, out io.Writer) error {
 	list, err := Containers(ctx, h, c, r.Name)
@@ -79,6 +82,11 @@ func Start(ctx context.Context, h *host.Host, c *config.Config, r *config.Role, 
 	}
 	if err := guard.Check(ctx, h.Docker, c); err != nil {
 		return err
+	}
+	if version == "" {
+		if version, err = lastServed(ctx, h, c, r.Name, list); err != nil {
+			return err
+		}
 	}
 	pick := list[0]
 	if version != "" {
@@ -101,4 +109,19 @@ func Start(ctx context.Context, h *host.Host, c *config.Config, r *config.Role, 
 	}
 	fmt.Fprintf(out, "%s is healthy\n", name)
 	return recordHealthy(ctx, h, c, r.Name, pick.Version)
+}
+
+// lastServed is the version of the role that served last, from the
+// records, when its container is still there; "" when none is.
+func lastServed(ctx context.Context, h *host.Host, c *config.Config, role string, list []AppContainer) (string, error) {
+	for _, kind := range []string{healthyRecord, stoppedRecord} {
+		v, err := readRecord(ctx, h, c, kind, role)
+		if err != nil {
+			return "", err
+		}
+		if v != "" && slices.ContainsFunc(list, func(ct AppContainer) bool { return ct.Version == v }) {
+			return v, nil
+		}
+	}
+	return "", nil
 }

@@ -20,20 +20,33 @@ import (
 	"github.com/shipdeploy/ship/ssh"
 )
 
-// healthyFile records, per role on each host, the newest version that
-// passed its health check: what a half-finished swap is repaired to.
-func healthyFile(home string, c *config.Config, role string) string {
-	return path.Join(spec.AppDir(home, c), "healthy", role)
+// The records ship keeps per role on each host, in spec.AppDir.
+const (
+	// healthyRecord is the newest version that passed its health check:
+	// what a half-finished swap is repaired to; "" after a deliberate
+	// stop.
+	healthyRecord = "healthy"
+	// stoppedRecord is the version a deliberate stop stopped: what app
+	// start starts again.
+	stoppedRecord = "stopped"
+)
+
+func recordFile(home string, c *config.Config, kind, role string) string {
+	return path.Join(spec.AppDir(home, c), kind, role)
 }
 
 // recordHealthy notes version ("" after a deliberate stop) as the role's
 // version to run on this host.
 func recordHealthy(ctx context.Context, h *host.Host, c *config.Config, role, version string) error {
+	return record(ctx, h, c, healthyRecord, role, version)
+}
+
+func record(ctx context.Context, h *host.Host, c *config.Config, kind, role, version string) error {
 	home, err := h.Home(ctx)
 	if err != nil {
 		return err
 	}
-	file := healthyFile(home, c, role)
+	file := recordFile(home, c, kind, role)
 	if err := h.Shell.Run(ctx, ssh.Cmd{Args: []string{"mkdir", "-p", path.Dir(file)}}); err != nil {
 		return err
 	}
@@ -44,12 +57,16 @@ func recordHealthy(ctx context.Context, h *host.Host, c *config.Config, role, ve
 var readHealthyScript string
 
 func readHealthy(ctx context.Context, h *host.Host, c *config.Config, role string) (string, error) {
+	return readRecord(ctx, h, c, healthyRecord, role)
+}
+
+func readRecord(ctx context.Context, h *host.Host, c *config.Config, kind, role string) (string, error) {
 	home, err := h.Home(ctx)
 	if err != nil {
 		return "", err
 	}
 	var out bytes.Buffer
-	cmd := ssh.Script(readHealthyScript, healthyFile(home, c, role))
+	cmd := ssh.Script(readHealthyScript, recordFile(home, c, kind, role))
 	cmd.Stdout = &out
 	if err := h.Shell.Run(ctx, cmd); err != nil {
 		return "", err

@@ -18,7 +18,7 @@ func appCommand() *cli.Command {
 		Usage: "manage the app's containers",
 		Subcommands: []*cli.Command{
 			{Name: "boot", Usage: "deploy the current version again (as ship deploy)", Flags: deployCommand().Flags, Action: deployCommand().Action},
-			{Name: "start", Usage: "start the newest version where none is running", Flags: queueFlags(),
+			{Name: "start", Usage: "start the version that served last where none is running", Flags: queueFlags(),
 				Action: func(c *cli.Context) error { return workflow.AppStart(c.Context, globals(c)) }},
 			{Name: "stop", Usage: "stop the running containers", Flags: queueFlags(),
 				Action: func(c *cli.Context) error { return workflow.AppStop(c.Context, globals(c)) }},

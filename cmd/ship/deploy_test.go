@@ -574,6 +574,17 @@ func TestAppLogsStopStart(t *testing.T) {
 	if v := a.version(t); v != "v1" {
 		t.Errorf("after app start the app says %q", v)
 	}
+
+	// A failed deploy leaves its container as the newest: a stop and a
+	// start bring back the version that served, not the one that failed.
+	if _, _, code := a.ship(t, "deploy", "--skip-build", "--version", "bad"); code == 0 {
+		t.Fatal("the deploy of a version that fails its health check succeeded")
+	}
+	a.mustShip(t, "app", "stop")
+	out = a.mustShip(t, "app", "start")
+	if v := a.version(t); v != "v1" || strings.Contains(out, "logs-web-bad") {
+		t.Errorf("after a failed deploy, app stop and app start, the app says %q:\n%s", v, out)
+	}
 }
 
 // Through a real registry (TLS, htpasswd) to both hosts: ship pushes once
