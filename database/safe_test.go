@@ -1,13 +1,12 @@
 package database
 
 import (
-	"crypto/sha256"
-	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/shipdeploy/ship/internal/testproc"
 )
 
 // canary is a directory outside the volume that planted links point at,
@@ -18,44 +17,16 @@ func newCanary(t *testing.T) *canary {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "canary")
 	writeFiles(t, dir, map[string]string{"precious": "do not touch\n", "sub/keep": "nor this\n", "app.db": "not a database\n"})
-	return &canary{dir: dir, before: snapshot(t, dir)}
+	return &canary{dir: dir, before: testproc.Tree(t, dir)}
 }
 
 // unchanged fails the test if anything in the canary was added, removed,
 // changed, or had its mode or owner changed.
 func (c *canary) unchanged(t *testing.T) {
 	t.Helper()
-	if now := snapshot(t, c.dir); now != c.before {
+	if now := testproc.Tree(t, c.dir); now != c.before {
 		t.Errorf("the canary outside the volume changed:\nbefore:\n%s\nafter:\n%s", c.before, now)
 	}
-}
-
-func snapshot(t *testing.T, dir string) string {
-	t.Helper()
-	var b strings.Builder
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		info, err := os.Lstat(p)
-		if err != nil {
-			return err
-		}
-		sum := ""
-		if info.Mode().IsRegular() {
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			sum = fmt.Sprintf("%x", sha256.Sum256(data))
-		}
-		fmt.Fprintf(&b, "%s %s %s\n", strings.TrimPrefix(p, dir), info.Mode(), sum)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b.String()
 }
 
 // plant puts a symbolic link at name in the volume, to target.

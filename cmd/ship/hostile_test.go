@@ -2,19 +2,18 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
+
 	"github.com/shipdeploy/ship/internal/testapp"
+	"github.com/shipdeploy/ship/internal/testproc"
 )
 
 // hostileVolume plants symbolic links, as a compromised app could, at the
@@ -43,35 +42,10 @@ func newHostileVolume(t *testing.T, volume string) *hostileVolume {
 	return h
 }
 
-// snapshot lists everything in the canary and beside it, with content
-// hashes, modes and owners.
+// snapshot describes the canary and everything beside it.
 func (h *hostileVolume) snapshot(t *testing.T) string {
 	t.Helper()
-	var b strings.Builder
-	root := filepath.Dir(h.canary)
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		info, err := os.Lstat(p)
-		if err != nil {
-			return err
-		}
-		sum := ""
-		if info.Mode().IsRegular() {
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			sum = fmt.Sprintf("%x", sha256.Sum256(data))
-		}
-		fmt.Fprintf(&b, "%s %s %v %s\n", strings.TrimPrefix(p, root), info.Mode(), ownerOf(info), sum)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b.String()
+	return testproc.Tree(t, filepath.Dir(h.canary))
 }
 
 // plant puts links at the names given, relative to the volume; a file
@@ -204,13 +178,6 @@ func TestHostileVolume(t *testing.T) {
 	if v := a.version(t); v != "v3" {
 		t.Errorf("after the hostile commands a clean deploy serves %q", v)
 	}
-}
-
-func ownerOf(info fs.FileInfo) string {
-	if st, ok := info.Sys().(*syscall.Stat_t); ok {
-		return fmt.Sprintf("%d:%d", st.Uid, st.Gid)
-	}
-	return "?"
 }
 
 // serveAgain waits for the app to serve after the links are gone. An app

@@ -84,3 +84,21 @@ func TestServer(t *testing.T) {
 		t.Errorf("a stopped daemon was not reported: %v", err)
 	}
 }
+
+func TestTreeSeesEveryChange(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "f"), []byte("a"), 0o644)
+	before := Tree(t, dir)
+	for name, change := range map[string]func(){
+		"content": func() { os.WriteFile(filepath.Join(dir, "f"), []byte("b"), 0o644) },
+		"mode":    func() { os.Chmod(filepath.Join(dir, "f"), 0o600) },
+		"new":     func() { os.WriteFile(filepath.Join(dir, "g"), nil, 0o644) },
+		"link":    func() { os.Symlink("/", filepath.Join(dir, "l")) },
+	} {
+		change()
+		if after := Tree(t, dir); after == before {
+			t.Errorf("a %s change left the tree the same:\n%s", name, after)
+		}
+		before = Tree(t, dir)
+	}
+}
