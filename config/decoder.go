@@ -18,6 +18,7 @@ type decoder struct {
 	secretsLooked []string              // secrets files looked for
 	root          string                // project root, for local files
 	origin        map[*yaml.Node]string // source file of each node
+	erbEnv        envLookup             // the environment ERB reads
 	problems      Problems
 	warnings      Problems
 }

@@ -28,7 +28,7 @@ func Load(opts Options) (*Config, error) {
 	if opts.File == "" {
 		opts.File = DefaultFile
 	}
-	d := &decoder{origin: map[*yaml.Node]string{}}
+	d := &decoder{origin: map[*yaml.Node]string{}, erbEnv: erbEnv(opts.Destination)}
 	base, err := d.parseFile(opts.File, "run `ship init` to create one, or point -c at it")
 	if err != nil {
 		return nil, err
@@ -83,7 +83,7 @@ func (d *decoder) parseFile(file, missingHint string) (*yaml.Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	src, problems := renderERB(file, src)
+	src, problems := renderERB(file, src, d.erbEnv)
 	d.problems = append(d.problems, problems...)
 	var doc yaml.Node
 	err = yaml.NewDecoder(bytes.NewReader(src)).Decode(&doc)
