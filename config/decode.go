@@ -53,15 +53,22 @@ func (d *decoder) decodeRoot(root *yaml.Node, c *Config) {
 		"retain_containers": func(v *yaml.Node, p string) {
 			c.RetainContainers = d.integer(v, p, 1, 1000)
 		},
-		"deploy_timeout":      func(v *yaml.Node, p string) { c.DeployTimeout = d.duration(v, p) },
-		"drain_timeout":       func(v *yaml.Node, p string) { c.DrainTimeout = d.duration(v, p) },
-		"stop_timeout":        func(v *yaml.Node, p string) { c.StopTimeout = d.duration(v, p) },
-		"readiness_delay":     func(v *yaml.Node, p string) { c.ReadinessDelay = d.duration(v, p) },
-		"hooks_path":          func(v *yaml.Node, p string) { c.HooksPath = d.str(v, p) },
-		"secrets_path":        func(v *yaml.Node, p string) { c.SecretsPath = d.str(v, p) },
-		"asset_path":          func(v *yaml.Node, p string) { c.AssetPath = d.str(v, p) },
-		"error_pages_path":    func(v *yaml.Node, p string) { c.ErrorPagesPath = d.str(v, p) },
-		"minimum_version":     func(v *yaml.Node, p string) { c.MinimumVersion = d.str(v, p) },
+		"deploy_timeout":   func(v *yaml.Node, p string) { c.DeployTimeout = d.duration(v, p) },
+		"drain_timeout":    func(v *yaml.Node, p string) { c.DrainTimeout = d.duration(v, p) },
+		"stop_timeout":     func(v *yaml.Node, p string) { c.StopTimeout = d.duration(v, p) },
+		"readiness_delay":  func(v *yaml.Node, p string) { c.ReadinessDelay = d.duration(v, p) },
+		"hooks_path":       func(v *yaml.Node, p string) { c.HooksPath = d.str(v, p) },
+		"secrets_path":     func(v *yaml.Node, p string) { c.SecretsPath = d.str(v, p) },
+		"asset_path":       func(v *yaml.Node, p string) { c.AssetPath = d.str(v, p) },
+		"error_pages_path": func(v *yaml.Node, p string) { c.ErrorPagesPath = d.str(v, p) },
+		"minimum_version": func(v *yaml.Node, p string) {
+			// Kamal refuses to run when it is older than minimum_version.
+			// That is a Kamal version: ship's own version numbers are not
+			// comparable with it, so ship keeps the key (a Kamal config
+			// loads) but checks nothing, and says so.
+			c.MinimumVersion = d.str(v, p)
+			d.warnf(resolve(v), p, "ship does not check Kamal's minimum_version: it names a Kamal version, not a ship one")
+		},
 		"require_destination": func(v *yaml.Node, p string) { requireDestination = d.boolean(v, p) },
 		"allow_empty_roles":   func(v *yaml.Node, p string) { allowEmptyRoles = d.boolean(v, p) },
 		// Kamal keys that only tune Kamal's own output and SSH library.

@@ -104,7 +104,27 @@ func (d *decoder) builder(n *yaml.Node, p string) Builder {
 		"sbom":       func(v *yaml.Node, kp string) { x := d.boolean(v, kp); b.SBOM = &x },
 		"pack":       d.ignored,
 	})
+	// Warnings, not errors: a deploy with --skip-build of an image built
+	// elsewhere works with these settings, and ship build refuses them
+	// itself. Said here so ship config shows them before any build.
+	for _, r := range b.Refusals() {
+		d.warnf(resolve(valueOf(n, r.Key)), join(p, r.Key), "%s (ship build refuses it)", r.Reason)
+	}
+	if len(b.Arch) > 1 {
+		d.warnf(resolve(valueOf(n, "arch")), join(p, "arch"),
+			"multi-platform builds are not supported yet: ship build builds only the local Docker Engine's architecture; %s", SkipBuild)
+	}
 	return b
+}
+
+// valueOf is the value of key in a mapping, or the mapping itself.
+func valueOf(n *yaml.Node, key string) *yaml.Node {
+	for _, p := range pairs(n) {
+		if p.key.Value == key {
+			return p.value
+		}
+	}
+	return n
 }
 
 func (d *decoder) accessories(n *yaml.Node, p string) []*Accessory {
