@@ -18,9 +18,6 @@ import (
 	"github.com/shipdeploy/ship/spec"
 )
 
-// skipBuild is what to do instead when ship cannot build an image itself.
-const skipBuild = "build the image with docker and deploy with --skip-build"
-
 // Build builds the app's image with the local Docker Engine from
 // builder.dockerfile (default: Dockerfile), builder.target and
 // builder.args, tags it IMAGE:VERSION, labels it service=SERVICE, and
@@ -84,26 +81,14 @@ func Build(ctx context.Context, local client.APIClient, c *config.Config, versio
 	return id, nil
 }
 
-// checkBuilder refuses the builder settings that need BuildKit or buildx,
-// rather than building an image other than the one the config asks for.
+// checkBuilder refuses the builder settings that need BuildKit or buildx
+// (config.Builder.Refusals, which ship config reports as warnings), and
+// arches other than the local engine's.
 func checkBuilder(ctx context.Context, local client.APIClient, b config.Builder) error {
-	switch {
-	case b.Remote != "":
-		return errors.New("builder.remote: remote builders are not supported yet; build on a machine with Docker and deploy with --skip-build")
-	case len(b.Secrets) > 0:
-		return fmt.Errorf("builder.secrets: build secrets need BuildKit, which ship does not drive yet; %s", skipBuild)
-	case b.SSH != "":
-		return fmt.Errorf("builder.ssh: SSH forwarding into a build needs BuildKit, which ship does not drive yet; %s", skipBuild)
-	case len(b.Cache) > 0:
-		return fmt.Errorf("builder.cache: cache export needs buildx, which ship does not drive yet; %s", skipBuild)
-	case b.Driver != "" && b.Driver != "docker":
-		// The docker driver is the local engine's own builder: this one.
-		return fmt.Errorf("builder.driver: %q needs buildx, which ship does not drive yet; %s", b.Driver, skipBuild)
-	case b.Provenance != "" && b.Provenance != "false":
-		return fmt.Errorf("builder.provenance: attestations need BuildKit, which ship does not drive yet; %s", skipBuild)
-	case b.SBOM != nil && *b.SBOM:
-		return fmt.Errorf("builder.sbom: attestations need BuildKit, which ship does not drive yet; %s", skipBuild)
-	case len(b.Arch) == 0:
+	if refused := b.Refusals(); len(refused) > 0 {
+		return refused[0]
+	}
+	if len(b.Arch) == 0 {
 		return nil
 	}
 	v, err := local.ServerVersion(ctx)

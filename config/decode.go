@@ -34,7 +34,7 @@ func (d *decoder) decodeRoot(root *yaml.Node, c *Config) {
 		"registry": func(v *yaml.Node, p string) { c.Registry = d.registry(v, p) },
 		"env":      func(v *yaml.Node, p string) { c.Env = d.env(v, p) },
 		"volumes":  func(v *yaml.Node, p string) { c.Volumes = d.volumes(v, p) },
-		"labels":   func(v *yaml.Node, p string) { c.Labels = d.stringMap(v, p) },
+		"labels":   func(v *yaml.Node, p string) { c.Labels = d.labels(v, p) },
 		"logging":  func(v *yaml.Node, p string) { c.Logging = d.logging(v, p) },
 		"proxy":    func(v *yaml.Node, p string) { proxyNode = v },
 		"healthcheck": func(v *yaml.Node, p string) {
@@ -53,15 +53,22 @@ func (d *decoder) decodeRoot(root *yaml.Node, c *Config) {
 		"retain_containers": func(v *yaml.Node, p string) {
 			c.RetainContainers = d.integer(v, p, 1, 1000)
 		},
-		"deploy_timeout":      func(v *yaml.Node, p string) { c.DeployTimeout = d.duration(v, p) },
-		"drain_timeout":       func(v *yaml.Node, p string) { c.DrainTimeout = d.duration(v, p) },
-		"stop_timeout":        func(v *yaml.Node, p string) { c.StopTimeout = d.duration(v, p) },
-		"readiness_delay":     func(v *yaml.Node, p string) { c.ReadinessDelay = d.duration(v, p) },
-		"hooks_path":          func(v *yaml.Node, p string) { c.HooksPath = d.str(v, p) },
-		"secrets_path":        func(v *yaml.Node, p string) { c.SecretsPath = d.str(v, p) },
-		"asset_path":          func(v *yaml.Node, p string) { c.AssetPath = d.str(v, p) },
-		"error_pages_path":    func(v *yaml.Node, p string) { c.ErrorPagesPath = d.str(v, p) },
-		"minimum_version":     func(v *yaml.Node, p string) { c.MinimumVersion = d.str(v, p) },
+		"deploy_timeout":   func(v *yaml.Node, p string) { c.DeployTimeout = d.duration(v, p) },
+		"drain_timeout":    func(v *yaml.Node, p string) { c.DrainTimeout = d.duration(v, p) },
+		"stop_timeout":     func(v *yaml.Node, p string) { c.StopTimeout = d.duration(v, p) },
+		"readiness_delay":  func(v *yaml.Node, p string) { c.ReadinessDelay = d.duration(v, p) },
+		"hooks_path":       func(v *yaml.Node, p string) { c.HooksPath = d.str(v, p) },
+		"secrets_path":     func(v *yaml.Node, p string) { c.SecretsPath = d.str(v, p) },
+		"asset_path":       func(v *yaml.Node, p string) { c.AssetPath = d.str(v, p) },
+		"error_pages_path": func(v *yaml.Node, p string) { c.ErrorPagesPath = d.str(v, p) },
+		"minimum_version": func(v *yaml.Node, p string) {
+			// Kamal refuses to run when it is older than minimum_version.
+			// That is a Kamal version: ship's own version numbers are not
+			// comparable with it, so ship keeps the key (a Kamal config
+			// loads) but checks nothing, and says so.
+			c.MinimumVersion = d.str(v, p)
+			d.warnf(resolve(v), p, "ship does not check Kamal's minimum_version: it names a Kamal version, not a ship one")
+		},
 		"require_destination": func(v *yaml.Node, p string) { requireDestination = d.boolean(v, p) },
 		"allow_empty_roles":   func(v *yaml.Node, p string) { allowEmptyRoles = d.boolean(v, p) },
 		// Kamal keys that only tune Kamal's own output and SSH library.
@@ -87,6 +94,7 @@ func (d *decoder) decodeRoot(root *yaml.Node, c *Config) {
 	if serversNode != nil {
 		c.Roles = d.servers(serversNode, "servers", c, allowEmptyRoles)
 		d.accessoryPlacement(root, c)
+		d.proxyPlacement(root, serversNode, c)
 		d.oneWriterPerHost(root, c)
 	}
 	d.primaryRole(root, c)
@@ -121,6 +129,86 @@ func (d *decoder) oneWriterPerHost(root *yaml.Node, c *Config) {
 					"or move one role to another host, or mount the volumes read-only (:ro)", other, r.Name, h.Address)
 		}
 	}
+}
+
+// proxyPlacement refuses proxy settings that fail on the hosts: Let's
+// Encrypt on a role with several hosts (each would ask for the same
+// certificate; Kamal refuses it), and two roles routing one host name,
+// which Kamal refuses for SSL roles and kamal-proxy refuses at deploy time
+// on a server that runs both.
+func (d *decoder) proxyPlacement(root, servers *yaml.Node, c *Config) {
+	node := func(r *Role) *yaml.Node {
+		if n := d.roleNode(root, r.Name); n != resolve(root) {
+			return n
+		}
+		return resolve(servers) // a plain list of hosts
+	}
+	var proxied []*Role
+	for _, r := range c.Roles {
+		if r.Proxy == nil {
+			continue
+		}
+		proxied = append(proxied, r)
+		if r.Proxy.SSL && r.Proxy.Certificate == nil && len(r.Hosts) > 1 {
+			d.errorf(node(r), "servers."+r.Name,
+				"SSL is only supported on a single server unless you provide custom certificates, found %d servers for role %s: "+
+					"Let's Encrypt issues a host name's certificate to one server (give proxy.ssl a certificate_pem and private_key_pem, or terminate TLS in front)",
+				len(r.Hosts), r.Name)
+		}
+	}
+	for j, b := range proxied {
+		for _, a := range proxied[:j] {
+			shared := sharedNames(a.Proxy.Hosts, b.Proxy.Hosts)
+			if len(shared) == 0 {
+				continue
+			}
+			if a.Proxy.SSL && b.Proxy.SSL {
+				d.errorf(node(b), "servers."+b.Name,
+					"Different roles can't share the same host for SSL: %s (roles %s and %s)", strings.Join(shared, ", "), a.Name, b.Name)
+				continue
+			}
+			server := sharedServer(a.Hosts, b.Hosts)
+			if server == "" || len(sharedNames(prefixes(a.Proxy), prefixes(b.Proxy))) == 0 {
+				continue // two kamal-proxies, or two paths of one host
+			}
+			d.errorf(node(b), "servers."+b.Name,
+				"roles %s and %s both route %s on %s: kamal-proxy refuses a host and path another service has at deploy time; "+
+					"give one role another proxy host or path_prefix, or another server", a.Name, b.Name, strings.Join(shared, ", "), server)
+		}
+	}
+}
+
+// sharedNames are the names in both lists, in a's order.
+func sharedNames(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		for _, y := range b {
+			if x == y && x != "" {
+				out = append(out, x)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func sharedServer(a, b []Host) string {
+	for _, x := range a {
+		for _, y := range b {
+			if x.Address == y.Address {
+				return x.Address
+			}
+		}
+	}
+	return ""
+}
+
+// prefixes are the paths a proxy routes; none is all of them.
+func prefixes(p *Proxy) []string {
+	if len(p.PathPrefixes) == 0 {
+		return []string{"/"}
+	}
+	return p.PathPrefixes
 }
 
 func (d *decoder) roleNode(root *yaml.Node, name string) *yaml.Node {
@@ -198,7 +286,7 @@ func (d *decoder) image(v *yaml.Node, p string) string {
 
 func (d *decoder) registry(n *yaml.Node, path string) Registry {
 	var r Registry
-	d.object(n, path, fields{
+	ok := d.object(n, path, fields{
 		"server": func(v *yaml.Node, p string) { r.Server = d.str(v, p) },
 		"username": func(v *yaml.Node, p string) {
 			r.Username = d.secretOrLiteral(v, p).Reveal()
@@ -206,7 +294,53 @@ func (d *decoder) registry(n *yaml.Node, path string) Registry {
 		},
 		"password": func(v *yaml.Node, p string) { r.Password = d.secretOrLiteral(v, p) },
 	})
+	if !ok {
+		return r
+	}
+	// Kamal requires a username and password wherever a registry is set,
+	// except for a registry on localhost; ship would otherwise pull
+	// anonymously and fail on the hosts at deploy time.
+	if len(pairs(n)) == 0 {
+		instead := "remove the section to send images to the servers over SSH"
+		if path != "registry" {
+			instead = "remove it to use the app's registry"
+		}
+		d.errorf(resolve(n), path, "is empty: give server, username and password, or %s", instead)
+		return r
+	}
+	if !localRegistry(r.Server) {
+		have := map[string]bool{}
+		for _, p := range pairs(n) {
+			have[p.key.Value] = true
+		}
+		for _, k := range []string{"username", "password"} {
+			if !have[k] {
+				d.errorf(resolve(n), join(path, k), "is required: a registry needs a username and password")
+			}
+		}
+	}
 	return r
+}
+
+// localRegistry is Kamal's test for a registry on localhost, which needs
+// no login.
+func localRegistry(server string) bool {
+	return server == "localhost" || strings.HasPrefix(server, "localhost:")
+}
+
+// reservedLabels are the labels ship sets on every container to find it
+// again; Kamal refuses them too.
+var reservedLabels = map[string]bool{"service": true, "role": true, "destination": true}
+
+// labels reads a labels map, refusing the reserved ones.
+func (d *decoder) labels(n *yaml.Node, path string) map[string]string {
+	m := d.stringMap(n, path)
+	for _, p := range pairs(n) {
+		if reservedLabels[p.key.Value] {
+			d.errorf(p.key, join(path, p.key.Value), "invalid label: destination, role and service are reserved labels, which ship sets itself")
+		}
+	}
+	return m
 }
 
 // secretOrLiteral reads Kamal's two forms: a literal string, or a one-item

@@ -104,7 +104,27 @@ func (d *decoder) builder(n *yaml.Node, p string) Builder {
 		"sbom":       func(v *yaml.Node, kp string) { x := d.boolean(v, kp); b.SBOM = &x },
 		"pack":       d.ignored,
 	})
+	// Warnings, not errors: a deploy with --skip-build of an image built
+	// elsewhere works with these settings, and ship build refuses them
+	// itself. Said here so ship config shows them before any build.
+	for _, r := range b.Refusals() {
+		d.warnf(resolve(valueOf(n, r.Key)), join(p, r.Key), "%s (ship build refuses it)", r.Reason)
+	}
+	if len(b.Arch) > 1 {
+		d.warnf(resolve(valueOf(n, "arch")), join(p, "arch"),
+			"multi-platform builds are not supported yet: ship build builds only the local Docker Engine's architecture; %s", SkipBuild)
+	}
 	return b
+}
+
+// valueOf is the value of key in a mapping, or the mapping itself.
+func valueOf(n *yaml.Node, key string) *yaml.Node {
+	for _, p := range pairs(n) {
+		if p.key.Value == key {
+			return p.value
+		}
+	}
+	return n
 }
 
 func (d *decoder) accessories(n *yaml.Node, p string) []*Accessory {
@@ -128,10 +148,14 @@ func (d *decoder) accessories(n *yaml.Node, p string) []*Accessory {
 
 func (d *decoder) accessory(name string, n *yaml.Node, p string) *Accessory {
 	a := &Accessory{Name: name}
-	placed := 0
+	var placed []string // the keys that say where it runs
+	var second *yaml.Node
 	place := func(dst *[]string) func(v *yaml.Node, kp string) {
 		return func(v *yaml.Node, kp string) {
-			placed++
+			placed = append(placed, kp[strings.LastIndex(kp, ".")+1:])
+			if len(placed) == 2 {
+				second = resolve(v)
+			}
 			*dst = append(*dst, d.stringOrList(v, kp)...)
 		}
 	}
@@ -146,7 +170,7 @@ func (d *decoder) accessory(name string, n *yaml.Node, p string) *Accessory {
 		"tags":        place(&a.Tags),
 		"cmd":         func(v *yaml.Node, kp string) { a.Cmd = d.str(v, kp) },
 		"port":        func(v *yaml.Node, kp string) { a.Port = d.str(v, kp); d.portSpec(v, kp, a.Port) },
-		"labels":      func(v *yaml.Node, kp string) { a.Labels = d.stringMap(v, kp) },
+		"labels":      func(v *yaml.Node, kp string) { a.Labels = d.labels(v, kp) },
 		"options":     func(v *yaml.Node, kp string) { a.Options = d.options(v, kp, true) },
 		"env":         func(v *yaml.Node, kp string) { a.Env = d.env(v, kp) },
 		"files":       func(v *yaml.Node, kp string) { a.Files = d.files(v, kp, true) },
@@ -160,8 +184,12 @@ func (d *decoder) accessory(name string, n *yaml.Node, p string) *Accessory {
 		return a
 	}
 	d.require(n, p, "image")
-	if placed == 0 {
+	switch {
+	case len(placed) == 0:
 		d.errorf(resolve(n), p, "needs one of host, hosts, role, roles, tag or tags to say where it runs")
+	case len(placed) > 1:
+		// Kamal's rule: exactly one of them.
+		d.errorf(second, p, "sets %s: specify only one of host, hosts, role, roles, tag or tags", strings.Join(placed, " and "))
 	}
 	for _, h := range a.Hosts {
 		if err := checkHost(h); err != nil {

@@ -45,7 +45,7 @@ func (d *decoder) servers(n *yaml.Node, path string, c *Config, allowEmpty bool)
 				"cmd":         func(v *yaml.Node, p string) { r.Cmd = d.str(v, p) },
 				"options":     func(v *yaml.Node, p string) { r.Options = d.options(v, p, false) },
 				"env":         func(v *yaml.Node, p string) { r.Env = d.env(v, p) },
-				"labels":      func(v *yaml.Node, p string) { r.Labels = d.stringMap(v, p) },
+				"labels":      func(v *yaml.Node, p string) { r.Labels = d.labels(v, p) },
 				"logging":     func(v *yaml.Node, p string) { l := d.logging(v, p); r.Logging = &l },
 				"proxy":       func(v *yaml.Node, p string) { proxyNode = v },
 				"healthcheck": func(v *yaml.Node, p string) { r.Healthcheck = d.healthcheck(v, p) },
