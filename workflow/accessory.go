@@ -198,7 +198,7 @@ func accessoryRun(ctx context.Context, g Globals, name, command string, fn acces
 	if err != nil {
 		return err
 	}
-	s := &session{Globals: g, cfg: cfg, hosts: hosts, pool: newPool(cfg)}
+	s := newSession(g, cfg, hosts)
 	defer s.close()
 	if err := s.connect(ctx); err != nil {
 		return err

@@ -322,7 +322,7 @@ func dbSession(ctx context.Context, g Globals, cfg *config.Config) (*session, *h
 	if err != nil {
 		return nil, nil, usage(err)
 	}
-	s := &session{Globals: g, cfg: cfg, hosts: []string{name}, pool: newPool(cfg)}
+	s := newSession(g, cfg, []string{name})
 	if err := s.connect(ctx); err != nil {
 		s.close()
 		return nil, nil, err

@@ -109,7 +109,7 @@ func primaryConn(g Globals) (*session, *ssh.Conn, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	s := &session{Globals: g, cfg: cfg, pool: newPool(cfg)}
+	s := newSession(g, cfg, nil)
 	return s, s.pool.Conn(cfg.PrimaryHost()), nil
 }
 

@@ -75,11 +75,14 @@ func openWith(g Globals, cfg *config.Config) (*session, error) {
 		return nil, err
 	}
 	g.UI.Debugf("hosts: %s (ssh as %s)", strings.Join(hosts, ", "), cfg.SSH.User)
-	return &session{Globals: g, cfg: cfg, hosts: hosts, pool: newPool(cfg)}, nil
+	return newSession(g, cfg, hosts), nil
 }
 
-// newPool opens SSH connections to the config's hosts on first use.
-func newPool(cfg *config.Config) *ssh.Pool { return ssh.NewPool(fleet.SSHConfig(cfg)) }
+// newSession is a session on hosts, whose SSH connections open on first
+// use.
+func newSession(g Globals, cfg *config.Config, hosts []string) *session {
+	return &session{Globals: g, cfg: cfg, hosts: hosts, pool: ssh.NewPool(fleet.SSHConfig(cfg))}
+}
 
 // close ends every SSH connection the session opened.
 func (s *session) close() { s.pool.Close() }
