@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 
 	"golang.org/x/term"
@@ -17,8 +18,9 @@ import (
 )
 
 // secretsCommandRE is how Kamal tells its own `kamal secrets …` in a
-// $(…) from a command for the shell; `ship secrets …` is the same.
-var secretsCommandRE = regexp.MustCompile(`\A\s*(kamal\s*|ship\s+)secrets\s+`)
+// $(…) from a command for the shell. ship takes `ship secrets …`, and
+// `bin/kamal` and `bundle exec kamal`, which would need Ruby, the same way.
+var secretsCommandRE = regexp.MustCompile(`\A\s*(bundle\s+exec\s+)?(kamal|bin/kamal|ship)\s+secrets\s+`)
 
 // inlineError is a `kamal secrets …` of a secrets file that failed. Its
 // message is ship's own, naming items and adapters, never values, so it
@@ -28,7 +30,8 @@ type inlineError struct{ err error }
 func (e inlineError) Error() string { return e.err.Error() }
 func (e inlineError) Unwrap() error { return e.err }
 
-// secretsArgs splits a $(kamal secrets …) into its arguments as sh
+// secretsArgs splits a $(kamal secrets …) into the arguments after
+// `secrets` as sh
 // would, with each $VAR and ${VAR} read from env as one argument, never
 // split, never run, and nothing else of the shell allowed: Kamal pastes
 // variables into the text and splits it again, which ship never does, so
@@ -51,11 +54,15 @@ func secretsArgs(command string, env []string) (args []string, ok bool, err erro
 		return nil, true, errors.New("`kamal secrets …` must be the only command in its $(…): ship runs it itself, without a shell, so no pipe, redirection or variable assignment can go with it")
 	}
 	cfg := &expand.Config{Env: expand.ListEnviron(append(env, "IFS=")...)}
-	args, err = expand.Fields(cfg, call.Args...)
+	words, err := expand.Fields(cfg, call.Args...)
 	if err != nil {
 		return nil, true, fmt.Errorf("`kamal secrets …` may use $VAR and ${VAR}, not other expansions: %w", err)
 	}
-	return args, true, nil
+	i := slices.Index(words, "secrets")
+	if i < 0 {
+		return nil, true, errors.New("`kamal secrets …` must name `secrets` as it is written, not through a variable")
+	}
+	return words[i+1:], true, nil
 }
 
 // runSecretsCommand runs a $(kamal secrets …) in-process, with ship's
@@ -63,9 +70,6 @@ func secretsArgs(command string, env []string) (args []string, ok bool, err erro
 // terminal, to sign in, when there is one; otherwise (CI) its stderr is
 // dropped, as a $(command)'s is.
 func runSecretsCommand(ctx context.Context, root string, args, env []string) (string, error) {
-	if len(args) < 2 {
-		return "", inlineError{errors.New("`kamal secrets` needs fetch or extract")}
-	}
 	r := vault.Exec{Dir: root, Env: env, Stderr: io.Discard}
 	if term.IsTerminal(int(os.Stdin.Fd())) && term.IsTerminal(int(os.Stderr.Fd())) {
 		r.Stdin, r.Stderr = os.Stdin, os.Stderr
@@ -79,7 +83,7 @@ func runSecretsCommand(ctx context.Context, root string, args, env []string) (st
 		}
 		return v
 	}
-	out, err := vault.Line(ctx, r, getenv, args[2:])
+	out, err := vault.Line(ctx, r, getenv, args)
 	if err != nil {
 		return "", inlineError{err}
 	}

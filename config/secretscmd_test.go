@@ -15,13 +15,15 @@ func TestSecretsArgsNeverRunOrSplitAValue(t *testing.T) {
 	marker := filepath.Join(t.TempDir(), "pwned")
 	env := []string{"JSON={\"A\": \"two words\", \"B\": \"$(touch " + marker + ")\"}", "EMPTY=", "ACCOUNT=acme"}
 	for command, want := range map[string][]string{
-		`kamal secrets extract A ${JSON}`:                        {"kamal", "secrets", "extract", "A", env[0][5:]},
-		`kamal secrets extract A $JSON`:                          {"kamal", "secrets", "extract", "A", env[0][5:]},
-		`kamal secrets extract A "$JSON" --inline`:               {"kamal", "secrets", "extract", "A", env[0][5:], "--inline"},
-		`kamal secrets extract A '$JSON'`:                        {"kamal", "secrets", "extract", "A", "$JSON"},
-		` ship secrets fetch -a 1password --account $ACCOUNT X`:  {"ship", "secrets", "fetch", "-a", "1password", "--account", "acme", "X"},
-		`kamal secrets extract KEY1 \{\"KEY1\":\"pass\)word\"\}`: {"kamal", "secrets", "extract", "KEY1", `{"KEY1":"pass)word"}`},
-		`kamal secrets fetch $EMPTY X`:                           {"kamal", "secrets", "fetch", "X"},
+		`kamal secrets extract A ${JSON}`:                        {"extract", "A", env[0][5:]},
+		`kamal secrets extract A $JSON`:                          {"extract", "A", env[0][5:]},
+		`kamal secrets extract A "$JSON" --inline`:               {"extract", "A", env[0][5:], "--inline"},
+		`kamal secrets extract A '$JSON'`:                        {"extract", "A", "$JSON"},
+		` ship secrets fetch -a 1password --account $ACCOUNT X`:  {"fetch", "-a", "1password", "--account", "acme", "X"},
+		`kamal secrets extract KEY1 \{\"KEY1\":\"pass\)word\"\}`: {"extract", "KEY1", `{"KEY1":"pass)word"}`},
+		`bundle exec kamal secrets fetch X`:                      {"fetch", "X"},
+		`bin/kamal secrets fetch X`:                              {"fetch", "X"},
+		`kamal secrets fetch $EMPTY X`:                           {"fetch", "X"},
 	} {
 		got, ok, err := secretsArgs(command, env)
 		if !ok || err != nil || !reflect.DeepEqual(got, want) {
@@ -38,7 +40,7 @@ func TestSecretsArgsNeverRunOrSplitAValue(t *testing.T) {
 			t.Errorf("%s: ok %v, err %v; want refused", command, ok, err)
 		}
 	}
-	for _, command := range []string{"cat config/master.key", "kamalx secrets fetch", "echo kamal secrets fetch"} {
+	for _, command := range []string{"cat config/master.key", "kamalx secrets fetch", "kamalsecrets fetch", "echo kamal secrets fetch"} {
 		if _, ok, _ := secretsArgs(command, env); ok {
 			t.Errorf("%s was taken for kamal secrets", command)
 		}

@@ -60,9 +60,10 @@ func (c cli) installed(ctx context.Context) error {
 }
 
 // failed is a vendor command that did not succeed: Kamal's message, and
-// what to try next. The CLI's own error went to the user's stderr.
+// what to try next. The CLI's own error is on stderr where there is a
+// terminal or `ship secrets fetch` ran; in CI it was dropped.
 func (c cli) failed(msg string) error {
-	return fmt.Errorf("%s (see %s's error above; %s)", msg, c.command, c.signIn)
+	return fmt.Errorf("%s (%s; `ship secrets fetch` shows %s's own error)", msg, c.signIn, c.command)
 }
 
 // rubySplit splits as Ruby's String#split does: trailing empty fields

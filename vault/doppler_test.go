@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -32,5 +33,16 @@ func TestDopplerNeedsProjectAndConfig(t *testing.T) {
 	f := &fake{}
 	if msg := fetchErr(t, f, Request{Adapter: "doppler", Secrets: []string{"A"}}); msg != "Missing project or config from '--from=project/config' option" {
 		t.Errorf("got %s", msg)
+	}
+}
+
+func TestDopplerErrors(t *testing.T) {
+	f := &fake{fail: map[string]bool{"doppler me --json": true, "doppler login -y": true}}
+	if msg := fetchErr(t, f, Request{Adapter: "doppler", From: "web/prd", Secrets: []string{"A"}}); !strings.Contains(msg, "Failed to login to Doppler") || !strings.Contains(msg, "doppler login") {
+		t.Errorf("login: %s", msg)
+	}
+	f = &fake{fail: map[string]bool{"doppler secrets get NOPE --json -p web -c prd": true}}
+	if msg := fetchErr(t, f, Request{Adapter: "doppler", From: "web/prd", Secrets: []string{"NOPE"}}); !strings.Contains(msg, `Could not read ["web/prd/NOPE"] from Doppler`) {
+		t.Errorf("missing: %s", msg)
 	}
 }

@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -36,7 +37,7 @@ func TestPassboltMissing(t *testing.T) {
 		t.Errorf("secret: %s", msg)
 	}
 	f = &fake{fail: map[string]bool{"passbolt verify": true}}
-	if msg := fetchErr(t, f, Request{Adapter: "passbolt", Secrets: []string{"A"}}); msg == "" {
-		t.Error("no login error")
+	if msg := fetchErr(t, f, Request{Adapter: "passbolt", Secrets: []string{"A"}}); !strings.Contains(msg, "Failed to login to Passbolt") || !strings.Contains(msg, "passbolt configure") {
+		t.Errorf("login: %s", msg)
 	}
 }

@@ -95,20 +95,6 @@ func TestLookupAliases(t *testing.T) {
 	}
 }
 
-func TestMissingCLINamesItAndHowToInstall(t *testing.T) {
-	for adapter, cmd := range map[string]string{"1password": "op", "bitwarden": "bw", "bitwarden-sm": "bws", "lastpass": "lpass",
-		"aws_secrets_manager": "aws", "gcp": "gcloud", "doppler": "doppler", "enpass": "enpass-cli", "passbolt": "passbolt"} {
-		f := &fake{missing: true}
-		msg := fetchErr(t, f, Request{Adapter: adapter, Account: "me", From: "x", Secrets: []string{"A"}})
-		if !strings.Contains(msg, "is not installed") || !strings.Contains(msg, "`"+cmd+"` is not on PATH") || !strings.Contains(msg, "https://") {
-			t.Errorf("%s: %s", adapter, msg)
-		}
-		if len(f.ran) != 1 {
-			t.Errorf("%s ran more than the probe: %q", adapter, f.ran)
-		}
-	}
-}
-
 func TestAccountRequired(t *testing.T) {
 	for _, a := range []string{"1password", "bitwarden", "lastpass", "gcp"} {
 		f := &fake{}
@@ -116,53 +102,5 @@ func TestAccountRequired(t *testing.T) {
 		if !errors.Is(err, ErrAccountRequired) || len(f.ran) != 0 {
 			t.Errorf("%s: %v, ran %q", a, err, f.ran)
 		}
-	}
-}
-
-func TestExtract(t *testing.T) {
-	for _, c := range []struct{ name, json, want string }{
-		{"foo", `{"foo":"oof", "bar":"rab"}`, "oof"},
-		{"foo", `{"abc/foo":"oof", "bar":"rab"}`, "oof"},
-		{"foo", `{"x/foo":"first","y/foo":"second"}`, "first"},
-		{"foo", `{"a/foo":"suffix","foo":"exact"}`, "exact"},
-		{"n", `{"n":5}`, "5"},
-	} {
-		got, err := Extract(c.name, c.json)
-		if err != nil || got != c.want {
-			t.Errorf("Extract(%q, %s) = %q, %v; want %q", c.name, c.json, got, err, c.want)
-		}
-	}
-	if _, err := Extract("nope", `{"foo":"oof"}`); err == nil || err.Error() != "Could not find secret nope" {
-		t.Errorf("missing: %v", err)
-	}
-	if _, err := Extract("foo", `not json`); err == nil || !strings.Contains(err.Error(), "not the JSON object") {
-		t.Errorf("bad JSON: %v", err)
-	}
-}
-
-func TestResultJSONIsKamals(t *testing.T) {
-	r := Result{{"b", `a "q" <&> é`}, {"a", "line\nbreak"}}
-	if got, want := r.JSON(), `{"b":"a \"q\" <&> é","a":"line\nbreak"}`; got != want {
-		t.Errorf("JSON = %s, want %s", got, want)
-	}
-}
-
-func TestLineFetchAndExtract(t *testing.T) {
-	f := &fake{answers: answers("op item get Item --vault Vault --format json --account X --fields label=password",
-		`{"reference":"op://Vault/Item/password","value":"pw"}`)}
-	out, err := Line(context.Background(), f, func(string) string { return "" },
-		[]string{"fetch", "Vault/Item", "--adapter", "1password", "--account=X", "--inline"})
-	if err != nil || out != `{"Vault/Item":"pw"}` {
-		t.Fatalf("fetch: %q, %v (ran %q)", out, err, f.ran)
-	}
-	v, err := Line(context.Background(), f, nil, []string{"extract", "Item", out, "--inline"})
-	if err != nil || v != "pw" {
-		t.Errorf("extract: %q, %v", v, err)
-	}
-	if _, err := Line(context.Background(), f, nil, []string{"print"}); err == nil {
-		t.Error("print inside a secrets file ran")
-	}
-	if _, err := Line(context.Background(), f, nil, []string{"fetch", "A"}); err == nil || !strings.Contains(err.Error(), "--adapter") {
-		t.Errorf("no adapter: %v", err)
 	}
 }
