@@ -23,7 +23,9 @@ func secretsCommand() *cli.Command {
 			"$(kamal secrets extract NAME $SECRETS) run ship's own code: no Ruby or Kamal is\n" +
 			"needed. There, SECRETS holds fetch's JSON as printed (Kamal holds it shell-quoted,\n" +
 			"because it pastes it into the next command's text; ship passes a $VAR as one\n" +
-			"argument and never reads a value as shell text).",
+			"argument and never reads a value as shell text). For the same reason a\n" +
+			"`kamal secrets` line must be the whole $(…): no pipe, redirection or other\n" +
+			"command can go with it, since no shell runs it.",
 		Subcommands: []*cli.Command{
 			{
 				Name:      "fetch",
