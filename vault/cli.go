@@ -75,3 +75,13 @@ func rubySplit(s, sep string) []string {
 	}
 	return parts
 }
+
+// pathParts splits a secret's path at its slashes as Ruby's split does,
+// with at least one part, so that the last is its name.
+func pathParts(s string) []string {
+	parts := rubySplit(s, "/")
+	if len(parts) == 0 {
+		return []string{""}
+	}
+	return parts
+}

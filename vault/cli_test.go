@@ -30,4 +30,10 @@ func TestFailedSaysHowToSignIn(t *testing.T) {
 	if got := rubySplit("", "/"); len(got) != 0 {
 		t.Errorf("rubySplit of nothing: %q", got)
 	}
+	if got := pathParts("proj/NAME/"); strings.Join(got, "|") != "proj|NAME" {
+		t.Errorf("pathParts: %q", got)
+	}
+	if got := pathParts(""); len(got) != 1 || got[0] != "" {
+		t.Errorf("pathParts of nothing: %q", got)
+	}
 }

@@ -37,7 +37,7 @@ func (doppler) fetch(ctx context.Context, c cli, req Request, _ string) (Result,
 	secrets := prefixed(req.Secrets, req.From)
 	args := []string{"secrets", "get"}
 	for _, s := range secrets {
-		parts := strings.Split(s, "/")
+		parts := pathParts(s)
 		args = append(args, parts[len(parts)-1])
 	}
 	args = append(args, "--json")

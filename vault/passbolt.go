@@ -52,7 +52,7 @@ func (p passbolt) fetch(ctx context.Context, c cli, req Request, _ string) (Resu
 	}
 	var names, conditions []string
 	for _, s := range secrets {
-		parts := strings.Split(s, "/")
+		parts := pathParts(s)
 		name := parts[len(parts)-1]
 		names = append(names, name)
 		if len(parts) == 1 {
@@ -114,7 +114,7 @@ func (p passbolt) fetch(ctx context.Context, c cli, req Request, _ string) (Resu
 func (passbolt) folders(ctx context.Context, c cli, secrets []string) ([]pbFolder, error) {
 	var paths [][]string
 	for _, s := range secrets {
-		parts := strings.Split(s, "/")
+		parts := pathParts(s)
 		if len(parts) < 2 {
 			continue
 		}
