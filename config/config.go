@@ -55,6 +55,12 @@ type Config struct {
 	SecretsFiles []string `yaml:"-"`
 	// Warnings are things that work but deserve a look.
 	Warnings Problems `yaml:"-"`
+
+	// secrets are every value the secrets files set, used or not, and
+	// secretNames their names in file order: for `ship secrets print`
+	// only, so unexported (never printed with the config).
+	secrets     Secrets
+	secretNames []string
 }
 
 // Role is a group of hosts that run the app with the same command.

@@ -72,7 +72,7 @@ func FuzzSecrets(f *testing.F) {
 			}
 			return "ok", nil
 		}
-		_, _, problems := loadSecrets(dir, []string{"secrets"}, run)
+		_, _, _, problems := loadSecrets(dir, []string{"secrets"}, run)
 		lines := strings.Split(strings.ReplaceAll(src, "\r", "\n"), "\n")
 		for _, p := range problems {
 			msg := p.Message

@@ -59,7 +59,8 @@ func Load(opts Options) (*Config, error) {
 	secretsPath := findSecretsPath(root)
 	d.secretsLooked = secretsFiles(c.Root, secretsPath, opts.Destination)
 	var problems Problems
-	d.secrets, d.secretsRead, problems = loadSecrets(c.Root, d.secretsLooked, runCommand)
+	d.secrets, c.secretNames, d.secretsRead, problems = loadSecrets(c.Root, d.secretsLooked, runCommand)
+	c.secrets = d.secrets
 	d.problems = append(d.problems, problems...)
 	c.SecretsFiles = d.secretsRead
 

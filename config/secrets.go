@@ -56,8 +56,12 @@ type commandRunner func(root, command string, sofar Secrets) (string, error)
 // Only the file's own text can run a command: what a variable or a command
 // gives is put in as text. A problem names the file, line and key, never a
 // value: CI logs and annotations are public.
-func loadSecrets(root string, files []string, run commandRunner) (Secrets, []string, Problems) {
+//
+// It returns the values, their names in the order they first appear (as
+// Kamal's `secrets print` lists them), and the files read.
+func loadSecrets(root string, files []string, run commandRunner) (Secrets, []string, []string, Problems) {
 	out := Secrets{}
+	var names []string
 	var read []string
 	var problems Problems
 	for _, name := range files {
@@ -87,15 +91,17 @@ func loadSecrets(root string, files []string, run commandRunner) (Secrets, []str
 		for _, e := range entries {
 			v, err := e.value(lookup, func(cmd string) (string, error) { return run(root, cmd, out) })
 			if err != nil {
-				problems = append(problems, Problem{File: name, Line: e.line, Column: 1, Path: e.key,
-					Message: fmt.Sprintf("the $(…) of %s failed: %s (run the command in a terminal to see its errors)", e.key, commandStatus(err))})
+				problems = append(problems, Problem{File: name, Line: e.line, Column: 1, Path: e.key, Message: commandProblem(e.key, err)})
 				continue
 			}
 			inFile[e.key] = v
+			if _, seen := out[e.key]; !seen {
+				names = append(names, e.key)
+			}
 			out[e.key] = v
 		}
 	}
-	return out, read, problems
+	return out, names, read, problems
 }
 
 // commandTimeout bounds a $(command) in a secrets file, such as a password
@@ -104,15 +110,27 @@ const commandTimeout = 2 * time.Minute
 
 // runCommand runs a $(command) with sh. Its stderr is discarded: it may
 // hold what the command was fetching, and problems end up in CI logs.
+// A `kamal secrets …` (or `ship secrets …`) runs in-process instead.
 func runCommand(root, command string, sofar Secrets) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
 	defer cancel()
+	env := os.Environ()
+	for k, v := range sofar {
+		env = append(env, k+"="+v)
+	}
+	if args, ok, err := secretsArgs(command, env); ok {
+		if err != nil {
+			return "", inlineError{err}
+		}
+		out, err := runSecretsCommand(ctx, root, args, env)
+		if ctx.Err() != nil {
+			return "", ctx.Err()
+		}
+		return out, err
+	}
 	cmd := exec.CommandContext(ctx, "sh", "-c", command)
 	cmd.Dir = root
-	cmd.Env = os.Environ()
-	for k, v := range sofar {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
+	cmd.Env = env
 	cmd.Stderr = io.Discard
 	out, err := cmd.Output()
 	if err != nil {
@@ -122,6 +140,16 @@ func runCommand(root, command string, sofar Secrets) (string, error) {
 		return "", err
 	}
 	return strings.TrimRight(string(out), "\n"), nil
+}
+
+// commandProblem says how the $(…) of key failed. ship's own `kamal
+// secrets …` says what went wrong; a shell command only how it ended.
+func commandProblem(key string, err error) string {
+	var inline inlineError
+	if errors.As(err, &inline) {
+		return fmt.Sprintf("the $(kamal secrets …) of %s failed: %s", key, inline.Error())
+	}
+	return fmt.Sprintf("the $(…) of %s failed: %s (run the command in a terminal to see its errors)", key, commandStatus(err))
 }
 
 // commandStatus says how a command failed, and nothing else: not its
@@ -153,4 +181,14 @@ func (d *decoder) secret(n *yaml.Node, path, name string) Secret {
 		d.errorf(n, path, "secret %s: %s", name, where)
 	}
 	return NewSecret(v)
+}
+
+// SecretsFileValues lists every NAME and value the secrets files set, in
+// file order, for `ship secrets print`. Nothing else may print them.
+func (c *Config) SecretsFileValues() [][2]string {
+	out := make([][2]string, len(c.secretNames))
+	for i, name := range c.secretNames {
+		out[i] = [2]string{name, c.secrets[name]}
+	}
+	return out
 }

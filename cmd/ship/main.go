@@ -136,6 +136,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer, red *redact.Redactor) *cl
 			lockCommand(),
 			auditCommand(),
 			pruneCommand(),
+			secretsCommand(),
 		},
 	}
 	withGlobalFlags(app.Commands)
