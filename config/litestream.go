@@ -153,8 +153,7 @@ func (l *Litestream) Config() []byte {
 // Version03 says whether the image is a Litestream 0.3 release, which reads
 // the older configuration format.
 func (l *Litestream) Version03() bool {
-	_, tag, _ := strings.Cut(path.Base(l.Image), ":")
-	return strings.HasPrefix(strings.TrimPrefix(tag, "v"), "0.3")
+	return imageVersion(l.Image) == version03
 }
 
 func goDuration(d time.Duration) string {

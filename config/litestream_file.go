@@ -44,17 +44,51 @@ const defaultSyncInterval = time.Second
 // set without a path.
 const defaultSocket = "/var/run/litestream.sock"
 
-// litestreamFile reads src, the litestream.yml at file, for an image of
-// Litestream 0.3 (old) or later. Unless noExpand, ${VAR} and $VAR are
+// litestreamVersion is which Litestream reads a file, as its image's tag
+// says.
+type litestreamVersion int
+
+const (
+	versionUnknown litestreamVersion = iota // latest, a digest: either format is taken
+	version03                               // reads replicas:, ignores replica:
+	version05                               // 0.5 and later: one replica per database
+)
+
+func (v litestreamVersion) String() string {
+	switch v {
+	case version03:
+		return "0.3"
+	case version05:
+		return "0.5"
+	}
+	return "unknown"
+}
+
+// imageVersion is the Litestream version of an image, from its tag.
+func imageVersion(image string) litestreamVersion {
+	name, _, _ := strings.Cut(path.Base(image), "@") // a digest names no version
+	_, tag, _ := strings.Cut(name, ":")
+	tag = strings.TrimPrefix(tag, "v")
+	switch {
+	case strings.HasPrefix(tag, "0.3"):
+		return version03
+	case tag != "" && tag[0] >= '0' && tag[0] <= '9':
+		return version05
+	}
+	return versionUnknown
+}
+
+// litestreamFile reads src, the litestream.yml at file, as Litestream v
+// reads it. Unless noExpand, ${VAR} and $VAR are
 // expanded first, over the whole text, as Litestream does it (os.Expand),
 // from env: the accessory's environment, never ship's own. A variable env
 // lacks is an error where a value uses it: Litestream would read "" there.
-func (d *decoder) litestreamFile(file, accessory string, src []byte, env map[string]string, noExpand, old bool) *litestreamFile {
+func (d *decoder) litestreamFile(file, accessory string, src []byte, env map[string]string, noExpand bool, v litestreamVersion) *litestreamFile {
 	text := string(src)
 	var unset []unsetVar
 	if !noExpand {
 		text, unset = expandLines(text, func(name string) (string, bool) {
-			if name == "PID" && !old {
+			if name == "PID" && v != version03 {
 				return "", true // 0.5 puts its process id there
 			}
 			v, ok := env[name]
@@ -82,7 +116,7 @@ func (d *decoder) litestreamFile(file, accessory string, src []byte, env map[str
 			global[p.key.Value] = v.Value
 		}
 	}
-	if !old {
+	if v != version03 {
 		f.socket = d.fileSocket(root)
 		f.syncInterval = max(f.syncInterval, d.fileDuration(field(root, "sync-interval"), "sync-interval"))
 	}
@@ -92,7 +126,7 @@ func (d *decoder) litestreamFile(file, accessory string, src []byte, env map[str
 		return nil
 	}
 	for i, item := range dbs.Content {
-		if db, ok := d.fileDB(item, index("dbs", i), global, old, f); ok {
+		if db, ok := d.fileDB(item, index("dbs", i), global, v, f); ok {
 			f.dbs = append(f.dbs, db)
 		}
 	}
@@ -100,7 +134,7 @@ func (d *decoder) litestreamFile(file, accessory string, src []byte, env map[str
 }
 
 // fileDB reads one database of the dbs list.
-func (d *decoder) fileDB(n *yaml.Node, p string, global map[string]string, old bool, f *litestreamFile) (fileDB, bool) {
+func (d *decoder) fileDB(n *yaml.Node, p string, global map[string]string, v litestreamVersion, f *litestreamFile) (fileDB, bool) {
 	n = resolve(n)
 	if n.Kind != yaml.MappingNode {
 		d.errorf(n, p, "should be a map with path and replica, not %s", describe(n))
@@ -123,7 +157,7 @@ func (d *decoder) fileDB(n *yaml.Node, p string, global map[string]string, old b
 	one, list := field(n, "replica"), resolve(field(n, "replicas"))
 	var replicas []*yaml.Node
 	switch {
-	case one != nil && old:
+	case one != nil && v == version03:
 		d.errorf(resolve(one), join(p, "replica"), "Litestream 0.3 (the accessory's image) reads a replicas list and ignores replica: "+
 			"write replicas: with one item, or use a 0.5 image")
 		return fileDB{}, false
@@ -134,7 +168,7 @@ func (d *decoder) fileDB(n *yaml.Node, p string, global map[string]string, old b
 		replicas = []*yaml.Node{resolve(one)}
 	case list != nil && list.Kind == yaml.SequenceNode && len(list.Content) > 0:
 		replicas = list.Content
-		if !old && len(replicas) > 1 {
+		if v == version05 && len(replicas) > 1 {
 			d.errorf(list, join(p, "replicas"), "Litestream 0.5 replicates a database to one place: keep one replica")
 			return fileDB{}, false
 		}
@@ -148,7 +182,7 @@ func (d *decoder) fileDB(n *yaml.Node, p string, global map[string]string, old b
 		if one == nil {
 			rp = index(join(p, "replicas"), i)
 		}
-		w, ok := d.fileReplica(resolve(r), rp, global, old)
+		w, ok := d.fileReplica(resolve(r), rp, global, v)
 		if !ok {
 			return fileDB{}, false
 		}
@@ -165,7 +199,7 @@ var urlRE = regexp.MustCompile(`^\w+://`)
 // fileReplica reads one replica and says where it is. Its type is the
 // URL's scheme, else type, else file, as in Litestream; 0.5 takes the
 // S3 settings it lacks from the top level of the file.
-func (d *decoder) fileReplica(n *yaml.Node, p string, global map[string]string, old bool) (string, bool) {
+func (d *decoder) fileReplica(n *yaml.Node, p string, global map[string]string, v litestreamVersion) (string, bool) {
 	if n.Kind != yaml.MappingNode {
 		d.errorf(n, p, "should be a map with url, or type and its settings, not %s", describe(n))
 		return "", false
@@ -174,7 +208,7 @@ func (d *decoder) fileReplica(n *yaml.Node, p string, global map[string]string, 
 		if v := resolve(field(n, key)); v != nil && v.Kind == yaml.ScalarNode {
 			return v.Value
 		}
-		if !old && key == "bucket" {
+		if v != version03 && key == "bucket" {
 			return global[key]
 		}
 		return ""

@@ -10,9 +10,9 @@ import (
 
 // readLitestreamFile reads src as the litestream.yml of accessory
 // litestream, with env as the accessory's environment.
-func readLitestreamFile(src string, env map[string]string, noExpand, old bool) (*litestreamFile, Problems) {
+func readLitestreamFile(src string, env map[string]string, noExpand bool, v litestreamVersion) (*litestreamFile, Problems) {
 	d := &decoder{origin: map[*yaml.Node]string{}}
-	f := d.litestreamFile("config/litestream.yml", "litestream", []byte(src), env, noExpand, old)
+	f := d.litestreamFile("config/litestream.yml", "litestream", []byte(src), env, noExpand, v)
 	return f, d.problems
 }
 
@@ -33,7 +33,7 @@ dbs:
   - path: /rails/storage/production_queue.sqlite3
     replicas:
       - url: s3://${BUCKET}/shop/queue.sqlite3
-`, map[string]string{"BUCKET": "backups", "ENDPOINT": "https://r2.example.com", "LITESTREAM_ACCESS_KEY_ID": "id", "LITESTREAM_SECRET_ACCESS_KEY": "secret"}, false, true)
+`, map[string]string{"BUCKET": "backups", "ENDPOINT": "https://r2.example.com", "LITESTREAM_ACCESS_KEY_ID": "id", "LITESTREAM_SECRET_ACCESS_KEY": "secret"}, false, version03)
 	if len(problems) > 0 {
 		t.Fatal(problems)
 	}
@@ -67,7 +67,7 @@ dbs:
   - path: /data/files.sqlite3
     replica:
       path: /backups/files
-`, map[string]string{"BUCKET": "b", "ENDPOINT": "http://10.0.0.9:7070"}, false, false)
+`, map[string]string{"BUCKET": "b", "ENDPOINT": "http://10.0.0.9:7070"}, false, version05)
 	if len(problems) > 0 {
 		t.Fatal(problems)
 	}
@@ -77,7 +77,7 @@ dbs:
 	if f.socket != "/var/run/litestream.sock" || f.syncInterval != 2*time.Second {
 		t.Errorf("socket %q, sync interval %s", f.socket, f.syncInterval)
 	}
-	f, _ = readLitestreamFile("socket: {enabled: true, path: /tmp/ls.sock}\ndbs: [{path: /data/a.db, replica: {url: 's3://b/a'}}]\n", nil, false, false)
+	f, _ = readLitestreamFile("socket: {enabled: true, path: /tmp/ls.sock}\ndbs: [{path: /data/a.db, replica: {url: 's3://b/a'}}]\n", nil, false, version05)
 	if f.socket != "/tmp/ls.sock" || f.syncInterval != time.Second {
 		t.Errorf("socket %q, sync interval %s", f.socket, f.syncInterval)
 	}
@@ -88,28 +88,28 @@ dbs:
 func TestLitestreamFileExpansion(t *testing.T) {
 	t.Setenv("BUCKET", "from-ships-own-environment")
 	const src = "# $NOT_SET in a comment is no error\ndbs:\n  - path: /data/app.db\n    replica:\n      url: s3://$BUCKET/app\n"
-	_, problems := readLitestreamFile(src, map[string]string{}, false, false)
+	_, problems := readLitestreamFile(src, map[string]string{}, false, version05)
 	want := "config/litestream.yml:5:17: $BUCKET is not set in the env of accessories.litestream: Litestream would read an empty value here. " +
 		"Add BUCKET to accessories.litestream.env (clear, or secret with its value in the secrets file)"
 	if len(problems) != 1 || problems[0].String() != want {
 		t.Errorf("problems = %v\nwant %s", problems, want)
 	}
 
-	f, problems := readLitestreamFile(src, map[string]string{"BUCKET": "mine"}, false, false)
+	f, problems := readLitestreamFile(src, map[string]string{"BUCKET": "mine"}, false, version05)
 	if len(problems) > 0 || f.dbs[0].replica != "s3://mine/app" {
 		t.Errorf("%v %+v", problems, f)
 	}
 	// -no-expand-env: the file is read as written.
-	f, problems = readLitestreamFile(src, nil, true, false)
+	f, problems = readLitestreamFile(src, nil, true, version05)
 	if len(problems) > 0 || f.dbs[0].replica != "s3://$BUCKET/app" {
 		t.Errorf("%v %+v", problems, f)
 	}
 	// 0.5 sets $PID itself; 0.3 does not.
 	const pid = "addr: \"localhost:9$PID\"\ndbs:\n  - path: /data/app.db\n    replicas:\n      - url: s3://b/app\n"
-	if _, problems := readLitestreamFile(pid, nil, false, false); len(problems) > 0 {
+	if _, problems := readLitestreamFile(pid, nil, false, version05); len(problems) > 0 {
 		t.Errorf("$PID on 0.5: %v", problems)
 	}
-	if _, problems := readLitestreamFile(pid, nil, false, true); len(problems) != 1 || !strings.Contains(problems[0].String(), "litestream.yml:1:19: $PID is not set") {
+	if _, problems := readLitestreamFile(pid, nil, false, version03); len(problems) != 1 || !strings.Contains(problems[0].String(), "litestream.yml:1:19: $PID is not set") {
 		t.Errorf("$PID on 0.3: %v", problems)
 	}
 }
@@ -119,39 +119,61 @@ func TestLitestreamFileExpansion(t *testing.T) {
 func TestLitestreamFileMistakes(t *testing.T) {
 	for _, tc := range []struct {
 		name, src string
-		old       bool
+		version   litestreamVersion
 		want      string
 	}{
-		{"a gs replica", "dbs:\n  - path: /data/app.db\n    replica:\n      url: gs://bucket/app\n", false,
+		{"a gs replica", "dbs:\n  - path: /data/app.db\n    replica:\n      url: gs://bucket/app\n", version05,
 			`config/litestream.yml:4:12: dbs[0].replica: replica type "gs": ship db works with s3 replicas`},
-		{"an sftp replica by type", "dbs:\n  - path: /data/app.db\n    replicas:\n      - type: sftp\n        host: backup:22\n", true,
+		{"an sftp replica by type", "dbs:\n  - path: /data/app.db\n    replicas:\n      - type: sftp\n        host: backup:22\n", version03,
 			`config/litestream.yml:4:15: dbs[0].replicas[0]: replica type "sftp"`},
-		{"replica: on 0.3", "dbs:\n  - path: /data/app.db\n    replica:\n      url: s3://b/app\n", true,
+		{"replica: on 0.3", "dbs:\n  - path: /data/app.db\n    replica:\n      url: s3://b/app\n", version03,
 			"config/litestream.yml:4:7: dbs[0].replica: Litestream 0.3 (the accessory's image) reads a replicas list and ignores replica:"},
-		{"two replicas on 0.5", "dbs:\n  - path: /data/app.db\n    replicas:\n      - url: s3://b/app\n      - url: s3://c/app\n", false,
+		{"two replicas on 0.5", "dbs:\n  - path: /data/app.db\n    replicas:\n      - url: s3://b/app\n      - url: s3://c/app\n", version05,
 			"config/litestream.yml:4:7: dbs[0].replicas: Litestream 0.5 replicates a database to one place"},
-		{"replica and replicas", "dbs:\n  - path: /data/app.db\n    replica: {url: s3://b/a}\n    replicas: [{url: s3://b/a}]\n", false,
+		{"replica and replicas", "dbs:\n  - path: /data/app.db\n    replica: {url: s3://b/a}\n    replicas: [{url: s3://b/a}]\n", version05,
 			"dbs[0].replica: set replica or replicas, not both"},
-		{"no replica", "dbs:\n  - path: /data/app.db\n", false,
+		{"no replica", "dbs:\n  - path: /data/app.db\n", version05,
 			"config/litestream.yml:2:5: dbs[0]: /data/app.db has no replica"},
-		{"a directory", "dbs:\n  - dir: /data\n    pattern: '*.db'\n    replica: {url: s3://b/a}\n", false,
+		{"a directory", "dbs:\n  - dir: /data\n    pattern: '*.db'\n    replica: {url: s3://b/a}\n", version05,
 			"config/litestream.yml:2:10: dbs[0].dir: ship db works on databases it can name"},
-		{"a relative path", "dbs:\n  - path: data/app.db\n    replica: {url: s3://b/a}\n", false,
+		{"a relative path", "dbs:\n  - path: data/app.db\n    replica: {url: s3://b/a}\n", version05,
 			`config/litestream.yml:2:11: dbs[0].path: "data/app.db" should be a plain absolute path`},
-		{"no dbs", "addr: :9090\n", false,
+		{"no dbs", "addr: :9090\n", version05,
 			"config/litestream.yml:1:1: dbs: lists no databases"},
-		{"an s3 replica without a bucket", "dbs:\n  - path: /data/app.db\n    replica: {type: s3, path: app}\n", false,
+		{"an s3 replica without a bucket", "dbs:\n  - path: /data/app.db\n    replica: {type: s3, path: app}\n", version05,
 			"dbs[0].replica.bucket: is required for an s3 replica without a url"},
-		{"a bad duration", "dbs:\n  - path: /data/app.db\n    replica: {url: s3://b/a, sync-interval: soon}\n", false,
+		{"a bad duration", "dbs:\n  - path: /data/app.db\n    replica: {url: s3://b/a, sync-interval: soon}\n", version05,
 			`dbs[0].replica.sync-interval: "soon" is not a duration`},
-		{"not YAML", "dbs:\n  - path: [\n", false,
+		{"not YAML", "dbs:\n  - path: [\n", version05,
 			"config/litestream.yml:2:1: did not find expected node content"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, problems := readLitestreamFile(tc.src, nil, false, tc.old)
+			_, problems := readLitestreamFile(tc.src, nil, false, tc.version)
 			if len(problems) != 1 || !strings.Contains(problems[0].String(), tc.want) {
 				t.Errorf("problems = %v\nwant %s", problems, tc.want)
 			}
 		})
+	}
+}
+
+// The image's tag says which format Litestream reads; without a version
+// in it (latest, a digest) ship takes either.
+func TestImageVersion(t *testing.T) {
+	for image, want := range map[string]litestreamVersion{
+		"litestream/litestream:0.3.13":         version03,
+		"ghcr.io/acme/litestream:v0.3.14":      version03,
+		"litestream/litestream:0.5.18":         version05,
+		"litestream/litestream:latest":         versionUnknown,
+		"litestream/litestream":                versionUnknown,
+		"litestream/litestream@sha256:0123abc": versionUnknown,
+	} {
+		if got := imageVersion(image); got != want {
+			t.Errorf("imageVersion(%s) = %s, want %s", image, got, want)
+		}
+	}
+	const both = "dbs:\n  - path: /data/a.db\n    replicas: [{url: 's3://b/a'}, {url: 's3://c/a'}]\n  - path: /data/b.db\n    replica: {url: 's3://b/b'}\n"
+	f, problems := readLitestreamFile(both, nil, false, versionUnknown)
+	if len(problems) > 0 || len(f.dbs) != 2 || f.dbs[0].replica != "s3://b/a, s3://c/a" {
+		t.Errorf("an unknown version: %v %+v", problems, f)
 	}
 }

@@ -43,6 +43,10 @@ func (d *decoder) writtenLitestream(root *yaml.Node, c *Config) {
 			}
 			continue
 		}
+		if strings.HasSuffix(a.Files[i].Local, ".erb") {
+			d.warnf(n, "accessories."+a.Name, "ship db does not read %s: it is an ERB template. Render it into a plain litestream.yml for ship db and restore points to work", a.Files[i].Local)
+			continue
+		}
 		if found != nil {
 			d.errorf(n, "accessories."+a.Name, "is a second Litestream accessory besides %s: ship db restores through one. "+
 				"List every database in one litestream.yml and drop the other accessory", found.Name)
@@ -70,7 +74,7 @@ func (d *decoder) readWritten(n *yaml.Node, c *Config, a *Accessory, f File, con
 		env[s.Name] = s.Value.Reveal()
 	}
 	l := &Litestream{Image: a.Image, LagWarning: 15 * time.Minute}
-	lf := d.litestreamFile(file, a.Name, src, env, noExpand, l.Version03())
+	lf := d.litestreamFile(file, a.Name, src, env, noExpand, imageVersion(a.Image))
 	if lf == nil {
 		return
 	}

@@ -147,7 +147,7 @@ func TestWrittenLitestreamDetection(t *testing.T) {
 	// Another image with a file at /etc/litestream.yml.
 	c, err := loadWritten(t, strings.Replace(writtenBase, "litestream/litestream:0.5.18", "acme/backup:1", 1), writtenFile)
 	if err != nil || c.Litestream != nil {
-		t.Errorf("another image: %v %+v", err, c)
+		t.Fatalf("another image: %v %+v", err, c)
 	}
 	// Litestream with its configuration elsewhere: ship says it cannot
 	// read it, and works as before.
@@ -157,6 +157,18 @@ func TestWrittenLitestreamDetection(t *testing.T) {
 	}
 	if want := "accessories.litestream: ship db does not read this Litestream: none of its files is put at /etc/litestream.yml"; !strings.Contains(c.Warnings.Error(), want) {
 		t.Errorf("warnings %v, want %q", c.Warnings, want)
+	}
+	// An ERB template, which ship cannot read as Litestream will.
+	dir := write(t, map[string]string{
+		"config/deploy.yml":         strings.Replace(writtenBase, "config/litestream.yml:", "config/litestream.yml.erb:", 1),
+		"config/litestream.yml.erb": writtenFile,
+		".ship/secrets":             writtenSecrets,
+	})
+	if c, err = load(t, dir, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if c.Litestream != nil || !strings.Contains(c.Warnings.Error(), "ship db does not read config/litestream.yml.erb: it is an ERB template") {
+		t.Errorf("an ERB template: %+v %v", c.Litestream, c.Warnings)
 	}
 }
 
