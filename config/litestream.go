@@ -22,6 +22,10 @@ const LitestreamAccessory = "litestream"
 // and friends find it without -config.
 const LitestreamConfigPath = "/etc/litestream.yml"
 
+// defaultLagWarning is how far behind its replica may fall before ship db
+// status warns.
+const defaultLagWarning = 15 * time.Minute
+
 // LitestreamSocket is where Litestream 0.5 answers `litestream list`,
 // inside its container.
 const LitestreamSocket = "/tmp/litestream.sock"

@@ -1,11 +1,11 @@
 package config
 
 import (
+	"maps"
 	"os"
 	"path"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/kballard/go-shellquote"
 	"gopkg.in/yaml.v3"
@@ -61,19 +61,19 @@ func (d *decoder) writtenLitestream(root *yaml.Node, c *Config) {
 // app's volumes.
 func (d *decoder) readWritten(n *yaml.Node, c *Config, a *Accessory, f File, configPath string, noExpand bool) {
 	p := "accessories." + a.Name
-	src, err := os.ReadFile(LocalPath(d.root, f.Local))
+	file := LocalPath(d.root, f.Local)
+	src, err := os.ReadFile(file)
 	if err != nil {
 		return // filePaths reported it
 	}
-	file := LocalPath(d.root, f.Local)
-	env := map[string]string{}
-	for k, v := range a.Env.Clear {
-		env[k] = v
+	env := maps.Clone(a.Env.Clear)
+	if env == nil {
+		env = map[string]string{}
 	}
 	for _, s := range a.Env.Secrets {
 		env[s.Name] = s.Value.Reveal()
 	}
-	l := &Litestream{Image: a.Image, LagWarning: 15 * time.Minute}
+	l := &Litestream{Image: a.Image, LagWarning: defaultLagWarning}
 	lf := d.litestreamFile(file, a.Name, src, env, noExpand, imageVersion(a.Image))
 	if lf == nil {
 		return
