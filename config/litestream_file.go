@@ -78,17 +78,17 @@ func imageVersion(image string) litestreamVersion {
 	return versionUnknown
 }
 
-// litestreamFile reads src, the litestream.yml at file, as Litestream v
-// reads it. Unless noExpand, ${VAR} and $VAR are
-// expanded first, over the whole text, as Litestream does it (os.Expand),
-// from env: the accessory's environment, never ship's own. A variable env
-// lacks is an error where a value uses it: Litestream would read "" there.
-func (d *decoder) litestreamFile(file, accessory string, src []byte, env map[string]string, noExpand bool, v litestreamVersion) *litestreamFile {
+// litestreamFile reads src, the litestream.yml at file, as that version
+// of Litestream reads it. Unless noExpand, ${VAR} and $VAR are expanded
+// first, over the whole text, as Litestream does it (os.Expand), from env:
+// the accessory's environment, never ship's own. A variable env lacks is
+// an error where a value uses it: Litestream would read "" there.
+func (d *decoder) litestreamFile(file, accessory string, src []byte, env map[string]string, noExpand bool, version litestreamVersion) *litestreamFile {
 	text := string(src)
 	var unset []unsetVar
 	if !noExpand {
 		text, unset = expandLines(text, func(name string) (string, bool) {
-			if name == "PID" && v != version03 {
+			if name == "PID" && version != version03 {
 				return "", true // 0.5 puts its process id there
 			}
 			v, ok := env[name]
@@ -110,13 +110,11 @@ func (d *decoder) litestreamFile(file, accessory string, src []byte, env map[str
 	d.unsetVars(file, accessory, root, unset, src)
 
 	f := &litestreamFile{syncInterval: defaultSyncInterval}
-	global := map[string]string{}
-	for _, p := range pairs(root) {
-		if v := resolve(p.value); v.Kind == yaml.ScalarNode {
-			global[p.key.Value] = v.Value
-		}
+	var bucket string // 0.5 shares it with every replica
+	if b := resolve(field(root, "bucket")); b != nil && b.Kind == yaml.ScalarNode && version != version03 {
+		bucket = b.Value
 	}
-	if v != version03 {
+	if version != version03 {
 		f.socket = d.fileSocket(root)
 		f.syncInterval = max(f.syncInterval, d.fileDuration(field(root, "sync-interval"), "sync-interval"))
 	}
@@ -126,7 +124,7 @@ func (d *decoder) litestreamFile(file, accessory string, src []byte, env map[str
 		return nil
 	}
 	for i, item := range dbs.Content {
-		if db, ok := d.fileDB(item, index("dbs", i), global, v, f); ok {
+		if db, ok := d.fileDB(item, index("dbs", i), bucket, version, f); ok {
 			f.dbs = append(f.dbs, db)
 		}
 	}
@@ -134,7 +132,7 @@ func (d *decoder) litestreamFile(file, accessory string, src []byte, env map[str
 }
 
 // fileDB reads one database of the dbs list.
-func (d *decoder) fileDB(n *yaml.Node, p string, global map[string]string, v litestreamVersion, f *litestreamFile) (fileDB, bool) {
+func (d *decoder) fileDB(n *yaml.Node, p, bucket string, version litestreamVersion, f *litestreamFile) (fileDB, bool) {
 	n = resolve(n)
 	if n.Kind != yaml.MappingNode {
 		d.errorf(n, p, "should be a map with path and replica, not %s", describe(n))
@@ -157,7 +155,7 @@ func (d *decoder) fileDB(n *yaml.Node, p string, global map[string]string, v lit
 	one, list := field(n, "replica"), resolve(field(n, "replicas"))
 	var replicas []*yaml.Node
 	switch {
-	case one != nil && v == version03:
+	case one != nil && version == version03:
 		d.errorf(resolve(one), join(p, "replica"), "Litestream 0.3 (the accessory's image) reads a replicas list and ignores replica: "+
 			"write replicas: with one item, or use a 0.5 image")
 		return fileDB{}, false
@@ -168,7 +166,7 @@ func (d *decoder) fileDB(n *yaml.Node, p string, global map[string]string, v lit
 		replicas = []*yaml.Node{resolve(one)}
 	case list != nil && list.Kind == yaml.SequenceNode && len(list.Content) > 0:
 		replicas = list.Content
-		if v == version05 && len(replicas) > 1 {
+		if version == version05 && len(replicas) > 1 {
 			d.errorf(list, join(p, "replicas"), "Litestream 0.5 replicates a database to one place: keep one replica")
 			return fileDB{}, false
 		}
@@ -182,7 +180,7 @@ func (d *decoder) fileDB(n *yaml.Node, p string, global map[string]string, v lit
 		if one == nil {
 			rp = index(join(p, "replicas"), i)
 		}
-		w, ok := d.fileReplica(resolve(r), rp, global, v)
+		w, ok := d.fileReplica(resolve(r), rp, bucket)
 		if !ok {
 			return fileDB{}, false
 		}
@@ -197,9 +195,9 @@ func (d *decoder) fileDB(n *yaml.Node, p string, global map[string]string, v lit
 var urlRE = regexp.MustCompile(`^\w+://`)
 
 // fileReplica reads one replica and says where it is. Its type is the
-// URL's scheme, else type, else file, as in Litestream; 0.5 takes the
-// S3 settings it lacks from the top level of the file.
-func (d *decoder) fileReplica(n *yaml.Node, p string, global map[string]string, v litestreamVersion) (string, bool) {
+// URL's scheme, else type, else file, as in Litestream; without a bucket
+// of its own it has 0.5's top-level one.
+func (d *decoder) fileReplica(n *yaml.Node, p, bucket string) (string, bool) {
 	if n.Kind != yaml.MappingNode {
 		d.errorf(n, p, "should be a map with url, or type and its settings, not %s", describe(n))
 		return "", false
@@ -208,8 +206,8 @@ func (d *decoder) fileReplica(n *yaml.Node, p string, global map[string]string, 
 		if v := resolve(field(n, key)); v != nil && v.Kind == yaml.ScalarNode {
 			return v.Value
 		}
-		if v != version03 && key == "bucket" {
-			return global[key]
+		if key == "bucket" {
+			return bucket
 		}
 		return ""
 	}
