@@ -12,23 +12,7 @@ import (
 // Hosts lists the hosts an accessory runs on: those named directly, every
 // host of its roles, and every host with one of its tags, in config order.
 func Hosts(c *config.Config, a *config.Accessory) []string {
-	var out []string
-	add := func(h string) {
-		if !slices.Contains(out, h) {
-			out = append(out, h)
-		}
-	}
-	for _, h := range a.Hosts {
-		add(h)
-	}
-	for _, r := range c.Roles {
-		for _, h := range r.Hosts {
-			if slices.Contains(a.Roles, r.Name) || overlaps(h.Tags, a.Tags) {
-				add(h.Address)
-			}
-		}
-	}
-	return out
+	return c.AccessoryHosts(a)
 }
 
 // On lists the accessories that run on host.
@@ -40,13 +24,4 @@ func On(c *config.Config, host string) []*config.Accessory {
 		}
 	}
 	return out
-}
-
-func overlaps(a, b []string) bool {
-	for _, x := range a {
-		if slices.Contains(b, x) {
-			return true
-		}
-	}
-	return false
 }

@@ -253,6 +253,31 @@ type Litestream struct {
 	Snapshot     LitestreamSnapshot `yaml:"snapshot,omitempty"`
 	SyncInterval time.Duration      `yaml:"sync_interval,omitempty"`
 	LagWarning   time.Duration      `yaml:"lag_warning"`
+
+	// Written, when set, says the model was read from a hand-written
+	// Litestream accessory's litestream.yml rather than from the
+	// litestream section: ship runs and restores through that accessory
+	// as it is, and never generates or rewrites its configuration.
+	Written *WrittenLitestream `yaml:"-"`
+}
+
+// WrittenLitestream is what ship read of a hand-written Litestream
+// accessory (litestream_written.go).
+type WrittenLitestream struct {
+	Accessory string // its name under accessories
+	File      string // its litestream.yml on this machine, as the files entry names it
+	Config    string // where Litestream reads that file in its container
+	NoExpand  bool   // its cmd has -no-expand-env: the file is read as written
+	Host      string // the one host it runs on, the primary role's
+	Socket    string // Litestream 0.5's control socket; "" when the file enables none
+	DBs       []WrittenDB
+}
+
+// WrittenDB is one database of a hand-written litestream.yml.
+type WrittenDB struct {
+	Path       string // inside the app container
+	Litestream string // inside the Litestream container, as the file has it
+	Replica    string // where it is replicated, for messages
 }
 
 // LitestreamReplica is where the databases are replicated to.

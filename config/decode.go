@@ -99,6 +99,7 @@ func (d *decoder) decodeRoot(root *yaml.Node, c *Config) {
 	}
 	d.primaryRole(root, c)
 	d.litestreamAccessory(root, c)
+	d.writtenLitestream(root, c)
 	if databasesNode != nil {
 		d.databases(databasesNode, c)
 	}

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -252,7 +251,7 @@ func (d *decoder) files(n *yaml.Node, p string, isFile bool) []File {
 func (d *decoder) litestream(n *yaml.Node, p string) *Litestream {
 	l := &Litestream{
 		Image:      "litestream/litestream:0.5.18",
-		LagWarning: 15 * time.Minute,
+		LagWarning: defaultLagWarning,
 	}
 	d.object(n, p, fields{
 		"image": func(v *yaml.Node, kp string) { l.Image = d.str(v, kp) },

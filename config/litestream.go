@@ -22,6 +22,10 @@ const LitestreamAccessory = "litestream"
 // and friends find it without -config.
 const LitestreamConfigPath = "/etc/litestream.yml"
 
+// defaultLagWarning is how far behind its replica may fall before ship db
+// status warns.
+const defaultLagWarning = 15 * time.Minute
+
 // LitestreamSocket is where Litestream 0.5 answers `litestream list`,
 // inside its container.
 const LitestreamSocket = "/tmp/litestream.sock"
@@ -29,8 +33,58 @@ const LitestreamSocket = "/tmp/litestream.sock"
 // ReplicaURL is where a database is replicated: the replica URL with the
 // database's file name appended, so that several databases (Rails 8 has
 // four) share one bucket and adding one later moves none.
+// A hand-written accessory's is the replica its litestream.yml names.
 func (l *Litestream) ReplicaURL(db string) string {
+	if w, ok := l.written(db); ok {
+		return w.Replica
+	}
 	return strings.TrimSuffix(l.Replica.URL, "/") + "/" + path.Base(db)
+}
+
+// AccessoryName is the accessory that runs Litestream: the one the
+// section generates, or the hand-written one.
+func (l *Litestream) AccessoryName() string {
+	if l.Written != nil {
+		return l.Written.Accessory
+	}
+	return LitestreamAccessory
+}
+
+// PathInLitestream is where Litestream sees a database that is at db in
+// the app container: the same path for the section, which mounts the
+// volumes where the app does; a hand-written accessory's own path.
+func (l *Litestream) PathInLitestream(db string) string {
+	if w, ok := l.written(db); ok {
+		return w.Litestream
+	}
+	return db
+}
+
+// ConfigArgs point a litestream command at the configuration: nothing
+// for the section's, which is at Litestream's default path; for a
+// hand-written one, -config (it may be elsewhere: -config in its cmd,
+// LITESTREAM_CONFIG) and its cmd's -no-expand-env.
+func (l *Litestream) ConfigArgs() []string {
+	if l.Written == nil {
+		return nil
+	}
+	args := []string{"-config", l.Written.Config}
+	if l.Written.NoExpand {
+		args = append(args, "-no-expand-env")
+	}
+	return args
+}
+
+func (l *Litestream) written(db string) (WrittenDB, bool) {
+	if l.Written == nil {
+		return WrittenDB{}, false
+	}
+	for _, w := range l.Written.DBs {
+		if w.Path == db {
+			return w, true
+		}
+	}
+	return WrittenDB{}, false
 }
 
 // Config renders the Litestream configuration for the section: the 0.5
@@ -103,8 +157,7 @@ func (l *Litestream) Config() []byte {
 // Version03 says whether the image is a Litestream 0.3 release, which reads
 // the older configuration format.
 func (l *Litestream) Version03() bool {
-	_, tag, _ := strings.Cut(path.Base(l.Image), ":")
-	return strings.HasPrefix(strings.TrimPrefix(tag, "v"), "0.3")
+	return imageVersion(l.Image) == version03
 }
 
 func goDuration(d time.Duration) string {

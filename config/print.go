@@ -131,3 +131,28 @@ func toNode(v reflect.Value) (*yaml.Node, error) {
 	}
 	return n, nil
 }
+
+// MarshalYAML shows what ship read of a hand-written Litestream
+// accessory: where each database is in both containers, and its replica.
+// The section prints as written.
+func (l Litestream) MarshalYAML() (any, error) {
+	type plain Litestream // without this method
+	if l.Written == nil {
+		return plain(l), nil
+	}
+	type db struct {
+		Path       string `yaml:"path"`
+		Litestream string `yaml:"in_litestream"`
+		Replica    string `yaml:"replica"`
+	}
+	out := struct {
+		ReadFrom     string        `yaml:"read_from"`
+		Image        string        `yaml:"image"`
+		Databases    []db          `yaml:"databases"`
+		SyncInterval time.Duration `yaml:"sync_interval"`
+	}{ReadFrom: "accessories." + l.Written.Accessory + ": " + l.Written.File, Image: l.Image, SyncInterval: l.SyncInterval}
+	for _, w := range l.Written.DBs {
+		out.Databases = append(out.Databases, db(w))
+	}
+	return out, nil
+}

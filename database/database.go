@@ -22,9 +22,12 @@ import (
 
 // DB is one database on its host.
 type DB struct {
-	Path     string // inside the app and Litestream containers
+	Path     string // inside the app container
 	HostPath string // on the host: Root/Rel
 	Replica  string // where Litestream replicates it; "" if it does not
+	// Litestream is the database's path inside the Litestream container:
+	// Path, but for a hand-written accessory that mounts it elsewhere.
+	Litestream string
 	// Root is the host directory of the volume the database is on: the
 	// mount point, which the app cannot replace. Rel is the database's
 	// clean path below it. Scripts enter the volume from Root, refusing
@@ -41,25 +44,29 @@ func (d DB) Dir() string { return path.Dir(d.HostPath) }
 // relDir is the database's directory relative to Root ("." for Root).
 func (d DB) relDir() string { return path.Dir(d.Rel) }
 
-var errNoSection = errors.New("the config has no litestream section: ship db works on the databases it lists")
+var errNoSection = errors.New("the config has no litestream section and no Litestream accessory whose litestream.yml ship reads: " +
+	"ship db works on the databases one of them replicates (see README, Backups)")
 
-// Host is the one host the litestream section runs on (the primary role's).
+// Host is the one host Litestream runs on (the primary role's).
 func Host(c *config.Config) (string, error) {
 	a := Accessory(c)
 	if a == nil {
 		return "", errNoSection
 	}
+	if c.Litestream.Written != nil {
+		return c.Litestream.Written.Host, nil
+	}
 	return a.Hosts[0], nil
 }
 
-// Accessory is the Litestream accessory the litestream section generates,
-// or nil.
+// Accessory is the Litestream accessory: the one the litestream section
+// generates, or the hand-written one ship read; nil without either.
 func Accessory(c *config.Config) *config.Accessory {
 	if c.Litestream == nil {
 		return nil
 	}
 	for _, a := range c.Accessories {
-		if a.Name == config.LitestreamAccessory {
+		if a.Name == c.Litestream.AccessoryName() {
 			return a
 		}
 	}
@@ -108,9 +115,10 @@ func locate(ctx context.Context, h *host.Host, c *config.Config, paths []string)
 		if rel == "." || rel == ".." || strings.HasPrefix(rel, "../") || path.IsAbs(rel) {
 			return nil, fmt.Errorf("database %s is not a file inside volume %s: fix its path in config/deploy.yml", p, v.Source)
 		}
-		db := DB{Path: p, HostPath: path.Join(root, rel), Root: root, Rel: rel}
+		db := DB{Path: p, HostPath: path.Join(root, rel), Root: root, Rel: rel, Litestream: p}
 		if c.Litestream != nil && slices.Contains(c.Litestream.Databases, p) {
 			db.Replica = c.Litestream.ReplicaURL(p)
+			db.Litestream = c.Litestream.PathInLitestream(p)
 		}
 		out = append(out, db)
 	}

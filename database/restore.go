@@ -47,16 +47,17 @@ func Restore(ctx context.Context, h *host.Host, c *config.Config, at string, out
 	stamp := "before-restore-" + time.Now().UTC().Format("20060102T150405Z")
 	err = replaceFiles(ctx, h, dbs, stamp, out, func(db DB, aside string) (bool, error) {
 		fmt.Fprintf(out, "restoring %s from %s\n", db.Path, db.Replica)
-		return true, runRestore(ctx, h, c, db, restoreRun{out: db.Path, at: at})
+		return true, runRestore(ctx, h, c, db, restoreRun{out: db.Litestream, at: at})
 	})
 	return errors.Join(err, restart(ctx, h, c, replicating, running, out))
 }
 
-// stopLitestream stops the Litestream accessory of the litestream section
-// when it runs on the host, and says whether it ran: it must not replicate
-// a set of databases while they are replaced.
+// stopLitestream stops the Litestream accessory (the litestream
+// section's, or the hand-written one, by its name) when it runs on the
+// host, and says whether it ran: it must not replicate a set of databases
+// while they are replaced.
 func stopLitestream(ctx context.Context, h *host.Host, c *config.Config, out io.Writer) (bool, error) {
-	if a := Accessory(c); a == nil || !slices.Contains(a.Hosts, h.Name) {
+	if name, err := Host(c); err != nil || name != h.Name {
 		return false, nil
 	}
 	info, err := h.Docker.ContainerInspect(ctx, spec.AccessoryName(c, Accessory(c)))
@@ -173,7 +174,7 @@ func RestoreIfMissing(ctx context.Context, h *host.Host, local client.APIClient,
 			continue
 		}
 		fmt.Fprintf(out, "%s does not exist: restoring it from %s if that has a backup\n", db.Path, db.Replica)
-		if err := runRestore(ctx, h, c, db, restoreRun{out: db.Path, ifReplicaExists: true, local: local}); err != nil {
+		if err := runRestore(ctx, h, c, db, restoreRun{out: db.Litestream, ifReplicaExists: true, local: local}); err != nil {
 			return err
 		}
 		if exists, err := dbExists(ctx, h, db); err != nil {

@@ -206,18 +206,27 @@ func replication(ctx context.Context, h *host.Host, c *config.Config, dbs []DB, 
 			LastSyncAt *time.Time `json:"last_sync_at"`
 		} `json:"databases"`
 	}
-	b, err := exec("list", "-socket", config.LitestreamSocket, "-json")
-	if err == nil {
-		err = json.Unmarshal(b, &list)
+	socket, noSocket := config.LitestreamSocket, ""
+	if w := c.Litestream.Written; w != nil {
+		socket = w.Socket
+		noSocket = fmt.Sprintf("the litestream.yml of accessory %s enables no control socket, which ship db status asks for the last sync: "+
+			"add socket: {enabled: true} to %s", w.Accessory, w.File)
 	}
-	if err != nil {
-		return fail(err.Error(), true)
+	var b []byte
+	if socket != "" {
+		b, err = exec("list", "-socket", socket, "-json")
+		if err == nil {
+			err = json.Unmarshal(b, &list)
+		}
+		if err != nil {
+			return fail(err.Error(), true)
+		}
 	}
 	var local []struct {
 		Database  string `json:"database"`
 		LocalTXID string `json:"local_txid"`
 	}
-	b, err = exec("status", "-json")
+	b, err = exec(append(append([]string{"status"}, c.Litestream.ConfigArgs()...), "-json")...)
 	if err == nil {
 		err = json.Unmarshal(b, &local)
 	}
@@ -226,13 +235,16 @@ func replication(ctx context.Context, h *host.Host, c *config.Config, dbs []DB, 
 	}
 	for _, db := range dbs {
 		r := Replication{Running: true, State: "not configured"}
+		if socket == "" {
+			r.State, r.Error = "unknown", noSocket
+		}
 		for _, d := range list.Databases {
-			if d.Path == db.Path {
+			if d.Path == db.Litestream {
 				r.State, r.LastSync = d.Status, d.LastSyncAt
 			}
 		}
 		for _, d := range local {
-			if d.Database == db.Path {
+			if d.Database == db.Litestream {
 				r.LocalTXID = d.LocalTXID
 			}
 		}
@@ -240,7 +252,7 @@ func replication(ctx context.Context, h *host.Host, c *config.Config, dbs []DB, 
 			MaxTXID   string    `json:"max_txid"`
 			Timestamp time.Time `json:"timestamp"`
 		}
-		b, err := exec("ltx", "-json", "-level", "all", replicaURL(c.Litestream, db.Path))
+		b, err := exec(ltxArgs(c.Litestream, db)...)
 		if err == nil {
 			err = json.Unmarshal(b, &files)
 		}
@@ -264,6 +276,17 @@ func replication(ctx context.Context, h *host.Host, c *config.Config, dbs []DB, 
 		out[db.Path] = r
 	}
 	return out
+}
+
+// ltxArgs list a database's files in its replica: by the database's path
+// in a hand-written configuration, whose credentials may be in variables
+// of any name; by the replica's URL for the section's.
+func ltxArgs(l *config.Litestream, db DB) []string {
+	args := []string{"ltx", "-json", "-level", "all"}
+	if l.Written != nil {
+		return append(append(args, l.ConfigArgs()...), db.Litestream)
+	}
+	return append(args, replicaURL(l, db.Path))
 }
 
 // replicaURL is a database's replica as a URL Litestream takes on its

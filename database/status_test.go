@@ -281,6 +281,21 @@ func TestReplicaURL(t *testing.T) {
 	}
 }
 
+// A hand-written accessory's replica is listed by the database's path in
+// its own configuration, whose credentials may be under any names; the
+// section's by the replica's URL.
+func TestLtxArgs(t *testing.T) {
+	db := DB{Path: "/rails/storage/production.sqlite3", Litestream: "/data/production.sqlite3"}
+	written := &config.Litestream{Written: &config.WrittenLitestream{Config: "/etc/litestream.yml", NoExpand: true}}
+	if got, want := strings.Join(ltxArgs(written, db), " "), "ltx -json -level all -config /etc/litestream.yml -no-expand-env /data/production.sqlite3"; got != want {
+		t.Errorf("hand-written: %q, want %q", got, want)
+	}
+	section := &config.Litestream{Replica: config.LitestreamReplica{URL: "file:///backups"}}
+	if got, want := strings.Join(ltxArgs(section, db), " "), "ltx -json -level all file:///backups/production.sqlite3"; got != want {
+		t.Errorf("section: %q, want %q", got, want)
+	}
+}
+
 func TestHumanBytes(t *testing.T) {
 	tests := []struct {
 		n    int64

@@ -129,7 +129,7 @@ func differences(replica, live map[string]int64) []string {
 
 // restoreRun is one Litestream restore of a database's replica.
 type restoreRun struct {
-	out             string // where the copy goes, inside the container
+	out             string // where the copy goes, inside the Litestream container
 	at              string // RFC 3339: the state as of then; "" for the latest
 	ifReplicaExists bool   // no backup is not an error
 	copyDir         string // a host directory mounted at the same path, for out
@@ -141,14 +141,15 @@ type restoreRun struct {
 // then mounted read-only; without, it is written into the volume, so
 // nothing else may be writing (RunAccessory checks).
 func runRestore(ctx context.Context, h *host.Host, c *config.Config, db DB, r restoreRun) error {
-	cmd := []string{"restore", "-o", r.out}
+	cmd := append([]string{"restore"}, c.Litestream.ConfigArgs()...)
+	cmd = append(cmd, "-o", r.out)
 	if r.at != "" {
 		cmd = append(cmd, "-timestamp", r.at)
 	}
 	if r.ifReplicaExists {
 		cmd = append(cmd, "-if-replica-exists")
 	}
-	o := accessories.OneOff{Task: "restore", Cmd: append(cmd, db.Path), Local: r.local}
+	o := accessories.OneOff{Task: "restore", Cmd: append(cmd, db.Litestream), Local: r.local}
 	if r.copyDir != "" {
 		o.Binds, o.ReadOnly = []string{r.copyDir + ":" + r.copyDir}, true
 	}

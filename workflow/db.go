@@ -19,7 +19,7 @@ type DBStatusRequest struct {
 	Globals
 }
 
-// DBStatusResult is the health of the litestream section's databases and
+// DBStatusResult is the health of the databases Litestream replicates and
 // their replica, on the host they live on.
 type DBStatusResult struct {
 	Host      string
@@ -27,7 +27,7 @@ type DBStatusResult struct {
 }
 
 // DBStatus reads each database's size, WAL, journal mode, pages and
-// replication lag on the litestream section's host. It takes no lock, on
+// replication lag on its host. It takes no lock, on
 // the databases or the deploy queue.
 func DBStatus(ctx context.Context, r DBStatusRequest) (DBStatusResult, error) {
 	s, h, err := openDB(ctx, r.Globals)
@@ -160,7 +160,7 @@ func DBRestore(ctx context.Context, r DBRestoreRequest) error {
 	})
 }
 
-// openDB loads the config and connects to the host the litestream section
+// openDB loads the config and connects to the host the Litestream accessory
 // runs on: the db commands' session.
 func openDB(ctx context.Context, g Globals) (*session, *host.Host, error) {
 	cfg, err := LoadConfig(g)

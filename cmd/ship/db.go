@@ -19,7 +19,7 @@ func dbCommand() *cli.Command {
 	jsonFlag := &cli.BoolFlag{Name: "json", Usage: "one JSON document"}
 	return &cli.Command{
 		Name:  "db",
-		Usage: "the databases of the litestream section: health, the restore drill, restores",
+		Usage: "the databases Litestream replicates (the litestream section, or a hand-written Litestream accessory): health, the restore drill, restores",
 		Subcommands: []*cli.Command{
 			{Name: "status", Usage: "size, WAL, journal mode, pages and replication lag of each database (takes no lock)", Flags: []cli.Flag{jsonFlag}, Action: dbStatus},
 			{Name: "verify", Usage: "restore the replica into a temporary copy on the host, check it, and compare row counts with the live database", Flags: []cli.Flag{jsonFlag}, Action: dbVerify},
