@@ -127,15 +127,18 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer, red *redact.Redactor) *cl
 			buildCommand(),
 			setupCommand(),
 			deployCommand(),
+			redeployCommand(),
 			rollbackCommand(),
 			appCommand(),
 			accessoryCommand(),
 			proxyCommand(),
+			registryCommand(),
 			dbCommand(),
 			queueCommand(),
 			lockCommand(),
 			auditCommand(),
 			pruneCommand(),
+			removeCommand(),
 		},
 	}
 	withGlobalFlags(app.Commands)
