@@ -1,0 +1,253 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+
+	"github.com/shipdeploy/ship/internal/testapp"
+	"github.com/shipdeploy/ship/internal/testhost"
+	"github.com/shipdeploy/ship/internal/testregistry"
+)
+
+// Kamal's commands that ship lacked, on one deployed app: redeploy,
+// app stale_containers and images, accessory directories, upload and
+// upgrade, registry login and logout, and remove, which must keep the
+// data.
+func TestKamalCommands(t *testing.T) {
+	h1, _ := testhost.Hosts(t)
+	ctx := context.Background()
+	a := deployedApp(t, "kcmd", h1)
+	appendConfig(t, a, "retain_containers: 1\n", "")
+	docker := dockerClient(t, h1)
+	// v3 is v1 under another tag: a third version without a third build.
+	if err := docker.ImageTag(ctx, "ship-it-kcmd:v1", "ship-it-kcmd:v3"); err != nil {
+		t.Fatal(err)
+	}
+	a.mustShip(t, "setup", "--skip-build", "--version", "v1")
+	a.mustShip(t, "deploy", "--skip-build", "--version", "v2")
+	home := filepath.Join(testhost.Dir(), "h1", "home")
+
+	t.Run("redeploy", func(t *testing.T) {
+		out := a.mustShip(t, "redeploy", "--skip-build", "--version", "v3")
+		if v := a.mustShip(t, "app", "version"); !strings.Contains(v, h1.Addr+" web: v3") {
+			t.Fatalf("after redeploy:\n%s\n%s", v, out)
+		}
+		// A deploy keeps the running one and one more; redeploy prunes
+		// nothing, so v1 is still there.
+		if c := a.mustShip(t, "app", "containers"); !strings.Contains(c, "kcmd-web-v1") || strings.Contains(out, "pruned") {
+			t.Errorf("redeploy pruned:\n%s\n%s", out, c)
+		}
+	})
+
+	t.Run("stale_containers", func(t *testing.T) {
+		// An old version started by hand beside the one that serves.
+		name := "kcmd-web-old"
+		docker.ContainerRemove(ctx, name, container.RemoveOptions{Force: true})
+		_, err := docker.ContainerCreate(ctx, &container.Config{Image: "ship-it-kcmd:v1",
+			Env:    []string{"PORT=3000", "DATABASE_PATH=/scratch/app.sqlite3"},
+			Labels: map[string]string{"service": "kcmd", "role": "web", "ship.version": "old"}},
+			&container.HostConfig{Tmpfs: map[string]string{"/scratch": ""}}, nil, nil, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { docker.ContainerRemove(ctx, name, container.RemoveOptions{Force: true}) })
+		if err := docker.ContainerStart(ctx, name, container.StartOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		out := a.mustShip(t, "app", "stale_containers")
+		want := h1.Addr + " web: WARNING: stale container " + name + " (version old) runs beside kcmd-web-v3, which serves: a second writer of the database"
+		if !strings.Contains(out, want) {
+			t.Fatalf("stale_containers lacks %q:\n%s", want, out)
+		}
+		if info, _ := docker.ContainerInspect(ctx, name); !info.State.Running {
+			t.Fatal("stale_containers without --stop stopped the container")
+		}
+		out = a.mustShip(t, "app", "stale_containers", "--stop")
+		if !strings.Contains(out, "stopped stale container "+name+" (version old); kcmd-web-v3 serves") {
+			t.Errorf("stale_containers --stop:\n%s", out)
+		}
+		if info, _ := docker.ContainerInspect(ctx, name); info.State.Running {
+			t.Error("stale_containers --stop left the old container running")
+		}
+		if v := a.mustShip(t, "app", "version"); !strings.Contains(v, h1.Addr+" web: v3") {
+			t.Errorf("the serving version was touched:\n%s", v)
+		}
+		if out := a.mustShip(t, "app", "stale_containers"); !strings.Contains(out, h1.Addr+" web: no stale containers") {
+			t.Errorf("after --stop:\n%s", out)
+		}
+	})
+
+	t.Run("images", func(t *testing.T) {
+		out := a.mustShip(t, "app", "images")
+		for _, v := range []string{"v1", "v2", "v3"} {
+			if !strings.Contains(out, h1.Addr+"  ship-it-kcmd:"+v+" ") {
+				t.Errorf("app images lacks ship-it-kcmd:%s:\n%s", v, out)
+			}
+		}
+	})
+
+	accDir := filepath.Join(home, ".ship", "apps", "kcmd", "accessories", "worker")
+	t.Run("accessory directories upload upgrade", func(t *testing.T) {
+		os.WriteFile(filepath.Join(a.dir, "config/hello.txt"), []byte("first\n"), 0o644)
+		appendConfig(t, a, `accessories:
+  worker:
+    image: ship-it-kcmd:v1
+    host: `+h1.Addr+`
+    env:
+      clear:
+        PORT: 3100
+        DATABASE_PATH: /scratch/worker.sqlite3
+    files:
+      - config/hello.txt:/etc/hello.txt
+    directories:
+      - scratch:/scratch
+`, "")
+		t.Cleanup(func() { a.ship(t, "accessory", "remove", "all") })
+		os.RemoveAll(accDir)
+		out := a.mustShip(t, "accessory", "directories", "worker")
+		if fi, err := os.Stat(filepath.Join(accDir, "directories", "scratch")); err != nil || !fi.IsDir() || !strings.Contains(out, "created directory") {
+			t.Errorf("directories: %v\n%s", err, out)
+		}
+		uploaded := filepath.Join(accDir, "files", "etc", "hello.txt")
+		if _, err := os.Stat(uploaded); err == nil {
+			t.Error("directories uploaded the files too")
+		}
+		a.mustShip(t, "accessory", "upload", "worker")
+		if b, _ := os.ReadFile(uploaded); string(b) != "first\n" {
+			t.Errorf("upload: %q", b)
+		}
+		os.WriteFile(filepath.Join(a.dir, "config/hello.txt"), []byte("second\n"), 0o644)
+		a.mustShip(t, "accessory", "upload", "worker")
+		if b, _ := os.ReadFile(uploaded); string(b) != "second\n" {
+			t.Errorf("a second upload: %q", b)
+		}
+		if d := a.mustShip(t, "accessory", "details", "worker"); !strings.Contains(d, "not booted") {
+			t.Errorf("directories or upload booted the accessory:\n%s", d)
+		}
+
+		_, errOut, code := a.ship(t, "accessory", "upgrade", "worker")
+		if code == 0 || !strings.Contains(errOut, "not upgraded: confirm on a terminal, or pass --confirmed") {
+			t.Errorf("upgrade without a terminal or -y: %d %s", code, errOut)
+		}
+		a.mustShip(t, "accessory", "upgrade", "worker", "-y", "--rolling")
+		info, err := docker.ContainerInspect(ctx, "kcmd-worker")
+		if err != nil || !info.State.Running || info.NetworkSettings.Networks["kamal"] == nil {
+			t.Fatalf("after upgrade, kcmd-worker is not running in the kamal network: %v %+v", err, info.NetworkSettings)
+		}
+	})
+
+	reg := testregistry.Start(t)
+	localConfig := t.TempDir()
+	t.Setenv("DOCKER_CONFIG", localConfig)
+	hostConfig := filepath.Join(home, ".docker", "config.json")
+	t.Run("registry login logout", func(t *testing.T) {
+		appendConfig(t, a, "registry:\n  server: "+reg.Server+"\n  username: "+reg.Username+"\n  password: [REGISTRY_PASSWORD]\n",
+			"REGISTRY_PASSWORD=wrong-password\n")
+		_, errOut, code := a.ship(t, "registry", "login")
+		if code == 0 || !strings.Contains(errOut, "log in to "+reg.Server) {
+			t.Fatalf("a wrong password was not refused: %d %s", code, errOut)
+		}
+		if logins(t, filepath.Join(localConfig, "config.json"))[reg.Server] {
+			t.Fatal("a refused login was stored")
+		}
+		secrets := filepath.Join(a.dir, ".ship/secrets")
+		b, _ := os.ReadFile(secrets)
+		os.WriteFile(secrets, []byte(strings.Replace(string(b), "wrong-password", reg.Password, 1)), 0o600)
+		argv := testapp.ScanArgv(t, reg.Password)
+		out := a.mustShip(t, "registry", "login")
+		if leaks := argv.Stop(); len(leaks) > 0 {
+			t.Errorf("the registry password appeared in a command line: %v", leaks)
+		}
+		if strings.Contains(out, reg.Password) {
+			t.Errorf("the password was printed:\n%s", out)
+		}
+		if !logins(t, filepath.Join(localConfig, "config.json"))[reg.Server] || !logins(t, hostConfig)[reg.Server] {
+			t.Fatalf("registry login stored no credential here or on %s:\n%s", h1.Addr, out)
+		}
+		// The Docker CLI on the host uses the login: the registry answers
+		// that the image is not there, not that ship is unknown.
+		pull := "docker pull " + reg.Server + "/kcmd-nothing:none 2>&1 || true"
+		if out := a.mustShip(t, "server", "exec", pull); strings.Contains(out, "no basic auth credentials") || !strings.Contains(out, "not found") && !strings.Contains(out, "manifest unknown") {
+			t.Errorf("a pull on the host after login:\n%s", out)
+		}
+		if out, errOut, code := a.ship(t, "server", "exec", "docker logout "+reg.Server); code != 0 || logins(t, hostConfig)[reg.Server] {
+			t.Fatalf("docker logout on the host: %d %s%s", code, out, errOut)
+		}
+		if out := a.mustShip(t, "server", "exec", pull); !strings.Contains(out, "no basic auth credentials") {
+			t.Errorf("a pull on the host after docker logout:\n%s", out)
+		}
+		a.mustShip(t, "registry", "login", "-L")
+		if !logins(t, hostConfig)[reg.Server] {
+			t.Fatal("registry login -L did not log the host in")
+		}
+		out = a.mustShip(t, "registry", "logout", "-R")
+		if logins(t, filepath.Join(localConfig, "config.json"))[reg.Server] || !logins(t, hostConfig)[reg.Server] {
+			t.Errorf("registry logout -R:\n%s", out)
+		}
+	})
+
+	t.Run("remove", func(t *testing.T) {
+		_, errOut, code := a.ship(t, "remove")
+		if code == 0 || !strings.Contains(errOut, "not removed") {
+			t.Fatalf("remove without a terminal or -y: %d %s", code, errOut)
+		}
+		if v := a.mustShip(t, "app", "version"); !strings.Contains(v, "v3") {
+			t.Fatalf("a refused remove removed:\n%s", v)
+		}
+		// A tag of the app's repository that no container ever used goes
+		// too, as Kamal prunes every image of the app.
+		orphan := reg.Server + "/ship-it-kcmd:orphan"
+		if err := docker.ImageTag(ctx, "ship-it-kcmd:v1", orphan); err != nil {
+			t.Fatal(err)
+		}
+		out := a.mustShip(t, "remove", "-y")
+		list, err := docker.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", "service=kcmd"))})
+		if err != nil || len(list) != 0 {
+			t.Errorf("containers of the service remain: %v %v\n%s", list, err, out)
+		}
+		for _, ref := range []string{"ship-it-kcmd:v1", "ship-it-kcmd:v2", "ship-it-kcmd:v3", orphan} {
+			if _, err := docker.ImageInspect(ctx, ref); err == nil {
+				t.Errorf("image %s remains:\n%s", ref, out)
+			}
+		}
+		if imgs := a.mustShip(t, "app", "images"); strings.Contains(imgs, "ship-it-kcmd") {
+			t.Errorf("app images after remove:\n%s", imgs)
+		}
+		if _, err := docker.VolumeInspect(ctx, "kcmd_data"); err != nil {
+			t.Errorf("remove deleted the app's volume: %v", err)
+		}
+		if _, err := os.Stat(filepath.Join(accDir, "directories", "scratch")); err != nil {
+			t.Errorf("remove deleted the accessory's directory: %v", err)
+		}
+		if logins(t, hostConfig)[reg.Server] {
+			t.Errorf("remove left the host logged in to the registry:\n%s", out)
+		}
+	})
+}
+
+// logins are the servers a Docker config file holds a login for.
+func logins(t *testing.T, file string) map[string]bool {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	var doc struct {
+		Auths map[string]json.RawMessage `json:"auths"`
+	}
+	if err != nil || json.Unmarshal(b, &doc) != nil {
+		t.Fatalf("%s: %v\n%s", file, err, b)
+	}
+	out := map[string]bool{}
+	for k := range doc.Auths {
+		out[k] = true
+	}
+	return out
+}
