@@ -35,7 +35,14 @@ func TestKamalCommands(t *testing.T) {
 	home := filepath.Join(testhost.Dir(), "h1", "home")
 
 	t.Run("redeploy", func(t *testing.T) {
+		hooks := filepath.Join(a.dir, ".ship/hooks")
+		os.MkdirAll(hooks, 0o755)
+		os.WriteFile(filepath.Join(hooks, "post-deploy"), []byte("#!/bin/sh\necho \"$KAMAL_COMMAND $SHIP_VERSION\" >> hooks.log\n"), 0o755)
+		defer os.Remove(filepath.Join(hooks, "post-deploy"))
 		out := a.mustShip(t, "redeploy", "--skip-build", "--version", "v3")
+		if log, _ := os.ReadFile(filepath.Join(a.dir, "hooks.log")); string(log) != "redeploy v3\n" {
+			t.Errorf("the post-deploy hook saw %q, want the command redeploy", log)
+		}
 		if v := a.mustShip(t, "app", "version"); !strings.Contains(v, h1.Addr+" web: v3") {
 			t.Fatalf("after redeploy:\n%s\n%s", v, out)
 		}
