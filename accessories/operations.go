@@ -81,7 +81,7 @@ func prepareAccessory(ctx context.Context, h *host.Host, c *config.Config, a *co
 	if err := placeFiles(ctx, h, c, a, dir); err != nil {
 		return nil, err
 	}
-	if err := host.WriteEnvFile(ctx, h, path.Join(dir, "env"), ct.EnvFile); err != nil {
+	if err := host.WriteEnvFile(ctx, h, spec.AccessoryEnvFile(home, c, a), ct.EnvFile); err != nil {
 		return nil, err
 	}
 	return ct, nil

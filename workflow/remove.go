@@ -85,9 +85,13 @@ func Remove(ctx context.Context, r RemoveRequest) error {
 		if err != nil {
 			return err
 		}
-		// Last, the app's images an accessory still used.
+		// Last, the app's images an accessory still used, and the env
+		// files with the secrets.
 		err = fleet.EachPrefixed(ctx, out, hosts, 0, func(ctx context.Context, h string, w io.Writer) error {
-			return app.RemoveImages(ctx, s.engines[h], cfg, w)
+			if err := app.RemoveImages(ctx, s.engines[h], cfg, w); err != nil {
+				return err
+			}
+			return removeEnvFiles(ctx, s.engines[h], cfg, slices.Contains(appHosts, h), w)
 		})
 		if err != nil || cfg.Registry.Server == "" && cfg.Registry.Username == "" {
 			return err
@@ -100,6 +104,30 @@ func Remove(ctx context.Context, r RemoveRequest) error {
 			return err
 		})
 	})
+}
+
+// removeEnvFiles deletes the env files of the app's roles (on an app
+// host) and of the accessories on h, as Kamal's remove deletes the app's
+// directory; the accessories' files and directories stay.
+func removeEnvFiles(ctx context.Context, h *host.Host, cfg *config.Config, appHost bool, out io.Writer) error {
+	home, err := h.Home(ctx)
+	if err != nil {
+		return err
+	}
+	var files []string
+	if appHost {
+		for _, r := range cfg.Roles {
+			files = append(files, spec.EnvFile(home, cfg, r.Name))
+		}
+	}
+	for _, a := range accessories.On(cfg, h.Name) {
+		files = append(files, spec.AccessoryEnvFile(home, cfg, a))
+	}
+	if err := host.RemoveEnvFiles(ctx, h, files); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "removed the env files")
+	return nil
 }
 
 // removeProxy removes kamal-proxy unless it still routes another app, as
@@ -128,7 +156,7 @@ func removeProxy(ctx context.Context, h *host.Host, out io.Writer) error {
 func removeQuestion(cfg *config.Config, hosts []string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "This will remove from %s:\n", strings.Join(hosts, ", "))
-	fmt.Fprintf(&b, "  - every container of %s, every image of %s, and its kamal-proxy routes;\n", cfg.Service, app.Repository(cfg))
+	fmt.Fprintf(&b, "  - every container of %s, every image of %s, its kamal-proxy routes and its env files;\n", cfg.Service, app.Repository(cfg))
 	b.WriteString("  - kamal-proxy, where it routes no other app;\n")
 	if len(cfg.Accessories) > 0 {
 		var names []string

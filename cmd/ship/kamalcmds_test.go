@@ -214,7 +214,18 @@ func TestKamalCommands(t *testing.T) {
 		if err := docker.ImageTag(ctx, "ship-it-kcmd:v1", orphan); err != nil {
 			t.Fatal(err)
 		}
+		envFiles := []string{filepath.Join(home, ".ship", "apps", "kcmd", "env", "web.env"), filepath.Join(accDir, "env")}
+		for _, f := range envFiles {
+			if _, err := os.Stat(f); err != nil {
+				t.Fatalf("before remove: %v", err)
+			}
+		}
 		out := a.mustShip(t, "remove", "-y")
+		for _, f := range envFiles {
+			if _, err := os.Stat(f); !os.IsNotExist(err) {
+				t.Errorf("remove left the env file %s with the secrets: %v", f, err)
+			}
+		}
 		list, err := docker.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", "service=kcmd"))})
 		if err != nil || len(list) != 0 {
 			t.Errorf("containers of the service remain: %v %v\n%s", list, err, out)
