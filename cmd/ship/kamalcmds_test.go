@@ -190,9 +190,9 @@ func TestKamalCommands(t *testing.T) {
 		if out := a.mustShip(t, "server", "exec", pull); !strings.Contains(out, "no basic auth credentials") {
 			t.Errorf("a pull on the host after docker logout:\n%s", out)
 		}
-		a.mustShip(t, "registry", "login", "-L")
+		a.mustShip(t, "registry", "setup", "-L") // Kamal's name for login
 		if !logins(t, hostConfig)[reg.Server] {
-			t.Fatal("registry login -L did not log the host in")
+			t.Fatal("registry setup -L did not log the host in")
 		}
 		out = a.mustShip(t, "registry", "logout", "-R")
 		if logins(t, filepath.Join(localConfig, "config.json"))[reg.Server] || !logins(t, hostConfig)[reg.Server] {
