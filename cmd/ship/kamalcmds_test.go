@@ -58,9 +58,9 @@ func TestKamalCommands(t *testing.T) {
 		name := "kcmd-web-old"
 		docker.ContainerRemove(ctx, name, container.RemoveOptions{Force: true})
 		_, err := docker.ContainerCreate(ctx, &container.Config{Image: "ship-it-kcmd:v1",
-			Env:    []string{"PORT=3000", "DATABASE_PATH=/scratch/app.sqlite3"},
+			Env:    []string{"PORT=3000", "DATABASE_PATH=/data/app.sqlite3"},
 			Labels: map[string]string{"service": "kcmd", "role": "web", "ship.version": "old"}},
-			&container.HostConfig{Tmpfs: map[string]string{"/scratch": ""}}, nil, nil, name)
+			&container.HostConfig{Binds: []string{"kcmd_data:/data"}}, nil, nil, name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -76,6 +76,7 @@ func TestKamalCommands(t *testing.T) {
 		if info, _ := docker.ContainerInspect(ctx, name); !info.State.Running {
 			t.Fatal("stale_containers without --stop stopped the container")
 		}
+
 		out = a.mustShip(t, "app", "stale_containers", "--stop")
 		if !strings.Contains(out, "stopped stale container "+name+" (version old); kcmd-web-v3 serves") {
 			t.Errorf("stale_containers --stop:\n%s", out)
@@ -88,6 +89,18 @@ func TestKamalCommands(t *testing.T) {
 		}
 		if out := a.mustShip(t, "app", "stale_containers"); !strings.Contains(out, h1.Addr+" web: no stale containers") {
 			t.Errorf("after --stop:\n%s", out)
+		}
+		// A deploy (here a redeploy) stops one too before it swaps, as
+		// Kamal's does: its repair finds two running containers.
+		if err := docker.ContainerStart(ctx, name, container.StartOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		out = a.mustShip(t, "redeploy", "--skip-build", "--version", "v3")
+		if info, _ := docker.ContainerInspect(ctx, name); info.State.Running || !strings.Contains(out, "stopping "+name) {
+			t.Errorf("redeploy left the stale container running:\n%s", out)
+		}
+		if v := a.mustShip(t, "app", "version"); !strings.Contains(v, h1.Addr+" web: v3") {
+			t.Errorf("after the redeploy:\n%s", v)
 		}
 	})
 
