@@ -3,10 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
@@ -14,6 +18,7 @@ import (
 	"github.com/shipdeploy/ship/internal/testapp"
 	"github.com/shipdeploy/ship/internal/testhost"
 	"github.com/shipdeploy/ship/internal/testregistry"
+	"github.com/shipdeploy/ship/proxy"
 )
 
 // Kamal's commands that ship lacked, on one deployed app: redeploy,
@@ -281,4 +286,73 @@ func logins(t *testing.T, file string) map[string]bool {
 		out[k] = true
 	}
 	return out
+}
+
+// ship remove behind kamal-proxy: the app's route goes, kamal-proxy stays
+// while it routes another app and goes with the last one; a redeploy then
+// refuses to boot it, before anything stops.
+func TestRemoveBehindProxy(t *testing.T) {
+	one := proxiedApp(t, "rmone", "  host: one.test\n", "", "v1")
+	two := proxiedApp(t, "rmtwo", "  host: two.test\n", "", "v1")
+	one.mustShip(t, "setup", "--skip-build", "--version", "v1")
+	two.mustShip(t, "setup", "--skip-build", "--version", "v1")
+	_, h2 := testhost.Hosts(t)
+	docker := dockerClient(t, h2)
+	ctx := context.Background()
+	routes := func() []string {
+		services, err := proxy.Services(ctx, docker)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, s := range services {
+			names = append(names, s.Name)
+		}
+		return names
+	}
+
+	out := one.mustShip(t, "remove", "-y")
+	if r := routes(); slices.Contains(r, "rmone-web") || !slices.Contains(r, "rmtwo-web") {
+		t.Errorf("kamal-proxy routes after removing rmone: %q\n%s", r, out)
+	}
+	if !strings.Contains(out, "kamal-proxy stays: it routes other apps (rmtwo-web)") {
+		t.Errorf("remove did not say why kamal-proxy stays:\n%s", out)
+	}
+	if v := getHost(t, "http://"+h2IP(t)+"/version", "two.test"); v != "200 OK v1" {
+		t.Errorf("the other app no longer serves: %q", v)
+	}
+
+	out = two.mustShip(t, "remove", "-y")
+	if _, err := docker.ContainerInspect(ctx, proxy.ContainerName); err == nil {
+		t.Errorf("kamal-proxy stayed with no app left:\n%s", out)
+	}
+
+	_, errOut, code := two.ship(t, "redeploy", "--skip-build", "--version", "v1")
+	if code != exitFailed || !strings.Contains(errOut, "kamal-proxy is not running on "+h2.Addr+", and redeploy does not boot it") {
+		t.Errorf("redeploy without kamal-proxy: %d\n%s", code, errOut)
+	}
+	if _, err := docker.ContainerInspect(ctx, proxy.ContainerName); err == nil {
+		t.Error("redeploy booted kamal-proxy")
+	}
+	list, _ := docker.ContainerList(ctx, container.ListOptions{Filters: filters.NewArgs(filters.Arg("label", "service=rmtwo"))})
+	if len(list) != 0 {
+		t.Errorf("redeploy started %d containers without kamal-proxy", len(list))
+	}
+}
+
+// getHost GETs url with the Host header host.
+func getHost(t *testing.T, url, host string) string {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = host
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		return "unreachable: " + err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.Status + " " + strings.TrimSpace(string(b))
 }
