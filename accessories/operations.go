@@ -254,6 +254,10 @@ func placeFiles(ctx context.Context, h *host.Host, c *config.Config, a *config.A
 // Upload puts the accessory's files on the host, where its container
 // mounts them (Kamal's accessory upload), and names each one to out.
 func Upload(ctx context.Context, h *host.Host, c *config.Config, a *config.Accessory, out io.Writer) error {
+	if len(a.Files) == 0 {
+		fmt.Fprintf(out, "accessory %s has no files\n", a.Name)
+		return nil
+	}
 	home, err := h.Home(ctx)
 	if err != nil {
 		return err
@@ -265,6 +269,10 @@ func Upload(ctx context.Context, h *host.Host, c *config.Config, a *config.Acces
 // owner and mode (Kamal's accessory directories), and names each one to
 // out; what is in them stays.
 func Directories(ctx context.Context, h *host.Host, c *config.Config, a *config.Accessory, out io.Writer) error {
+	if len(a.Directories) == 0 {
+		fmt.Fprintf(out, "accessory %s has no directories\n", a.Name)
+		return nil
+	}
 	home, err := h.Home(ctx)
 	if err != nil {
 		return err
