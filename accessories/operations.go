@@ -81,7 +81,7 @@ func prepareAccessory(ctx context.Context, h *host.Host, c *config.Config, a *co
 	if err := placeFiles(ctx, h, c, a, dir); err != nil {
 		return nil, err
 	}
-	if err := host.WriteEnvFile(ctx, h, path.Join(dir, "env"), ct.EnvFile); err != nil {
+	if err := host.WriteEnvFile(ctx, h, spec.AccessoryEnvFile(home, c, a), ct.EnvFile); err != nil {
 		return nil, err
 	}
 	return ct, nil
@@ -245,6 +245,43 @@ func Remove(ctx context.Context, h *host.Host, c *config.Config, a *config.Acces
 
 // placeFiles uploads the accessory's files and creates its directories.
 func placeFiles(ctx context.Context, h *host.Host, c *config.Config, a *config.Accessory, dir string) error {
+	if err := uploadFiles(ctx, h, c, a, dir, io.Discard); err != nil {
+		return err
+	}
+	return makeDirectories(ctx, h, a, dir, io.Discard)
+}
+
+// Upload puts the accessory's files on the host, where its container
+// mounts them (Kamal's accessory upload), and names each one to out.
+func Upload(ctx context.Context, h *host.Host, c *config.Config, a *config.Accessory, out io.Writer) error {
+	if len(a.Files) == 0 {
+		fmt.Fprintf(out, "accessory %s has no files\n", a.Name)
+		return nil
+	}
+	home, err := h.Home(ctx)
+	if err != nil {
+		return err
+	}
+	return uploadFiles(ctx, h, c, a, spec.AccessoryDir(home, c, a), out)
+}
+
+// Directories creates the accessory's directories on the host with their
+// owner and mode (Kamal's accessory directories), and names each one to
+// out; what is in them stays.
+func Directories(ctx context.Context, h *host.Host, c *config.Config, a *config.Accessory, out io.Writer) error {
+	if len(a.Directories) == 0 {
+		fmt.Fprintf(out, "accessory %s has no directories\n", a.Name)
+		return nil
+	}
+	home, err := h.Home(ctx)
+	if err != nil {
+		return err
+	}
+	return makeDirectories(ctx, h, a, spec.AccessoryDir(home, c, a), out)
+}
+
+// uploadFiles uploads the accessory's files into its directory dir.
+func uploadFiles(ctx context.Context, h *host.Host, c *config.Config, a *config.Accessory, dir string, out io.Writer) error {
 	for _, f := range a.Files {
 		if strings.HasSuffix(f.Local, ".erb") {
 			return fmt.Errorf("accessory %s: %s is an ERB template; ship uploads files as they are: render it first", a.Name, f.Local)
@@ -271,12 +308,23 @@ func placeFiles(ctx context.Context, h *host.Host, c *config.Config, a *config.A
 		if err := h.Shell.Upload(ctx, dst, bytes.NewReader(data), mode, f.Owner); err != nil {
 			return fmt.Errorf("accessory %s: upload %s: %w", a.Name, f.Remote, err)
 		}
+		fmt.Fprintf(out, "uploaded %s (mounted at %s)\n", dst, f.Remote)
 	}
+	return nil
+}
+
+// makeDirectories creates the accessory's directories inside dir.
+func makeDirectories(ctx context.Context, h *host.Host, a *config.Accessory, dir string, out io.Writer) error {
 	for _, d := range a.Directories {
-		var discard strings.Builder
-		if err := host.Directory(ctx, h, spec.AccessoryDirectory(dir, d.Local), d.Owner, d.Mode, &discard); err != nil {
+		p := spec.AccessoryDirectory(dir, d.Local)
+		var changed strings.Builder
+		if err := host.Directory(ctx, h, p, d.Owner, d.Mode, &changed); err != nil {
 			return fmt.Errorf("accessory %s: %w", a.Name, err)
 		}
+		if changed.Len() == 0 {
+			fmt.Fprintf(out, "directory %s is in place\n", p)
+		}
+		io.WriteString(out, changed.String())
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/docker/docker/client"
+	"github.com/docker/docker/errdefs"
 
 	"github.com/shipdeploy/ship/config"
 	"github.com/shipdeploy/ship/host"
@@ -25,15 +26,15 @@ func proxyTarget(c *config.Config, r *config.Role, container string, deployTimeo
 }
 
 // bootProxy makes sure kamal-proxy runs on the host when one of units is
-// proxied, and installs their custom certificates.
-func bootProxy(ctx context.Context, h *host.Host, c *config.Config, units []Unit, local client.APIClient, out io.Writer) error {
+// proxied, booting it if boot, and installs their custom certificates.
+func bootProxy(ctx context.Context, h *host.Host, c *config.Config, units []Unit, local client.APIClient, boot bool, out io.Writer) error {
 	booted := false
 	for _, u := range units {
 		if u.Role.Proxy == nil {
 			continue
 		}
 		if !booted {
-			if err := proxy.Boot(ctx, h.Docker, local, c.ProxyRun, out); err != nil {
+			if err := ensureProxy(ctx, h, c, local, boot, out); err != nil {
 				return err
 			}
 			booted = true
@@ -44,6 +45,23 @@ func bootProxy(ctx context.Context, h *host.Host, c *config.Config, units []Unit
 				return err
 			}
 		}
+	}
+	return nil
+}
+
+// ensureProxy boots kamal-proxy, or without boot (a redeploy) only checks
+// that it runs: a redeploy that found no proxy at the route would have
+// stopped the old version already.
+func ensureProxy(ctx context.Context, h *host.Host, c *config.Config, local client.APIClient, boot bool, out io.Writer) error {
+	if boot {
+		return proxy.Boot(ctx, h.Docker, local, c.ProxyRun, out)
+	}
+	info, err := h.Docker.ContainerInspect(ctx, proxy.ContainerName)
+	if err != nil && !errdefs.IsNotFound(err) {
+		return fmt.Errorf("inspect %s: %w", proxy.ContainerName, err)
+	}
+	if err != nil || !info.State.Running {
+		return fmt.Errorf("%s is not running on %s, and redeploy does not boot it: run ship deploy, or ship proxy boot first", proxy.ContainerName, h.Name)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -53,6 +54,41 @@ func TestHealthBudgetFitsThePause(t *testing.T) {
 		}
 		if end := tc.elapsed + got + reserve; got > 0 && end > maxPause {
 			t.Errorf("%s: health wait and put-back end %s after the pause began, past max-pause %s", tc.name, end, maxPause)
+		}
+	}
+}
+
+// A redeploy does not boot kamal-proxy: where it is missing, the swap
+// fails before the old version stops, not at the route after it.
+func TestRedeployNeedsARunningProxy(t *testing.T) {
+	c := swapConfig(t)
+	r := c.Role("web")
+	r.Proxy = &config.Proxy{AppPort: 3000}
+	d := newFakeDocker()
+	d.add("shop-web-v1", "running", appLabels(c, "v1"), "shop_data:/data")
+	o, _ := runSwapWith(t, c, d, "v2", false, func(req *Request) { req.Redeploy = true })
+	if o.Err == nil || !strings.Contains(o.Err.Error(), "kamal-proxy is not running on "+swapHost+", and redeploy does not boot it") {
+		t.Fatalf("outcome %+v, want the missing kamal-proxy named", o)
+	}
+	if d.count("ContainerStop") != 0 || d.state("shop-web-v1") != "running" {
+		t.Errorf("the old version was stopped:\n%s", d.log())
+	}
+}
+
+// A redeploy prunes nothing; a deploy keeps retain_containers.
+func TestRedeployKeepsOldContainers(t *testing.T) {
+	for _, redeploy := range []bool{false, true} {
+		c := swapConfig(t)
+		c.RetainContainers = 1
+		d := newFakeDocker()
+		d.add("shop-web-v0", "exited", appLabels(c, "v0"), "shop_data:/data")
+		d.add("shop-web-v1", "running", appLabels(c, "v1"), "shop_data:/data")
+		o, _ := runSwapWith(t, c, d, "v2", false, func(req *Request) { req.Redeploy = redeploy })
+		if o.Err != nil {
+			t.Fatal(o.Err)
+		}
+		if kept := d.state("shop-web-v0") != ""; kept != redeploy {
+			t.Errorf("redeploy %v: v0 kept = %v, want %v", redeploy, kept, redeploy)
 		}
 	}
 }

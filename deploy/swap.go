@@ -84,9 +84,13 @@ type Request struct {
 	Version  string
 	Rollback bool
 	// KeepRunning leaves a role alone where the version already runs, for
-	// setup; a deploy of the running version replaces it (a redeploy).
+	// setup; a deploy of the running version replaces it.
 	KeepRunning bool
-	Out         *fleet.Output
+	// Redeploy is Kamal's redeploy: kamal-proxy is not booted, it must
+	// already run where a role is proxied (checked before anything stops),
+	// and old containers are not pruned.
+	Redeploy bool
+	Out      *fleet.Output
 	// Hook runs a local hook by name ("pre-deploy"); nil runs none.
 	Hook func(ctx context.Context, name string) error
 	// Performer is who asked, for the audit log on each host.
@@ -228,6 +232,7 @@ type swap struct {
 	tally   func(ctx context.Context, h *host.Host, r *config.Role, from string, u *DataUndo, out io.Writer)
 	undone  *DataUndo // what undo did
 	at      func(Step)
+	noPrune bool // a redeploy keeps old containers
 	// pausedAt is when the role's kamal-proxy service was paused; zero
 	// when it is not.
 	pausedAt time.Time
@@ -246,7 +251,7 @@ func prepare(ctx context.Context, req Request, local *localImage, h *host.Host, 
 	if err := proxy.EnsureNetwork(ctx, h.Docker); err != nil {
 		return nil, err
 	}
-	if err := bootProxy(ctx, h, c, units, req.Local, out); err != nil {
+	if err := bootProxy(ctx, h, c, units, req.Local, !req.Redeploy, out); err != nil {
 		return nil, err
 	}
 	if !req.Rollback {
@@ -262,7 +267,7 @@ func prepare(ctx context.Context, req Request, local *localImage, h *host.Host, 
 	for _, u := range units {
 		s := &swap{cfg: c, unit: u, host: h, out: req.Out.Prefixed("[" + h.Name + " " + u.Role.Name + "] "),
 			target: spec.ContainerName(c, u.Role.Name, req.Version), version: req.Version,
-			data: req.Data, undo: req.Undo, tally: req.Tally, at: req.at}
+			data: req.Data, undo: req.Undo, tally: req.Tally, at: req.at, noPrune: req.Redeploy}
 		ct, err := spec.App(c, u.Role, u.Host, req.Version)
 		if err != nil {
 			return nil, err
@@ -409,7 +414,9 @@ func (s *swap) run(ctx context.Context) Outcome {
 		if err := recordHealthy(ctx, s.host, s.cfg, s.unit.Role.Name, s.version); err != nil {
 			fmt.Fprintf(s.out, "record healthy version: %v\n", err)
 		}
-		s.prune(ctx)
+		if !s.noPrune {
+			s.prune(ctx)
+		}
 		return s.outcomeFrom(from, s.result(), nil)
 	}
 

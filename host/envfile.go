@@ -20,3 +20,15 @@ func WriteEnvFile(ctx context.Context, h *Host, file string, content []byte) err
 	}
 	return nil
 }
+
+// RemoveEnvFiles deletes env files from the host, and only them: they
+// hold the config's secrets, which should not outlive the app there.
+func RemoveEnvFiles(ctx context.Context, h *Host, files []string) error {
+	if len(files) == 0 {
+		return nil
+	}
+	if err := h.Shell.Run(ctx, ssh.Cmd{Args: append([]string{"rm", "-f", "--"}, files...)}); err != nil {
+		return fmt.Errorf("remove env files: %w", err)
+	}
+	return nil
+}

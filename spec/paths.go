@@ -22,3 +22,8 @@ func EnvFile(home string, c *config.Config, role string) string {
 func AccessoryDir(home string, c *config.Config, a *config.Accessory) string {
 	return path.Join(AppDir(home, c), "accessories", a.Name)
 }
+
+// AccessoryEnvFile is where an accessory's env file lives on the host.
+func AccessoryEnvFile(home string, c *config.Config, a *config.Accessory) string {
+	return path.Join(AccessoryDir(home, c, a), "env")
+}

@@ -104,6 +104,56 @@ func AccessoryRemove(ctx context.Context, r AccessoryRequest) error {
 	})
 }
 
+// AccessoryDirectories creates the accessory's directories on its hosts,
+// with their owner and mode, through the deploy queue; what is in them
+// stays.
+func AccessoryDirectories(ctx context.Context, r AccessoryRequest) error {
+	return accessoryRun(ctx, r.Globals, r.Name, "accessory directories", func(ctx context.Context, t accessoryTarget) error {
+		return accessories.Directories(ctx, t.host, t.cfg, t.acc, t.out)
+	})
+}
+
+// AccessoryUpload uploads the accessory's files to its hosts, through the
+// deploy queue. A running accessory sees the new content of a mounted
+// file only after a reboot, as with Kamal.
+func AccessoryUpload(ctx context.Context, r AccessoryRequest) error {
+	return accessoryRun(ctx, r.Globals, r.Name, "accessory upload", func(ctx context.Context, t accessoryTarget) error {
+		return accessories.Upload(ctx, t.host, t.cfg, t.acc, t.out)
+	})
+}
+
+// AccessoryUpgradeRequest is ship accessory upgrade.
+type AccessoryUpgradeRequest struct {
+	AccessoryRequest
+	Rolling bool // one host at a time
+	Yes     bool // do not ask
+}
+
+// AccessoryUpgrade is Kamal's move of accessories from Kamal 1 to 2:
+// each is rebooted, so that its new container joins the kamal network
+// (ship's boot always puts it there), a host at a time with Rolling.
+// Without Yes, the user must agree first.
+func AccessoryUpgrade(ctx context.Context, r AccessoryUpgradeRequest) error {
+	if !r.Yes && !r.confirm(fmt.Sprintf("This will restart %s (stop, then start anew in the kamal network). Are you sure? [y/N] ", accessoryWhat(r.Name))) {
+		return errors.New("not upgraded: confirm on a terminal, or pass --confirmed")
+	}
+	limit := 0
+	if r.Rolling {
+		limit = 1
+	}
+	return accessoryRunLimit(ctx, r.Globals, r.Name, "accessory upgrade", limit, func(ctx context.Context, t accessoryTarget) error {
+		return accessories.Boot(ctx, t.host, t.local, t.cfg, t.acc, true, t.out)
+	})
+}
+
+// accessoryWhat names NAME|all in a question.
+func accessoryWhat(name string) string {
+	if name == "all" {
+		return "all accessories"
+	}
+	return "accessory " + name
+}
+
 // AccessoryDetails shows the accessory's container on each of its hosts:
 // image, state and start time, or that it is not booted.
 func AccessoryDetails(ctx context.Context, r AccessoryRequest) error {
@@ -186,6 +236,12 @@ func accessoryHosts(g Globals, cfg *config.Config, accs []*config.Accessory) ([]
 // hosts at once, each accessory's lines under "[HOST NAME] ". A command
 // runs it through the deploy queue.
 func accessoryRun(ctx context.Context, g Globals, name, command string, fn accessoryFunc) error {
+	return accessoryRunLimit(ctx, g, name, command, 0, fn)
+}
+
+// accessoryRunLimit is accessoryRun on at most limit hosts at once; 0 is
+// all at once.
+func accessoryRunLimit(ctx context.Context, g Globals, name, command string, limit int, fn accessoryFunc) error {
 	cfg, err := LoadConfig(g)
 	if err != nil {
 		return err
@@ -210,7 +266,7 @@ func accessoryRun(ctx context.Context, g Globals, name, command string, fn acces
 	defer local.Close()
 	run := func(ctx context.Context) error {
 		out := s.output()
-		results := fleet.Each(ctx, hosts, 0, func(ctx context.Context, h string) (struct{}, error) {
+		results := fleet.Each(ctx, hosts, limit, func(ctx context.Context, h string) (struct{}, error) {
 			for _, a := range accs {
 				if !slices.Contains(accessories.Hosts(cfg, a), h) {
 					continue

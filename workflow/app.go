@@ -1,11 +1,14 @@
 package workflow
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/kballard/go-shellquote"
 
@@ -355,4 +358,104 @@ func AppRemove(ctx context.Context, r AppRemoveRequest) error {
 		}
 		return nil
 	})
+}
+
+// AppStaleRequest is ship app stale_containers.
+type AppStaleRequest struct {
+	Globals
+	Stop bool // stop the stale containers, through the deploy queue
+}
+
+// AppStaleRow is what stale_containers found for one role on one host.
+type AppStaleRow struct {
+	Host, Role string
+	// Current is the container that serves; "" when none runs.
+	Current string
+	// Stale are the other running containers: second writers.
+	Stale []deploy.AppContainer
+	// Stopped is set when Stale were stopped.
+	Stopped bool
+}
+
+// AppStaleContainers finds the containers of old versions still running
+// beside the one that serves (ship app stale_containers): each is a
+// second writer of the app's database. With Stop they are stopped,
+// through the deploy queue, by the deploy package.
+func AppStaleContainers(ctx context.Context, r AppStaleRequest) ([]AppStaleRow, error) {
+	var rows []AppStaleRow
+	var mu sync.Mutex
+	add := func(t appTarget, st deploy.Stale, stopped bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		rows = append(rows, AppStaleRow{Host: t.host.Name, Role: t.unit.Role.Name, Current: st.Current.Name, Stale: st.Others, Stopped: stopped && len(st.Others) > 0})
+	}
+	s, targets, err := appSession(ctx, r.Globals)
+	if err != nil {
+		return nil, err
+	}
+	defer s.close()
+	if r.Stop {
+		// No repair first: it takes two running containers for a swap
+		// cut short and restarts the one that serves too. Stopping the
+		// others starts nothing, so it needs no repair to be safe.
+		err := s.mutate(ctx, nil, queue.Ticket{Command: "app stale_containers --stop"}, func(ctx context.Context) error {
+			return s.eachAppTarget(ctx, targets, func(ctx context.Context, t appTarget, w io.Writer) error {
+				st, err := deploy.StopStale(ctx, t.host, s.cfg, t.unit.Role, w)
+				add(t, st, err == nil)
+				return err
+			})
+		})
+		return sortStale(rows), err
+	}
+	var errs []error
+	for _, t := range targets {
+		st, err := deploy.FindStale(ctx, t.host, s.cfg, t.unit.Role.Name)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", t.name(), err))
+			continue
+		}
+		add(t, st, false)
+	}
+	return rows, errors.Join(errs...)
+}
+
+// sortStale orders rows by host and role: they were found in parallel.
+func sortStale(rows []AppStaleRow) []AppStaleRow {
+	slices.SortStableFunc(rows, func(a, b AppStaleRow) int {
+		return cmp.Or(cmp.Compare(a.Host, b.Host), cmp.Compare(a.Role, b.Role))
+	})
+	return rows
+}
+
+// AppImageRow is one tag of the app's image on one host.
+type AppImageRow struct {
+	Host string
+	app.Image
+}
+
+// AppImages lists the tags of the app's image on each selected host (ship
+// app images). The rows of the hosts it could list come back with the
+// errors of the others.
+func AppImages(ctx context.Context, g Globals) ([]AppImageRow, error) {
+	s, err := open(g)
+	if err != nil {
+		return nil, err
+	}
+	defer s.close()
+	if err := s.connect(ctx); err != nil {
+		return nil, err
+	}
+	var rows []AppImageRow
+	var errs []error
+	for _, h := range s.hosts {
+		imgs, err := app.Images(ctx, s.engines[h], s.cfg)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", h, err))
+			continue
+		}
+		for _, img := range imgs {
+			rows = append(rows, AppImageRow{Host: h, Image: img})
+		}
+	}
+	return rows, errors.Join(errs...)
 }

@@ -36,6 +36,8 @@ type DeployRequest struct {
 	NoCoalesce bool
 	// AtStep, if set, is told of each swap step (tests stop there).
 	AtStep func(deploy.Step)
+	// redeploy is set by Redeploy.
+	redeploy bool
 }
 
 // Deploy builds the image (unless SkipBuild) and swaps it in on the
@@ -55,6 +57,15 @@ func Deploy(ctx context.Context, r DeployRequest) (*deploy.Report, error) {
 	return rep, finish(r.UI.Redactor, rep, deployInto(ctx, r, rep))
 }
 
+// Redeploy is Kamal's redeploy: Deploy without booting kamal-proxy (it
+// must run already where a role is proxied) and without pruning old
+// containers. Its report, queue ticket and audit entries are a deploy's;
+// its hooks see the command redeploy.
+func Redeploy(ctx context.Context, r DeployRequest) (*deploy.Report, error) {
+	r.redeploy = true
+	return Deploy(ctx, r)
+}
+
 func deployInto(ctx context.Context, r DeployRequest, rep *deploy.Report) error {
 	cfg, err := LoadConfig(r.Globals)
 	if err != nil {
@@ -66,7 +77,7 @@ func deployInto(ctx context.Context, r DeployRequest, rep *deploy.Report) error 
 		return err
 	}
 	rep.Version = version
-	return swap(ctx, r.Globals, cfg, version, swapOptions{report: rep, noCoalesce: r.NoCoalesce, atStep: r.AtStep})
+	return swap(ctx, r.Globals, cfg, version, swapOptions{report: rep, noCoalesce: r.NoCoalesce, atStep: r.AtStep, redeploy: r.redeploy})
 }
 
 // RollbackRequest is ship rollback.
@@ -174,6 +185,7 @@ type swapOptions struct {
 	rollback    bool
 	restoreData bool // rollback --restore-data
 	keepRunning bool // setup: leave a version that already runs alone
+	redeploy    bool // no kamal-proxy boot, no pruning
 	noCoalesce  bool
 	report      *deploy.Report
 	atStep      func(deploy.Step)
@@ -197,7 +209,11 @@ func swap(ctx context.Context, g Globals, cfg *config.Config, version string, op
 	if opts.rollback {
 		command = "rollback"
 	}
-	hook := s.hookRunner(command, version, 0)
+	hookCommand := command
+	if opts.redeploy {
+		hookCommand = "redeploy"
+	}
+	hook := s.hookRunner(hookCommand, version, 0)
 	if err := hook(ctx, hooks.PreConnect); err != nil {
 		return err
 	}
@@ -211,6 +227,7 @@ func swap(ctx context.Context, g Globals, cfg *config.Config, version string, op
 		Version:     version,
 		Rollback:    opts.rollback,
 		KeepRunning: opts.keepRunning,
+		Redeploy:    opts.redeploy,
 		Out:         s.output(),
 		Hook:        hook,
 		Performer:   audit.Performer(),
@@ -265,7 +282,7 @@ func swap(ctx context.Context, g Globals, cfg *config.Config, version string, op
 		if err := s.printOutcomes(outcomes); err != nil {
 			return err
 		}
-		return s.hookRunner(command, version, time.Since(start))(ctx, hooks.PostDeploy)
+		return s.hookRunner(hookCommand, version, time.Since(start))(ctx, hooks.PostDeploy)
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"text/tabwriter"
+	"time"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
@@ -47,6 +48,13 @@ func appCommand() *cli.Command {
 				},
 				Action: appExec,
 			},
+			{
+				Name:   "stale_containers",
+				Usage:  "find containers of old versions still running beside the one that serves: each is a second writer of the database",
+				Flags:  append([]cli.Flag{&cli.BoolFlag{Name: "stop", Aliases: []string{"s"}, Usage: "stop them (through the deploy queue)"}}, queueFlags()...),
+				Action: appStale,
+			},
+			{Name: "images", Usage: "show the app's images on each host", Action: appImages},
 			{
 				Name: "remove", Usage: "stop and remove the app's containers and images (volumes and data are kept)",
 				Flags: append([]cli.Flag{&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask"}}, queueFlags()...),
@@ -107,4 +115,35 @@ func (t execTerminal) MakeRaw() (restore func(), err error) {
 		return nil, err
 	}
 	return func() { term.Restore(int(t.Fd()), state) }, nil
+}
+
+func appStale(c *cli.Context) error {
+	rows, err := workflow.AppStaleContainers(c.Context, workflow.AppStaleRequest{Globals: globals(c), Stop: c.Bool("stop")})
+	for _, r := range rows {
+		switch {
+		case len(r.Stale) == 0:
+			fmt.Fprintf(c.App.Writer, "%s %s: no stale containers\n", r.Host, r.Role)
+		case r.Stopped:
+			for _, ct := range r.Stale {
+				fmt.Fprintf(c.App.Writer, "%s %s: stopped stale container %s (version %s); %s serves\n", r.Host, r.Role, ct.Name, ct.Version, r.Current)
+			}
+		default:
+			for _, ct := range r.Stale {
+				fmt.Fprintf(c.App.Writer, "%s %s: WARNING: stale container %s (version %s) runs beside %s, which serves: "+
+					"a second writer of the database (use ship app stale_containers --stop to stop it)\n", r.Host, r.Role, ct.Name, ct.Version, r.Current)
+			}
+		}
+	}
+	return err
+}
+
+func appImages(c *cli.Context) error {
+	rows, err := workflow.AppImages(c.Context, globals(c))
+	tw := tabwriter.NewWriter(c.App.Writer, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "HOST\tIMAGE\tID\tCREATED\tSIZE")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.1f MB\n", r.Host, r.Ref, r.ID, r.Created.Format(time.RFC3339), float64(r.Size)/1e6)
+	}
+	tw.Flush()
+	return err
 }
