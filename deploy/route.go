@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -48,13 +49,40 @@ func bootProxy(ctx context.Context, h *host.Host, c *config.Config, units []Unit
 	return nil
 }
 
+// installErrorPages puts the version's error pages in kamal-proxy's apps
+// volume when one of units is proxied, where route finds them.
+func installErrorPages(ctx context.Context, h *host.Host, c *config.Config, units []Unit, version string, pages proxy.ErrorPages, out io.Writer) error {
+	if len(pages) == 0 || !slices.ContainsFunc(units, func(u Unit) bool { return u.Role.Proxy != nil }) {
+		return nil
+	}
+	if err := proxy.InstallErrorPages(ctx, h.Docker, c.ServiceAndDestination(), version, pages); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "installed error pages %s for kamal-proxy\n", strings.Join(pages.Names(), ", "))
+	return nil
+}
+
 // route points a proxied role's service at container, which kamal-proxy
-// health-checks first. Roles without the proxy have nothing to route.
+// health-checks first, with the error pages of the container's version
+// when error_pages_path is set and they are on the host (a version
+// deployed before has none). Roles without the proxy have nothing to
+// route.
 func route(ctx context.Context, h *host.Host, c *config.Config, r *config.Role, container string, deployTimeout time.Duration, out io.Writer) error {
 	if r.Proxy == nil {
 		return nil
 	}
-	if err := proxy.Deploy(ctx, h.Docker, proxyTarget(c, r, container, deployTimeout)); err != nil {
+	t := proxyTarget(c, r, container, deployTimeout)
+	if c.ErrorPagesPath != "" {
+		dir := proxy.ErrorPagesDir(t.App, spec.VersionOf(c, r.Name, container, nil))
+		has, err := proxy.HasPath(ctx, h.Docker, dir)
+		if err != nil {
+			return fmt.Errorf("kamal-proxy: %w", err)
+		}
+		if has {
+			t.ErrorPages = dir
+		}
+	}
+	if err := proxy.Deploy(ctx, h.Docker, t); err != nil {
 		if strings.Contains(err.Error(), "host settings conflict") {
 			err = fmt.Errorf("%w (another app on this host's kamal-proxy already serves the same proxy.host, or none: give each app its own proxy.host)", err)
 		}
