@@ -15,6 +15,7 @@ import (
 
 	"github.com/shipdeploy/ship/internal/testapp"
 	"github.com/shipdeploy/ship/internal/testhost"
+	"github.com/shipdeploy/ship/internal/testlitestream"
 	"github.com/shipdeploy/ship/proxy"
 )
 
@@ -192,5 +193,101 @@ func TestMaintenanceRefusals(t *testing.T) {
 	_, errOut, code = a.ship(t, "app", "maintenance")
 	if code == 0 || !strings.Contains(errOut, "kamal-proxy does not route maintno-web on this host: deploy first") {
 		t.Errorf("app maintenance before any deploy: exit %d\n%s", code, errOut)
+	}
+}
+
+// dataMessage is what clients see while ship works on the data.
+const dataMessage = "Down for maintenance while data is restored"
+
+// checkAnswered fails the test unless every write the poster made was
+// acknowledged or refused with a 503 carrying message: kamal-proxy never
+// held one past its limit, nor routed one to a stopped container.
+func checkAnswered(t *testing.T, what string, p *poster, message string) {
+	t.Helper()
+	if len(p.failed) != 0 {
+		t.Errorf("%s: %d writes got no answer; first: %v", what, len(p.failed), p.failed[0])
+	}
+	for _, r := range p.refused {
+		if r.Code != http.StatusServiceUnavailable || !strings.Contains(r.Body, message) {
+			t.Errorf("%s: a write was refused with %s %q, want 503 with %q", what, r.Status, r.Body, message)
+			return
+		}
+	}
+	t.Logf("%s: %d writes acknowledged, %d refused with 503", what, len(p.acked), len(p.refused))
+}
+
+// Behind kamal-proxy, db restore and rollback --restore-data put the app
+// in maintenance for the data work, so every request gets an answer (a
+// 503 with a message, not a wait past kamal-proxy's max-pause or a 502
+// from a stopped container), and bring it live after; an app already in
+// maintenance stays in it.
+func TestProxiedDataOperationsUseMaintenance(t *testing.T) {
+	h1, h2 := testhost.Hosts(t)
+	s3 := testlitestream.StartS3(t)
+	testlitestream.Image(t, h1.DockerHost, "0.5.18")
+	a := proxiedApp(t, "maintdata", "", "", "v1", "v2")
+	appendConfig(t, a, fmt.Sprintf(`litestream:
+  databases: [/data/app.sqlite3]
+  replica:
+    url: s3://%s/maintdata
+    endpoint: %s
+    force_path_style: true
+    access_key_id: S3_KEY
+    secret_access_key: S3_SECRET
+  sync_interval: 500ms
+`, s3.Bucket, s3.Endpoint), fmt.Sprintf("S3_KEY=%s\nS3_SECRET=%s\n", s3.AccessKey, s3.SecretKey))
+	t.Cleanup(func() { a.ship(t, "accessory", "remove", "all") })
+	b := &backedUpApp{app: a, s3: s3, h1: h1}
+	url := "http://" + h2IP(t)
+	a.mustShip(t, "setup", "--skip-build", "--version", "v1")
+
+	w := startPoster(t, url)
+	waitFor(t, "acknowledged writes", func() bool { return len(w.acked) >= 20 })
+	w.halt()
+	b.waitSynced(t)
+	synced := w.acked
+
+	w = startPoster(t, url)
+	out := a.mustShip(t, "db", "restore", "--yes")
+	waitFor(t, "writes after the restore", func() bool { return len(w.acked) >= 10 })
+	w.halt()
+	if !strings.Contains(out, "maintdata-web is in maintenance") || !strings.Contains(out, "maintdata-web is live") {
+		t.Errorf("db restore did not put the app in maintenance and bring it live:\n%s", out)
+	}
+	checkAnswered(t, "db restore", w, dataMessage)
+	testapp.Durable(t, url, synced)
+
+	out = a.mustShip(t, "deploy", "--skip-build", "--version", "v2")
+	if !strings.Contains(out, "recorded the restore point of v1") {
+		t.Fatalf("the deploy recorded no restore point:\n%s", out)
+	}
+	w = startPoster(t, url)
+	out = a.mustShip(t, "rollback", "v1", "--restore-data", "--yes")
+	waitFor(t, "writes after the rollback", func() bool { return len(w.acked) >= 10 })
+	w.halt()
+	if !strings.Contains(out, "maintdata-web is in maintenance: kamal-proxy answers 503 until the swap ends") || !strings.Contains(out, "maintdata-web is live again") || strings.Contains(out, "kamal-proxy holds requests") {
+		t.Errorf("rollback --restore-data did not use maintenance instead of a pause:\n%s", out)
+	}
+	checkAnswered(t, "rollback --restore-data", w, dataMessage)
+	if v := get(t, url+"/version"); v != "v1" {
+		t.Errorf("after the rollback the app says %q, want v1", v)
+	}
+
+	// In maintenance already: the restore leaves it so.
+	a.mustShip(t, "app", "maintenance", "--message", "planned")
+	out = a.mustShip(t, "db", "restore", "--yes")
+	if !strings.Contains(out, "maintdata-web is in maintenance already and stays so") || strings.Contains(out, "maintdata-web is live") {
+		t.Errorf("db restore during maintenance:\n%s", out)
+	}
+	if got := fetch(url + "/version"); got.code != http.StatusServiceUnavailable || !strings.Contains(got.body, "planned") {
+		t.Errorf("after db restore in maintenance: %d %q, want the planned maintenance still", got.code, got.body)
+	}
+	state, err := proxy.ServiceState(context.Background(), dockerClient(t, h2), "maintdata-web")
+	if err != nil || state != proxy.Stopped {
+		t.Errorf("kamal-proxy has maintdata-web %v (%v), want stopped", state, err)
+	}
+	a.mustShip(t, "app", "live")
+	if v := get(t, url+"/version"); v != "v1" {
+		t.Errorf("after app live the app says %q, want v1", v)
 	}
 }
