@@ -25,6 +25,22 @@ func proxyTarget(c *config.Config, r *config.Role, container string, deployTimeo
 	}
 }
 
+// ProxyRunOn says how kamal-proxy runs on the host, when ship creates its
+// container: deploy.yml's proxy.run, else the host's boot config (ship
+// proxy boot_config), as Kamal decides.
+func ProxyRunOn(h *host.Host, c *config.Config) proxy.RunSource {
+	return func(ctx context.Context) (config.ProxyRun, error) {
+		if c.ProxyRun.Configured {
+			return c.ProxyRun, nil
+		}
+		home, err := h.Home(ctx)
+		if err != nil {
+			return c.ProxyRun, err
+		}
+		return proxy.RunOn(ctx, h.Shell, home, c.ProxyRun)
+	}
+}
+
 // bootProxy makes sure kamal-proxy runs on the host when one of units is
 // proxied, and installs their custom certificates.
 func bootProxy(ctx context.Context, h *host.Host, c *config.Config, units []Unit, local client.APIClient, out io.Writer) error {
@@ -34,7 +50,7 @@ func bootProxy(ctx context.Context, h *host.Host, c *config.Config, units []Unit
 			continue
 		}
 		if !booted {
-			if err := proxy.Boot(ctx, h.Docker, local, c.ProxyRun, out); err != nil {
+			if err := proxy.Boot(ctx, h.Docker, local, ProxyRunOn(h, c), out); err != nil {
 				return err
 			}
 			booted = true
