@@ -200,7 +200,7 @@ func swap(ctx context.Context, g Globals, cfg *config.Config, version string, op
 		command = "rollback"
 	}
 	var pages proxy.ErrorPages
-	if cfg.ErrorPagesPath != "" && !opts.rollback {
+	if cfg.ErrorPagesPath != "" && !opts.rollback && slices.ContainsFunc(cfg.Roles, func(r *config.Role) bool { return r.Proxy != nil }) {
 		if pages, err = proxy.ReadErrorPages(projectPath(cfg, cfg.ErrorPagesPath)); err != nil {
 			return usage(err)
 		}
