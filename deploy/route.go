@@ -35,9 +35,9 @@ func ProxyRunOn(h *host.Host, c *config.Config) proxy.RunSource {
 		}
 		home, err := h.Home(ctx)
 		if err != nil {
-			return c.ProxyRun, err
+			return config.ProxyRun{}, err
 		}
-		return proxy.RunOn(ctx, h.Shell, home, c.ProxyRun)
+		return proxy.BootConfigRun(ctx, h.Shell, home)
 	}
 }
 

@@ -206,15 +206,15 @@ func (b BootConfig) Run() (config.ProxyRun, error) {
 		if name == "p" {
 			name = "publish"
 		}
-		if !hasValue && !slices.Contains(flagOptions, name) {
-			if i+1 >= len(words) {
-				return run, fmt.Errorf("options: --%s needs a value", name)
-			}
+		switch {
+		case hasValue:
+		case slices.Contains(flagOptions, name):
+			value = "true"
+		case i+1 < len(words):
 			i++
 			value = words[i]
-		}
-		if !hasValue && slices.Contains(flagOptions, name) {
-			value = "true"
+		default:
+			return run, fmt.Errorf("options: --%s needs a value", name)
 		}
 		if err := addOption(&run, name, value); err != nil {
 			return run, fmt.Errorf("options: --%s %s: %w", name, value, err)
@@ -385,19 +385,17 @@ func WriteBootConfig(ctx context.Context, sh ssh.Runner, home string, b BootConf
 	return nil
 }
 
-// RunOn is how kamal-proxy runs on a host: deploy.yml's proxy.run when it
-// has one, else the host's boot config, as Kamal decides.
-func RunOn(ctx context.Context, sh ssh.Runner, home string, run config.ProxyRun) (config.ProxyRun, error) {
-	if run.Configured {
-		return run, nil
-	}
+// BootConfigRun reads the boot config of the host whose SSH user's home
+// is home, and says how it runs kamal-proxy: Kamal's defaults where it has
+// none.
+func BootConfigRun(ctx context.Context, sh ssh.Runner, home string) (config.ProxyRun, error) {
 	b, err := ReadBootConfig(ctx, sh, home)
 	if err != nil {
-		return run, err
+		return config.ProxyRun{}, err
 	}
 	r, err := b.Run()
 	if err != nil {
-		return run, fmt.Errorf("the kamal-proxy boot config in ~/%s: %w; fix it with ship proxy boot_config set, or reset it", BootConfigDir, err)
+		return config.ProxyRun{}, fmt.Errorf("the kamal-proxy boot config in ~/%s: %w; fix it with ship proxy boot_config set, or reset it", BootConfigDir, err)
 	}
 	return r, nil
 }
