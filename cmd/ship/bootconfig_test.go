@@ -91,3 +91,26 @@ func TestProxyRunOptions(t *testing.T) {
 		t.Errorf("port 80 (proxy.run, not the boot config's 8081) says %q", v)
 	}
 }
+
+// Thor's `--publish false` and `--docker-options a=b c=d` forms: the
+// first is refused saying how ship takes it, the second works (more words
+// after --docker-options are more options). Both fail before any config
+// is read.
+func TestBootConfigSetArguments(t *testing.T) {
+	dir := t.TempDir()
+	for args, want := range map[string]string{
+		"--publish false":  `unexpected argument "false": give a switch its value with =, as --publish=false`,
+		"memory=1g":        `unexpected argument "memory=1g": docker run options go after --docker-options`,
+		"--debug true x=y": `unexpected argument "true"`,
+	} {
+		_, errOut, code := ship(t, dir, append([]string{"proxy", "boot_config", "set"}, strings.Fields(args)...)...)
+		if code != exitUsage || !strings.Contains(errOut, want) {
+			t.Errorf("boot_config set %s: exit %d\n%s", args, code, errOut)
+		}
+	}
+	// Accepted: the config is what fails next.
+	_, errOut, code := ship(t, dir, "proxy", "boot_config", "set", "--docker-options", "memory=1g", "cpus=1")
+	if code != exitUsage || strings.Contains(errOut, "unexpected argument") || !strings.Contains(errOut, "deploy.yml") {
+		t.Errorf("boot_config set --docker-options memory=1g cpus=1 in a directory without a config: exit %d\n%s", code, errOut)
+	}
+}

@@ -79,8 +79,11 @@ func bootConfigCommand() *cli.Command {
 						MetricsPort: c.Int("metrics-port"), Debug: c.Bool("debug"), DockerOptions: c.StringSlice("docker-options"),
 					}
 					// Kamal's --docker-options takes every word after it.
-					if c.Args().Present() && !c.IsSet("docker-options") {
-						return usageError{fmt.Errorf("unexpected argument %q: docker run options go after --docker-options", c.Args().First())}
+					switch first := c.Args().First(); {
+					case first == "true" || first == "false":
+						return usageError{fmt.Errorf("unexpected argument %q: give a switch its value with =, as --publish=false (or --no-publish) and --debug=true", first)}
+					case first != "" && !c.IsSet("docker-options"):
+						return usageError{fmt.Errorf("unexpected argument %q: docker run options go after --docker-options", first)}
 					}
 					f.DockerOptions = append(f.DockerOptions, c.Args().Slice()...)
 					return workflow.ProxyBootConfigSet(c.Context, workflow.ProxyBootConfigSetRequest{Globals: globals(c), Flags: f})
