@@ -149,6 +149,14 @@ type ProxyRun struct {
 	LogMaxSize  string   `yaml:"log_max_size,omitempty"`
 	MetricsPort int      `yaml:"metrics_port,omitempty"`
 	Debug       bool     `yaml:"debug,omitempty"`
+	// Options are more docker run options for the container, and Labels
+	// its labels (options.label).
+	Options RunOptions        `yaml:"options,omitempty"`
+	Labels  map[string]string `yaml:"labels,omitempty"`
+	// Configured is whether deploy.yml has proxy.run; without it, as in
+	// Kamal, a host's boot config (ship proxy boot_config) says how
+	// kamal-proxy runs there.
+	Configured bool `yaml:"-"`
 }
 
 // Certificate is a custom TLS certificate and key, both taken from secrets.

@@ -145,8 +145,11 @@ func (d *decoder) proxyRun(n *yaml.Node, path string) ProxyRun {
 				}
 			}
 		},
-		"options": d.ignored,
+		"options": func(v *yaml.Node, kp string) { r.Options, r.Labels = d.proxyOptions(v, kp) },
 	})
+	// Kamal boots from the host's boot config unless proxy.run is present:
+	// an empty run is not.
+	r.Configured = len(resolve(n).Content) > 0
 	r.Image = repository + ":" + version
 	if registry != "" {
 		r.Image = registry + "/" + r.Image
@@ -174,4 +177,41 @@ func runNode(proxy *yaml.Node) *yaml.Node {
 func (d *decoder) size(n *yaml.Node, path string) string {
 	d.integer(n, path, 0, 1<<62)
 	return strings.ReplaceAll(resolve(n).Value, "_", "")
+}
+
+// proxyOptions reads proxy.run.options: docker run options, as a role's,
+// and label, which only the proxy container may set (an app container's
+// labels are ship's to keep).
+func (d *decoder) proxyOptions(n *yaml.Node, path string) (RunOptions, map[string]string) {
+	n = resolve(n)
+	if n.Kind != yaml.MappingNode {
+		return d.options(n, path, true), nil
+	}
+	rest := &yaml.Node{Kind: yaml.MappingNode, Tag: n.Tag, Line: n.Line, Column: n.Column}
+	var labels map[string]string
+	for _, p := range pairs(n) {
+		if strings.TrimPrefix(p.key.Value, "--") != "label" {
+			rest.Content = append(rest.Content, p.key, p.value)
+			continue
+		}
+		kp := join(path, "label")
+		values := []string{}
+		if v := resolve(p.value); v.Kind == yaml.SequenceNode {
+			values = d.strings(v, kp)
+		} else {
+			values = append(values, d.str(v, kp))
+		}
+		for _, l := range values {
+			k, v, _ := strings.Cut(l, "=")
+			if k == "" {
+				d.errorf(resolve(p.value), kp, "%q is not a label: want key=value", l)
+				continue
+			}
+			if labels == nil {
+				labels = map[string]string{}
+			}
+			labels[k] = v
+		}
+	}
+	return d.options(rest, path, true), labels
 }

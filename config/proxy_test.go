@@ -79,6 +79,7 @@ proxy:
 		LogMaxSize:  "50m",
 		MetricsPort: 9090,
 		Debug:       true,
+		Configured:  true,
 	}
 	if !reflect.DeepEqual(c.ProxyRun, want) {
 		t.Errorf("proxy.run =\n %+v\nwant\n %+v", c.ProxyRun, want)
@@ -130,22 +131,44 @@ proxy:
 	}
 }
 
-func TestProxyRunOptionsWarn(t *testing.T) {
+// proxy.run.options are docker run options for the proxy container, as
+// Kamal's docs show them, label included.
+func TestProxyRunOptions(t *testing.T) {
 	dir := write(t, map[string]string{"config/deploy.yml": `service: shop
 image: acme/shop
 servers: [10.0.0.1]
 proxy:
   run:
     options:
-      cpus: 1
+      label:
+        - custom.label=kamal-proxy
+      memory: 512m
+      cpus: 0.5
 `})
 	c, err := load(t, dir, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := filepath.Join(dir, "config/deploy.yml") + ":7:7: proxy.run.options: has no effect in ship"
-	if len(c.Warnings) != 1 || c.Warnings[0].String() != want {
-		t.Errorf("warnings = %v\nwant %s", c.Warnings, want)
+	want := RunOptions{{Name: "memory", Values: []string{"512m"}}, {Name: "cpus", Values: []string{"0.5"}}}
+	if !reflect.DeepEqual(c.ProxyRun.Options, want) || !reflect.DeepEqual(c.ProxyRun.Labels, map[string]string{"custom.label": "kamal-proxy"}) {
+		t.Errorf("proxy.run.options = %+v, labels %v", c.ProxyRun.Options, c.ProxyRun.Labels)
+	}
+	if len(c.Warnings) != 0 || !c.ProxyRun.Configured {
+		t.Errorf("warnings = %v, configured %v", c.Warnings, c.ProxyRun.Configured)
+	}
+}
+
+func TestProxyRunOptionsRefused(t *testing.T) {
+	for opts, want := range map[string]string{
+		"volume: /x:/y":  ":7:7: proxy.run.options.volume: unknown option; supported:",
+		"memory: lots":   ":7:15: proxy.run.options.memory:",
+		"label: [=oops]": `:7:14: proxy.run.options.label: "=oops" is not a label: want key=value`,
+	} {
+		dir := write(t, map[string]string{"config/deploy.yml": "service: shop\nimage: acme/shop\nservers: [10.0.0.1]\nproxy:\n  run:\n    options:\n      " + opts + "\n"})
+		_, err := load(t, dir, Options{})
+		if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "config/deploy.yml")+want) {
+			t.Errorf("%s: err = %v, want %s", opts, err, want)
+		}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,6 +23,22 @@ func proxyTarget(c *config.Config, r *config.Role, container string, deployTimeo
 	return proxy.Target{
 		Service: spec.ProxyService(c, r.Name), App: c.ServiceAndDestination(), Role: r.Name, Container: container, Proxy: r.Proxy,
 		DeployTimeout: deployTimeout, DrainTimeout: c.DrainTimeout,
+	}
+}
+
+// ProxyRunOn says how kamal-proxy runs on the host, when ship creates its
+// container: deploy.yml's proxy.run, else the host's boot config (ship
+// proxy boot_config), as Kamal decides.
+func ProxyRunOn(h *host.Host, c *config.Config) proxy.RunSource {
+	return func(ctx context.Context) (config.ProxyRun, error) {
+		if c.ProxyRun.Configured {
+			return c.ProxyRun, nil
+		}
+		home, err := h.Home(ctx)
+		if err != nil {
+			return config.ProxyRun{}, err
+		}
+		return proxy.BootConfigRun(ctx, h.Shell, home)
 	}
 }
 
@@ -54,7 +71,7 @@ func bootProxy(ctx context.Context, h *host.Host, c *config.Config, units []Unit
 // stopped the old version already.
 func ensureProxy(ctx context.Context, h *host.Host, c *config.Config, local client.APIClient, boot bool, out io.Writer) error {
 	if boot {
-		return proxy.Boot(ctx, h.Docker, local, c.ProxyRun, out)
+		return proxy.Boot(ctx, h.Docker, local, ProxyRunOn(h, c), out)
 	}
 	info, err := h.Docker.ContainerInspect(ctx, proxy.ContainerName)
 	if err != nil && !errdefs.IsNotFound(err) {
@@ -66,13 +83,40 @@ func ensureProxy(ctx context.Context, h *host.Host, c *config.Config, local clie
 	return nil
 }
 
+// installErrorPages puts the version's error pages in kamal-proxy's apps
+// volume when one of units is proxied, where route finds them.
+func installErrorPages(ctx context.Context, h *host.Host, c *config.Config, units []Unit, version string, pages proxy.ErrorPages, out io.Writer) error {
+	if len(pages) == 0 || !slices.ContainsFunc(units, func(u Unit) bool { return u.Role.Proxy != nil }) {
+		return nil
+	}
+	if err := proxy.InstallErrorPages(ctx, h.Docker, c.ServiceAndDestination(), version, pages); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "installed error pages %s for kamal-proxy\n", strings.Join(pages.Names(), ", "))
+	return nil
+}
+
 // route points a proxied role's service at container, which kamal-proxy
-// health-checks first. Roles without the proxy have nothing to route.
+// health-checks first, with the error pages of the container's version
+// when error_pages_path is set and they are on the host (a version
+// deployed before has none). Roles without the proxy have nothing to
+// route.
 func route(ctx context.Context, h *host.Host, c *config.Config, r *config.Role, container string, deployTimeout time.Duration, out io.Writer) error {
 	if r.Proxy == nil {
 		return nil
 	}
-	if err := proxy.Deploy(ctx, h.Docker, proxyTarget(c, r, container, deployTimeout)); err != nil {
+	t := proxyTarget(c, r, container, deployTimeout)
+	if c.ErrorPagesPath != "" {
+		dir := proxy.ErrorPagesDir(t.App, spec.VersionOf(c, r.Name, container, nil))
+		has, err := proxy.HasPath(ctx, h.Docker, dir)
+		if err != nil {
+			return fmt.Errorf("kamal-proxy: %w", err)
+		}
+		if has {
+			t.ErrorPages = dir
+		}
+	}
+	if err := proxy.Deploy(ctx, h.Docker, t); err != nil {
 		if strings.Contains(err.Error(), "host settings conflict") {
 			err = fmt.Errorf("%w (another app on this host's kamal-proxy already serves the same proxy.host, or none: give each app its own proxy.host)", err)
 		}

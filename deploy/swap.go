@@ -36,7 +36,9 @@ import (
 //   5. single-writer check: no running container but the old version may
 //      write to the app's volumes, else nothing is touched;
 //      a proxied role's service is paused: kamal-proxy lets the requests
-//      in flight finish and holds new ones, so the gap fails none;
+//      in flight finish and holds new ones, so the gap fails none; a
+//      service in maintenance stays so, and one whose Data step may
+//      outlast a pause (rollback --restore-data) is put in maintenance;
 //   6. the old container is stopped (SIGTERM, stop_timeout) and has exited;
 //   7. single-writer check again: nothing may write to the volumes now;
 //      at this quiet point the request's Data step runs: it records a
@@ -113,6 +115,15 @@ type Request struct {
 	Tally func(ctx context.Context, h *host.Host, r *config.Role, from string, u *DataUndo, out io.Writer)
 	// AtStep, if set, is called as the swap passes each Step.
 	AtStep func(Step)
+	// ErrorPages are error_pages_path's pages, installed for the version
+	// on each host with a proxied role (a deploy); nil for none.
+	ErrorPages proxy.ErrorPages
+	// Maintenance, if set, puts a proxied role's service in maintenance
+	// with this message for the swap instead of pausing it: the Data step
+	// may take longer than kamal-proxy would hold requests (rollback
+	// --restore-data). The service goes live again after, unless it was
+	// in maintenance before.
+	Maintenance string
 	// Redactor hides the config's secrets in the audit log's entries,
 	// whose results quote errors; nil hides nothing.
 	Redactor *redact.Redactor
@@ -236,7 +247,11 @@ type swap struct {
 	// pausedAt is when the role's kamal-proxy service was paused; zero
 	// when it is not.
 	pausedAt time.Time
-	health   Health // of the target, once checked
+	// maintenance is Request.Maintenance; stopped is whether the swap put
+	// the service in maintenance, and so brings it live.
+	maintenance string
+	stopped     bool
+	health      Health // of the target, once checked
 }
 
 // maxDeliveries bounds how many hosts are sent an image at once, so a large
@@ -254,6 +269,9 @@ func prepare(ctx context.Context, req Request, local *localImage, h *host.Host, 
 	if err := bootProxy(ctx, h, c, units, req.Local, !req.Redeploy, out); err != nil {
 		return nil, err
 	}
+	if err := installErrorPages(ctx, h, c, units, req.Version, req.ErrorPages, out); err != nil {
+		return nil, err
+	}
 	if !req.Rollback {
 		if err := ensureImage(ctx, h, local, c, spec.ImageRef(c, req.Version), out); err != nil {
 			return nil, err
@@ -267,7 +285,7 @@ func prepare(ctx context.Context, req Request, local *localImage, h *host.Host, 
 	for _, u := range units {
 		s := &swap{cfg: c, unit: u, host: h, out: req.Out.Prefixed("[" + h.Name + " " + u.Role.Name + "] "),
 			target: spec.ContainerName(c, u.Role.Name, req.Version), version: req.Version,
-			data: req.Data, undo: req.Undo, tally: req.Tally, at: req.at, noPrune: req.Redeploy}
+			data: req.Data, undo: req.Undo, tally: req.Tally, at: req.at, noPrune: req.Redeploy, maintenance: req.Maintenance}
 		ct, err := spec.App(c, u.Role, u.Host, req.Version)
 		if err != nil {
 			return nil, err
@@ -499,11 +517,30 @@ func (s *swap) restore(ctx context.Context, oldNames []string, cause error) erro
 
 // pause holds a proxied role's requests for the swap, when an old version
 // serves them. A service kamal-proxy does not route yet has none to hold.
+// A service in maintenance stays so, as Kamal's deploys leave it, until
+// ship app live: pausing it would end the maintenance. With a maintenance
+// message, the swap puts the service in maintenance instead of pausing it.
 func (s *swap) pause(ctx context.Context, serving bool) error {
 	if s.unit.Role.Proxy == nil || !serving {
 		return nil
 	}
 	svc := spec.ProxyService(s.cfg, s.unit.Role.Name)
+	state, err := proxy.ServiceState(ctx, s.host.Docker, svc)
+	if err != nil {
+		return fmt.Errorf("kamal-proxy: %w", err)
+	}
+	switch {
+	case state == proxy.Stopped:
+		fmt.Fprintf(s.out, "%s is in maintenance and stays so: ship app live ends it\n", svc)
+		return nil
+	case s.maintenance != "" && state != proxy.Absent:
+		if err := proxy.Maintenance(ctx, s.host.Docker, svc, s.cfg.DrainTimeout, s.maintenance); err != nil {
+			return fmt.Errorf("kamal-proxy: maintenance %s: %w", svc, err)
+		}
+		s.stopped = true
+		fmt.Fprintf(s.out, "%s is in maintenance: kamal-proxy answers 503 until the swap ends\n", svc)
+		return nil
+	}
 	start := time.Now()
 	paused, err := proxy.Pause(ctx, s.host.Docker, svc, s.cfg.DrainTimeout, s.maxPause())
 	if err != nil {
@@ -516,16 +553,25 @@ func (s *swap) pause(ctx context.Context, serving bool) error {
 	return nil
 }
 
-// resume releases the held requests, to whichever version now serves. It
-// runs however the swap ended: a service left paused would hold every
-// request until kamal-proxy sheds them.
+// resume releases the held requests, to whichever version now serves, or
+// ends the maintenance the swap began. It runs however the swap ended: a
+// service left paused would hold every request until kamal-proxy sheds
+// them.
 func (s *swap) resume(ctx context.Context) {
-	if s.pausedAt.IsZero() {
+	if s.pausedAt.IsZero() && !s.stopped {
 		return
 	}
 	svc := spec.ProxyService(s.cfg, s.unit.Role.Name)
 	if err := proxy.Resume(context.WithoutCancel(ctx), s.host.Docker, svc); err != nil {
-		fmt.Fprintf(s.out, "kamal-proxy: resume %s: %v; the next ship command on this host resumes it\n", svc, err)
+		next := "the next ship command on this host resumes it"
+		if s.stopped {
+			next = "ship app live ends the maintenance"
+		}
+		fmt.Fprintf(s.out, "kamal-proxy: resume %s: %v; %s\n", svc, err, next)
+		return
+	}
+	if s.stopped {
+		fmt.Fprintf(s.out, "%s is live again\n", svc)
 		return
 	}
 	fmt.Fprintf(s.out, "kamal-proxy released requests after %dms\n", time.Since(s.pausedAt).Milliseconds())

@@ -19,6 +19,9 @@ type Target struct {
 	Proxy     *config.Proxy
 	// DeployTimeout and DrainTimeout are the config's.
 	DeployTimeout, DrainTimeout time.Duration
+	// ErrorPages is the directory of the version's error pages inside the
+	// proxy container (ErrorPagesDir), or "" for kamal-proxy's own.
+	ErrorPages string
 }
 
 // defaultLogRequestHeaders are Kamal's.
@@ -85,6 +88,9 @@ func DeployArgs(t Target) []string {
 	for _, h := range p.ResponseHeaders {
 		args = append(args, "--log-response-header="+h)
 	}
+	if t.ErrorPages != "" {
+		args = append(args, "--error-pages="+t.ErrorPages)
+	}
 	return args
 }
 
@@ -96,4 +102,21 @@ func PauseArgs(service string, drain, maxPause time.Duration) []string {
 
 func seconds(d time.Duration) string {
 	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + "s"
+}
+
+// MaintenanceArgs puts a service in maintenance as Kamal's app maintenance
+// does: kamal-proxy lets the requests in flight finish within drain, then
+// answers every request 503 with message (its own text when "") until
+// resume.
+func MaintenanceArgs(service string, drain time.Duration, message string) []string {
+	args := []string{"kamal-proxy", "stop", service, "--drain-timeout=" + seconds(drain)}
+	if message != "" {
+		args = append(args, "--message="+message)
+	}
+	return args
+}
+
+// LiveArgs ends a service's maintenance (or pause): Kamal's app live.
+func LiveArgs(service string) []string {
+	return []string{"kamal-proxy", "resume", service}
 }

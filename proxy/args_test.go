@@ -362,3 +362,43 @@ func TestMaxPause(t *testing.T) {
 		t.Errorf("MaxPause(10s, 30s) = %v, want 1m30s", got)
 	}
 }
+
+// Kamal's app maintenance: kamal-proxy stop SERVICE --drain-timeout=Ns
+// [--message=M], one argument each, so a message with spaces stays whole.
+func TestMaintenanceArgs(t *testing.T) {
+	checkArgs(t, MaintenanceArgs("shop-web", 30*time.Second, "Back at 10:00, sorry!"),
+		[]string{"kamal-proxy", "stop", "shop-web", "--drain-timeout=30s", "--message=Back at 10:00, sorry!"})
+	checkArgs(t, MaintenanceArgs("shop-web-staging", 1500*time.Millisecond, ""),
+		[]string{"kamal-proxy", "stop", "shop-web-staging", "--drain-timeout=1.5s"})
+	checkArgs(t, LiveArgs("shop-web"), []string{"kamal-proxy", "resume", "shop-web"})
+}
+
+// error_pages_path: Kamal passes the version's directory in the apps
+// volume, last.
+func TestDeployArgsErrorPages(t *testing.T) {
+	c := loadConfig(t, `service: shop
+image: acme/shop
+servers:
+  web: [10.0.0.1]
+proxy:
+  logging:
+    request_headers: []
+error_pages_path: public
+`, "")
+	tg := webTarget(t, c)
+	tg.App = "shop-staging"
+	tg.ErrorPages = ErrorPagesDir("shop-staging", "abc123")
+	checkArgs(t, DeployArgs(tg), []string{
+		"kamal-proxy", "deploy", "shop-web",
+		"--target=shop-web-abc123:80",
+		"--deploy-timeout=30s",
+		"--drain-timeout=30s",
+		"--health-check-interval=1s",
+		"--health-check-timeout=5s",
+		"--health-check-path=/up",
+		"--target-timeout=30s",
+		"--buffer-requests=true",
+		"--buffer-responses=true",
+		"--error-pages=/home/kamal-proxy/.apps-config/shop-staging/error_pages/abc123",
+	})
+}

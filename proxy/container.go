@@ -17,16 +17,18 @@ import (
 
 	"github.com/shipdeploy/ship/config"
 	"github.com/shipdeploy/ship/delivery"
+	"github.com/shipdeploy/ship/runopts"
 )
 
 // LabelManaged marks a kamal-proxy container ship created.
 const LabelManaged = "ship.proxy"
 
 // Spec is the kamal-proxy container ship creates on a host that has none:
-// Kamal's name, network, state volume and ports, so Kamal can drive it too.
-// Custom certificates live in a volume of their own, where Kamal keeps
-// them in a host directory.
-func Spec(run config.ProxyRun) (*container.Config, *container.HostConfig, *network.NetworkingConfig) {
+// Kamal's name, network, state volume and ports, so Kamal can drive it too,
+// then proxy.run.options on top, as Kamal passes them last. Custom
+// certificates live in a volume of their own, where Kamal keeps them in a
+// host directory.
+func Spec(run config.ProxyRun) (*container.Config, *container.HostConfig, *network.NetworkingConfig, error) {
 	cmd := []string{"kamal-proxy", "run"}
 	if run.Debug {
 		cmd = append(cmd, "--debug")
@@ -60,15 +62,27 @@ func Spec(run config.ProxyRun) (*container.Config, *container.HostConfig, *netwo
 			hc.PortBindings["443/tcp"] = append(hc.PortBindings["443/tcp"], nat.PortBinding{HostIP: ip, HostPort: strconv.Itoa(run.HTTPSPort)})
 		}
 	}
-	return cc, hc, nil
+	for k, v := range run.Labels {
+		if k != LabelManaged {
+			cc.Labels[k] = v
+		}
+	}
+	if err := runopts.Apply(run.Options, cc, hc); err != nil {
+		return nil, nil, nil, fmt.Errorf("proxy.run.options: %w", err)
+	}
+	return cc, hc, nil, nil
 }
+
+// RunSource says how to run the container on a host, when one is to be
+// created: deploy.yml's proxy.run, or the host's boot config.
+type RunSource func(ctx context.Context) (config.ProxyRun, error)
 
 // Boot makes sure kamal-proxy runs on the host and answers commands. A
 // kamal-proxy container that exists already, ship's or Kamal's, is used as
 // it is (started if stopped): fighting it for ports 80 and 443 would take
 // every app on the host offline. local, if set, can send the image when
 // the host lacks it; otherwise the host pulls it.
-func Boot(ctx context.Context, docker, local client.APIClient, run config.ProxyRun, out io.Writer) error {
+func Boot(ctx context.Context, docker, local client.APIClient, run RunSource, out io.Writer) error {
 	info, err := docker.ContainerInspect(ctx, ContainerName)
 	switch {
 	case err == nil && info.State.Running:
@@ -81,7 +95,11 @@ func Boot(ctx context.Context, docker, local client.APIClient, run config.ProxyR
 			return fmt.Errorf("start %s: %w", ContainerName, err)
 		}
 	case errdefs.IsNotFound(err):
-		if err := create(ctx, docker, local, run, out); err != nil {
+		r, err := run(ctx)
+		if err != nil {
+			return err
+		}
+		if err := create(ctx, docker, local, r, out); err != nil {
 			return err
 		}
 	default:
@@ -92,7 +110,12 @@ func Boot(ctx context.Context, docker, local client.APIClient, run config.ProxyR
 
 // Reboot replaces the kamal-proxy container with one made from run. Routes
 // survive in the state volume; requests fail while it restarts.
-func Reboot(ctx context.Context, docker, local client.APIClient, run config.ProxyRun, out io.Writer) error {
+func Reboot(ctx context.Context, docker, local client.APIClient, source RunSource, out io.Writer) error {
+	// Read first: a boot config ship cannot use leaves the old proxy be.
+	run, err := source(ctx)
+	if err != nil {
+		return err
+	}
 	if err := Remove(ctx, docker, out); err != nil {
 		return err
 	}
@@ -116,7 +139,10 @@ func create(ctx context.Context, docker, local client.APIClient, run config.Prox
 			}
 		}
 	}
-	cc, hc, nc := Spec(run)
+	cc, hc, nc, err := Spec(run)
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(out, "booting %s (%s)\n", ContainerName, run.Image)
 	if _, err := docker.ContainerCreate(ctx, cc, hc, nc, nil, ContainerName); err != nil {
 		return fmt.Errorf("create %s: %w", ContainerName, err)

@@ -40,7 +40,10 @@ func kamalContainer() (*container.Config, *container.HostConfig) {
 
 func checkSpec(t *testing.T, run config.ProxyRun, wantCC *container.Config, wantHC *container.HostConfig) {
 	t.Helper()
-	cc, hc, nc := Spec(run)
+	cc, hc, nc, err := Spec(run)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !reflect.DeepEqual(cc, wantCC) {
 		t.Errorf("container config:\n got %+v\nwant %+v", cc, wantCC)
 	}

@@ -4,10 +4,12 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"path"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -80,10 +82,73 @@ func Pause(ctx context.Context, docker client.APIClient, service string, drain, 
 	return err == nil, err
 }
 
-// Resume releases the requests a pause held.
+// Resume releases the requests a pause held, or ends a maintenance.
 func Resume(ctx context.Context, docker client.APIClient, service string) error {
-	_, err := Exec(ctx, docker, []string{"kamal-proxy", "resume", service})
+	_, err := Exec(ctx, docker, LiveArgs(service))
 	return err
+}
+
+// ErrNoService is a command for a service kamal-proxy does not route.
+var ErrNoService = errors.New("kamal-proxy does not route the service")
+
+// Maintenance stops a service: every request gets a 503 with message,
+// served through the service's error pages, until Resume. kamal-proxy
+// keeps the state across its restarts and across deploys of the service.
+func Maintenance(ctx context.Context, docker client.APIClient, service string, drain time.Duration, message string) error {
+	_, err := Exec(ctx, docker, MaintenanceArgs(service, drain, message))
+	if err != nil && strings.Contains(err.Error(), "service not found") {
+		return fmt.Errorf("%s: %w", service, ErrNoService)
+	}
+	return err
+}
+
+// State is a service's state in kamal-proxy.
+type State int
+
+// The states kamal-proxy list shows.
+const (
+	// Absent is a service kamal-proxy does not route.
+	Absent State = iota
+	Running
+	Paused
+	// Stopped is maintenance: every request gets a 503.
+	Stopped
+)
+
+// String is kamal-proxy's own word for the state.
+func (s State) String() string {
+	return [...]string{"absent", "running", "paused", "stopped"}[s]
+}
+
+// stateOf reads the State column of kamal-proxy list.
+func stateOf(word string) State {
+	switch word {
+	case "running":
+		return Running
+	case "paused":
+		return Paused
+	case "stopped":
+		return Stopped
+	}
+	return Absent
+}
+
+// ServiceState is the state of one service; Absent, with no error, when
+// kamal-proxy does not route it or does not run.
+func ServiceState(ctx context.Context, docker client.APIClient, service string) (State, error) {
+	services, err := Services(ctx, docker)
+	if errors.Is(err, ErrNotRunning) {
+		return Absent, nil
+	}
+	if err != nil {
+		return Absent, err
+	}
+	for _, s := range services {
+		if s.Name == service {
+			return stateOf(s.State), nil
+		}
+	}
+	return Absent, nil
 }
 
 // RemoveService stops routing the service.
@@ -153,6 +218,17 @@ func parseList(out string) []Service {
 // never on a command line, and no other user on the host can read the key.
 func InstallCertificate(ctx context.Context, docker client.APIClient, app, role string, cert, key []byte) error {
 	certPath, keyPath := TLSPaths(app, role)
+	dirs := []string{path.Join(appsDir, app), path.Join(appsDir, app, "tls"), path.Dir(certPath)}
+	if err := install(ctx, docker, dirs, map[string][]byte{certPath: cert, keyPath: key}); err != nil {
+		return fmt.Errorf("install the TLS certificate for %s in %s: %w", role, ContainerName, err)
+	}
+	return nil
+}
+
+// install writes dirs (mode 0700, parents first) and files (mode 0600),
+// all in the apps volume, owned by the proxy's user, through the Docker
+// API.
+func install(ctx context.Context, docker client.APIClient, dirs []string, files map[string][]byte) error {
 	uid, gid, err := containerUser(ctx, docker)
 	if err != nil {
 		return err
@@ -161,29 +237,29 @@ func InstallCertificate(ctx context.Context, docker client.APIClient, app, role 
 	tw := tar.NewWriter(&buf)
 	rel := func(p string) string { return strings.TrimPrefix(p, appsDir+"/") }
 	now := time.Now()
-	for _, dir := range []string{app, app + "/tls", path.Dir(rel(certPath))} {
-		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: dir + "/", Mode: 0o700, Uid: uid, Gid: gid, ModTime: now}); err != nil {
+	for _, dir := range dirs {
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: rel(dir) + "/", Mode: 0o700, Uid: uid, Gid: gid, ModTime: now}); err != nil {
 			return err
 		}
 	}
-	for _, f := range []struct {
-		name string
-		data []byte
-	}{{rel(certPath), cert}, {rel(keyPath), key}} {
-		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: f.name, Mode: 0o600, Uid: uid, Gid: gid, Size: int64(len(f.data)), ModTime: now}); err != nil {
+	names := make([]string, 0, len(files))
+	for name := range files {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		data := files[name]
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: rel(name), Mode: 0o600, Uid: uid, Gid: gid, Size: int64(len(data)), ModTime: now}); err != nil {
 			return err
 		}
-		if _, err := tw.Write(f.data); err != nil {
+		if _, err := tw.Write(data); err != nil {
 			return err
 		}
 	}
 	if err := tw.Close(); err != nil {
 		return err
 	}
-	if err := docker.CopyToContainer(ctx, ContainerName, appsDir, &buf, container.CopyToContainerOptions{}); err != nil {
-		return fmt.Errorf("install the TLS certificate for %s in %s: %w", role, ContainerName, err)
-	}
-	return nil
+	return docker.CopyToContainer(ctx, ContainerName, appsDir, &buf, container.CopyToContainerOptions{})
 }
 
 // containerUser is the uid and gid kamal-proxy runs as in its container,

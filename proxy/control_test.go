@@ -43,3 +43,11 @@ func TestParseListNoServices(t *testing.T) {
 		}
 	}
 }
+
+func TestStateOf(t *testing.T) {
+	for word, want := range map[string]State{"running": Running, "paused": Paused, "stopped": Stopped, "": Absent} {
+		if got := stateOf(word); got != want || (word != "" && got.String() != word) {
+			t.Errorf("stateOf(%q) = %v, want %v", word, got, want)
+		}
+	}
+}

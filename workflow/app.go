@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/kballard/go-shellquote"
 
@@ -105,6 +106,40 @@ func AppStart(ctx context.Context, g Globals) error {
 func AppStop(ctx context.Context, g Globals) error {
 	return appMutate(ctx, g, "app stop", func(ctx context.Context, cfg *config.Config, t appTarget, w io.Writer) error {
 		return deploy.Stop(ctx, t.host, cfg, t.unit.Role, w)
+	})
+}
+
+// AppMaintenanceRequest is ship app maintenance.
+type AppMaintenanceRequest struct {
+	Globals
+	// DrainTimeout is how long requests in flight may take to finish;
+	// 0 is the config's drain_timeout.
+	DrainTimeout time.Duration
+	// Message is shown to clients while in maintenance, in the 503 page;
+	// "" is kamal-proxy's own text.
+	Message string
+}
+
+// AppMaintenance puts each selected proxied role in maintenance, through
+// the deploy queue: kamal-proxy answers every request 503 with the
+// message and the app's error page until ship app live, deploys included.
+// Roles without the proxy are left alone, as Kamal does.
+func AppMaintenance(ctx context.Context, r AppMaintenanceRequest) error {
+	return appMutate(ctx, r.Globals, "app maintenance", func(ctx context.Context, cfg *config.Config, t appTarget, w io.Writer) error {
+		drain := r.DrainTimeout
+		if drain == 0 {
+			drain = cfg.DrainTimeout
+		}
+		_, err := deploy.Maintenance(ctx, t.host, cfg, t.unit.Role, drain, r.Message, w)
+		return err
+	})
+}
+
+// AppLive ends the maintenance of each selected proxied role, through the
+// deploy queue.
+func AppLive(ctx context.Context, g Globals) error {
+	return appMutate(ctx, g, "app live", func(ctx context.Context, cfg *config.Config, t appTarget, w io.Writer) error {
+		return deploy.Live(ctx, t.host, cfg, t.unit.Role, w)
 	})
 }
 

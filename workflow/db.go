@@ -10,6 +10,7 @@ import (
 	"github.com/shipdeploy/ship/audit"
 	"github.com/shipdeploy/ship/config"
 	"github.com/shipdeploy/ship/database"
+	"github.com/shipdeploy/ship/deploy"
 	"github.com/shipdeploy/ship/host"
 	"github.com/shipdeploy/ship/queue"
 )
@@ -147,7 +148,13 @@ func DBRestore(ctx context.Context, r DBRestoreRequest) error {
 	return s.mutate(ctx, nil, queue.Ticket{Command: "db restore"}, func(ctx context.Context) error {
 		out := s.output().Prefixed("[" + h.Name + "] ")
 		defer out.Close()
-		err := database.Restore(ctx, h, s.cfg, r.Timestamp, out)
+		// Requests get a 503 with a message while the app is stopped, not
+		// a wait longer than kamal-proxy would hold them.
+		live, err := deploy.MaintainHost(ctx, h, s.cfg, deploy.DataMaintenanceMessage, out)
+		if err == nil {
+			err = database.Restore(ctx, h, s.cfg, r.Timestamp, out)
+			err = errors.Join(err, live())
+		}
 		result := "restored " + what
 		if err != nil {
 			result = "failed: " + err.Error()

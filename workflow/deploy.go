@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -19,6 +20,7 @@ import (
 	"github.com/shipdeploy/ship/fleet"
 	"github.com/shipdeploy/ship/hooks"
 	"github.com/shipdeploy/ship/host"
+	"github.com/shipdeploy/ship/proxy"
 	"github.com/shipdeploy/ship/queue"
 	"github.com/shipdeploy/ship/spec"
 )
@@ -209,6 +211,12 @@ func swap(ctx context.Context, g Globals, cfg *config.Config, version string, op
 	if opts.rollback {
 		command = "rollback"
 	}
+	var pages proxy.ErrorPages
+	if cfg.ErrorPagesPath != "" && !opts.rollback && slices.ContainsFunc(cfg.Roles, func(r *config.Role) bool { return r.Proxy != nil }) {
+		if pages, err = proxy.ReadErrorPages(projectPath(cfg, cfg.ErrorPagesPath)); err != nil {
+			return usage(err)
+		}
+	}
 	hookCommand := command
 	if opts.redeploy {
 		hookCommand = "redeploy"
@@ -233,12 +241,18 @@ func swap(ctx context.Context, g Globals, cfg *config.Config, version string, op
 		Performer:   audit.Performer(),
 		AtStep:      opts.atStep,
 		Redactor:    s.UI.Redactor,
+		ErrorPages:  pages,
 	}
 	restoreVersion := ""
 	if opts.restoreData {
 		restoreVersion = version
 	}
 	req.Data = database.DataStep(cfg, restoreVersion)
+	if opts.restoreData {
+		// Putting the data back may outlast a pause: clients get a 503
+		// with a message instead of a wait that times out.
+		req.Maintenance = deploy.DataMaintenanceMessage
+	}
 	req.Undo, req.Tally = database.UndoStep(cfg), database.TallyStep(cfg)
 	if !opts.rollback {
 		local, err := localEngine()
@@ -345,4 +359,13 @@ func dbSession(ctx context.Context, g Globals, cfg *config.Config) (*session, *h
 		return nil, nil, err
 	}
 	return s, s.engines[name], nil
+}
+
+// projectPath is a path from the config, relative to the project's root
+// unless absolute, as Kamal reads error_pages_path.
+func projectPath(cfg *config.Config, p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(cfg.Root, p)
 }

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"sync"
 
 	"github.com/docker/docker/client"
 
 	"github.com/shipdeploy/ship/config"
+	"github.com/shipdeploy/ship/deploy"
 	"github.com/shipdeploy/ship/fleet"
 	"github.com/shipdeploy/ship/host"
 	"github.com/shipdeploy/ship/proxy"
@@ -37,7 +39,7 @@ type proxyFunc func(ctx context.Context, t proxyTarget) error
 // queue; an existing one, Kamal's too, is used as it is.
 func ProxyBoot(ctx context.Context, g Globals) error {
 	return proxyRun(ctx, g, "proxy boot", func(ctx context.Context, t proxyTarget) error {
-		return proxy.Boot(ctx, t.host.Docker, t.local, t.cfg.ProxyRun, t.out)
+		return proxy.Boot(ctx, t.host.Docker, t.local, deploy.ProxyRunOn(t.host, t.cfg), t.out)
 	})
 }
 
@@ -45,7 +47,7 @@ func ProxyBoot(ctx context.Context, g Globals) error {
 // proxy.run, through the deploy queue; requests fail while it restarts.
 func ProxyReboot(ctx context.Context, g Globals) error {
 	return proxyRun(ctx, g, "proxy reboot", func(ctx context.Context, t proxyTarget) error {
-		return proxy.Reboot(ctx, t.host.Docker, t.local, t.cfg.ProxyRun, t.out)
+		return proxy.Reboot(ctx, t.host.Docker, t.local, deploy.ProxyRunOn(t.host, t.cfg), t.out)
 	})
 }
 
@@ -152,4 +154,92 @@ func proxyRun(ctx context.Context, g Globals, command string, fn proxyFunc) erro
 		return run(ctx)
 	}
 	return s.mutate(ctx, nil, queue.Ticket{Command: command}, run)
+}
+
+// bootConfigDeprecated is Kamal's warning for every boot_config command.
+const bootConfigDeprecated = "The proxy boot_config command is deprecated - set the config in the deploy YAML at proxy/run instead"
+
+// ProxyBootConfigSetRequest is ship proxy boot_config set.
+type ProxyBootConfigSetRequest struct {
+	Globals
+	Flags proxy.BootConfigFlags
+}
+
+// ProxyBootConfigSet writes the kamal-proxy boot config on each selected
+// host with a proxied role, where Kamal keeps it (~/.kamal/proxy), through
+// the deploy queue. ship proxy boot and reboot use it where deploy.yml
+// has no proxy.run; the running proxy is not touched.
+func ProxyBootConfigSet(ctx context.Context, r ProxyBootConfigSetRequest) error {
+	r.UI.Warnf("%s", bootConfigDeprecated)
+	b, err := proxy.NewBootConfig(r.Flags)
+	if err != nil {
+		return usage(err)
+	}
+	return proxyRun(ctx, r.Globals, "proxy boot_config set", func(ctx context.Context, t proxyTarget) error {
+		if t.cfg.ProxyRun.Configured {
+			fmt.Fprintf(t.out, "WARNING: %s has proxy.run, which ship and Kamal boot kamal-proxy with instead of this boot config\n", t.cfg.Files[0])
+		}
+		home, err := t.host.Home(ctx)
+		if err != nil {
+			return err
+		}
+		if err := proxy.WriteBootConfig(ctx, t.host.Shell, home, b); err != nil {
+			return err
+		}
+		fmt.Fprintf(t.out, "kamal-proxy boot config: %s\n", b)
+		return nil
+	})
+}
+
+// ProxyBootConfigReset removes the kamal-proxy boot config of each
+// selected host with a proxied role, through the deploy queue: Kamal's
+// defaults apply again.
+func ProxyBootConfigReset(ctx context.Context, g Globals) error {
+	g.UI.Warnf("%s", bootConfigDeprecated)
+	return proxyRun(ctx, g, "proxy boot_config reset", func(ctx context.Context, t proxyTarget) error {
+		home, err := t.host.Home(ctx)
+		if err != nil {
+			return err
+		}
+		if err := proxy.WriteBootConfig(ctx, t.host.Shell, home, proxy.BootConfig{}); err != nil {
+			return err
+		}
+		fmt.Fprintf(t.out, "kamal-proxy boot config reset: %s\n", proxy.BootConfig{})
+		return nil
+	})
+}
+
+// BootConfigRow is one host's kamal-proxy boot config.
+type BootConfigRow struct {
+	Host   string
+	Config proxy.BootConfig
+}
+
+// ProxyBootConfigGet reads the kamal-proxy boot config of each selected
+// host with a proxied role, in host order.
+func ProxyBootConfigGet(ctx context.Context, g Globals) ([]BootConfigRow, error) {
+	g.UI.Warnf("%s", bootConfigDeprecated)
+	var mu sync.Mutex
+	got := map[string]proxy.BootConfig{}
+	var hosts []string
+	err := proxyRun(ctx, g, "", func(ctx context.Context, t proxyTarget) error {
+		home, err := t.host.Home(ctx)
+		if err != nil {
+			return err
+		}
+		b, err := proxy.ReadBootConfig(ctx, t.host.Shell, home)
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		got[t.host.Name] = b
+		hosts = proxyHosts(t.cfg, append(hosts, t.host.Name))
+		return nil
+	})
+	var rows []BootConfigRow
+	for _, h := range hosts {
+		rows = append(rows, BootConfigRow{Host: h, Config: got[h]})
+	}
+	return rows, err
 }

@@ -23,6 +23,19 @@ func appCommand() *cli.Command {
 				Action: func(c *cli.Context) error { return workflow.AppStart(c.Context, globals(c)) }},
 			{Name: "stop", Usage: "stop the running containers", Flags: queueFlags(),
 				Action: func(c *cli.Context) error { return workflow.AppStop(c.Context, globals(c)) }},
+			{
+				Name: "maintenance", Usage: "put the app in maintenance: kamal-proxy answers every request 503 (deploys keep it so) until ship app live",
+				Flags: append([]cli.Flag{
+					&cli.Float64Flag{Name: "drain-timeout", Aliases: []string{"drain_timeout"}, Usage: "seconds requests in flight may take to finish (default: drain_timeout from the config)"},
+					&cli.StringFlag{Name: "message", Usage: "message to show to clients while in maintenance"},
+				}, queueFlags()...),
+				Action: func(c *cli.Context) error {
+					return workflow.AppMaintenance(c.Context, workflow.AppMaintenanceRequest{Globals: globals(c),
+						DrainTimeout: time.Duration(c.Float64("drain-timeout") * float64(time.Second)), Message: c.String("message")})
+				},
+			},
+			{Name: "live", Usage: "end the maintenance: kamal-proxy routes requests to the app again", Flags: queueFlags(),
+				Action: func(c *cli.Context) error { return workflow.AppLive(c.Context, globals(c)) }},
 			{Name: "details", Usage: "show the running containers", Action: appList(workflow.AppDetails)},
 			{Name: "containers", Usage: "show all containers, with the versions retained for rollback", Action: appList(workflow.AppContainers)},
 			{Name: "version", Usage: "show the running version", Action: appVersion},
