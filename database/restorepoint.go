@@ -116,23 +116,29 @@ func putBackRestorePoint(ctx context.Context, h *host.Host, c *config.Config, db
 // section on its host's primary role), it records a restore point of the
 // version that stopped, then, for rollback --restore-data, puts back the
 // one of the version that starts. It is nil when ship knows no databases.
-func DataStep(c *config.Config, restoreVersion string) func(ctx context.Context, h *host.Host, r *config.Role, from string, out io.Writer) error {
+// PrepareStep returns the same step, with copies taken before the pause.
+func DataStep(c *config.Config, restoreVersion string) DataFunc {
 	if c.Litestream == nil && len(c.Databases) == 0 {
 		return nil
 	}
 	return func(ctx context.Context, h *host.Host, r *config.Role, from string, out io.Writer) error {
-		dbs, err := locateKnown(ctx, h, c, r.Name)
-		if err != nil || len(dbs) == 0 {
+		return dataStep(ctx, h, c, r, from, restoreVersion, nil, out)
+	}
+}
+
+// dataStep is DataStep, finishing the copies taken before the pause.
+func dataStep(ctx context.Context, h *host.Host, c *config.Config, r *config.Role, from, restoreVersion string, copies map[string]*preCopy, out io.Writer) error {
+	dbs, err := locateKnown(ctx, h, c, r.Name)
+	if err != nil || len(dbs) == 0 {
+		return err
+	}
+	if from != "" {
+		if err := finishRestorePoint(ctx, h, c, dbs, from, copies, out); err != nil {
 			return err
 		}
-		if from != "" {
-			if err := recordRestorePoint(ctx, h, c, dbs, from, out); err != nil {
-				return err
-			}
-		}
-		if restoreVersion == "" {
-			return nil
-		}
-		return putBackRestorePoint(ctx, h, c, dbs, restoreVersion, out)
 	}
+	if restoreVersion == "" {
+		return nil
+	}
+	return putBackRestorePoint(ctx, h, c, dbs, restoreVersion, out)
 }

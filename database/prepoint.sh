@@ -1,0 +1,112 @@
+#!/bin/sh
+# Takes the bulk of a restore point before a swap's pause, while the old
+# version still serves, then finishes it at the quiet point with only what
+# changed since. The database is $3 in the directory $2 of the volume whose
+# root is $1; the restore point is .ship/restore-points/$4/$3 beside it, and
+# the newest $5 are kept. Runs after safe.sh.
+#
+# In WAL mode the database file changes only when a checkpoint copies WAL
+# frames into it. A reader holding a read transaction keeps the WAL from
+# being restarted (its frames overwritten) and from being deleted when the
+# app closes its last connection. So, with such a reader open from before
+# the copy until the quiet point: a plain copy of the database file, even
+# one torn by a concurrent checkpoint, differs from the file at the quiet
+# point only in pages whose newest committed frames are in the WAL there;
+# SQLite's own recovery of that WAL beside the copy, then a checkpoint,
+# gives the database exactly as the old version left it, page for page,
+# schema_version included. The WAL header's salts, which change whenever
+# the WAL restarts, are compared too: when they differ, or the database is
+# not in WAL mode, the script says "full: WHY" and the caller copies the
+# whole database at the quiet point (record.sh).
+#
+# Protocol: it prints "ready" once the copy is taken (or "full: WHY" and
+# exits), then reads one line. "go" (at the quiet point, nothing writing)
+# finishes the restore point and prints "recorded", or "full: WHY"; any
+# other line, or the end of input (ship stopped or killed), removes the
+# copy. The copy lives in .ship/pre-point/$3, never among the restore
+# points, and the next run removes whatever a killed one left there.
+command -v sqlite3 >/dev/null || { echo "sqlite3 is not installed on this host: ship server bootstrap installs it (or apt-get install sqlite3)" >&2; exit 127; }
+root=$1 dir=$2 db=$3 version=$4 keep=$5
+enter "$root" "$dir"
+no_link "$db" "$db-wal" "$db-shm" "$db-journal"
+base=$(pwd -P)
+umask 077
+step "$root" .ship make
+step "$root" pre-point make
+no_link "$db"
+rm -rf -- "$db"
+[ -f "../../$db" ] || { echo "full: $db does not exist yet"; exit 0; }
+mkdir -m 700 -- "$db" || exit 1
+holder=
+# finish closes the reader and removes the copy.
+finish() {
+	if [ -n "$holder" ]; then
+		exec 3>&- 4<&-
+		wait "$holder"
+		holder=
+	fi
+	cd -P -- "$work" && rm -rf -- "$db"
+}
+work=$(pwd -P)
+trap finish EXIT
+step "$root" "$db"
+trap 'exit 1' HUP INT TERM
+
+# salts prints the WAL header's magic, format, page size and salts (bytes
+# 0-11 and 16-23) of the database's WAL, or nothing when it has no whole
+# header.
+salts() {
+	[ ! -L "../../../$db-wal" ] || planted "../../../$db-wal"
+	dd if="../../../$db-wal" iflag=nofollow bs=24 count=1 2>/dev/null | od -An -v -tu1 | tr -s ' \n' ' ' | awk 'NF == 24 { print $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $17, $18, $19, $20, $21, $22, $23, $24 }'
+}
+
+# Byte 18 of the database header is 2 in WAL mode.
+mode=$(dd if="../../../$db" iflag=nofollow bs=1 skip=18 count=1 2>/dev/null | od -An -tu1 | tr -d ' ')
+[ "$mode" = 2 ] || { echo "full: $db is not in WAL mode"; exit 0; }
+[ -n "$(salts)" ] || { echo "full: $db has no WAL"; exit 0; }
+
+# The reader: a read transaction on the live database, open until finish.
+mkfifo in out || exit 1
+sqlite3 -readonly -nofollow -bail "../../../$db" <in >out 2>reader.err &
+holder=$!
+exec 3>in 4<out
+printf '%s\n' "BEGIN;" "SELECT count(*) FROM sqlite_schema;" ".system echo ready" >&3
+began=
+while read -r line <&4; do
+	if [ "$line" = ready ]; then began=1 && break; fi
+done
+[ -n "$began" ] || { echo "open a read transaction on $base/$db: $(cat reader.err)" >&2; exit 1; }
+before=$(salts)
+[ -n "$before" ] || { echo "full: the WAL of $db went away"; exit 0; }
+cp -- "../../../$db" db || exit 1
+# On disk now, so that the quiet point's checkpoint syncs only its pages.
+sync -- db || exit 1
+echo ready
+
+read -r cmd || exit 0
+[ "$cmd" = go ] || exit 0
+no_link "../../../$db" "../../../$db-wal"
+[ "$(salts)" = "$before" ] || { echo "full: the WAL of $db restarted since the copy"; exit 0; }
+cp -- "../../../$db-wal" db-wal || exit 1
+exec 3>&- 4<&-
+wait "$holder"
+holder=
+# Recovery reads the copied WAL up to its last commit, as the new version
+# will read the live one; the checkpoint writes it into the copy.
+sqlite3 -nofollow -bail db "PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null || exit 1
+[ ! -e db-wal ] || { echo "the WAL beside the copy of $db was not checkpointed" >&2; exit 1; }
+
+cd -P -- "$base" || exit 1
+inside "$root"
+step "$root" .ship
+step "$root" restore-points make
+step "$root" "$version" make
+rm -f -- "$db-wal" "$db-shm"
+no_link "$db"
+mv -f -- "$work/$db/db" "$db" || exit 1
+cd .. || exit 1
+# As in record.sh: ls -t orders by time, and rm removes a planted link,
+# never what it points to.
+# shellcheck disable=SC2012
+ls -1t | tail -n +$((keep + 1)) | while read -r old; do rm -rf -- "$old"; done
+echo recorded

@@ -1,0 +1,254 @@
+package database
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shipdeploy/ship/ssh"
+)
+
+// localPreCopy is prepoint.sh run locally, as startPreCopy runs it on a
+// host, on the database file db, for the restore point of v1.
+type localPreCopy struct {
+	cmd   *exec.Cmd
+	in    io.WriteCloser
+	lines *bufio.Scanner
+}
+
+func startLocalPreCopy(t *testing.T, db string) *localPreCopy {
+	t.Helper()
+	argv := ssh.Script(safeScript+"\n"+prepointScript, filepath.Dir(db), ".", filepath.Base(db), "v1", "3").Args
+	cmd := exec.Command(argv[0], argv[1:]...)
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &localPreCopy{cmd: cmd, in: in, lines: bufio.NewScanner(out)}
+	t.Cleanup(func() { p.in.Close(); p.cmd.Wait() })
+	return p
+}
+
+// next is the script's next line of output.
+func (p *localPreCopy) next(t *testing.T) string {
+	t.Helper()
+	if !p.lines.Scan() {
+		t.Fatalf("prepoint.sh ended: %v", p.cmd.Wait())
+	}
+	return p.lines.Text()
+}
+
+// send writes a line to the script.
+func (p *localPreCopy) send(t *testing.T, line string) {
+	t.Helper()
+	if _, err := io.WriteString(p.in, line+"\n"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// writer inserts rows of about 20 KB, one transaction (and one process,
+// as short-lived app connections) at a time, until stopped; acked says
+// how many were acknowledged so far, stop how many in all.
+func writer(t *testing.T, db string) (acked func() int, stop func() int) {
+	t.Helper()
+	var (
+		mu   sync.Mutex
+		n    int
+		quit = make(chan struct{})
+		done = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		for i := 1; ; i++ {
+			select {
+			case <-quit:
+				return
+			default:
+			}
+			sql := fmt.Sprintf("PRAGMA busy_timeout=5000; INSERT INTO acked(id, b) VALUES (%d, randomblob(20000));", i)
+			if out, err := exec.Command("sqlite3", "-bail", db, sql).CombinedOutput(); err != nil {
+				t.Errorf("write %d: %v\n%s", i, err, out)
+				return
+			}
+			mu.Lock()
+			n = i
+			mu.Unlock()
+		}
+	}()
+	acked = func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return n
+	}
+	return acked, func() int {
+		close(quit)
+		<-done
+		return acked()
+	}
+}
+
+// bigDB makes a WAL-mode database of about mib MiB with an acked table.
+func bigDB(t testing.TB, db string, mib int) {
+	t.Helper()
+	sql := fmt.Sprintf(`PRAGMA journal_mode=WAL;
+CREATE TABLE bulk(id INTEGER PRIMARY KEY, b BLOB);
+CREATE TABLE acked(id INTEGER PRIMARY KEY, b BLOB);
+INSERT INTO bulk(b) SELECT randomblob(4000) FROM generate_series(1, %d);`, mib*1024/4)
+	if out, err := exec.Command("sqlite3", "-bail", db, sql).CombinedOutput(); err != nil {
+		t.Fatalf("make database: %v\n%s", err, out)
+	}
+}
+
+// The restore point finished from a copy taken under a writer holds
+// exactly the rows acknowledged before the writer stopped, keeps the
+// schema_version, and leaves no copy behind.
+func TestPrePointIsExactUnderAWriter(t *testing.T) {
+	needSQLite3(t)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "app.db")
+	bigDB(t, db, 32)
+	app := openWriter(t, db) // the app's own connection, held open
+	app("CREATE TABLE during(x);")
+	acked, stop := writer(t, db)
+	before, err := os.Stat(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := startLocalPreCopy(t, db)
+	if got := p.next(t); got != "ready" {
+		t.Fatalf("prepoint.sh said %q, want ready", got)
+	}
+	// Past SQLite's automatic checkpoint (1000 pages): some of what the
+	// copy holds is overwritten in the database file before the quiet
+	// point.
+	for from := acked(); acked() < from+250; {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if after, err := os.Stat(db); err != nil || after.Size() <= before.Size() {
+		t.Fatalf("no checkpoint wrote to the database file after the copy (%v)", err)
+	}
+	waitCount(t, db, "during", 0)
+	app("INSERT INTO during VALUES (1);")
+	waitCount(t, db, "during", 1)
+	n := stop()
+	t.Logf("%d writes acknowledged", n)
+	p.send(t, "go")
+	if got := p.next(t); got != "recorded" {
+		t.Fatalf("prepoint.sh said %q at the quiet point, want recorded", got)
+	}
+	if err := p.cmd.Wait(); err != nil {
+		t.Fatalf("prepoint.sh: %v", err)
+	}
+	point := filepath.Join(dir, ".ship", "restore-points", "v1", "app.db")
+	want := strconv.Itoa(n) + "|" + strconv.Itoa(n)
+	if got := sqlite(t, point, "SELECT count(*) || '|' || max(id) FROM acked"); got != want {
+		t.Errorf("the restore point has count|max %s in acked, want %s", got, want)
+	}
+	if got := sqlite(t, point, "SELECT count(*) FROM during"); got != "1" {
+		t.Errorf("the restore point has %s rows in during, want 1", got)
+	}
+	if got := sqlite(t, point, "PRAGMA integrity_check"); got != "ok" {
+		t.Errorf("integrity_check of the restore point: %s", got)
+	}
+	if live, got := sqlite(t, db, "PRAGMA schema_version"), sqlite(t, point, "PRAGMA schema_version"); live != got {
+		t.Errorf("the restore point's schema_version is %s, the database's %s", got, live)
+	}
+	left, _ := os.ReadDir(filepath.Join(dir, ".ship", "pre-point"))
+	if len(left) != 0 {
+		t.Errorf("left behind in .ship/pre-point: %v", left)
+	}
+}
+
+// When the WAL restarts after the copy, the script says the database
+// must be copied whole, and leaves no restore point and no copy.
+func TestPrePointFallsBackWhenTheWALRestarts(t *testing.T) {
+	needSQLite3(t)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "app.db")
+	bigDB(t, db, 2)
+	app := openWriter(t, db)
+	app("INSERT INTO acked(b) VALUES (randomblob(10));")
+	waitCount(t, db, "acked", 1)
+	// Backfilled in full: a reader then reads the database file alone,
+	// and the next write starts the WAL over, with new salts.
+	app("PRAGMA wal_checkpoint(RESTART);")
+	p := startLocalPreCopy(t, db)
+	if got := p.next(t); got != "ready" {
+		t.Fatalf("prepoint.sh said %q, want ready", got)
+	}
+	app("INSERT INTO acked(b) VALUES (randomblob(10));")
+	waitCount(t, db, "acked", 2)
+	p.send(t, "go")
+	if got, want := p.next(t), "full: the WAL of app.db restarted since the copy"; got != want {
+		t.Fatalf("prepoint.sh said %q, want %q", got, want)
+	}
+	if err := p.cmd.Wait(); err != nil {
+		t.Fatalf("prepoint.sh: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".ship", "restore-points", "v1")); !os.IsNotExist(err) {
+		t.Errorf("a restore point was made: %v", err)
+	}
+	left, _ := os.ReadDir(filepath.Join(dir, ".ship", "pre-point"))
+	if len(left) != 0 {
+		t.Errorf("left behind in .ship/pre-point: %v", left)
+	}
+}
+
+// Without WAL there is nothing to bring a copy up to date with.
+func TestPrePointNeedsWAL(t *testing.T) {
+	needSQLite3(t)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "app.db")
+	sqlite(t, db, "CREATE TABLE t(x); INSERT INTO t VALUES (1);")
+	p := startLocalPreCopy(t, db)
+	if got, want := p.next(t), "full: app.db is not in WAL mode"; got != want {
+		t.Fatalf("prepoint.sh said %q, want %q", got, want)
+	}
+}
+
+// A ship that goes away before the quiet point (its input ends) leaves no
+// restore point and no copy; the live database is untouched.
+func TestPrePointRemovesAnUnfinishedCopy(t *testing.T) {
+	needSQLite3(t)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "app.db")
+	bigDB(t, db, 2)
+	app := openWriter(t, db)
+	app("INSERT INTO acked(b) VALUES (randomblob(10));")
+	waitCount(t, db, "acked", 1)
+	p := startLocalPreCopy(t, db)
+	if got := p.next(t); got != "ready" {
+		t.Fatalf("prepoint.sh said %q, want ready", got)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".ship", "pre-point", "app.db", "db")); err != nil {
+		t.Fatalf("no copy while waiting: %v", err)
+	}
+	p.in.Close()
+	if err := p.cmd.Wait(); err != nil {
+		t.Fatalf("prepoint.sh: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".ship", "restore-points")); !os.IsNotExist(err) {
+		t.Errorf("restore points were made: %v", err)
+	}
+	left, _ := os.ReadDir(filepath.Join(dir, ".ship", "pre-point"))
+	if len(left) != 0 {
+		t.Errorf("left behind in .ship/pre-point: %v", left)
+	}
+	app("INSERT INTO acked(b) VALUES (randomblob(10));")
+	waitCount(t, db, "acked", 2)
+}
