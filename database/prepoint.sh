@@ -25,6 +25,11 @@
 # other line, or the end of input (ship stopped or killed), removes the
 # copy. The copy lives in .ship/pre-point/$3, never among the restore
 # points, and the next run removes whatever a killed one left there.
+#
+# The app runs while the copy is taken and can write in its volume, so
+# every file made there is created exclusively without following a link
+# (dd conv=excl, SQLite's -nofollow); the reader's pipes are in a private
+# directory outside the volume.
 command -v sqlite3 >/dev/null || { echo "sqlite3 is not installed on this host: ship server bootstrap installs it (or apt-get install sqlite3)" >&2; exit 127; }
 root=$1 dir=$2 db=$3 version=$4 keep=$5
 enter "$root" "$dir"
@@ -37,7 +42,7 @@ no_link "$db"
 rm -rf -- "$db"
 [ -f "../../$db" ] || { echo "full: $db does not exist yet"; exit 0; }
 mkdir -m 700 -- "$db" || exit 1
-holder=
+holder='' pipes=''
 # finish closes the reader and removes the copy.
 finish() {
 	if [ -n "$holder" ]; then
@@ -45,6 +50,7 @@ finish() {
 		wait "$holder"
 		holder=
 	fi
+	[ -z "$pipes" ] || rm -rf -- "$pipes"
 	cd -P -- "$work" && rm -rf -- "$db"
 }
 work=$(pwd -P)
@@ -66,28 +72,28 @@ mode=$(dd if="../../../$db" iflag=nofollow bs=1 skip=18 count=1 2>/dev/null | od
 [ -n "$(salts)" ] || { echo "full: $db has no WAL"; exit 0; }
 
 # The reader: a read transaction on the live database, open until finish.
-mkfifo in out || exit 1
-sqlite3 -readonly -nofollow -bail "../../../$db" <in >out 2>reader.err &
+pipes=$(mktemp -d) || exit 1
+mkfifo "$pipes/in" "$pipes/out" || exit 1
+sqlite3 -readonly -nofollow -bail "../../../$db" <"$pipes/in" >"$pipes/out" &
 holder=$!
-exec 3>in 4<out
+exec 3>"$pipes/in" 4<"$pipes/out"
 printf '%s\n' "BEGIN;" "SELECT count(*) FROM sqlite_schema;" ".system echo ready" >&3
 began=
 while read -r line <&4; do
 	if [ "$line" = ready ]; then began=1 && break; fi
 done
-[ -n "$began" ] || { echo "open a read transaction on $base/$db: $(cat reader.err)" >&2; exit 1; }
+[ -n "$began" ] || { echo "could not open a read transaction on $base/$db" >&2; exit 1; }
 before=$(salts)
 [ -n "$before" ] || { echo "full: the WAL of $db went away"; exit 0; }
-cp -- "../../../$db" db || exit 1
-# On disk now, so that the quiet point's checkpoint syncs only its pages.
-sync -- db || exit 1
+# Synced now, so that the quiet point's checkpoint syncs only its pages.
+dd if="../../../$db" iflag=nofollow of=db oflag=nofollow conv=excl,fsync bs=4M status=none || exit 1
 echo ready
 
 read -r cmd || exit 0
 [ "$cmd" = go ] || exit 0
 no_link "../../../$db" "../../../$db-wal"
 [ "$(salts)" = "$before" ] || { echo "full: the WAL of $db restarted since the copy"; exit 0; }
-cp -- "../../../$db-wal" db-wal || exit 1
+dd if="../../../$db-wal" iflag=nofollow of=db-wal oflag=nofollow conv=excl bs=4M status=none || exit 1
 exec 3>&- 4<&-
 wait "$holder"
 holder=

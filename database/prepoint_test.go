@@ -16,16 +16,16 @@ import (
 )
 
 // localPreCopy is prepoint.sh run locally, as startPreCopy runs it on a
-// host, on the database file db, for the restore point of v1.
+// host, on the database file db, for the restore point of version.
 type localPreCopy struct {
 	cmd   *exec.Cmd
 	in    io.WriteCloser
 	lines *bufio.Scanner
 }
 
-func startLocalPreCopy(t *testing.T, db string) *localPreCopy {
+func startLocalPreCopy(t testing.TB, db, version string) *localPreCopy {
 	t.Helper()
-	argv := ssh.Script(safeScript+"\n"+prepointScript, filepath.Dir(db), ".", filepath.Base(db), "v1", "3").Args
+	argv := ssh.Script(safeScript+"\n"+prepointScript, filepath.Dir(db), ".", filepath.Base(db), version, "3").Args
 	cmd := exec.Command(argv[0], argv[1:]...)
 	in, err := cmd.StdinPipe()
 	if err != nil {
@@ -45,7 +45,7 @@ func startLocalPreCopy(t *testing.T, db string) *localPreCopy {
 }
 
 // next is the script's next line of output.
-func (p *localPreCopy) next(t *testing.T) string {
+func (p *localPreCopy) next(t testing.TB) string {
 	t.Helper()
 	if !p.lines.Scan() {
 		t.Fatalf("prepoint.sh ended: %v", p.cmd.Wait())
@@ -54,7 +54,7 @@ func (p *localPreCopy) next(t *testing.T) string {
 }
 
 // send writes a line to the script.
-func (p *localPreCopy) send(t *testing.T, line string) {
+func (p *localPreCopy) send(t testing.TB, line string) {
 	t.Helper()
 	if _, err := io.WriteString(p.in, line+"\n"); err != nil {
 		t.Fatal(err)
@@ -129,7 +129,7 @@ func TestPrePointIsExactUnderAWriter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := startLocalPreCopy(t, db)
+	p := startLocalPreCopy(t, db, "v1")
 	if got := p.next(t); got != "ready" {
 		t.Fatalf("prepoint.sh said %q, want ready", got)
 	}
@@ -187,7 +187,7 @@ func TestPrePointFallsBackWhenTheWALRestarts(t *testing.T) {
 	// Backfilled in full: a reader then reads the database file alone,
 	// and the next write starts the WAL over, with new salts.
 	app("PRAGMA wal_checkpoint(RESTART);")
-	p := startLocalPreCopy(t, db)
+	p := startLocalPreCopy(t, db, "v1")
 	if got := p.next(t); got != "ready" {
 		t.Fatalf("prepoint.sh said %q, want ready", got)
 	}
@@ -215,7 +215,7 @@ func TestPrePointNeedsWAL(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "app.db")
 	sqlite(t, db, "CREATE TABLE t(x); INSERT INTO t VALUES (1);")
-	p := startLocalPreCopy(t, db)
+	p := startLocalPreCopy(t, db, "v1")
 	if got, want := p.next(t), "full: app.db is not in WAL mode"; got != want {
 		t.Fatalf("prepoint.sh said %q, want %q", got, want)
 	}
@@ -231,7 +231,7 @@ func TestPrePointRemovesAnUnfinishedCopy(t *testing.T) {
 	app := openWriter(t, db)
 	app("INSERT INTO acked(b) VALUES (randomblob(10));")
 	waitCount(t, db, "acked", 1)
-	p := startLocalPreCopy(t, db)
+	p := startLocalPreCopy(t, db, "v1")
 	if got := p.next(t); got != "ready" {
 		t.Fatalf("prepoint.sh said %q, want ready", got)
 	}
