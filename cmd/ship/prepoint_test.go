@@ -8,10 +8,10 @@ import (
 	"time"
 
 	"github.com/shipdeploy/ship/internal/testapp"
-	"github.com/shipdeploy/ship/internal/testhost"
 )
 
-// A deploy under a writer that never stops, of an app whose database is
+// A deploy under a writer that never stops, of an app (replicated by
+// Litestream, which rollback --restore-data needs) whose database is
 // big enough that copying it takes a while: ship copies it before the
 // pause and brings the copy up to date at the quiet point. The restore
 // point holds exactly the rows the old version wrote, every acknowledged
@@ -19,11 +19,10 @@ import (
 // puts it back. A second database that is not in WAL mode is copied whole
 // at the quiet point, and its restore point is exact too.
 func TestRestorePointCopiedBeforeThePause(t *testing.T) {
-	h1, _ := testhost.Hosts(t)
-	a := deployedApp(t, "prepoint", h1)
-	appendConfig(t, a, "databases: [/data/app.sqlite3, /data/plain.sqlite3]\n", "")
+	b := newBackedUpApp(t, "prepoint")
+	a := b
+	appendConfig(t, a.app, "databases: [/data/plain.sqlite3]\n", "")
 	a.mustShip(t, "setup", "--skip-build", "--version", "v1")
-	b := &backedUpApp{app: a, h1: h1}
 	db := b.dbFile(t)
 	// About 160 MB, written by the app itself, as its own data.
 	a.mustShip(t, "app", "exec", "/app", "migrate",
@@ -39,6 +38,11 @@ func TestRestorePointCopiedBeforeThePause(t *testing.T) {
 	time.Sleep(500 * time.Millisecond) // and after: the new version's
 	acked, _ := w.Stop()
 	testapp.Durable(t, a.url(), acked)
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, "copied") || strings.Contains(line, "copies") || strings.Contains(line, "restore point") {
+			t.Log(line)
+		}
+	}
 	for _, want := range []string{
 		"copied the databases before the pause",
 		"/data/plain.sqlite3 is copied whole at the quiet point: plain.sqlite3 is not in WAL mode",
