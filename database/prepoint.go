@@ -91,7 +91,9 @@ func (p *preCopy) next() (string, error) {
 }
 
 // finish brings the copy up to date at the quiet point. It reports false
-// and why when the database must be copied whole instead.
+// and why when the database must be copied whole instead. Once the
+// restore point is recorded, the script goes on removing the pruned ones
+// outside the hold, until release.
 func (p *preCopy) finish() (bool, string, error) {
 	if _, err := io.WriteString(p.in, "go\n"); err != nil {
 		return false, "", fmt.Errorf("finish the restore point of %s: %w", p.db.Path, err)
@@ -100,11 +102,11 @@ func (p *preCopy) finish() (bool, string, error) {
 	if err != nil {
 		return false, "", fmt.Errorf("finish the restore point of %s: %w", p.db.Path, err)
 	}
-	if err := p.release(); err != nil {
-		return false, "", fmt.Errorf("finish the restore point of %s: %w", p.db.Path, err)
-	}
 	if line == "recorded" {
 		return true, "", nil
+	}
+	if err := p.release(); err != nil {
+		return false, "", fmt.Errorf("finish the restore point of %s: %w", p.db.Path, err)
 	}
 	return false, strings.TrimPrefix(line, "full: "), nil
 }

@@ -21,7 +21,8 @@
 #
 # Protocol: it prints "ready" once the copy is taken (or "full: WHY" and
 # exits), then reads one line. "go" (at the quiet point, nothing writing)
-# finishes the restore point and prints "recorded", or "full: WHY"; any
+# finishes the restore point and prints "recorded" (then removes what it
+# pruned before it exits), or "full: WHY"; any
 # other line, or the end of input (ship stopped or killed), removes the
 # copy. The copy lives in .ship/pre-point/$3, never among the restore
 # points, and the next run removes whatever a killed one left there.
@@ -102,6 +103,13 @@ holder=
 sqlite3 -nofollow -bail db "PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null || exit 1
 [ ! -e db-wal ] || { echo "the WAL beside the copy of $db was not checkpointed" >&2; exit 1; }
 
+# Old restore points leave the hold by a rename into the copy's directory,
+# which the exit removes once "recorded" is out: deleting a big file takes
+# as long as copying the WAL. The app is stopped: nothing races the checks.
+cd -P -- "$work" || exit 1
+step "$root" "$db"
+mkdir -m 700 old || exit 1
+trash=$(pwd -P)/old
 cd -P -- "$base" || exit 1
 inside "$root"
 step "$root" .ship
@@ -111,8 +119,8 @@ rm -f -- "$db-wal" "$db-shm"
 no_link "$db"
 mv -f -- "$work/$db/db" "$db" || exit 1
 cd .. || exit 1
-# As in record.sh: ls -t orders by time, and rm removes a planted link,
-# never what it points to.
+# As in record.sh, ls -t orders by time; the names are ship's versions,
+# and mv moves a planted link, never what it points to.
 # shellcheck disable=SC2012
-ls -1t | tail -n +$((keep + 1)) | while read -r old; do rm -rf -- "$old"; done
+ls -1t | tail -n +$((keep + 1)) | while read -r old; do mv -- "$old" "$trash/"; done
 echo recorded

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -251,4 +252,48 @@ func TestPrePointRemovesAnUnfinishedCopy(t *testing.T) {
 	}
 	app("INSERT INTO acked(b) VALUES (randomblob(10));")
 	waitCount(t, db, "acked", 2)
+}
+
+// Finishing a restore point keeps the newest KEEP (here 3), the one it
+// recorded among them, and removes the older ones once it said so.
+func TestPrePointKeepsTheNewest(t *testing.T) {
+	needSQLite3(t)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "app.db")
+	bigDB(t, db, 1)
+	app := openWriter(t, db)
+	for i, v := range []string{"v1", "v2", "v3", "v4"} {
+		app(fmt.Sprintf("INSERT INTO acked(id, b) VALUES (%d, randomblob(10));", i+1))
+		waitCount(t, db, "acked", i+1)
+		p := startLocalPreCopy(t, db, v)
+		if got := p.next(t); got != "ready" {
+			t.Fatalf("%s: prepoint.sh said %q, want ready", v, got)
+		}
+		p.send(t, "go")
+		if got := p.next(t); got != "recorded" {
+			t.Fatalf("%s: prepoint.sh said %q, want recorded", v, got)
+		}
+		if err := p.cmd.Wait(); err != nil {
+			t.Fatalf("prepoint.sh: %v", err)
+		}
+		// Apart in time, as ls -t orders them.
+		time.Sleep(20 * time.Millisecond)
+	}
+	entries, err := os.ReadDir(filepath.Join(dir, ".ship", "restore-points"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.Name())
+	}
+	if want := []string{"v2", "v3", "v4"}; !slices.Equal(got, want) {
+		t.Errorf("restore points %v, want %v", got, want)
+	}
+	if n := sqlite(t, filepath.Join(dir, ".ship", "restore-points", "v4", "app.db"), "SELECT count(*) FROM acked"); n != "4" {
+		t.Errorf("the newest restore point has %s rows, want 4", n)
+	}
+	if left, _ := os.ReadDir(filepath.Join(dir, ".ship", "pre-point")); len(left) != 0 {
+		t.Errorf("left behind in .ship/pre-point: %v", left)
+	}
 }
