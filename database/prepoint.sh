@@ -67,6 +67,48 @@ salts() {
 	dd if="../../../$db-wal" iflag=nofollow bs=24 count=1 2>/dev/null | od -An -v -tu1 | tr -s ' \n' ' ' | awk 'NF == 24 { print $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $17, $18, $19, $20, $21, $22, $23, $24 }'
 }
 
+# u32 prints the unsigned 32-bit integer at byte $2 of the live file $1,
+# big-endian (as in the WAL) or, with a third argument, in this machine's
+# order (as in the shared memory).
+u32() {
+	if [ -n "${3-}" ]; then
+		dd if="$1" iflag=nofollow,skip_bytes,count_bytes skip="$2" count=4 bs=4 2>/dev/null | od -An -tu4 | tr -d ' '
+		return
+	fi
+	# The four numbers od prints are meant to be split.
+	# shellcheck disable=SC2046
+	set -- $(dd if="$1" iflag=nofollow,skip_bytes,count_bytes skip="$2" count=4 bs=4 2>/dev/null | od -An -v -tu1)
+	[ $# -eq 4 ] && echo $((($1 << 24) | ($2 << 16) | ($3 << 8) | $4))
+}
+
+# wal_bytes prints how much of the live WAL SQLite's recovery can read:
+# its header and the frames from the first that carry the header's salts,
+# up to the first that does not. Beyond them are frames of earlier runs of
+# the WAL, which can be most of the file. The shared memory's count of
+# frames is where it starts looking; when that is not a frame of this run,
+# it prints the whole file's size.
+wal_bytes() {
+	_wal="../../../$db-wal"
+	_size=$(wc -c <"$_wal")
+	_page=$(u32 "$_wal" 8)
+	_salts=$(dd if="$_wal" iflag=nofollow,skip_bytes,count_bytes skip=16 count=8 bs=8 2>/dev/null | od -An -v -tu1)
+	_n=
+	[ ! -L "../../../$db-shm" ] || planted "../../../$db-shm"
+	[ ! -f "../../../$db-shm" ] || _n=$(u32 "../../../$db-shm" 16 native)
+	case $_n$_page in '' | *[!0-9]*) echo "$_size" && return ;; esac
+	_frame=$((24 + _page))
+	frame_salts() {
+		dd if="$_wal" iflag=nofollow,skip_bytes,count_bytes skip=$((32 + ($1 - 1) * _frame + 8)) count=8 bs=8 2>/dev/null | od -An -v -tu1
+	}
+	if [ "$_n" -gt 0 ] && { [ $((32 + _n * _frame)) -gt "$_size" ] || [ "$(frame_salts "$_n")" != "$_salts" ]; }; then
+		echo "$_size" && return
+	fi
+	while [ $((32 + (_n + 1) * _frame)) -le "$_size" ] && [ "$(frame_salts $((_n + 1)))" = "$_salts" ]; do
+		_n=$((_n + 1))
+	done
+	echo $((32 + _n * _frame))
+}
+
 # Byte 18 of the database header is 2 in WAL mode.
 mode=$(dd if="../../../$db" iflag=nofollow bs=1 skip=18 count=1 2>/dev/null | od -An -tu1 | tr -d ' ')
 [ "$mode" = 2 ] || { echo "full: $db is not in WAL mode"; exit 0; }
@@ -94,7 +136,8 @@ read -r cmd || exit 0
 [ "$cmd" = go ] || exit 0
 no_link "../../../$db" "../../../$db-wal"
 [ "$(salts)" = "$before" ] || { echo "full: the WAL of $db restarted since the copy"; exit 0; }
-dd if="../../../$db-wal" iflag=nofollow of=db-wal oflag=nofollow conv=excl bs=4M status=none || exit 1
+wal=$(wal_bytes)
+dd if="../../../$db-wal" iflag=nofollow,count_bytes count="$wal" of=db-wal oflag=nofollow conv=excl bs=4M status=none || exit 1
 exec 3>&- 4<&-
 wait "$holder"
 holder=

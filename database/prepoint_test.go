@@ -297,3 +297,34 @@ func TestPrePointKeepsTheNewest(t *testing.T) {
 		t.Errorf("left behind in .ship/pre-point: %v", left)
 	}
 }
+
+// A WAL that restarted keeps its earlier frames past the new ones; the
+// quiet point copies only what recovery reads, and misses no frame.
+func TestPrePointAfterTheWALRestarted(t *testing.T) {
+	needSQLite3(t)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "app.db")
+	bigDB(t, db, 1)
+	app := openWriter(t, db)
+	app("PRAGMA wal_autocheckpoint = 0;")
+	app("INSERT INTO acked(id, b) SELECT value, randomblob(4000) FROM generate_series(1, 2000);")
+	waitCount(t, db, "acked", 2000)
+	app("PRAGMA wal_checkpoint(RESTART);")
+	app("INSERT INTO acked(id, b) VALUES (2001, randomblob(10));")
+	waitCount(t, db, "acked", 2001)
+	p := startLocalPreCopy(t, db, "v1")
+	if got := p.next(t); got != "ready" {
+		t.Fatalf("prepoint.sh said %q, want ready", got)
+	}
+	app("INSERT INTO acked(id, b) SELECT value, randomblob(100) FROM generate_series(2002, 2100);")
+	app("DELETE FROM acked WHERE id <= 10;")
+	waitCount(t, db, "acked", 2090)
+	p.send(t, "go")
+	if got := p.next(t); got != "recorded" {
+		t.Fatalf("prepoint.sh said %q at the quiet point, want recorded", got)
+	}
+	point := filepath.Join(dir, ".ship", "restore-points", "v1", "app.db")
+	if got := sqlite(t, point, "SELECT count(*) || ' ' || min(id) || ' ' || max(id) FROM acked"); got != "2090 11 2100" {
+		t.Errorf("the restore point has %q in acked, want 2090 11 2100", got)
+	}
+}
