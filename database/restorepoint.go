@@ -25,7 +25,10 @@ import (
 // beside the databases, in .ship/restore-points/VERSION on their volume,
 // readable by root only; one is kept per retained version. The copy keeps
 // the database's schema_version (record.sh), so that after a failed start
-// the live database can be compared with it (undo.go).
+// the live database can be compared with it (undo.go). Its bulk is
+// copied before the pause and brought up to date at the quiet moment
+// (prepoint.go), so the copy's cost in the hold does not grow with the
+// database.
 
 // pointDir is where the restore point of version is kept for db.
 func pointDir(db DB, version string) string {
