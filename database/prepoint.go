@@ -191,7 +191,7 @@ func finishRestorePoint(ctx context.Context, h *host.Host, c *config.Config, dbs
 		}
 	}
 	if len(whole) < len(dbs) {
-		fmt.Fprintf(out, "brought the copies of %s up to date (%.2fs)\n", version, time.Since(began).Seconds())
+		fmt.Fprintf(out, "recorded the restore point of %s from the copies taken before the pause (%.2fs)\n", version, time.Since(began).Seconds())
 	}
 	if len(whole) == 0 {
 		return nil

@@ -328,3 +328,52 @@ func TestPrePointAfterTheWALRestarted(t *testing.T) {
 		t.Errorf("the restore point has %q in acked, want 2090 11 2100", got)
 	}
 }
+
+// A script killed outright between the copy and the quiet point leaves
+// its copy in .ship/pre-point, never among the restore points, and the
+// next run removes it.
+func TestPrePointAfterAKilledRun(t *testing.T) {
+	needSQLite3(t)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "app.db")
+	bigDB(t, db, 1)
+	app := openWriter(t, db)
+	app("INSERT INTO acked(id, b) VALUES (1, randomblob(10));")
+	waitCount(t, db, "acked", 1)
+	p := startLocalPreCopy(t, db, "v1")
+	if got := p.next(t); got != "ready" {
+		t.Fatalf("prepoint.sh said %q, want ready", got)
+	}
+	if err := p.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Wait()
+	left := filepath.Join(dir, ".ship", "pre-point", "app.db", "db")
+	if _, err := os.Stat(left); err != nil {
+		t.Fatalf("the killed run left no copy (%v): the test proves nothing", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".ship", "restore-points")); !os.IsNotExist(err) {
+		t.Errorf("restore points after a killed run: %v", err)
+	}
+	// The app writes on: the killed run's reader is gone with it.
+	app("INSERT INTO acked(id, b) VALUES (2, randomblob(10));")
+	waitCount(t, db, "acked", 2)
+
+	p = startLocalPreCopy(t, db, "v2")
+	if got := p.next(t); got != "ready" {
+		t.Fatalf("prepoint.sh said %q, want ready", got)
+	}
+	p.send(t, "go")
+	if got := p.next(t); got != "recorded" {
+		t.Fatalf("prepoint.sh said %q at the quiet point, want recorded", got)
+	}
+	if err := p.cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(dir, ".ship", "restore-points")); len(entries) != 1 || entries[0].Name() != "v2" {
+		t.Errorf("restore points %v, want v2 alone", entries)
+	}
+	if left, _ := os.ReadDir(filepath.Join(dir, ".ship", "pre-point")); len(left) != 0 {
+		t.Errorf("left behind in .ship/pre-point: %v", left)
+	}
+}

@@ -46,8 +46,7 @@ func TestRestorePointCopiedBeforeThePause(t *testing.T) {
 	for _, want := range []string{
 		"copied the databases before the pause",
 		"/data/plain.sqlite3 is copied whole at the quiet point: plain.sqlite3 is not in WAL mode",
-		"brought the copies of v1 up to date",
-		"recorded the restore point of v1",
+		"recorded the restore point of v1 from the copies taken before the pause",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the deploy does not say %q:\n%s", want, out)
