@@ -27,6 +27,11 @@ import (
 //go:embed prepoint.sh
 var prepointScript string
 
+// maxPreCopies bounds the copies a swap keeps waiting for its quiet
+// point: each holds one SSH session (8 per connection) until then, and the
+// swap needs others meanwhile. Further databases are copied whole.
+const maxPreCopies = 4
+
 // DataFunc is a swap's quiet-point data step (deploy.Request.Data).
 type DataFunc = func(ctx context.Context, h *host.Host, r *config.Role, from string, out io.Writer) error
 
@@ -148,6 +153,10 @@ func PrepareStep(c *config.Config, restoreVersion string) func(ctx context.Conte
 			}
 		}
 		for _, db := range dbs {
+			if len(copies) == maxPreCopies {
+				fmt.Fprintf(out, "%s is copied whole at the quiet point: %d databases are copied before the pause at most\n", db.Path, maxPreCopies)
+				continue
+			}
 			p, why, err := startPreCopy(ctx, h, c, db, from)
 			if err != nil {
 				release()
