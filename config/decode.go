@@ -159,6 +159,10 @@ func (d *decoder) proxyPlacement(root, servers *yaml.Node, c *Config) {
 	}
 	for j, b := range proxied {
 		for _, a := range proxied[:j] {
+			if len(a.Proxy.Hosts) == 0 && len(b.Proxy.Hosts) == 0 {
+				d.hostless(node(b), a, b)
+				continue
+			}
 			shared := sharedNames(a.Proxy.Hosts, b.Proxy.Hosts)
 			if len(shared) == 0 {
 				continue
@@ -177,6 +181,20 @@ func (d *decoder) proxyPlacement(root, servers *yaml.Node, c *Config) {
 					"give one role another proxy host or path_prefix, or another server", a.Name, b.Name, strings.Join(shared, ", "), server)
 		}
 	}
+}
+
+// hostless refuses two proxied roles without a host on one server: each
+// asks kamal-proxy for every request to the server, and kamal-proxy
+// refuses the second at deploy time ("host settings conflict with another
+// service"), unless their path prefixes differ.
+func (d *decoder) hostless(n *yaml.Node, a, b *Role) {
+	server := sharedServer(a.Hosts, b.Hosts)
+	if server == "" || len(sharedNames(prefixes(a.Proxy), prefixes(b.Proxy))) == 0 {
+		return
+	}
+	d.errorf(n, "servers."+b.Name,
+		"roles %s and %s are both proxied without a host on %s: kamal-proxy routes requests without a host to one service per server and refuses the second at deploy time; "+
+			"give each role a proxy host, or one of them a different path_prefix, or put them on different servers", a.Name, b.Name, server)
 }
 
 // sharedNames are the names in both lists, in a's order.

@@ -109,6 +109,15 @@ accessories:
     host: 10.0.0.1
     registry: {}
 `, "8:15: accessories.cache.registry: is empty: give server, username and password, or remove it to use the app's registry"},
+		"two proxied roles without a host on one server": {head + `servers:
+  web:
+    hosts: [10.0.0.1]
+  admin:
+    hosts: [10.0.0.2, 10.0.0.1]
+    proxy: true
+proxy:
+  app_port: 3000
+`, "6:3: servers.admin: roles web and admin are both proxied without a host on 10.0.0.1: kamal-proxy routes requests without a host to one service per server"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := write(t, map[string]string{"config/deploy.yml": tc.yml, ".ship/secrets": "REGISTRY_PASSWORD=pw\n"})
@@ -158,6 +167,23 @@ proxy:
     hosts: [10.0.0.2]
     proxy:
       host: shop.example.com
+`,
+		"two roles without a host on two servers": head + `servers:
+  web:
+    hosts: [10.0.0.1]
+  admin:
+    hosts: [10.0.0.2]
+    proxy: true
+proxy:
+  app_port: 3000
+`,
+		"two roles without a host, on two paths": head + `servers:
+  web:
+    hosts: [10.0.0.1]
+  api:
+    hosts: [10.0.0.1]
+    proxy:
+      path_prefix: /api
 `,
 		"a local registry without a login": head + "servers: [10.0.0.1]\nregistry:\n  server: localhost:5555\n",
 		"ordinary labels":                  head + "servers: [10.0.0.1]\nlabels:\n  team: shop\n",
