@@ -46,7 +46,10 @@ func (d *decoder) decodeRoot(root *yaml.Node, c *Config) {
 		"databases":   func(v *yaml.Node, p string) { databasesNode = v },
 		"ssh":         func(v *yaml.Node, p string) { c.SSH = d.ssh(v, p) },
 		"boot":        func(v *yaml.Node, p string) { c.Boot = d.boot(v, p) },
-		"aliases":     func(v *yaml.Node, p string) { c.Aliases = d.stringMap(v, p) },
+		"aliases": func(v *yaml.Node, p string) {
+			c.Aliases = d.stringMap(v, p)
+			d.warnf(resolve(v), p, "ship has no command aliases yet: type the command in full (or keep it in a shell alias or script)")
+		},
 		"primary_role": func(v *yaml.Node, p string) {
 			c.PrimaryRole = d.str(v, p)
 		},
@@ -59,8 +62,14 @@ func (d *decoder) decodeRoot(root *yaml.Node, c *Config) {
 		"readiness_delay":  func(v *yaml.Node, p string) { c.ReadinessDelay = d.duration(v, p) },
 		"hooks_path":       func(v *yaml.Node, p string) { c.HooksPath = d.str(v, p) },
 		"secrets_path":     func(v *yaml.Node, p string) { c.SecretsPath = d.str(v, p) },
-		"asset_path":       func(v *yaml.Node, p string) { c.AssetPath = d.str(v, p) },
-		"error_pages_path": func(v *yaml.Node, p string) { c.ErrorPagesPath = d.str(v, p) },
+		"asset_path": func(v *yaml.Node, p string) {
+			c.AssetPath = d.str(v, p)
+			d.warnAssetPath(v, p)
+		},
+		"error_pages_path": func(v *yaml.Node, p string) {
+			c.ErrorPagesPath = d.str(v, p)
+			d.warnf(resolve(v), p, "has no effect in ship yet: kamal-proxy serves its own error pages")
+		},
 		"minimum_version": func(v *yaml.Node, p string) {
 			// Kamal refuses to run when it is older than minimum_version.
 			// That is a Kamal version: ship's own version numbers are not
@@ -71,11 +80,20 @@ func (d *decoder) decodeRoot(root *yaml.Node, c *Config) {
 		},
 		"require_destination": func(v *yaml.Node, p string) { requireDestination = d.boolean(v, p) },
 		"allow_empty_roles":   func(v *yaml.Node, p string) { allowEmptyRoles = d.boolean(v, p) },
-		// Kamal keys that only tune Kamal's own output and SSH library.
-		"hooks_output":  d.ignored,
-		"output":        d.ignored,
-		"sshkit":        d.ignored,
-		"run_directory": d.ignored,
+		// Kamal keys that only tune Kamal's own output, files and SSH
+		// library: each accepted with a warning naming it.
+		"hooks_output": d.ignoredBecause("ship always prints hook output, prefixed with the hook's name"),
+		"run_directory": d.ignoredBecause("ship keeps its files on each host under ~/.ship"),
+		"output": func(v *yaml.Node, p string) {
+			d.object(v, p, fields{
+				"otel": d.section(fields{"endpoint": d.ignoredBecause("ship sends no OpenTelemetry data: use --json for a machine-readable report")}),
+				"file": d.section(fields{"path": d.ignoredBecause("ship writes no output log file: redirect its output, or read the audit log on the hosts (ship audit)")}),
+			})
+		},
+		"sshkit": func(v *yaml.Node, p string) {
+			because := d.ignoredBecause("ship does not use SSHKit: it keeps one SSH connection per host and runs Docker through it")
+			d.object(v, p, fields{"max_concurrent_starts": because, "pool_idle_timeout": because, "dns_retries": because})
+		},
 	})
 	if !ok {
 		return
@@ -287,6 +305,24 @@ func (d *decoder) ignored(v *yaml.Node, p string) {
 	d.warnf(v, p, "has no effect in ship")
 }
 
+// ignoredBecause accepts a Kamal key that has no effect in ship, with a
+// warning that says why.
+func (d *decoder) ignoredBecause(why string) func(v *yaml.Node, p string) {
+	return func(v *yaml.Node, p string) { d.warnf(resolve(v), p, "has no effect in ship: %s", why) }
+}
+
+// section decodes a mapping of the given fields.
+func (d *decoder) section(f fields) func(v *yaml.Node, p string) {
+	return func(v *yaml.Node, p string) { d.object(v, p, f) }
+}
+
+// warnAssetPath says that ship does not bridge assets: with no two
+// versions running at once, a page of the old version asks the new one
+// for assets it may not have.
+func (d *decoder) warnAssetPath(v *yaml.Node, p string) {
+	d.warnf(resolve(v), p, "has no effect in ship yet: ship does not carry assets over from the old version, so a page the old version served may ask for assets the new one lacks; serve them from a CDN, or keep the previous ones in the image")
+}
+
 func (d *decoder) image(v *yaml.Node, p string) string {
 	s := d.str(v, p)
 	if s == "" {
@@ -448,8 +484,16 @@ func (d *decoder) boot(n *yaml.Node, path string) Boot {
 			}
 			b.Limit = d.integer(v, p, 1, 100000)
 		},
-		"wait":           func(v *yaml.Node, p string) { b.Wait = d.duration(v, p) },
-		"parallel_roles": func(v *yaml.Node, p string) { b.ParallelRoles = d.boolean(v, p) },
+		"wait": func(v *yaml.Node, p string) {
+			b.Wait = d.duration(v, p)
+			d.warnf(resolve(v), p, "has no effect in ship yet: ship swaps boot.limit hosts at once and starts the next as soon as one is healthy, without waiting")
+		},
+		"parallel_roles": func(v *yaml.Node, p string) {
+			// false is what ship does: a host's roles swap one after another.
+			if b.ParallelRoles = d.boolean(v, p); b.ParallelRoles {
+				d.warnf(resolve(v), p, "has no effect in ship: the roles on one host always swap one after another, so that each has the database to itself")
+			}
+		},
 	})
 	return b
 }
