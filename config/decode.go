@@ -56,12 +56,12 @@ func (d *decoder) decodeRoot(root *yaml.Node, c *Config) {
 		"retain_containers": func(v *yaml.Node, p string) {
 			c.RetainContainers = d.integer(v, p, 1, 1000)
 		},
-		"deploy_timeout":   func(v *yaml.Node, p string) { c.DeployTimeout = d.duration(v, p) },
-		"drain_timeout":    func(v *yaml.Node, p string) { c.DrainTimeout = d.duration(v, p) },
-		"stop_timeout":     func(v *yaml.Node, p string) { c.StopTimeout = d.duration(v, p) },
-		"readiness_delay":  func(v *yaml.Node, p string) { c.ReadinessDelay = d.duration(v, p) },
-		"hooks_path":       func(v *yaml.Node, p string) { c.HooksPath = d.str(v, p) },
-		"secrets_path":     func(v *yaml.Node, p string) { c.SecretsPath = d.str(v, p) },
+		"deploy_timeout":  func(v *yaml.Node, p string) { c.DeployTimeout = d.duration(v, p) },
+		"drain_timeout":   func(v *yaml.Node, p string) { c.DrainTimeout = d.duration(v, p) },
+		"stop_timeout":    func(v *yaml.Node, p string) { c.StopTimeout = d.duration(v, p) },
+		"readiness_delay": func(v *yaml.Node, p string) { c.ReadinessDelay = d.duration(v, p) },
+		"hooks_path":      func(v *yaml.Node, p string) { c.HooksPath = d.str(v, p) },
+		"secrets_path":    func(v *yaml.Node, p string) { c.SecretsPath = d.str(v, p) },
 		"asset_path": func(v *yaml.Node, p string) {
 			c.AssetPath = d.str(v, p)
 			d.warnAssetPath(v, p)
@@ -82,7 +82,7 @@ func (d *decoder) decodeRoot(root *yaml.Node, c *Config) {
 		"allow_empty_roles":   func(v *yaml.Node, p string) { allowEmptyRoles = d.boolean(v, p) },
 		// Kamal keys that only tune Kamal's own output, files and SSH
 		// library: each accepted with a warning naming it.
-		"hooks_output": d.ignoredBecause("ship always prints hook output, prefixed with the hook's name"),
+		"hooks_output":  d.ignoredBecause("ship always prints hook output, prefixed with the hook's name"),
 		"run_directory": d.ignoredBecause("ship keeps its files on each host under ~/.ship"),
 		"output": func(v *yaml.Node, p string) {
 			d.object(v, p, fields{

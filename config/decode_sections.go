@@ -61,8 +61,8 @@ func (d *decoder) ssh(n *yaml.Node, p string) SSH {
 				}
 			}
 		},
-		"keys_only":     func(v *yaml.Node, kp string) { s.KeysOnly = d.boolean(v, kp) },
-		"known_hosts":   func(v *yaml.Node, kp string) { s.KnownHosts = d.stringOrList(v, kp) },
+		"keys_only":   func(v *yaml.Node, kp string) { s.KeysOnly = d.boolean(v, kp) },
+		"known_hosts": func(v *yaml.Node, kp string) { s.KnownHosts = d.stringOrList(v, kp) },
 		"forward_agent": func(v *yaml.Node, kp string) {
 			// false is what ship does anyway.
 			if s.ForwardAgent = d.boolean(v, kp); s.ForwardAgent {
