@@ -66,10 +66,7 @@ func (d *decoder) decodeRoot(root *yaml.Node, c *Config) {
 			c.AssetPath = d.str(v, p)
 			d.warnAssetPath(v, p)
 		},
-		"error_pages_path": func(v *yaml.Node, p string) {
-			c.ErrorPagesPath = d.str(v, p)
-			d.warnf(resolve(v), p, "has no effect in ship yet: kamal-proxy serves its own error pages")
-		},
+		"error_pages_path": func(v *yaml.Node, p string) { c.ErrorPagesPath = d.str(v, p) },
 		"minimum_version": func(v *yaml.Node, p string) {
 			// Kamal refuses to run when it is older than minimum_version.
 			// That is a Kamal version: ship's own version numbers are not
@@ -298,11 +295,6 @@ func (d *decoder) accessoryNode(root *yaml.Node, name string) *yaml.Node {
 		}
 	}
 	return resolve(root)
-}
-
-// ignored accepts a Kamal key that has no effect in ship.
-func (d *decoder) ignored(v *yaml.Node, p string) {
-	d.warnf(v, p, "has no effect in ship")
 }
 
 // ignoredBecause accepts a Kamal key that has no effect in ship, with a
