@@ -189,12 +189,19 @@ func Run(ctx context.Context, req Request) []Outcome {
 	}
 	var mu sync.Mutex
 	fleet.Each(ctx, ready, bootLimit(req.Config, len(ready)), func(ctx context.Context, name string) (struct{}, error) {
+		serves := true
 		for _, s := range swaps[name] {
 			o := s.run(ctx)
 			s.audit(ctx, req, o)
+			serves = serves && o.Result != Failed
 			mu.Lock()
 			outcomes = append(outcomes, o)
 			mu.Unlock()
+		}
+		if serves {
+			out := req.Out.Prefixed("[" + name + "] ")
+			tagLatest(ctx, req.Hosts[name], req.Config, req.Version, out)
+			out.Close()
 		}
 		return struct{}{}, nil
 	})

@@ -254,6 +254,13 @@ func (d *fakeDocker) ImageInspect(_ context.Context, ref string, _ ...client.Ima
 	return image.InspectResponse{ID: "sha256:" + ref}, nil
 }
 
+func (d *fakeDocker) ImageTag(_ context.Context, ref, tag string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.record("ImageTag", ref+" "+tag)
+	return nil
+}
+
 func (d *fakeDocker) ImageRemove(_ context.Context, ref string, _ image.RemoveOptions) ([]image.DeleteResponse, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -528,6 +535,10 @@ func TestSwapStopsOldBeforeStartingNew(t *testing.T) {
 	if st := d.state("shop-web-v2"); st != "running" {
 		t.Errorf("new version is %s", st)
 	}
+	// Kamal's latest tag names what the host serves, once it serves it.
+	if tag := d.index(0, "ImageTag", c.Image+":v2 "+c.Image+":latest"); tag < startNew {
+		t.Errorf("v2 was not tagged latest after it started (tag at %d, start at %d):\n%s", tag, startNew, d.log())
+	}
 }
 
 func TestSwapRollbackStopsBeforeStarting(t *testing.T) {
@@ -583,6 +594,9 @@ func TestSwapPutsOldVersionBackWhenNewFails(t *testing.T) {
 	}
 	if st := d.state("shop-web-v1"); st != "running" {
 		t.Errorf("old version is %s after the put-back", st)
+	}
+	if n := d.count("ImageTag"); n != 0 {
+		t.Errorf("a failed version was tagged latest:\n%s", d.log())
 	}
 }
 

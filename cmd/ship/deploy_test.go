@@ -626,4 +626,12 @@ func TestDeployThroughRegistry(t *testing.T) {
 	if leaks := argv.Stop(); len(leaks) > 0 {
 		t.Errorf("the registry password appeared in a command line: %v", leaks)
 	}
+	// Kamal's latest tag names the version each host serves, and goes
+	// with the app.
+	latest := reg.Server + "/ship-it-reg:latest"
+	sameImage(t, dockerClient(t, h2), latest, local, ref)
+	a.mustShip(t, "app", "remove", "--yes")
+	if _, err := dockerClient(t, h2).ImageInspect(context.Background(), latest); err == nil {
+		t.Errorf("%s is still on %s after app remove", latest, h2.Addr)
+	}
 }
