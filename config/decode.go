@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/distribution/reference"
+	"github.com/kballard/go-shellquote"
 	"gopkg.in/yaml.v3"
 
 	"github.com/shipdeploy/ship/volumes"
@@ -46,10 +47,7 @@ func (d *decoder) decodeRoot(root *yaml.Node, c *Config) {
 		"databases":   func(v *yaml.Node, p string) { databasesNode = v },
 		"ssh":         func(v *yaml.Node, p string) { c.SSH = d.ssh(v, p) },
 		"boot":        func(v *yaml.Node, p string) { c.Boot = d.boot(v, p) },
-		"aliases": func(v *yaml.Node, p string) {
-			c.Aliases = d.stringMap(v, p)
-			d.warnf(resolve(v), p, "ship has no command aliases yet: type the command in full (or keep it in a shell alias or script)")
-		},
+		"aliases":     func(v *yaml.Node, p string) { c.Aliases = d.aliases(v, p) },
 		"primary_role": func(v *yaml.Node, p string) {
 			c.PrimaryRole = d.str(v, p)
 		},
@@ -295,6 +293,25 @@ func (d *decoder) accessoryNode(root *yaml.Node, name string) *yaml.Node {
 		}
 	}
 	return resolve(root)
+}
+
+// aliases reads Kamal's command shortcuts: each a ship command line,
+// split as the shell would when the alias runs.
+func (d *decoder) aliases(n *yaml.Node, path string) map[string]string {
+	m := d.stringMap(n, path)
+	for _, p := range pairs(n) {
+		words, err := shellquote.Split(m[p.key.Value])
+		v := resolve(p.value)
+		switch {
+		case v.Kind != yaml.ScalarNode || v.Tag == "!!null":
+			// reported by stringMap
+		case err != nil || len(words) == 0:
+			d.errorf(v, join(path, p.key.Value), "should be a ship command line, like: app exec -i --reuse \"bin/rails console\"")
+		case m[words[0]] != "":
+			d.errorf(v, join(path, p.key.Value), "runs the alias %s: an alias runs a ship command; write that alias's command line here", words[0])
+		}
+	}
+	return m
 }
 
 // ignoredBecause accepts a Kamal key that has no effect in ship, with a

@@ -210,7 +210,7 @@ var kamalKeys = []kamalKey{
 	{key: "boot.parallel_roles", outcome: warned, yml: "boot:\n  parallel_roles: true\n"},
 
 	// alias.yml
-	{key: "aliases", outcome: warned, yml: "aliases:\n  console: app exec -i --reuse \"bin/rails console\"\n"},
+	{key: "aliases", yml: "aliases:\n  console: app exec -i --reuse \"bin/rails console\"\n", check: func(c *Config) bool { return c.Aliases["console"] == `app exec -i --reuse "bin/rails console"` }},
 
 	// output.yml
 	{key: "output.otel.endpoint", outcome: warned, yml: "output:\n  otel:\n    endpoint: http://otel-gateway:4318\n"},

@@ -110,6 +110,7 @@ accessories:
     host: 10.0.0.1
     registry: {}
 `, "8:15: accessories.cache.registry: is empty: give server, username and password, or remove it to use the app's registry"},
+		"an empty alias": {head + "servers: [10.0.0.1]\naliases:\n  console: \"\"\n", "5:12: aliases.console: should be a ship command line"},
 		"two proxied roles without a host on one server": {head + `servers:
   web:
     hosts: [10.0.0.1]
@@ -203,10 +204,10 @@ proxy:
 }
 
 // The sample configs break none of these rules. Rails 8's generated
-// config warns only of the two Kamal features ship does not have yet.
+// config warns only of asset bridging, which ship does not do yet.
 func TestSamplesHaveNoRefusedSettings(t *testing.T) {
 	for file, want := range map[string][]string{
-		"testdata/rails8/config/deploy.yml": {"aliases", "asset_path"},
+		"testdata/rails8/config/deploy.yml": {"asset_path"},
 		"../examples/app/config/deploy.yml": nil,
 	} {
 		c, err := Load(Options{File: file})

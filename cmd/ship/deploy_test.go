@@ -566,6 +566,11 @@ func TestAppLogsStopStart(t *testing.T) {
 	if out := a.mustShip(t, "app", "logs", "--grep", "no-such-line"); strings.Contains(out, "listening") {
 		t.Errorf("--grep let through a line it does not match:\n%s", out)
 	}
+	// A Kamal alias, with arguments after its name.
+	appendConfig(t, a, "aliases:\n  lines: app logs -n 10\n", "")
+	if out := a.mustShip(t, "lines", "--grep", "listening"); !strings.Contains(out, "listening on") {
+		t.Errorf("the alias lines --grep listening:\n%s", out)
+	}
 	a.mustShip(t, "app", "stop")
 	if v := a.mustShip(t, "app", "version"); !strings.Contains(v, "web: not running") {
 		t.Errorf("after app stop: %s", v)
