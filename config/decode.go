@@ -493,10 +493,7 @@ func (d *decoder) boot(n *yaml.Node, path string) Boot {
 			}
 			b.Limit = d.integer(v, p, 1, 100000)
 		},
-		"wait": func(v *yaml.Node, p string) {
-			b.Wait = d.duration(v, p)
-			d.warnf(resolve(v), p, "has no effect in ship yet: ship swaps boot.limit hosts at once and starts the next as soon as one is healthy, without waiting")
-		},
+		"wait": func(v *yaml.Node, p string) { b.Wait = d.duration(v, p) },
 		"parallel_roles": func(v *yaml.Node, p string) {
 			// false is what ship does: a host's roles swap one after another.
 			if b.ParallelRoles = d.boolean(v, p); b.ParallelRoles {

@@ -206,7 +206,7 @@ var kamalKeys = []kamalKey{
 
 	// boot.yml
 	{key: "boot.limit", yml: "boot:\n  limit: 25%\n", check: func(c *Config) bool { return c.Boot.LimitPercent == 25 }},
-	{key: "boot.wait", outcome: warned, yml: "boot:\n  wait: 10\n"},
+	{key: "boot.wait", yml: "boot:\n  wait: 10\n", check: func(c *Config) bool { return c.Boot.Wait == 10*time.Second }},
 	{key: "boot.parallel_roles", outcome: warned, yml: "boot:\n  parallel_roles: true\n"},
 
 	// alias.yml

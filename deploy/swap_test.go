@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
@@ -729,5 +730,37 @@ func TestSwapWithoutPreviousVersionLeavesTheDataAlone(t *testing.T) {
 	})
 	if o.Data != nil || o.Err == nil || !strings.Contains(o.Err.Error(), "there was no previous version to restore") {
 		t.Errorf("outcome %+v", o)
+	}
+}
+
+// boot.wait: with boot.limit 1, the second host waits boot.wait after the
+// first; the last host waits for nothing.
+func TestSwapBootWait(t *testing.T) {
+	c := swapConfig(t)
+	const second = "192.0.2.11"
+	r := c.Role("web")
+	r.Hosts = append(r.Hosts, config.Host{Address: second})
+	c.Boot.Limit, c.Boot.Wait = 1, 7*time.Second
+	var waits []time.Duration
+	defer func(orig func(context.Context, time.Duration)) { bootWait = orig }(bootWait)
+	bootWait = func(_ context.Context, d time.Duration) { waits = append(waits, d) }
+
+	hosts := map[string]*host.Host{}
+	var units []Unit
+	for _, h := range r.Hosts {
+		d := newFakeDocker()
+		d.add("shop-web-v1", "running", appLabels(c, "v1"), "shop_data:/data")
+		hosts[h.Address] = &host.Host{Name: h.Address, Shell: &fakeShell{}, Docker: d}
+		units = append(units, Unit{Host: h, Role: r})
+	}
+	var out bytes.Buffer
+	outcomes := Run(context.Background(), Request{Config: c, Units: units, Hosts: hosts, Version: "v2", Out: fleet.NewOutput(&out), Performer: "test"})
+	for _, o := range outcomes {
+		if o.Result != Deployed {
+			t.Errorf("%s: %+v\n%s", o.Host, o, out.String())
+		}
+	}
+	if !slices.Equal(waits, []time.Duration{7 * time.Second}) {
+		t.Errorf("waits %v, want one of boot.wait (7s) between the two hosts", waits)
 	}
 }
