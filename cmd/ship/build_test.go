@@ -16,6 +16,7 @@ import (
 	"github.com/docker/docker/api/types/registry"
 	"github.com/docker/docker/client"
 
+	"github.com/shipdeploy/ship/engine"
 	"github.com/shipdeploy/ship/internal/testapp"
 	"github.com/shipdeploy/ship/internal/testhost"
 	"github.com/shipdeploy/ship/internal/testregistry"
@@ -104,7 +105,8 @@ func TestBuildAndDeployWithoutRegistry(t *testing.T) {
 // A Dockerfile FROM an image in the app's private registry builds: the
 // local engine pulls it with the registry's login from the secrets, which
 // appears in no output and no command line. With a wrong password the
-// pull is refused, so the build really went to the registry.
+// pull is refused, so the build really went to the registry. ship build
+// push sends the version and the latest tag.
 func TestBuildPullsPrivateBaseImage(t *testing.T) {
 	h1, _ := testhost.Hosts(t)
 	reg := testregistry.Start(t)
@@ -146,14 +148,26 @@ func TestBuildPullsPrivateBaseImage(t *testing.T) {
 
 	os.WriteFile(filepath.Join(dir, ".ship/secrets"), []byte("REGISTRY_PASSWORD="+reg.Password+"\n"), 0o644)
 	argv := testapp.ScanArgv(t, reg.Password)
-	out, errOut, code := ship(t, dir, "build", "--version", "p1")
+	out, errOut, code := ship(t, dir, "build", "push", "--version", "p1")
 	if code != 0 {
-		t.Fatalf("ship build FROM the private registry: exit %d\n%s\n%s", code, out, errOut)
+		t.Fatalf("ship build push FROM the private registry: exit %d\n%s\n%s", code, out, errOut)
 	}
 	img, err := local.ImageInspect(ctx, built+":p1")
 	if err != nil || img.Config.Labels["built"] != "on-private-base" {
 		t.Fatalf("the built image: %v %v", err, img.Config)
 	}
+	// Kamal pushes the build's latest tag beside its version: the registry
+	// has it, and it is this build.
+	removeTags(built + ":latest")
+	rc, err = local.ImagePull(ctx, built+":latest", image.PullOptions{RegistryAuth: auth})
+	if err == nil {
+		err = engine.ReadProgress(rc)
+		rc.Close()
+	}
+	if err != nil {
+		t.Fatalf("pull %s:latest from the registry: %v", built, err)
+	}
+	sameImage(t, local, built+":latest", local, built+":p1")
 	if strings.Contains(out+errOut, reg.Password) {
 		t.Error("the registry password appeared in ship's output")
 	}
