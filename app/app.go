@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/errdefs"
 	"github.com/docker/docker/pkg/stdcopy"
 
 	"github.com/shipdeploy/ship/config"
@@ -136,6 +138,12 @@ func Remove(ctx context.Context, h *host.Host, c *config.Config, out io.Writer) 
 		if err != nil {
 			return err
 		}
+	}
+	// The latest tag (deploy tags the version the host serves) would
+	// keep the image with no container left.
+	latest := spec.LatestRef(c)
+	if _, err := h.Docker.ImageRemove(ctx, latest, image.RemoveOptions{}); err != nil && !errdefs.IsNotFound(err) && !errdefs.IsConflict(err) {
+		return fmt.Errorf("remove image %s: %w", latest, err)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
@@ -32,7 +33,8 @@ import (
 //   3. the new container is created, not started (deploy), or the retained
 //      container of the version is found (rollback).
 //  4. The pre-deploy hook runs, once.
-//  Swap, per host, at most boot.limit hosts at once:
+//  Swap, per host, at most boot.limit hosts at once (a host waits
+//  boot.wait for the slot of the one before):
 //   5. single-writer check: no running container but the old version may
 //      write to the app's volumes, else nothing is touched;
 //      a proxied role's service is paused: kamal-proxy lets the requests
@@ -188,13 +190,27 @@ func Run(ctx context.Context, req Request) []Outcome {
 		}
 	}
 	var mu sync.Mutex
+	var started atomic.Int32
 	fleet.Each(ctx, ready, bootLimit(req.Config, len(ready)), func(ctx context.Context, name string) (struct{}, error) {
+		started.Add(1)
+		serves := true
 		for _, s := range swaps[name] {
 			o := s.run(ctx)
 			s.audit(ctx, req, o)
+			serves = serves && o.Result != Failed
 			mu.Lock()
 			outcomes = append(outcomes, o)
 			mu.Unlock()
+		}
+		if serves {
+			out := req.Out.Prefixed("[" + name + "] ")
+			tagLatest(ctx, req.Hosts[name], req.Config, req.Version, out)
+			out.Close()
+		}
+		// boot.wait: Kamal sleeps between its groups of boot.limit hosts;
+		// here the next host waits for this one's slot that long.
+		if w := req.Config.Boot.Wait; w > 0 && int(started.Load()) < len(ready) {
+			bootWait(ctx, w)
 		}
 		return struct{}{}, nil
 	})
@@ -633,6 +649,16 @@ func (s *swap) outcomeFrom(from string, result Result, err error) Outcome {
 		took = time.Since(s.start)
 	}
 	return Outcome{Host: s.host.Name, Role: s.unit.Role.Name, From: from, To: s.version, Result: result, Health: s.health, Data: s.undone, Err: err, Took: took}
+}
+
+// bootWait waits d, or until ctx ends; a variable so tests need not.
+var bootWait = func(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
 }
 
 func bootLimit(c *config.Config, hosts int) int {
