@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+	"path"
+	"slices"
 	"strings"
 
 	"github.com/distribution/reference"
@@ -61,8 +63,7 @@ func (d *decoder) decodeRoot(root *yaml.Node, c *Config) {
 		"hooks_path":      func(v *yaml.Node, p string) { c.HooksPath = d.str(v, p) },
 		"secrets_path":    func(v *yaml.Node, p string) { c.SecretsPath = d.str(v, p) },
 		"asset_path": func(v *yaml.Node, p string) {
-			c.AssetPath = d.str(v, p)
-			d.warnAssetPath(v, p)
+			c.AssetPath = d.assetPath(v, p)
 		},
 		"error_pages_path": func(v *yaml.Node, p string) { c.ErrorPagesPath = d.str(v, p) },
 		"minimum_version": func(v *yaml.Node, p string) {
@@ -325,11 +326,26 @@ func (d *decoder) section(f fields) func(v *yaml.Node, p string) {
 	return func(v *yaml.Node, p string) { d.object(v, p, f) }
 }
 
-// warnAssetPath says that ship does not bridge assets: with no two
-// versions running at once, a page of the old version asks the new one
-// for assets it may not have.
-func (d *decoder) warnAssetPath(v *yaml.Node, p string) {
-	d.warnf(resolve(v), p, "has no effect in ship yet: ship does not carry assets over from the old version, so a page the old version served may ask for assets the new one lacks; serve them from a CDN, or keep the previous ones in the image")
+// assetPath checks asset_path, Kamal's PATH[:OPTIONS]: an absolute path
+// in the app container, and the mount options Kamal documents for it.
+func (d *decoder) assetPath(v *yaml.Node, p string) string {
+	s := d.str(v, p)
+	if s == "" {
+		return s
+	}
+	dir, opts, _ := strings.Cut(s, ":")
+	if !path.IsAbs(dir) || path.Clean(dir) == "/" {
+		d.errorf(resolve(v), p, "%q must be an absolute directory in the app container other than /, such as /rails/public/assets", dir)
+	}
+	if opts == "" {
+		return s
+	}
+	for _, o := range strings.Split(opts, ",") {
+		if !slices.Contains([]string{"ro", "rw", "z", "Z"}, o) {
+			d.errorf(resolve(v), p, "mount option %q is not one of ro, rw, z, Z", o)
+		}
+	}
+	return s
 }
 
 func (d *decoder) image(v *yaml.Node, p string) string {
