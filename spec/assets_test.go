@@ -11,12 +11,12 @@ import (
 func TestAssetsOf(t *testing.T) {
 	proxied := &config.Proxy{}
 	for _, tc := range []struct {
-		name     string
-		top      string
-		role     config.Role
-		ok       bool
-		path     string
-		bind     string
+		name string
+		top  string
+		role config.Role
+		ok   bool
+		path string
+		bind string
 	}{
 		{name: "top level", top: "/rails/public/assets", role: config.Role{Name: "web", Proxy: proxied}, ok: true, path: "/rails/public/assets", bind: "v:/rails/public/assets:nocopy"},
 		{name: "role wins", top: "/a", role: config.Role{Name: "web", Proxy: proxied, AssetPath: "/public/"}, ok: true, path: "/public", bind: "v:/public:nocopy"},
