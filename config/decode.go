@@ -110,6 +110,7 @@ func (d *decoder) decodeRoot(root *yaml.Node, c *Config) {
 		d.accessoryPlacement(root, c)
 		d.proxyPlacement(root, serversNode, c)
 		d.oneWriterPerHost(root, c)
+		d.assetPaths(root, c)
 	}
 	d.primaryRole(root, c)
 	d.litestreamAccessory(root, c)
@@ -117,6 +118,66 @@ func (d *decoder) decodeRoot(root *yaml.Node, c *Config) {
 	if databasesNode != nil {
 		d.databases(databasesNode, c)
 	}
+}
+
+// assetPaths refuses an asset_path that a volume of the app also mounts:
+// Docker refuses two mounts at one path, and the assets volume would hide
+// the data. As in Kamal, only a role behind kamal-proxy bridges assets;
+// an asset_path that no such role uses gets a warning.
+func (d *decoder) assetPaths(root *yaml.Node, c *Config) {
+	var top *yaml.Node
+	for _, p := range pairs(root) {
+		if p.key.Value == "asset_path" {
+			top = p.value
+		}
+	}
+	topUsed := false
+	for _, r := range c.Roles {
+		raw, at, n := r.AssetPath, "servers."+r.Name+".asset_path", roleAssetPath(root, r.Name)
+		if raw == "" {
+			raw, at, n = c.AssetPath, "asset_path", top
+			topUsed = topUsed || r.Proxy != nil
+		}
+		if raw == "" {
+			continue
+		}
+		if r.Proxy == nil {
+			if r.AssetPath != "" {
+				d.warnf(resolve(n), at, "has no effect: role %s is not behind kamal-proxy, and only proxied roles carry assets over, as in Kamal", r.Name)
+			}
+			continue
+		}
+		dir, _, _ := strings.Cut(raw, ":")
+		for _, v := range c.Volumes {
+			if path.Clean(v.Target) == path.Clean(dir) {
+				d.errorf(resolve(n), at, "volume %s is mounted at %s too: ship mounts each version's assets there; keep the assets in the image, or mount the volume elsewhere", v.Source, dir)
+				return
+			}
+		}
+	}
+	if top != nil && c.AssetPath != "" && !topUsed {
+		d.warnf(resolve(top), "asset_path", "has no effect: no role without its own asset_path is behind kamal-proxy, and only proxied roles carry assets over, as in Kamal")
+	}
+}
+
+// roleAssetPath is the node of servers.ROLE.asset_path, nil if none.
+func roleAssetPath(root *yaml.Node, role string) *yaml.Node {
+	for _, p := range pairs(root) {
+		if p.key.Value != "servers" {
+			continue
+		}
+		for _, r := range pairs(p.value) {
+			if r.key.Value != role {
+				continue
+			}
+			for _, k := range pairs(r.value) {
+				if k.key.Value == "asset_path" {
+					return k.value
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // oneWriterPerHost refuses two roles on one host that both mount a

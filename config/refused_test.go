@@ -56,6 +56,8 @@ proxy:
 			`4:13: asset_path: "public/assets" must be an absolute directory in the app container other than /`},
 		"asset_path with an unknown option": {head + "servers: [10.0.0.1]\nasset_path: /rails/public/assets:rw,nocopy\n",
 			`4:13: asset_path: mount option "nocopy" is not one of ro, rw, z, Z`},
+		"asset_path on a volume's target": {head + "servers: [10.0.0.1]\nproxy:\n  app_port: 3000\nvolumes:\n  - shop_public:/rails/public/assets\nasset_path: /rails/public/assets/\n",
+			`8:13: asset_path: volume shop_public is mounted at /rails/public/assets/ too`},
 		"accessory with host and hosts": {head + `servers: [10.0.0.1]
 accessories:
   cache:

@@ -61,7 +61,7 @@ func (s *swap) bridgeAssets(ctx context.Context, ct *spec.Container) error {
 		s.dropAssets(ctx)
 		return fmt.Errorf("assets of %s: %w", s.target, err)
 	}
-	fmt.Fprintf(s.out, "assets: %d files of %s in volume %s\n", n, s.version, name)
+	fmt.Fprintf(s.out, "assets: %s of %s in volume %s\n", files(n), s.version, name)
 	if old, ok := s.running(ctx); ok {
 		s.shareAssets(ctx, a, old.ImageID, spec.VersionOf(s.cfg, role, host.Name(old), old.Labels), name)
 		if vol := assetsVolumeOf(old, a.Path); vol != "" {
@@ -116,7 +116,7 @@ func (s *swap) shareAssets(ctx context.Context, a spec.Assets, image, version, v
 	case err != nil:
 		fmt.Fprintf(s.out, "assets: carrying %s's over to %s failed: %v\n", version, vol, err)
 	default:
-		fmt.Fprintf(s.out, "assets: %d files of %s added to volume %s\n", n, version, vol)
+		fmt.Fprintf(s.out, "assets: %s of %s added to volume %s\n", files(n), version, vol)
 	}
 }
 
@@ -280,6 +280,13 @@ func unusedAssets(c *config.Config, role string, vols []*volume.Volume, containe
 		out = append(out, v.Name)
 	}
 	return out
+}
+
+func files(n int) string {
+	if n == 1 {
+		return "1 file"
+	}
+	return fmt.Sprintf("%d files", n)
 }
 
 func suffix() string {
