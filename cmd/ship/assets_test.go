@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -26,10 +27,11 @@ import (
 // sees v1's own and v2's. An image whose assets are links to /etc and to a
 // host directory, followed by one with files under those names, leaves
 // the host untouched. An image without the directory fails the deploy
-// before anything stops, leaving no volume; app remove removes them all.
+// before anything stops, leaving no volume. Pruning removes the volumes of
+// pruned versions, and app remove removes them all.
 func TestAssetPath(t *testing.T) {
 	const dir = "/rails/public/assets"
-	a := proxiedApp(t, "assetpath", "asset_path: "+dir+"\n", "")
+	a := proxiedApp(t, "assetpath", "asset_path: "+dir+"\nretain_containers: 1\n", "")
 	h1, h2 := testhost.Hosts(t)
 	canary := t.TempDir()
 	for version, opts := range map[string]testapp.ImageOptions{
@@ -72,8 +74,15 @@ func TestAssetPath(t *testing.T) {
 		t.Errorf("v4 sees %v: want its own files (etc/ a directory of its own) and v3's a-v3.css", got)
 	}
 
-	// An image without the directory: refused in prepare, nothing left.
+	// Pruning keeps one stopped version (v3) and its volume; v1's and
+	// v2's went with their containers.
 	before := assetVolumes(t, cli)
+	slices.Sort(before)
+	if len(before) != 2 || !strings.HasPrefix(before[0], "assetpath-web-v3-assets-") || !strings.HasPrefix(before[1], "assetpath-web-v4-assets-") {
+		t.Errorf("assets volumes after pruning: %v, want v3's and v4's", before)
+	}
+
+	// An image without the directory: refused in prepare, nothing left.
 	_, errOut, code := a.ship(t, "deploy", "--skip-build", "--version", "none")
 	if code == 0 || !strings.Contains(errOut, "has no directory "+dir) {
 		t.Errorf("deploy of an image without %s: exit %d\n%s", dir, code, errOut)
