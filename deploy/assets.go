@@ -74,7 +74,8 @@ func (s *swap) bridgeAssets(ctx context.Context, ct *spec.Container) error {
 
 // bridgeRetained gives a retained container the rollback brings back the
 // running version's assets it lacks (prepare, rollback): a page of the
-// version rolled back from still finds its files.
+// version rolled back from still finds its files. Nothing is done where
+// the target is the running version.
 func (s *swap) bridgeRetained(ctx context.Context) error {
 	a, ok := spec.AssetsOf(s.cfg, s.unit.Role)
 	if !ok {

@@ -318,10 +318,8 @@ func prepare(ctx context.Context, req Request, local *localImage, h *host.Host, 
 			if err := s.findRetained(ctx); err != nil {
 				return nil, err
 			}
-			if !s.isRunning(ctx) {
-				if err := s.bridgeRetained(ctx); err != nil {
-					return nil, err
-				}
+			if err := s.bridgeRetained(ctx); err != nil {
+				return nil, err
 			}
 		default:
 			if err := s.bridgeAssets(ctx, ct); err != nil {
