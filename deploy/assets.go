@@ -64,7 +64,7 @@ func (s *swap) bridgeAssets(ctx context.Context, ct *spec.Container) error {
 	fmt.Fprintf(s.out, "assets: %s of %s in volume %s\n", files(n), s.version, name)
 	if old, ok := s.running(ctx); ok {
 		s.shareAssets(ctx, a, old.ImageID, spec.VersionOf(s.cfg, role, host.Name(old), old.Labels), name)
-		if vol := assetsVolumeOf(old, a.Path); vol != "" {
+		if vol := assetsVolumeOf(ctx, d, s.cfg, role, old.Mounts, a.Path); vol != "" {
 			s.shareAssets(ctx, a, image, s.version, vol)
 		}
 	}
@@ -92,12 +92,7 @@ func (s *swap) bridgeRetained(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("inspect %s: %w", s.target, err)
 	}
-	vol := ""
-	for _, m := range info.Mounts {
-		if m.Type == mount.TypeVolume && m.Destination == a.Path {
-			vol = m.Name
-		}
-	}
+	vol := assetsVolumeOf(ctx, s.host.Docker, s.cfg, s.unit.Role.Name, info.Mounts, a.Path)
 	if vol == "" {
 		fmt.Fprintf(s.out, "assets: %s has no assets volume (deployed without asset_path): it serves its image's own\n", s.target)
 		return nil
@@ -139,11 +134,17 @@ func (s *swap) dropAssets(ctx context.Context) {
 	}
 }
 
-// assetsVolumeOf is the assets volume a container mounts at dir, "" if
-// none.
-func assetsVolumeOf(c container.Summary, dir string) string {
-	for _, m := range c.Mounts {
-		if m.Type == mount.TypeVolume && m.Destination == dir {
+// assetsVolumeOf is the role's assets volume among a container's mounts
+// at dir, "" if none. A volume ship did not make for the role's assets
+// (a data volume an older config mounted there) is never one: ship must
+// not write into it.
+func assetsVolumeOf(ctx context.Context, d client.APIClient, c *config.Config, role string, mounts []container.MountPoint, dir string) string {
+	for _, m := range mounts {
+		if m.Type != mount.TypeVolume || m.Destination != dir {
+			continue
+		}
+		v, err := d.VolumeInspect(ctx, m.Name)
+		if err == nil && v.Labels[spec.LabelAssets] == spec.AssetsOwner(c, role) {
 			return m.Name
 		}
 	}
