@@ -132,6 +132,11 @@ func Remove(ctx context.Context, h *host.Host, c *config.Config, out io.Writer) 
 		removed, err := deploy.Prune(ctx, h.Docker, 0, func(ctx context.Context) ([]container.Summary, error) {
 			return host.RoleContainers(ctx, h, c, r.Name)
 		})
+		if err == nil {
+			var vols []string
+			vols, err = deploy.PruneAssets(ctx, h, c, r.Name)
+			removed = append(removed, vols...)
+		}
 		for _, name := range removed {
 			fmt.Fprintf(out, "removed %s\n", name)
 		}

@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+	"path"
+	"slices"
 	"strings"
 
 	"github.com/distribution/reference"
@@ -61,8 +63,7 @@ func (d *decoder) decodeRoot(root *yaml.Node, c *Config) {
 		"hooks_path":      func(v *yaml.Node, p string) { c.HooksPath = d.str(v, p) },
 		"secrets_path":    func(v *yaml.Node, p string) { c.SecretsPath = d.str(v, p) },
 		"asset_path": func(v *yaml.Node, p string) {
-			c.AssetPath = d.str(v, p)
-			d.warnAssetPath(v, p)
+			c.AssetPath = d.assetPath(v, p)
 		},
 		"error_pages_path": func(v *yaml.Node, p string) { c.ErrorPagesPath = d.str(v, p) },
 		"minimum_version": func(v *yaml.Node, p string) {
@@ -109,6 +110,7 @@ func (d *decoder) decodeRoot(root *yaml.Node, c *Config) {
 		d.accessoryPlacement(root, c)
 		d.proxyPlacement(root, serversNode, c)
 		d.oneWriterPerHost(root, c)
+		d.assetPaths(root, c)
 	}
 	d.primaryRole(root, c)
 	d.litestreamAccessory(root, c)
@@ -116,6 +118,66 @@ func (d *decoder) decodeRoot(root *yaml.Node, c *Config) {
 	if databasesNode != nil {
 		d.databases(databasesNode, c)
 	}
+}
+
+// assetPaths refuses an asset_path that a volume of the app also mounts:
+// Docker refuses two mounts at one path, and the assets volume would hide
+// the data. As in Kamal, only a role behind kamal-proxy bridges assets;
+// an asset_path that no such role uses gets a warning.
+func (d *decoder) assetPaths(root *yaml.Node, c *Config) {
+	var top *yaml.Node
+	for _, p := range pairs(root) {
+		if p.key.Value == "asset_path" {
+			top = p.value
+		}
+	}
+	topUsed := false
+	for _, r := range c.Roles {
+		raw, at, n := r.AssetPath, "servers."+r.Name+".asset_path", roleAssetPath(root, r.Name)
+		if raw == "" {
+			raw, at, n = c.AssetPath, "asset_path", top
+			topUsed = topUsed || r.Proxy != nil
+		}
+		if raw == "" {
+			continue
+		}
+		if r.Proxy == nil {
+			if r.AssetPath != "" {
+				d.warnf(resolve(n), at, "has no effect: role %s is not behind kamal-proxy, and only proxied roles carry assets over, as in Kamal", r.Name)
+			}
+			continue
+		}
+		dir, _, _ := strings.Cut(raw, ":")
+		for _, v := range c.Volumes {
+			if path.Clean(v.Target) == path.Clean(dir) {
+				d.errorf(resolve(n), at, "volume %s is mounted at %s too: ship mounts each version's assets there; keep the assets in the image, or mount the volume elsewhere", v.Source, dir)
+				return
+			}
+		}
+	}
+	if top != nil && c.AssetPath != "" && !topUsed {
+		d.warnf(resolve(top), "asset_path", "has no effect: no role without its own asset_path is behind kamal-proxy, and only proxied roles carry assets over, as in Kamal")
+	}
+}
+
+// roleAssetPath is the node of servers.ROLE.asset_path, nil if none.
+func roleAssetPath(root *yaml.Node, role string) *yaml.Node {
+	for _, p := range pairs(root) {
+		if p.key.Value != "servers" {
+			continue
+		}
+		for _, r := range pairs(p.value) {
+			if r.key.Value != role {
+				continue
+			}
+			for _, k := range pairs(r.value) {
+				if k.key.Value == "asset_path" {
+					return k.value
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // oneWriterPerHost refuses two roles on one host that both mount a
@@ -325,11 +387,26 @@ func (d *decoder) section(f fields) func(v *yaml.Node, p string) {
 	return func(v *yaml.Node, p string) { d.object(v, p, f) }
 }
 
-// warnAssetPath says that ship does not bridge assets: with no two
-// versions running at once, a page of the old version asks the new one
-// for assets it may not have.
-func (d *decoder) warnAssetPath(v *yaml.Node, p string) {
-	d.warnf(resolve(v), p, "has no effect in ship yet: ship does not carry assets over from the old version, so a page the old version served may ask for assets the new one lacks; serve them from a CDN, or keep the previous ones in the image")
+// assetPath checks asset_path, Kamal's PATH[:OPTIONS]: an absolute path
+// in the app container, and the mount options Kamal documents for it.
+func (d *decoder) assetPath(v *yaml.Node, p string) string {
+	s := d.str(v, p)
+	if s == "" {
+		return s
+	}
+	dir, opts, _ := strings.Cut(s, ":")
+	if !path.IsAbs(dir) || path.Clean(dir) == "/" {
+		d.errorf(resolve(v), p, "%q must be an absolute directory in the app container other than /, such as /rails/public/assets", dir)
+	}
+	if opts == "" {
+		return s
+	}
+	for _, o := range strings.Split(opts, ",") {
+		if !slices.Contains([]string{"ro", "rw", "z", "Z"}, o) {
+			d.errorf(resolve(v), p, "mount option %q is not one of ro, rw, z, Z", o)
+		}
+	}
+	return s
 }
 
 func (d *decoder) image(v *yaml.Node, p string) string {

@@ -53,8 +53,7 @@ func (d *decoder) servers(n *yaml.Node, path string, c *Config, allowEmpty bool)
 					r.StopTimeout = d.duration(v, p)
 				},
 				"asset_path": func(v *yaml.Node, p string) {
-					r.AssetPath = d.str(v, p)
-					d.warnAssetPath(v, p)
+					r.AssetPath = d.assetPath(v, p)
 				},
 			})
 		default:

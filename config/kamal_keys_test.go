@@ -43,7 +43,7 @@ var kamalKeys = []kamalKey{
 	{key: "image", yml: "", check: func(c *Config) bool { return c.Image == "acme/shop" }},
 	{key: "labels", yml: "labels:\n  my-label: my-value\n", check: func(c *Config) bool { return c.Labels["my-label"] == "my-value" }},
 	{key: "volumes", yml: "volumes:\n  - /path/on/host:/path/in/container:ro\n", check: func(c *Config) bool { return len(c.Volumes) == 1 && c.Volumes[0].ReadOnly() }},
-	{key: "asset_path", outcome: warned, yml: "asset_path: /path/to/assets\n"},
+	{key: "asset_path", yml: "asset_path: /path/to/assets\nproxy:\n  app_port: 3000\n", check: func(c *Config) bool { return c.AssetPath == "/path/to/assets" }},
 	{key: "hooks_path", yml: "hooks_path: /user_home/kamal/hooks\n", check: func(c *Config) bool { return c.HooksPath == "/user_home/kamal/hooks" }},
 	{key: "hooks_output", outcome: warned, yml: "hooks_output: :verbose\n"},
 	{key: "hooks_output.HOOK", outcome: warned, at: "hooks_output", yml: "hooks_output:\n  pre-deploy: :verbose\n  pre-build: :quiet\n"},
@@ -72,7 +72,7 @@ var kamalKeys = []kamalKey{
 	{key: "servers.ROLE.proxy", yml: role("proxy:\n      host: jobs.example.com"), check: func(c *Config) bool { return c.Role("workers").Proxy.Hosts[0] == "jobs.example.com" }},
 	{key: "servers.ROLE.labels", yml: role("labels:\n      my-label: workers"), check: func(c *Config) bool { return c.Role("workers").Labels["my-label"] == "workers" }},
 	{key: "servers.ROLE.env", yml: role("env:\n      QUEUE: default"), check: func(c *Config) bool { return c.Role("workers").Env.Clear["QUEUE"] == "default" }},
-	{key: "servers.ROLE.asset_path", outcome: warned, at: "servers.workers.asset_path", yml: role("asset_path: /public")},
+	{key: "servers.ROLE.asset_path", yml: role("asset_path: /public\n    proxy: true"), check: func(c *Config) bool { return c.Role("workers").AssetPath == "/public" }},
 
 	// env.yml
 	{key: "env.NAME", yml: "env:\n  DATABASE_HOST: mysql-db1\n  DATABASE_PORT: 3306\n", check: func(c *Config) bool { return c.Env.Clear["DATABASE_PORT"] == "3306" }},

@@ -52,6 +52,12 @@ proxy:
     proxy:
       host: shop.example.com
 `, "8:3: servers.admin: roles web and admin both route shop.example.com on 10.0.0.1: kamal-proxy refuses"},
+		"a relative asset_path": {head + "servers: [10.0.0.1]\nasset_path: public/assets\n",
+			`4:13: asset_path: "public/assets" must be an absolute directory in the app container other than /`},
+		"asset_path with an unknown option": {head + "servers: [10.0.0.1]\nasset_path: /rails/public/assets:rw,nocopy\n",
+			`4:13: asset_path: mount option "nocopy" is not one of ro, rw, z, Z`},
+		"asset_path on a volume's target": {head + "servers: [10.0.0.1]\nproxy:\n  app_port: 3000\nvolumes:\n  - shop_public:/rails/public/assets\nasset_path: /rails/public/assets/\n",
+			`8:13: asset_path: volume shop_public is mounted at /rails/public/assets/ too`},
 		"accessory with host and hosts": {head + `servers: [10.0.0.1]
 accessories:
   cache:
@@ -203,11 +209,11 @@ proxy:
 	}
 }
 
-// The sample configs break none of these rules. Rails 8's generated
-// config warns only of asset bridging, which ship does not do yet.
+// The sample configs break none of these rules, and Rails 8's generated
+// config, asset_path included, loads without a warning.
 func TestSamplesHaveNoRefusedSettings(t *testing.T) {
 	for file, want := range map[string][]string{
-		"testdata/rails8/config/deploy.yml": {"asset_path"},
+		"testdata/rails8/config/deploy.yml": nil,
 		"../examples/app/config/deploy.yml": nil,
 	} {
 		c, err := Load(Options{File: file})

@@ -31,7 +31,8 @@ import (
 //      the role is proxied;
 //   2. the role's env file is written, mode 0600;
 //   3. the new container is created, not started (deploy), or the retained
-//      container of the version is found (rollback).
+//      container of the version is found (rollback); with asset_path, the
+//      version's assets volume is filled first (deploy/assets.go).
 //  4. The pre-deploy hook runs, once.
 //  Swap, per host, at most boot.limit hosts at once (a host waits
 //  boot.wait for the slot of the one before):
@@ -268,6 +269,9 @@ type swap struct {
 	maintenance string
 	stopped     bool
 	health      Health // of the target, once checked
+	// assets is the assets volume this deploy made for the target, when
+	// the role has asset_path.
+	assets string
 }
 
 // maxDeliveries bounds how many hosts are sent an image at once, so a large
@@ -314,8 +318,15 @@ func prepare(ctx context.Context, req Request, local *localImage, h *host.Host, 
 			if err := s.findRetained(ctx); err != nil {
 				return nil, err
 			}
+			if err := s.bridgeRetained(ctx); err != nil {
+				return nil, err
+			}
 		default:
+			if err := s.bridgeAssets(ctx, ct); err != nil {
+				return nil, err
+			}
 			if err := s.create(ctx, ct); err != nil {
+				s.dropAssets(ctx)
 				return nil, err
 			}
 		}
@@ -626,6 +637,7 @@ func (e *restoredError) Unwrap() error { return e.cause }
 func (s *swap) discard(ctx context.Context) {
 	if s.created {
 		s.host.Docker.ContainerRemove(context.WithoutCancel(ctx), s.target, container.RemoveOptions{})
+		s.dropAssets(ctx)
 	}
 }
 

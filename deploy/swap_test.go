@@ -18,6 +18,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/errdefs"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -763,4 +764,9 @@ func TestSwapBootWait(t *testing.T) {
 	if !slices.Equal(waits, []time.Duration{7 * time.Second}) {
 		t.Errorf("waits %v, want one of boot.wait (7s) between the two hosts", waits)
 	}
+}
+
+// VolumeList finds no assets volumes: the fake's roles have no asset_path.
+func (d *fakeDocker) VolumeList(context.Context, volume.ListOptions) (volume.ListResponse, error) {
+	return volume.ListResponse{}, nil
 }
