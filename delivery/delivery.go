@@ -5,12 +5,19 @@
 // It relies on how `docker load` works on Engine 20.10's classic image
 // store: for each layer of the archive's manifest, the engine first looks
 // the layer's chain ID up in its layer store and reads the layer's file
-// only when it is missing. So ship saves the image once, and sends each
-// host the archive without the files of the layers it already holds; the
-// image that ends up there is identical (same ID, same tag).
+// only when it is missing. So ship sends each host an archive whose
+// manifest lists every layer but which carries only the files of the
+// layers the host lacks; the image that ends up there is identical (same
+// ID, same tag, checked after the load).
+//
+// Where it can, ship reads those layers straight from the local engine's
+// layer store (layerstore.go), as the engine's own save copies every layer
+// to a temp directory first. Otherwise it saves the image once and filters
+// the archive.
 //
 // With the containerd image store (Docker 24+ with "containerd-snapshotter"
-// enabled), load wants every blob, so ship sends the whole archive there.
+// enabled, the default from 29), load wants every layer's file, so ship
+// sends the whole save there.
 package delivery
 
 import (
@@ -46,6 +53,8 @@ type Image struct {
 	layers  []string         // archive path of each layer, in diffID order
 	sizes   map[string]int64 // archive path -> bytes
 	saveErr error
+	src     layerSource // the local layer store, when readable
+	srcErr  error       // why it is not
 }
 
 // Open finds ref in the local engine.
@@ -66,12 +75,42 @@ func (img *Image) Close() {
 	}
 }
 
+// Route is where a delivery read the image's bytes from.
+type Route int
+
+// The routes, fastest first.
+const (
+	// FromLayerStore read only the missing layers from the local engine's
+	// layer store on disk.
+	FromLayerStore Route = iota + 1
+	// FromSaveStream streamed the local engine's whole save.
+	FromSaveStream
+	// FromSavedArchive saved the image to a temp file, then sent it
+	// without the layers the host has.
+	FromSavedArchive
+)
+
+func (r Route) String() string {
+	switch r {
+	case FromLayerStore:
+		return "read from the local layer store"
+	case FromSaveStream:
+		return "streamed from docker save"
+	case FromSavedArchive:
+		return "filtered from docker save"
+	}
+	return "not sent"
+}
+
 // Stats is what one delivery sent.
 type Stats struct {
 	Bytes        int64 // archive bytes sent over the connection
 	Layers, Sent int   // layers in the image, layers sent
 	Took         time.Duration
 	AlreadyThere bool
+	Route        Route
+	// Note says why the delivery took a slower route, if it did.
+	Note string
 }
 
 // Send makes sure the image is on the host behind remote, sending only the
@@ -88,10 +127,17 @@ func (img *Image) Send(ctx context.Context, remote client.APIClient, progress fu
 		return st, err
 	}
 	var present map[string]bool
-	if !full {
+	if full {
+		st.Note = "the host keeps images in containerd, whose load needs every layer"
+	} else {
 		if present, err = presentChains(ctx, remote); err != nil {
 			return st, err
 		}
+		a, err := img.fromStore(ctx, present)
+		if err == nil {
+			return img.sendArchive(ctx, remote, a, st, start, progress)
+		}
+		st.Note = err.Error()
 	}
 	if !img.saved() && !anyPresent(chainIDs(img.diffIDs), present) {
 		// The host needs everything: stream the save straight into the
@@ -109,11 +155,54 @@ func (img *Image) Send(ctx context.Context, remote client.APIClient, progress fu
 			st.Sent++
 		}
 	}
-
+	st.Route = FromSavedArchive
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(img.writeArchive(pw, skip)) }()
 	defer pr.CloseWithError(io.ErrClosedPipe) // stop the writer if load ended early
 	return img.load(ctx, remote, pr, total, st, start, progress)
+}
+
+// fromStore opens, from the local layer store, the archive of the layers
+// the host lacks; an error says why that store cannot serve.
+func (img *Image) fromStore(ctx context.Context, present map[string]bool) (*archive, error) {
+	src, err := img.source(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tag, err := loadTag(img.Ref)
+	if err != nil {
+		return nil, err
+	}
+	return newArchive(src, img.ID, tag, img.diffIDs, missing(img.diffIDs, present))
+}
+
+// sendArchive streams a to the host's load.
+func (img *Image) sendArchive(ctx context.Context, remote client.APIClient, a *archive, st Stats, start time.Time, progress func(sent, total int64)) (Stats, error) {
+	st.Route, st.Sent = FromLayerStore, len(a.parts)
+	pr, pw := io.Pipe()
+	go func() {
+		_, err := a.WriteTo(pw)
+		pw.CloseWithError(err)
+	}()
+	defer pr.CloseWithError(io.ErrClosedPipe) // stop the writer if load ended early
+	return img.load(ctx, remote, pr, a.Total, st, start, progress)
+}
+
+// source is the local engine's layer store, looked up once.
+func (img *Image) source(ctx context.Context) (layerSource, error) {
+	img.mu.Lock()
+	defer img.mu.Unlock()
+	if img.src == nil && img.srcErr == nil {
+		info, err := img.local.Info(ctx)
+		if err != nil {
+			img.srcErr = fmt.Errorf("docker info: %w", err)
+		} else if s, err := openLayerStore(info.DockerRootDir, info.Driver, isContainerd(info.DriverStatus)); err != nil {
+			img.srcErr = err
+		} else {
+			img.src = s
+		}
+	}
+	return img.src, img.srcErr
 }
 
 // load feeds an archive to `docker load` on the host and checks that the
@@ -148,7 +237,7 @@ func (img *Image) stream(ctx context.Context, remote client.APIClient, st Stats,
 		return st, fmt.Errorf("save %s: %w", img.Ref, err)
 	}
 	defer rc.Close()
-	st.Sent = len(img.diffIDs)
+	st.Sent, st.Route = len(uniq(img.diffIDs)), FromSaveStream
 	return img.load(ctx, remote, rc, img.Size, st, start, progress)
 }
 
@@ -314,12 +403,18 @@ func containerdStore(ctx context.Context, remote client.APIClient) (bool, error)
 	if err != nil {
 		return false, fmt.Errorf("docker info: %w", err)
 	}
-	for _, kv := range info.DriverStatus {
-		if len(kv) == 2 && kv[0] == "driver-type" && strings.Contains(kv[1], "containerd") {
-			return true, nil
+	return isContainerd(info.DriverStatus), nil
+}
+
+// isContainerd reads `docker info`'s DriverStatus: the containerd image
+// store reports driver-type io.containerd.snapshotter.v1.
+func isContainerd(status [][2]string) bool {
+	for _, kv := range status {
+		if kv[0] == "driver-type" && strings.Contains(kv[1], "containerd") {
+			return true
 		}
 	}
-	return false, nil
+	return false
 }
 
 func uniq(paths []string) []string {
