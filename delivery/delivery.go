@@ -362,24 +362,43 @@ func (img *Image) writeArchive(w io.Writer, skip map[string]bool) error {
 	}
 }
 
-// presentChains lists the layer chains the host's images hold.
+// presentChains lists the layer chains the host's images hold. Top-level
+// images are enough: an intermediate image's chains are all in the image
+// built on it. The inspections run a few at a time, as each is a round
+// trip over the SSH connection.
 func presentChains(ctx context.Context, remote client.APIClient) (map[string]bool, error) {
-	list, err := remote.ImageList(ctx, image.ListOptions{All: true})
+	list, err := remote.ImageList(ctx, image.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("list images on the host: %w", err)
 	}
-	present := map[string]bool{}
+	var (
+		mu      sync.Mutex
+		wg      sync.WaitGroup
+		slots   = make(chan struct{}, inspectsAtOnce)
+		present = map[string]bool{}
+	)
 	for _, s := range list {
-		info, err := remote.ImageInspect(ctx, s.ID)
-		if err != nil {
-			continue // removed meanwhile
-		}
-		for _, c := range chainIDs(info.RootFS.Layers) {
-			present[c] = true
-		}
+		wg.Add(1)
+		slots <- struct{}{}
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			info, err := remote.ImageInspect(ctx, s.ID)
+			if err != nil {
+				return // removed meanwhile
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for _, c := range chainIDs(info.RootFS.Layers) {
+				present[c] = true
+			}
+		}()
 	}
-	return present, nil
+	wg.Wait()
+	return present, ctx.Err()
 }
+
+// inspectsAtOnce bounds presentChains' concurrent requests.
+const inspectsAtOnce = 8
 
 // chainIDs are the layer store's keys: the first layer's diffID, then
 // sha256 of "PARENT_CHAIN DIFFID" for each layer above.

@@ -51,7 +51,7 @@ import (
 
 const (
 	prefix   = "bench-delivery-"
-	baseSize = 107e6     // the base layer: dependencies, runtime
+	baseSize = 96e6      // the base layer: dependencies, runtime
 	codeSize = 5e6       // the code layer, the part a deploy changes
 	rawSize  = 200 << 20 // streamed into cat for the connection's throughput
 	mb       = 1e6       // the table's MB, as in the README
