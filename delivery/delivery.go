@@ -122,17 +122,25 @@ func (img *Image) Send(ctx context.Context, remote client.APIClient, progress fu
 		st.AlreadyThere = true
 		return st, nil
 	}
-	full, err := containerdStore(ctx, remote)
-	if err != nil {
+	// Three independent look-ups, each a round trip: at once.
+	var (
+		wg                 sync.WaitGroup
+		full               bool
+		present            map[string]bool
+		infoErr, chainsErr error
+	)
+	wg.Add(3)
+	go func() { defer wg.Done(); full, infoErr = containerdStore(ctx, remote) }()
+	go func() { defer wg.Done(); present, chainsErr = presentChains(ctx, remote) }()
+	go func() { defer wg.Done(); img.source(ctx) }() // remembers its error
+	wg.Wait()
+	if err := errors.Join(infoErr, chainsErr); err != nil {
 		return st, err
 	}
-	var present map[string]bool
 	if full {
+		present = nil
 		st.Note = "the host keeps images in containerd, whose load needs every layer"
 	} else {
-		if present, err = presentChains(ctx, remote); err != nil {
-			return st, err
-		}
 		a, err := img.fromStore(ctx, present)
 		if err == nil {
 			return img.sendArchive(ctx, remote, a, st, start, progress)
