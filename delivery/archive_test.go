@@ -77,8 +77,8 @@ func (*storeOff) Error() string { return "the local layer store is off in this t
 func TestSendFromStoreOnlyMissingLayer(t *testing.T) {
 	local, host, v1, v2 := setup(t)
 	img := open(t, local, v2.ref, newFakeSource(v1, v2))
-	var progressed int64
-	st, err := img.Send(context.Background(), host, func(sent, total int64) { progressed = sent })
+	var progressed Transfer
+	st, err := img.Send(context.Background(), host, func(p Transfer) { progressed = p })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,8 +90,8 @@ func TestSendFromStoreOnlyMissingLayer(t *testing.T) {
 	if len(last) != 3 || !slices.Contains(last, wantFile) || !slices.Contains(last, "manifest.json") {
 		t.Errorf("the archive held %v, want the config, %s and the manifest", last, wantFile)
 	}
-	if st.Bytes < int64(len(v2.layers[2])) || st.Bytes > int64(len(v2.layers[2]))+8<<10 || progressed != st.Bytes {
-		t.Errorf("sent %d bytes (progress said %d) for a %d-byte layer", st.Bytes, progressed, len(v2.layers[2]))
+	if st.Bytes < int64(len(v2.layers[2])) || st.Bytes > int64(len(v2.layers[2]))+8<<10 || progressed.Sent != st.Bytes || progressed.Layers != 1 || progressed.Of != 3 {
+		t.Errorf("sent %d bytes (progress said %+v) for a %d-byte layer", st.Bytes, progressed, len(v2.layers[2]))
 	}
 	if got, _ := host.ImageInspect(context.Background(), v2.ref); got.ID != v2.id() {
 		t.Errorf("the host's %s is %q, want %s", v2.ref, got.ID, v2.id())

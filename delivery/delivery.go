@@ -114,8 +114,8 @@ type Stats struct {
 }
 
 // Send makes sure the image is on the host behind remote, sending only the
-// layers it lacks. progress is told the bytes sent so far.
-func (img *Image) Send(ctx context.Context, remote client.APIClient, progress func(sent, total int64)) (Stats, error) {
+// layers it lacks. progress is told how far it has got.
+func (img *Image) Send(ctx context.Context, remote client.APIClient, progress func(Transfer)) (Stats, error) {
 	start := time.Now()
 	st := Stats{Layers: len(img.diffIDs)}
 	if info, err := remote.ImageInspect(ctx, img.Ref); err == nil && info.ID == img.ID {
@@ -185,7 +185,7 @@ func (img *Image) fromStore(ctx context.Context, present map[string]bool) (*arch
 }
 
 // sendArchive streams a to the host's load.
-func (img *Image) sendArchive(ctx context.Context, remote client.APIClient, a *archive, st Stats, start time.Time, progress func(sent, total int64)) (Stats, error) {
+func (img *Image) sendArchive(ctx context.Context, remote client.APIClient, a *archive, st Stats, start time.Time, progress func(Transfer)) (Stats, error) {
 	st.Route, st.Sent = FromLayerStore, len(a.parts)
 	pr, pw := io.Pipe()
 	go func() {
@@ -215,10 +215,10 @@ func (img *Image) source(ctx context.Context) (layerSource, error) {
 
 // load feeds an archive to `docker load` on the host and checks that the
 // image arrived whole.
-func (img *Image) load(ctx context.Context, remote client.APIClient, archive io.Reader, total int64, st Stats, start time.Time, progress func(sent, total int64)) (Stats, error) {
+func (img *Image) load(ctx context.Context, remote client.APIClient, archive io.Reader, total int64, st Stats, start time.Time, progress func(Transfer)) (Stats, error) {
 	counted := &counter{r: archive, progress: func(n int64) {
 		if progress != nil {
-			progress(n, total)
+			progress(Transfer{Sent: n, Total: total, Layers: st.Sent, Of: st.Layers})
 		}
 	}}
 	resp, err := remote.ImageLoad(ctx, counted, client.ImageLoadWithQuiet(true))
@@ -239,7 +239,7 @@ func (img *Image) load(ctx context.Context, remote client.APIClient, archive io.
 }
 
 // stream sends the whole image without saving it first.
-func (img *Image) stream(ctx context.Context, remote client.APIClient, st Stats, start time.Time, progress func(sent, total int64)) (Stats, error) {
+func (img *Image) stream(ctx context.Context, remote client.APIClient, st Stats, start time.Time, progress func(Transfer)) (Stats, error) {
 	rc, err := img.local.ImageSave(ctx, []string{img.Ref})
 	if err != nil {
 		return st, fmt.Errorf("save %s: %w", img.Ref, err)

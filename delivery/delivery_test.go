@@ -161,8 +161,8 @@ func TestSendsOnlyMissingLayers(t *testing.T) {
 	}
 	defer img.Close()
 	cctx, cancel := context.WithCancel(ctx)
-	_, err = img.Send(cctx, remote, func(sent, total int64) {
-		if sent > 256<<10 {
+	_, err = img.Send(cctx, remote, func(p Transfer) {
+		if p.Sent > 256<<10 {
 			cancel()
 		}
 	})
