@@ -51,7 +51,11 @@ func ensureImage(ctx context.Context, h *host.Host, local *localImage, c *config
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "sent %d of %d layers, %.1f MB in %.1fs\n", st.Sent, st.Layers, float64(st.Bytes)/1e6, st.Took.Seconds())
+	how := st.Route.String()
+	if st.Note != "" { // why it could not send less
+		how += ": " + st.Note
+	}
+	fmt.Fprintf(out, "sent %d of %d layers, %.1f MB in %.1fs (%s)\n", st.Sent, st.Layers, float64(st.Bytes)/1e6, st.Took.Seconds(), how)
 	return nil
 }
 

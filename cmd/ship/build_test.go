@@ -57,6 +57,11 @@ func TestBuildAndDeployWithoutRegistry(t *testing.T) {
 	if !strings.Contains(out, "built ship-it-rl:r1") || !strings.Contains(out, "sent 3 of 3 layers") {
 		t.Fatalf("first deploy should build and send every layer:\n%s", out)
 	}
+	// The local engine's layer store is readable here (root, same machine):
+	// ship reads the layers from it, without a docker save.
+	if !strings.Contains(out, "(read from the local layer store)") {
+		t.Errorf("first deploy did not read the local layer store:\n%s", out)
+	}
 	os.WriteFile(filepath.Join(a.dir, "code.txt"), []byte("release 2\n"), 0o644)
 	out = a.mustShip(t, "deploy", "--version", "r2")
 	m := regexp.MustCompile(`sent (\d+) of 3 layers, ([0-9.]+) MB`).FindStringSubmatch(out)
@@ -64,8 +69,12 @@ func TestBuildAndDeployWithoutRegistry(t *testing.T) {
 		t.Fatalf("second deploy did not report what it sent:\n%s", out)
 	}
 	mb, _ := strconv.ParseFloat(m[2], 64)
-	if m[1] != "1" || mb > 0.1 {
-		t.Errorf("a code-only change sent %s layers, %.2f MB; want 1 small layer", m[1], mb)
+	if m[1] != "1" || mb > 0.1 || !strings.Contains(out, "(read from the local layer store)") {
+		t.Errorf("a code-only change sent %s layers, %.2f MB; want 1 small layer read from the local layer store:\n%s", m[1], mb, out)
+	}
+	info, err := remote.ImageInspect(context.Background(), "ship-it-rl:r2")
+	if want, _ := local.ImageInspect(context.Background(), "ship-it-rl:r2"); err != nil || info.ID != want.ID {
+		t.Errorf("after a code-only change, r2 on h2 is %q, locally %q (%v)", info.ID, want.ID, err)
 	}
 	if v := a.mustShip(t, "app", "version"); !strings.Contains(v, h2.Addr+" web: r2") {
 		t.Errorf("h2 is not on r2:\n%s", v)
@@ -95,7 +104,7 @@ func TestBuildAndDeployWithoutRegistry(t *testing.T) {
 	}
 	sameImage(t, local, "ship-it-rl:latest", local, "ship-it-rl:r3")
 	sameImage(t, remote, "ship-it-rl:latest", local, "ship-it-rl:r2")
-	info, err := dockerClient(t, h2).ImageInspect(context.Background(), "ship-it-rl:r2")
+	info, err = dockerClient(t, h2).ImageInspect(context.Background(), "ship-it-rl:r2")
 	want, _ := local.ImageInspect(context.Background(), "ship-it-rl:r2")
 	if err != nil || info.ID != want.ID {
 		t.Errorf("the image on h2 is %q, locally %q (%v)", info.ID, want.ID, err)
