@@ -94,17 +94,34 @@ func (s *layerStore) Layer(chain, diffID string) (io.ReadCloser, int64, error) {
 	if err != nil {
 		return nil, 0, fmt.Errorf("layer %s: %w", diffID, err)
 	}
+	root, err := os.OpenRoot(files)
+	if err != nil {
+		return nil, 0, fmt.Errorf("layer %s: %w", diffID, err)
+	}
 	f, err := os.Open(meta)
 	if err != nil {
+		root.Close()
 		return nil, 0, fmt.Errorf("layer %s: %w", diffID, err)
 	}
 	gz, err := gzip.NewReader(f)
 	if err != nil {
+		root.Close()
 		f.Close()
 		return nil, 0, fmt.Errorf("layer %s: %w", diffID, err)
 	}
-	tarStream := asm.NewOutputTarStream(storage.NewPathFileGetter(files), storage.NewJSONUnpacker(gz))
-	return &verified{r: tarStream, h: sha256.New(), want: diffID, closers: []io.Closer{tarStream, f}}, size, nil
+	tarStream := asm.NewOutputTarStream(rootFiles{root}, storage.NewJSONUnpacker(gz))
+	return &verified{r: tarStream, h: sha256.New(), want: diffID, closers: []io.Closer{tarStream, f, root}}, size, nil
+}
+
+// rootFiles opens a layer's files inside its diff directory only: a link
+// an image put in a layer must not make ship read, and send to a host,
+// a file of this machine outside the layer (tar-split's own path getter
+// would follow it; the digest check would only catch it after sending).
+type rootFiles struct{ root *os.Root }
+
+// Get opens the file name of the layer.
+func (r rootFiles) Get(name string) (io.ReadCloser, error) {
+	return r.root.Open(filepath.FromSlash(name))
 }
 
 // tarSize adds up a layer's tar from its tar-split data: the raw header

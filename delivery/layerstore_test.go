@@ -145,3 +145,34 @@ func TestVerifiedStream(t *testing.T) {
 		t.Errorf("read = %q, %v", b, err)
 	}
 }
+
+// A link in a layer's files that leads out of the layer is not followed:
+// what it points at on this machine never reaches a host.
+func TestLayerStoreStaysInTheLayer(t *testing.T) {
+	config := []byte(`{"rootfs":{}}`)
+	root, layer, files := fakeStoreDir(t, config)
+	secret := filepath.Join(t.TempDir(), "secret")
+	// As long as the file it replaces, so that only its content differs.
+	os.WriteFile(secret, []byte("Z!"), 0o600)
+	os.RemoveAll(filepath.Join(files, "app"))
+	if err := os.Symlink(filepath.Dir(secret), filepath.Join(files, "app")); err != nil {
+		t.Fatal(err)
+	}
+	os.Rename(secret, filepath.Join(filepath.Dir(secret), "VERSION"))
+	s, err := openLayerStore(root, "overlay2", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _, err := s.Layer(digest(layer), digest(layer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	got, err := io.ReadAll(r)
+	if err == nil {
+		t.Error("a layer read through a link out of it gave no error")
+	}
+	if bytes.Contains(got, []byte("Z!")) {
+		t.Error("a file outside the layer was read through a link")
+	}
+}
