@@ -2,42 +2,16 @@ package accessories
 
 import (
 	"context"
-	"fmt"
-	"io"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/shipdeploy/ship/internal/testshell"
+
 	"github.com/shipdeploy/ship/config"
 	"github.com/shipdeploy/ship/host"
-	"github.com/shipdeploy/ship/ssh"
 )
-
-// localShell runs commands and uploads on this machine, with $HOME at
-// home, as a host would over SSH.
-type localShell struct{ home string }
-
-func (l localShell) Run(ctx context.Context, c ssh.Cmd) error {
-	cmd := exec.CommandContext(ctx, c.Args[0], c.Args[1:]...)
-	cmd.Env = []string{"HOME=" + l.home, "PATH=" + os.Getenv("PATH")}
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, c.Stdout, c.Stderr
-	return cmd.Run()
-}
-
-func (l localShell) Upload(_ context.Context, path string, content io.Reader, mode os.FileMode, _ string) error {
-	b, err := io.ReadAll(content)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, b, mode)
-}
-
-func (localShell) DialContext(_ context.Context, network, addr string) (net.Conn, error) {
-	return nil, fmt.Errorf("local shell: no connections (%s %s)", network, addr)
-}
 
 // Directories and Upload each do their half of what boot does, and say
 // what they did.
@@ -64,7 +38,7 @@ func TestDirectoriesAndUpload(t *testing.T) {
 	}
 	ctx := context.Background()
 	home := t.TempDir()
-	h := &host.Host{Name: "10.0.0.1", Shell: localShell{home: home}}
+	h := &host.Host{Name: "10.0.0.1", Shell: testshell.Local{Home: home}}
 	dir := filepath.Join(home, ".ship", "apps", "shop", "accessories", "worker")
 	worker, bare := c.Accessories[0], c.Accessories[1]
 

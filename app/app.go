@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/errdefs"
 	"github.com/docker/docker/pkg/stdcopy"
 
 	"github.com/shipdeploy/ship/config"
@@ -130,12 +132,23 @@ func Remove(ctx context.Context, h *host.Host, c *config.Config, out io.Writer) 
 		removed, err := deploy.Prune(ctx, h.Docker, 0, func(ctx context.Context) ([]container.Summary, error) {
 			return host.RoleContainers(ctx, h, c, r.Name)
 		})
+		if err == nil {
+			var vols []string
+			vols, err = deploy.PruneAssets(ctx, h, c, r.Name)
+			removed = append(removed, vols...)
+		}
 		for _, name := range removed {
 			fmt.Fprintf(out, "removed %s\n", name)
 		}
 		if err != nil {
 			return err
 		}
+	}
+	// The latest tag (deploy tags the version the host serves) would
+	// keep the image with no container left.
+	latest := spec.LatestRef(c)
+	if _, err := h.Docker.ImageRemove(ctx, latest, image.RemoveOptions{}); err != nil && !errdefs.IsNotFound(err) && !errdefs.IsConflict(err) {
+		return fmt.Errorf("remove image %s: %w", latest, err)
 	}
 	return nil
 }

@@ -9,19 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shipdeploy/ship/ssh"
+	"github.com/shipdeploy/ship/internal/testshell"
 )
-
-// homeRunner runs commands on this machine with $HOME at home, as a host's
-// login user would run them.
-type homeRunner struct{ home string }
-
-func (l homeRunner) Run(ctx context.Context, c ssh.Cmd) error {
-	cmd := exec.CommandContext(ctx, c.Args[0], c.Args[1:]...)
-	cmd.Env = []string{"HOME=" + l.home, "PATH=" + os.Getenv("PATH")}
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, c.Stdout, c.Stderr
-	return cmd.Run()
-}
 
 // TestScriptsLocally runs append.sh and read.sh with this machine's sh and
 // flock, without a test host.
@@ -30,7 +19,7 @@ func TestScriptsLocally(t *testing.T) {
 		t.Skip("flock is not installed")
 	}
 	ctx := context.Background()
-	r := homeRunner{t.TempDir()}
+	r := testshell.Local{Home: t.TempDir()}
 	file := Path("local")
 	if entries, err := Read(ctx, r, file, 0); err != nil || len(entries) != 0 {
 		t.Fatalf("Read of a missing log: %v, %v", entries, err)
@@ -49,7 +38,7 @@ func TestScriptsLocally(t *testing.T) {
 	if entries, err := Read(ctx, r, file, 0); err != nil || !reflect.DeepEqual(entries, want) {
 		t.Errorf("Read(all) = %v, %v; want %v", entries, err, want)
 	}
-	log := filepath.Join(r.home, file)
+	log := filepath.Join(r.Home, file)
 	for p, mode := range map[string]os.FileMode{log: 0o600, filepath.Dir(log): 0o700} {
 		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != mode {
 			t.Errorf("%s: %v, %v; want mode %o", p, fi.Mode(), err, mode)

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	dockerbuild "github.com/docker/docker/api/types/build"
+	"github.com/docker/docker/api/types/registry"
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/pkg/jsonmessage"
 
@@ -20,8 +21,9 @@ import (
 
 // Build builds the app's image with the local Docker Engine from
 // builder.dockerfile (default: Dockerfile), builder.target and
-// builder.args, tags it IMAGE:VERSION, labels it service=SERVICE, and
-// returns the image ID. The context is the project as committed in the
+// builder.args, tags it IMAGE:VERSION and, as Kamal does, IMAGE:latest
+// (spec.LatestRef), labels it service=SERVICE, and returns the image ID.
+// Base images in the configured registry are pulled with its login. The context is the project as committed in the
 // commit VERSION names, or HEAD's for any other version; with
 // builder.context, that directory of the working tree as it is. The
 // build's output goes to out, and warn is told what the image leaves out
@@ -57,11 +59,14 @@ func Build(ctx context.Context, local client.APIClient, c *config.Config, versio
 		args[k] = &v
 	}
 	resp, err := local.ImageBuild(ctx, tarball, dockerbuild.ImageBuildOptions{
-		Tags:       []string{ref},
+		Tags:       []string{ref, spec.LatestRef(c)},
 		Dockerfile: dockerfile,
 		Target:     c.Builder.Target,
 		BuildArgs:  args,
 		Labels:     map[string]string{spec.LabelService: c.Service},
+		// The engine pulls a FROM image in the app's registry with this
+		// login; it travels in the X-Registry-Config header only.
+		AuthConfigs: registryAuth(c.Registry),
 		// Intermediate containers go, even a failed step's, which docker
 		// build would leave behind on the machine.
 		Remove:      true,
@@ -79,6 +84,24 @@ func Build(ctx context.Context, local client.APIClient, c *config.Config, versio
 		return "", fmt.Errorf("build %s: %w", ref, err)
 	}
 	return id, nil
+}
+
+// dockerHub is the name Docker Engines file Docker Hub's login under.
+const dockerHub = "https://index.docker.io/v1/"
+
+// registryAuth is the login the engine may use to pull base images: the
+// app's registry, or Docker Hub's when the registry has only a username.
+func registryAuth(r config.Registry) map[string]registry.AuthConfig {
+	if r.Username == "" {
+		return nil
+	}
+	server := r.Server
+	if server == "" {
+		server = dockerHub
+	}
+	return map[string]registry.AuthConfig{server: {
+		Username: r.Username, Password: r.Password.Reveal(), ServerAddress: server,
+	}}
 }
 
 // checkBuilder refuses the builder settings that need BuildKit or buildx

@@ -218,6 +218,22 @@ func TestCheckBuilder(t *testing.T) {
 	}
 }
 
+// The registry's login reaches the engine for FROM images there; Docker
+// Hub's is filed under the name engines look it up by.
+func TestRegistryAuth(t *testing.T) {
+	if got := registryAuth(config.Registry{}); got != nil {
+		t.Errorf("no registry: %v, want no login", got)
+	}
+	got := registryAuth(config.Registry{Server: "registry.example.com:5000", Username: "u", Password: config.NewSecret("pw")})
+	if a := got["registry.example.com:5000"]; len(got) != 1 || a.Username != "u" || a.Password != "pw" || a.ServerAddress != "registry.example.com:5000" {
+		t.Errorf("registry login: %+v", got)
+	}
+	got = registryAuth(config.Registry{Username: "u", Password: config.NewSecret("pw")})
+	if a := got["https://index.docker.io/v1/"]; len(got) != 1 || a.Password != "pw" {
+		t.Errorf("Docker Hub login: %+v", got)
+	}
+}
+
 func TestReadBuild(t *testing.T) {
 	stream := `{"stream":"Step 1/2 : FROM scratch"}
 {"stream":"\n"}
@@ -276,13 +292,17 @@ func localEngine(t *testing.T) *client.Client {
 
 // removeImage removes ref when the test ends, with the intermediate images
 // of its build.
+// The build's latest tag goes too.
 func removeImage(t *testing.T, cli *client.Client, ref string) {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		_, err := cli.ImageRemove(ctx, ref, image.RemoveOptions{PruneChildren: true})
-		if err != nil && !client.IsErrNotFound(err) {
-			t.Errorf("remove image %s: %v", ref, err)
+		latest := ref[:strings.LastIndex(ref, ":")] + ":latest"
+		for _, r := range []string{latest, ref} {
+			_, err := cli.ImageRemove(ctx, r, image.RemoveOptions{PruneChildren: true})
+			if err != nil && !client.IsErrNotFound(err) {
+				t.Errorf("remove image %s: %v", r, err)
+			}
 		}
 	})
 }
@@ -357,6 +377,10 @@ COPY c.txt /c.txt
 	}
 	if img.ID != id {
 		t.Errorf("Build returned %s, %s is %s", id, ref, img.ID)
+	}
+	// Kamal's second tag.
+	if latest, err := cli.ImageInspect(ctx, c.Image+":latest"); err != nil || latest.ID != id {
+		t.Errorf("%s:latest is %q (%v), want the build %s", c.Image, latest.ID, err, id)
 	}
 	labels := img.Config.Labels
 	if labels["service"] != c.Service || labels["greeting"] != "hi" {

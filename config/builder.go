@@ -26,6 +26,11 @@ func (b Builder) Refusals() []BuilderRefusal {
 	}
 	if b.Remote != "" {
 		add("remote", "remote builders are not supported yet; build on a machine with Docker and deploy with --skip-build")
+	} else if b.Local != nil && !*b.Local {
+		add("local", "false asks for no local build, and ship builds only with the local Docker Engine; %s", SkipBuild)
+	}
+	if b.Pack {
+		add("pack", "buildpacks builds need pack, which ship does not drive; build with pack and deploy with --skip-build")
 	}
 	if len(b.Secrets) > 0 {
 		add("secrets", "build secrets need BuildKit, which ship does not drive yet; %s", SkipBuild)

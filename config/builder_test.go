@@ -22,6 +22,10 @@ func TestRefusedConfigsWarn(t *testing.T) {
 			"5:12: builder.secrets: build secrets need BuildKit, which ship does not drive yet; build the image with docker and deploy with --skip-build (ship build refuses it)"},
 		"cache": {head + "builder:\n  cache:\n    type: gha\n",
 			"6:5: builder.cache: cache export needs buildx, which ship does not drive yet; build the image with docker and deploy with --skip-build (ship build refuses it)"},
+		"buildpacks": {head + "builder:\n  pack:\n    builder: heroku/builder:24\n",
+			"6:5: builder.pack: buildpacks builds need pack, which ship does not drive; build with pack and deploy with --skip-build (ship build refuses it)"},
+		"no local build": {head + "builder:\n  local: false\n",
+			"5:10: builder.local: false asks for no local build, and ship builds only with the local Docker Engine; build the image with docker and deploy with --skip-build (ship build refuses it)"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := write(t, map[string]string{"config/deploy.yml": tc.yml})

@@ -196,6 +196,8 @@ type Builder struct {
 	Driver     string            `yaml:"driver,omitempty"`
 	Provenance string            `yaml:"provenance,omitempty"`
 	SBOM       *bool             `yaml:"sbom,omitempty"`
+	// Pack is set by a builder.pack section: a buildpacks build.
+	Pack bool `yaml:"pack,omitempty"`
 }
 
 // SSH is how ship reaches the servers.

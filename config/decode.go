@@ -2,9 +2,12 @@ package config
 
 import (
 	"fmt"
+	"path"
+	"slices"
 	"strings"
 
 	"github.com/distribution/reference"
+	"github.com/kballard/go-shellquote"
 	"gopkg.in/yaml.v3"
 
 	"github.com/shipdeploy/ship/volumes"
@@ -46,20 +49,22 @@ func (d *decoder) decodeRoot(root *yaml.Node, c *Config) {
 		"databases":   func(v *yaml.Node, p string) { databasesNode = v },
 		"ssh":         func(v *yaml.Node, p string) { c.SSH = d.ssh(v, p) },
 		"boot":        func(v *yaml.Node, p string) { c.Boot = d.boot(v, p) },
-		"aliases":     func(v *yaml.Node, p string) { c.Aliases = d.stringMap(v, p) },
+		"aliases":     func(v *yaml.Node, p string) { c.Aliases = d.aliases(v, p) },
 		"primary_role": func(v *yaml.Node, p string) {
 			c.PrimaryRole = d.str(v, p)
 		},
 		"retain_containers": func(v *yaml.Node, p string) {
 			c.RetainContainers = d.integer(v, p, 1, 1000)
 		},
-		"deploy_timeout":   func(v *yaml.Node, p string) { c.DeployTimeout = d.duration(v, p) },
-		"drain_timeout":    func(v *yaml.Node, p string) { c.DrainTimeout = d.duration(v, p) },
-		"stop_timeout":     func(v *yaml.Node, p string) { c.StopTimeout = d.duration(v, p) },
-		"readiness_delay":  func(v *yaml.Node, p string) { c.ReadinessDelay = d.duration(v, p) },
-		"hooks_path":       func(v *yaml.Node, p string) { c.HooksPath = d.str(v, p) },
-		"secrets_path":     func(v *yaml.Node, p string) { c.SecretsPath = d.str(v, p) },
-		"asset_path":       func(v *yaml.Node, p string) { c.AssetPath = d.str(v, p) },
+		"deploy_timeout":  func(v *yaml.Node, p string) { c.DeployTimeout = d.duration(v, p) },
+		"drain_timeout":   func(v *yaml.Node, p string) { c.DrainTimeout = d.duration(v, p) },
+		"stop_timeout":    func(v *yaml.Node, p string) { c.StopTimeout = d.duration(v, p) },
+		"readiness_delay": func(v *yaml.Node, p string) { c.ReadinessDelay = d.duration(v, p) },
+		"hooks_path":      func(v *yaml.Node, p string) { c.HooksPath = d.str(v, p) },
+		"secrets_path":    func(v *yaml.Node, p string) { c.SecretsPath = d.str(v, p) },
+		"asset_path": func(v *yaml.Node, p string) {
+			c.AssetPath = d.assetPath(v, p)
+		},
 		"error_pages_path": func(v *yaml.Node, p string) { c.ErrorPagesPath = d.str(v, p) },
 		"minimum_version": func(v *yaml.Node, p string) {
 			// Kamal refuses to run when it is older than minimum_version.
@@ -71,11 +76,20 @@ func (d *decoder) decodeRoot(root *yaml.Node, c *Config) {
 		},
 		"require_destination": func(v *yaml.Node, p string) { requireDestination = d.boolean(v, p) },
 		"allow_empty_roles":   func(v *yaml.Node, p string) { allowEmptyRoles = d.boolean(v, p) },
-		// Kamal keys that only tune Kamal's own output and SSH library.
-		"hooks_output":  d.ignored,
-		"output":        d.ignored,
-		"sshkit":        d.ignored,
-		"run_directory": d.ignored,
+		// Kamal keys that only tune Kamal's own output, files and SSH
+		// library: each accepted with a warning naming it.
+		"hooks_output":  d.ignoredBecause("ship always prints hook output, prefixed with the hook's name"),
+		"run_directory": d.ignoredBecause("ship keeps its files on each host under ~/.ship"),
+		"output": func(v *yaml.Node, p string) {
+			d.object(v, p, fields{
+				"otel": d.section(fields{"endpoint": d.ignoredBecause("ship sends no OpenTelemetry data: use --json for a machine-readable report")}),
+				"file": d.section(fields{"path": d.ignoredBecause("ship writes no output log file: redirect its output, or read the audit log on the hosts (ship audit)")}),
+			})
+		},
+		"sshkit": func(v *yaml.Node, p string) {
+			because := d.ignoredBecause("ship does not use SSHKit: it keeps one SSH connection per host and runs Docker through it")
+			d.object(v, p, fields{"max_concurrent_starts": because, "pool_idle_timeout": because, "dns_retries": because})
+		},
 	})
 	if !ok {
 		return
@@ -96,6 +110,7 @@ func (d *decoder) decodeRoot(root *yaml.Node, c *Config) {
 		d.accessoryPlacement(root, c)
 		d.proxyPlacement(root, serversNode, c)
 		d.oneWriterPerHost(root, c)
+		d.assetPaths(root, c)
 	}
 	d.primaryRole(root, c)
 	d.litestreamAccessory(root, c)
@@ -103,6 +118,66 @@ func (d *decoder) decodeRoot(root *yaml.Node, c *Config) {
 	if databasesNode != nil {
 		d.databases(databasesNode, c)
 	}
+}
+
+// assetPaths refuses an asset_path that a volume of the app also mounts:
+// Docker refuses two mounts at one path, and the assets volume would hide
+// the data. As in Kamal, only a role behind kamal-proxy bridges assets;
+// an asset_path that no such role uses gets a warning.
+func (d *decoder) assetPaths(root *yaml.Node, c *Config) {
+	var top *yaml.Node
+	for _, p := range pairs(root) {
+		if p.key.Value == "asset_path" {
+			top = p.value
+		}
+	}
+	topUsed := false
+	for _, r := range c.Roles {
+		raw, at, n := r.AssetPath, "servers."+r.Name+".asset_path", roleAssetPath(root, r.Name)
+		if raw == "" {
+			raw, at, n = c.AssetPath, "asset_path", top
+			topUsed = topUsed || r.Proxy != nil
+		}
+		if raw == "" {
+			continue
+		}
+		if r.Proxy == nil {
+			if r.AssetPath != "" {
+				d.warnf(resolve(n), at, "has no effect: role %s is not behind kamal-proxy, and only proxied roles carry assets over, as in Kamal", r.Name)
+			}
+			continue
+		}
+		dir, _, _ := strings.Cut(raw, ":")
+		for _, v := range c.Volumes {
+			if path.Clean(v.Target) == path.Clean(dir) {
+				d.errorf(resolve(n), at, "volume %s is mounted at %s too: ship mounts each version's assets there; keep the assets in the image, or mount the volume elsewhere", v.Source, dir)
+				return
+			}
+		}
+	}
+	if top != nil && c.AssetPath != "" && !topUsed {
+		d.warnf(resolve(top), "asset_path", "has no effect: no role without its own asset_path is behind kamal-proxy, and only proxied roles carry assets over, as in Kamal")
+	}
+}
+
+// roleAssetPath is the node of servers.ROLE.asset_path, nil if none.
+func roleAssetPath(root *yaml.Node, role string) *yaml.Node {
+	for _, p := range pairs(root) {
+		if p.key.Value != "servers" {
+			continue
+		}
+		for _, r := range pairs(p.value) {
+			if r.key.Value != role {
+				continue
+			}
+			for _, k := range pairs(r.value) {
+				if k.key.Value == "asset_path" {
+					return k.value
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // oneWriterPerHost refuses two roles on one host that both mount a
@@ -159,6 +234,10 @@ func (d *decoder) proxyPlacement(root, servers *yaml.Node, c *Config) {
 	}
 	for j, b := range proxied {
 		for _, a := range proxied[:j] {
+			if len(a.Proxy.Hosts) == 0 && len(b.Proxy.Hosts) == 0 {
+				d.hostless(node(b), a, b)
+				continue
+			}
 			shared := sharedNames(a.Proxy.Hosts, b.Proxy.Hosts)
 			if len(shared) == 0 {
 				continue
@@ -177,6 +256,20 @@ func (d *decoder) proxyPlacement(root, servers *yaml.Node, c *Config) {
 					"give one role another proxy host or path_prefix, or another server", a.Name, b.Name, strings.Join(shared, ", "), server)
 		}
 	}
+}
+
+// hostless refuses two proxied roles without a host on one server: each
+// asks kamal-proxy for every request to the server, and kamal-proxy
+// refuses the second at deploy time ("host settings conflict with another
+// service"), unless their path prefixes differ.
+func (d *decoder) hostless(n *yaml.Node, a, b *Role) {
+	server := sharedServer(a.Hosts, b.Hosts)
+	if server == "" || len(sharedNames(prefixes(a.Proxy), prefixes(b.Proxy))) == 0 {
+		return
+	}
+	d.errorf(n, "servers."+b.Name,
+		"roles %s and %s are both proxied without a host on %s: kamal-proxy routes requests without a host to one service per server and refuses the second at deploy time; "+
+			"give each role a proxy host, or one of them a different path_prefix, or put them on different servers", a.Name, b.Name, server)
 }
 
 // sharedNames are the names in both lists, in a's order.
@@ -264,9 +357,56 @@ func (d *decoder) accessoryNode(root *yaml.Node, name string) *yaml.Node {
 	return resolve(root)
 }
 
-// ignored accepts a Kamal key that has no effect in ship.
-func (d *decoder) ignored(v *yaml.Node, p string) {
-	d.warnf(v, p, "has no effect in ship")
+// aliases reads Kamal's command shortcuts: each a ship command line,
+// split as the shell would when the alias runs.
+func (d *decoder) aliases(n *yaml.Node, path string) map[string]string {
+	m := d.stringMap(n, path)
+	for _, p := range pairs(n) {
+		words, err := shellquote.Split(m[p.key.Value])
+		v := resolve(p.value)
+		switch {
+		case v.Kind != yaml.ScalarNode || v.Tag == "!!null":
+			// reported by stringMap
+		case err != nil || len(words) == 0:
+			d.errorf(v, join(path, p.key.Value), "should be a ship command line, like: app exec -i --reuse \"bin/rails console\"")
+		case m[words[0]] != "":
+			d.errorf(v, join(path, p.key.Value), "runs the alias %s: an alias runs a ship command; write that alias's command line here", words[0])
+		}
+	}
+	return m
+}
+
+// ignoredBecause accepts a Kamal key that has no effect in ship, with a
+// warning that says why.
+func (d *decoder) ignoredBecause(why string) func(v *yaml.Node, p string) {
+	return func(v *yaml.Node, p string) { d.warnf(resolve(v), p, "has no effect in ship: %s", why) }
+}
+
+// section decodes a mapping of the given fields.
+func (d *decoder) section(f fields) func(v *yaml.Node, p string) {
+	return func(v *yaml.Node, p string) { d.object(v, p, f) }
+}
+
+// assetPath checks asset_path, Kamal's PATH[:OPTIONS]: an absolute path
+// in the app container, and the mount options Kamal documents for it.
+func (d *decoder) assetPath(v *yaml.Node, p string) string {
+	s := d.str(v, p)
+	if s == "" {
+		return s
+	}
+	dir, opts, _ := strings.Cut(s, ":")
+	if !path.IsAbs(dir) || path.Clean(dir) == "/" {
+		d.errorf(resolve(v), p, "%q must be an absolute directory in the app container other than /, such as /rails/public/assets", dir)
+	}
+	if opts == "" {
+		return s
+	}
+	for _, o := range strings.Split(opts, ",") {
+		if !slices.Contains([]string{"ro", "rw", "z", "Z"}, o) {
+			d.errorf(resolve(v), p, "mount option %q is not one of ro, rw, z, Z", o)
+		}
+	}
+	return s
 }
 
 func (d *decoder) image(v *yaml.Node, p string) string {
@@ -430,8 +570,13 @@ func (d *decoder) boot(n *yaml.Node, path string) Boot {
 			}
 			b.Limit = d.integer(v, p, 1, 100000)
 		},
-		"wait":           func(v *yaml.Node, p string) { b.Wait = d.duration(v, p) },
-		"parallel_roles": func(v *yaml.Node, p string) { b.ParallelRoles = d.boolean(v, p) },
+		"wait": func(v *yaml.Node, p string) { b.Wait = d.duration(v, p) },
+		"parallel_roles": func(v *yaml.Node, p string) {
+			// false is what ship does: a host's roles swap one after another.
+			if b.ParallelRoles = d.boolean(v, p); b.ParallelRoles {
+				d.warnf(resolve(v), p, "has no effect in ship: the roles on one host always swap one after another, so that each has the database to itself")
+			}
+		},
 	})
 	return b
 }

@@ -61,10 +61,18 @@ func (d *decoder) ssh(n *yaml.Node, p string) SSH {
 				}
 			}
 		},
-		"keys_only":     func(v *yaml.Node, kp string) { s.KeysOnly = d.boolean(v, kp) },
-		"known_hosts":   func(v *yaml.Node, kp string) { s.KnownHosts = d.stringOrList(v, kp) },
-		"forward_agent": func(v *yaml.Node, kp string) { s.ForwardAgent = d.boolean(v, kp) },
-		"log_level":     func(v *yaml.Node, kp string) { s.LogLevel = d.str(v, kp) },
+		"keys_only":   func(v *yaml.Node, kp string) { s.KeysOnly = d.boolean(v, kp) },
+		"known_hosts": func(v *yaml.Node, kp string) { s.KnownHosts = d.stringOrList(v, kp) },
+		"forward_agent": func(v *yaml.Node, kp string) {
+			// false is what ship does anyway.
+			if s.ForwardAgent = d.boolean(v, kp); s.ForwardAgent {
+				d.warnf(resolve(v), kp, "has no effect in ship: ship never forwards your SSH agent to the servers; give the servers their own keys (ssh.key_data, or a deploy key) for what they fetch")
+			}
+		},
+		"log_level": func(v *yaml.Node, kp string) {
+			s.LogLevel = d.str(v, kp)
+			d.warnf(resolve(v), kp, "has no effect in ship: it tunes Ruby's SSH library; ship reports SSH errors with the host either way")
+		},
 		"config": func(v *yaml.Node, kp string) {
 			if rv := resolve(v); rv.Kind == yaml.ScalarNode && rv.Value == "false" {
 				return
@@ -101,7 +109,13 @@ func (d *decoder) builder(n *yaml.Node, p string) Builder {
 		"driver":     func(v *yaml.Node, kp string) { b.Driver = d.str(v, kp) },
 		"provenance": func(v *yaml.Node, kp string) { b.Provenance = d.str(v, kp) },
 		"sbom":       func(v *yaml.Node, kp string) { x := d.boolean(v, kp); b.SBOM = &x },
-		"pack":       d.ignored,
+		"pack": func(v *yaml.Node, kp string) {
+			b.Pack = true
+			d.object(v, kp, fields{
+				"builder":    func(v *yaml.Node, kp string) { d.str(v, kp) },
+				"buildpacks": func(v *yaml.Node, kp string) { d.strings(v, kp) },
+			})
+		},
 	})
 	// Warnings, not errors: a deploy with --skip-build of an image built
 	// elsewhere works with these settings, and ship build refuses them
@@ -177,7 +191,7 @@ func (d *decoder) accessory(name string, n *yaml.Node, p string) *Accessory {
 		"volumes":     func(v *yaml.Node, kp string) { a.Volumes = d.volumes(v, kp) },
 		"network":     func(v *yaml.Node, kp string) { a.Network = d.str(v, kp) },
 		"registry":    func(v *yaml.Node, kp string) { r := d.registry(v, kp); a.Registry = &r },
-		"proxy":       d.ignored,
+		"proxy":       d.ignoredBecause("ship does not route accessories through kamal-proxy yet; publish the accessory's port, or put it behind an app role"),
 	})
 	if !ok {
 		return a

@@ -52,7 +52,9 @@ func (d *decoder) servers(n *yaml.Node, path string, c *Config, allowEmpty bool)
 				"stop_timeout": func(v *yaml.Node, p string) {
 					r.StopTimeout = d.duration(v, p)
 				},
-				"asset_path": func(v *yaml.Node, p string) { r.AssetPath = d.str(v, p) },
+				"asset_path": func(v *yaml.Node, p string) {
+					r.AssetPath = d.assetPath(v, p)
+				},
 			})
 		default:
 			d.errorf(v, rp, "should be a list of hosts or a map with hosts, not %s", describe(v))

@@ -77,6 +77,10 @@ func evalERB(tag string, env envLookup) (string, error) {
 		return "", nil
 	}
 	unsupported := fmt.Errorf("unsupported ERB %s: ship evaluates only %s", tag, erbForms)
+	if strings.Contains(tag, "%x(") || strings.Contains(tag, "`") {
+		// Kamal's registry docs fetch a password this way.
+		return "", fmt.Errorf("unsupported ERB %s: ship runs no command from the config; run it in the secrets file instead (NAME=$(command)) and use NAME as a secret (env.secret, or password: [NAME] for a registry)", tag)
+	}
 	if !strings.HasPrefix(tag, "<%=") {
 		return "", unsupported
 	}

@@ -5,12 +5,19 @@
 // It relies on how `docker load` works on Engine 20.10's classic image
 // store: for each layer of the archive's manifest, the engine first looks
 // the layer's chain ID up in its layer store and reads the layer's file
-// only when it is missing. So ship saves the image once, and sends each
-// host the archive without the files of the layers it already holds; the
-// image that ends up there is identical (same ID, same tag).
+// only when it is missing. So ship sends each host an archive whose
+// manifest lists every layer but which carries only the files of the
+// layers the host lacks; the image that ends up there is identical (same
+// ID, same tag, checked after the load).
+//
+// Where it can, ship reads those layers straight from the local engine's
+// layer store (layerstore.go), as the engine's own save copies every layer
+// to a temp directory first. Otherwise it saves the image once and filters
+// the archive.
 //
 // With the containerd image store (Docker 24+ with "containerd-snapshotter"
-// enabled), load wants every blob, so ship sends the whole archive there.
+// enabled, the default from 29), load wants every layer's file, so ship
+// sends the whole save there.
 package delivery
 
 import (
@@ -46,6 +53,8 @@ type Image struct {
 	layers  []string         // archive path of each layer, in diffID order
 	sizes   map[string]int64 // archive path -> bytes
 	saveErr error
+	src     layerSource // the local layer store, when readable
+	srcErr  error       // why it is not
 }
 
 // Open finds ref in the local engine.
@@ -66,32 +75,77 @@ func (img *Image) Close() {
 	}
 }
 
+// Route is where a delivery read the image's bytes from.
+type Route int
+
+// The routes, fastest first.
+const (
+	// FromLayerStore read only the missing layers from the local engine's
+	// layer store on disk.
+	FromLayerStore Route = iota + 1
+	// FromSaveStream streamed the local engine's whole save.
+	FromSaveStream
+	// FromSavedArchive saved the image to a temp file, then sent it
+	// without the layers the host has.
+	FromSavedArchive
+)
+
+func (r Route) String() string {
+	switch r {
+	case FromLayerStore:
+		return "read from the local layer store"
+	case FromSaveStream:
+		return "streamed from docker save"
+	case FromSavedArchive:
+		return "filtered from docker save"
+	}
+	return "not sent"
+}
+
 // Stats is what one delivery sent.
 type Stats struct {
 	Bytes        int64 // archive bytes sent over the connection
 	Layers, Sent int   // layers in the image, layers sent
 	Took         time.Duration
 	AlreadyThere bool
+	Route        Route
+	// Note says why the delivery took a slower route, if it did.
+	Note string
 }
 
 // Send makes sure the image is on the host behind remote, sending only the
-// layers it lacks. progress is told the bytes sent so far.
-func (img *Image) Send(ctx context.Context, remote client.APIClient, progress func(sent, total int64)) (Stats, error) {
+// layers it lacks. progress is told how far it has got.
+func (img *Image) Send(ctx context.Context, remote client.APIClient, progress func(Transfer)) (Stats, error) {
 	start := time.Now()
 	st := Stats{Layers: len(img.diffIDs)}
 	if info, err := remote.ImageInspect(ctx, img.Ref); err == nil && info.ID == img.ID {
 		st.AlreadyThere = true
 		return st, nil
 	}
-	full, err := containerdStore(ctx, remote)
-	if err != nil {
+	// Three independent look-ups, each a round trip: at once.
+	var (
+		wg                 sync.WaitGroup
+		full               bool
+		present            map[string]bool
+		infoErr, chainsErr error
+	)
+	wg.Add(3)
+	go func() { defer wg.Done(); full, infoErr = containerdStore(ctx, remote) }()
+	go func() { defer wg.Done(); present, chainsErr = presentChains(ctx, remote) }()
+	go func() { defer wg.Done(); img.source(ctx) }() // remembers its error
+	wg.Wait()
+	if err := errors.Join(infoErr, chainsErr); err != nil {
 		return st, err
 	}
-	var present map[string]bool
-	if !full {
-		if present, err = presentChains(ctx, remote); err != nil {
-			return st, err
+	if full {
+		present = nil
+		st.Note = "the host keeps images in containerd, whose load needs every layer"
+	} else {
+		a, err := img.fromStore(ctx, present)
+		if err == nil {
+			return img.sendArchive(ctx, remote, a, st, start, progress)
 		}
+		st.Note = err.Error()
 	}
 	if !img.saved() && !anyPresent(chainIDs(img.diffIDs), present) {
 		// The host needs everything: stream the save straight into the
@@ -109,19 +163,62 @@ func (img *Image) Send(ctx context.Context, remote client.APIClient, progress fu
 			st.Sent++
 		}
 	}
-
+	st.Route = FromSavedArchive
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(img.writeArchive(pw, skip)) }()
 	defer pr.CloseWithError(io.ErrClosedPipe) // stop the writer if load ended early
 	return img.load(ctx, remote, pr, total, st, start, progress)
 }
 
+// fromStore opens, from the local layer store, the archive of the layers
+// the host lacks; an error says why that store cannot serve.
+func (img *Image) fromStore(ctx context.Context, present map[string]bool) (*archive, error) {
+	src, err := img.source(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tag, err := loadTag(img.Ref)
+	if err != nil {
+		return nil, err
+	}
+	return newArchive(src, img.ID, tag, img.diffIDs, missing(img.diffIDs, present))
+}
+
+// sendArchive streams a to the host's load.
+func (img *Image) sendArchive(ctx context.Context, remote client.APIClient, a *archive, st Stats, start time.Time, progress func(Transfer)) (Stats, error) {
+	st.Route, st.Sent = FromLayerStore, len(a.parts)
+	pr, pw := io.Pipe()
+	go func() {
+		_, err := a.WriteTo(pw)
+		pw.CloseWithError(err)
+	}()
+	defer pr.CloseWithError(io.ErrClosedPipe) // stop the writer if load ended early
+	return img.load(ctx, remote, pr, a.Total, st, start, progress)
+}
+
+// source is the local engine's layer store, looked up once.
+func (img *Image) source(ctx context.Context) (layerSource, error) {
+	img.mu.Lock()
+	defer img.mu.Unlock()
+	if img.src == nil && img.srcErr == nil {
+		info, err := img.local.Info(ctx)
+		if err != nil {
+			img.srcErr = fmt.Errorf("docker info: %w", err)
+		} else if s, err := openLayerStore(info.DockerRootDir, info.Driver, isContainerd(info.DriverStatus)); err != nil {
+			img.srcErr = err
+		} else {
+			img.src = s
+		}
+	}
+	return img.src, img.srcErr
+}
+
 // load feeds an archive to `docker load` on the host and checks that the
 // image arrived whole.
-func (img *Image) load(ctx context.Context, remote client.APIClient, archive io.Reader, total int64, st Stats, start time.Time, progress func(sent, total int64)) (Stats, error) {
+func (img *Image) load(ctx context.Context, remote client.APIClient, archive io.Reader, total int64, st Stats, start time.Time, progress func(Transfer)) (Stats, error) {
 	counted := &counter{r: archive, progress: func(n int64) {
 		if progress != nil {
-			progress(n, total)
+			progress(Transfer{Sent: n, Total: total, Layers: st.Sent, Of: st.Layers})
 		}
 	}}
 	resp, err := remote.ImageLoad(ctx, counted, client.ImageLoadWithQuiet(true))
@@ -142,13 +239,13 @@ func (img *Image) load(ctx context.Context, remote client.APIClient, archive io.
 }
 
 // stream sends the whole image without saving it first.
-func (img *Image) stream(ctx context.Context, remote client.APIClient, st Stats, start time.Time, progress func(sent, total int64)) (Stats, error) {
+func (img *Image) stream(ctx context.Context, remote client.APIClient, st Stats, start time.Time, progress func(Transfer)) (Stats, error) {
 	rc, err := img.local.ImageSave(ctx, []string{img.Ref})
 	if err != nil {
 		return st, fmt.Errorf("save %s: %w", img.Ref, err)
 	}
 	defer rc.Close()
-	st.Sent = len(img.diffIDs)
+	st.Sent, st.Route = len(uniq(img.diffIDs)), FromSaveStream
 	return img.load(ctx, remote, rc, img.Size, st, start, progress)
 }
 
@@ -273,24 +370,43 @@ func (img *Image) writeArchive(w io.Writer, skip map[string]bool) error {
 	}
 }
 
-// presentChains lists the layer chains the host's images hold.
+// presentChains lists the layer chains the host's images hold. Top-level
+// images are enough: an intermediate image's chains are all in the image
+// built on it. The inspections run a few at a time, as each is a round
+// trip over the SSH connection.
 func presentChains(ctx context.Context, remote client.APIClient) (map[string]bool, error) {
-	list, err := remote.ImageList(ctx, image.ListOptions{All: true})
+	list, err := remote.ImageList(ctx, image.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("list images on the host: %w", err)
 	}
-	present := map[string]bool{}
+	var (
+		mu      sync.Mutex
+		wg      sync.WaitGroup
+		slots   = make(chan struct{}, inspectsAtOnce)
+		present = map[string]bool{}
+	)
 	for _, s := range list {
-		info, err := remote.ImageInspect(ctx, s.ID)
-		if err != nil {
-			continue // removed meanwhile
-		}
-		for _, c := range chainIDs(info.RootFS.Layers) {
-			present[c] = true
-		}
+		wg.Add(1)
+		slots <- struct{}{}
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			info, err := remote.ImageInspect(ctx, s.ID)
+			if err != nil {
+				return // removed meanwhile
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for _, c := range chainIDs(info.RootFS.Layers) {
+				present[c] = true
+			}
+		}()
 	}
-	return present, nil
+	wg.Wait()
+	return present, ctx.Err()
 }
+
+// inspectsAtOnce bounds presentChains' concurrent requests.
+const inspectsAtOnce = 8
 
 // chainIDs are the layer store's keys: the first layer's diffID, then
 // sha256 of "PARENT_CHAIN DIFFID" for each layer above.
@@ -314,12 +430,18 @@ func containerdStore(ctx context.Context, remote client.APIClient) (bool, error)
 	if err != nil {
 		return false, fmt.Errorf("docker info: %w", err)
 	}
-	for _, kv := range info.DriverStatus {
-		if len(kv) == 2 && kv[0] == "driver-type" && strings.Contains(kv[1], "containerd") {
-			return true, nil
+	return isContainerd(info.DriverStatus), nil
+}
+
+// isContainerd reads `docker info`'s DriverStatus: the containerd image
+// store reports driver-type io.containerd.snapshotter.v1.
+func isContainerd(status [][2]string) bool {
+	for _, kv := range status {
+		if kv[0] == "driver-type" && strings.Contains(kv[1], "containerd") {
+			return true
 		}
 	}
-	return false, nil
+	return false
 }
 
 func uniq(paths []string) []string {

@@ -141,14 +141,14 @@ func TestSendsOnlyMissingLayers(t *testing.T) {
 		return st, w.bytes.Load() - before
 	}
 	first, firstWire := send(refs[0])
-	if first.Sent != 2 || firstWire < int64(len(base)) {
-		t.Errorf("first push sent %d layers, %d bytes on the wire; want both layers, at least %d bytes", first.Sent, firstWire, len(base))
+	if first.Sent != 2 || firstWire < int64(len(base)) || first.Route != FromLayerStore {
+		t.Errorf("first push sent %d layers, %d bytes on the wire (%s, %s); want both layers, at least %d bytes, from the layer store", first.Sent, firstWire, first.Route, first.Note, len(base))
 	}
 	second, secondWire := send(refs[1])
 	changed := int64(len(code2)) + 1024 // the layer's tar: the file and its header
 	t.Logf("first push: %d bytes on the wire; code-only push: %d bytes (changed layer %d bytes)", firstWire, secondWire, changed)
-	if second.Sent != 1 || float64(secondWire) > 1.05*float64(changed) {
-		t.Errorf("code-only push sent %d layers and %d bytes on the wire, want 1 layer and at most 1.05 x %d", second.Sent, secondWire, changed)
+	if second.Sent != 1 || float64(secondWire) > 1.05*float64(changed) || second.Route != FromLayerStore {
+		t.Errorf("code-only push sent %d layers and %d bytes on the wire (%s, %s), want 1 layer and at most 1.05 x %d from the layer store", second.Sent, secondWire, second.Route, second.Note, changed)
 	}
 	if again, _ := send(refs[1]); !again.AlreadyThere {
 		t.Errorf("a second push of the same image sent %d bytes", again.Bytes)
@@ -161,8 +161,8 @@ func TestSendsOnlyMissingLayers(t *testing.T) {
 	}
 	defer img.Close()
 	cctx, cancel := context.WithCancel(ctx)
-	_, err = img.Send(cctx, remote, func(sent, total int64) {
-		if sent > 256<<10 {
+	_, err = img.Send(cctx, remote, func(p Transfer) {
+		if p.Sent > 256<<10 {
 			cancel()
 		}
 	})
@@ -172,7 +172,20 @@ func TestSendsOnlyMissingLayers(t *testing.T) {
 	if _, err := remote.ImageInspect(ctx, refs[2]); err == nil {
 		t.Error("an interrupted push left the image on the host")
 	}
-	if _, err := img.Send(ctx, remote, nil); err != nil {
+	// Again, as when the local layer store is not readable here: the
+	// engine's save, filtered.
+	img.src, img.srcErr = nil, errors.New("no layer store in this test")
+	third, err := img.Send(ctx, remote, nil)
+	if err != nil {
 		t.Fatalf("push after an interrupted one: %v", err)
+	}
+	if third.Route != FromSavedArchive || third.Sent != 1 {
+		t.Errorf("without the layer store, sent %d layers (%s), want 1 filtered from docker save", third.Sent, third.Route)
+	}
+	for _, ref := range refs {
+		want, _ := local.ImageInspect(ctx, ref)
+		if got, err := remote.ImageInspect(ctx, ref); err != nil || got.ID != want.ID {
+			t.Errorf("%s on the host is %q, locally %q (%v)", ref, got.ID, want.ID, err)
+		}
 	}
 }

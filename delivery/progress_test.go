@@ -9,11 +9,11 @@ import (
 func TestProgressLines(t *testing.T) {
 	var b strings.Builder
 	p := Progress(&b, "app:v2", true)
-	p(1e6, 10e6) // too soon after the start: nothing yet
+	p(Transfer{Sent: 1e6, Total: 10e6, Layers: 1, Of: 3}) // too soon after the start: nothing yet
 	time.Sleep(600 * time.Millisecond)
-	p(5e6, 10e6)
+	p(Transfer{Sent: 5e6, Total: 10e6, Layers: 1, Of: 3})
 	out := b.String()
-	if strings.Count(out, "\n") != 1 || !strings.Contains(out, "sending app:v2: 5.0 of 10.0 MB") || !strings.Contains(out, "MB/s") || !strings.Contains(out, "left") {
+	if strings.Count(out, "\n") != 1 || !strings.Contains(out, "sending app:v2 (1 of 3 layers): 5.0 of 10.0 MB") || !strings.Contains(out, "MB/s") || !strings.Contains(out, "left") {
 		t.Errorf("progress output: %q", out)
 	}
 }

@@ -2,43 +2,17 @@ package deploy
 
 import (
 	"context"
-	"fmt"
-	"io"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/shipdeploy/ship/internal/testshell"
+
 	"github.com/shipdeploy/ship/host"
 	"github.com/shipdeploy/ship/queue"
-	"github.com/shipdeploy/ship/ssh"
 )
-
-// localShell runs commands on this machine with a HOME of the test's own,
-// and uploads into its file system, as the primary host would over SSH.
-type localShell struct{ home string }
-
-func (l localShell) Run(ctx context.Context, c ssh.Cmd) error {
-	cmd := exec.CommandContext(ctx, c.Args[0], c.Args[1:]...)
-	cmd.Env = []string{"HOME=" + l.home, "PATH=" + os.Getenv("PATH")}
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, c.Stdout, c.Stderr
-	return cmd.Run()
-}
-
-func (l localShell) Upload(_ context.Context, path string, content io.Reader, mode os.FileMode, _ string) error {
-	b, err := io.ReadAll(content)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, b, mode)
-}
-
-func (localShell) DialContext(_ context.Context, network, addr string) (net.Conn, error) {
-	return nil, fmt.Errorf("local shell: no connections (%s %s)", network, addr)
-}
 
 // The record of each source's newest deploy reads back as written, per
 // role; a role never deployed has none; a file that is not the record
@@ -46,7 +20,7 @@ func (localShell) DialContext(_ context.Context, network, addr string) (net.Conn
 func TestLatestRecord(t *testing.T) {
 	ctx := context.Background()
 	home := t.TempDir()
-	h := &host.Host{Name: "web1", Shell: localShell{home}}
+	h := &host.Host{Name: "web1", Shell: testshell.Local{Home: home}}
 	c := swapConfig(t)
 	if got, err := ReadLatest(ctx, h, c, "web"); err != nil || len(got) != 0 {
 		t.Fatalf("before any deploy: %v, %v; want an empty record", got, err)

@@ -38,7 +38,7 @@ func ensureImage(ctx context.Context, h *host.Host, local *localImage, c *config
 		fmt.Fprintf(out, "image %s is on the host\n", ref)
 		return nil
 	case usesRegistry(c):
-		if err := local.push(ctx, ref, credentials(c)); err != nil {
+		if err := local.push(ctx, ref, spec.LatestRef(c), credentials(c)); err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "pulling image %s\n", ref)
@@ -51,7 +51,11 @@ func ensureImage(ctx context.Context, h *host.Host, local *localImage, c *config
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "sent %d of %d layers, %.1f MB in %.1fs\n", st.Sent, st.Layers, float64(st.Bytes)/1e6, st.Took.Seconds())
+	how := st.Route.String()
+	if st.Note != "" { // why it could not send less
+		how += ": " + st.Note
+	}
+	fmt.Fprintf(out, "sent %d of %d layers, %.1f MB in %.1fs (%s)\n", st.Sent, st.Layers, float64(st.Bytes)/1e6, st.Took.Seconds(), how)
 	return nil
 }
 
@@ -77,14 +81,37 @@ type localImage struct {
 
 // push sends the image to the registry once, if the local engine has it:
 // otherwise the hosts pull what the registry already holds (--skip-build).
-func (l *localImage) push(ctx context.Context, ref string, creds delivery.Credentials) error {
+func (l *localImage) push(ctx context.Context, ref, latest string, creds delivery.Credentials) error {
 	l.pushOnce.Do(func() {
-		if _, err := l.open(ctx, ref); err != nil {
+		img, err := l.open(ctx, ref)
+		if err != nil {
 			return
 		}
-		l.pushErr = delivery.Push(ctx, l.engine, ref, creds)
+		l.pushErr = pushWithLatest(ctx, l.engine, ref, latest, img.ID, creds)
 	})
 	return l.pushErr
+}
+
+// pushWithLatest pushes ref, and the latest tag when it names the same
+// image (ship build just made it): Kamal's build pushes both tags.
+func pushWithLatest(ctx context.Context, local client.APIClient, ref, latest, id string, creds delivery.Credentials) error {
+	if err := delivery.Push(ctx, local, ref, creds); err != nil {
+		return err
+	}
+	if info, err := local.ImageInspect(ctx, latest); err != nil || info.ID != id {
+		return nil // another version's build, or none
+	}
+	return delivery.Push(ctx, local, latest, creds)
+}
+
+// tagLatest tags the version IMAGE:latest on a host where every role now
+// runs it, as Kamal does once a version has booted: the tag names what
+// the host serves. A tag that fails is reported; the swap stands.
+func tagLatest(ctx context.Context, h *host.Host, c *config.Config, version string, out io.Writer) {
+	latest := spec.LatestRef(c)
+	if err := h.Docker.ImageTag(ctx, spec.ImageRef(c, version), latest); err != nil {
+		fmt.Fprintf(out, "tag %s: %v\n", latest, err)
+	}
 }
 
 func (l *localImage) open(ctx context.Context, ref string) (*delivery.Image, error) {
@@ -116,10 +143,16 @@ func Deliver(ctx context.Context, c *config.Config, hosts map[string]*host.Host,
 	})
 }
 
-// Push sends the version's image from the local engine to the registry.
+// Push sends the version's image from the local engine to the registry,
+// with the latest tag when that is the same image.
 func Push(ctx context.Context, c *config.Config, local client.APIClient, version string) error {
 	if !usesRegistry(c) {
 		return errors.New("no registry is configured: ship sends images to the hosts over SSH (ship build deliver)")
 	}
-	return delivery.Push(ctx, local, spec.ImageRef(c, version), credentials(c))
+	ref := spec.ImageRef(c, version)
+	info, err := local.ImageInspect(ctx, ref)
+	if err != nil {
+		return fmt.Errorf("push %s: %w", ref, err)
+	}
+	return pushWithLatest(ctx, local, ref, spec.LatestRef(c), info.ID, credentials(c))
 }

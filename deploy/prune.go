@@ -25,6 +25,11 @@ func (s *swap) prune(ctx context.Context) {
 	if err != nil {
 		fmt.Fprintf(s.out, "prune: %v\n", err)
 	}
+	vols, err := PruneAssets(ctx, s.host, s.cfg, s.unit.Role.Name)
+	if err != nil {
+		fmt.Fprintf(s.out, "prune: %v\n", err)
+	}
+	removed = append(removed, vols...)
 	if len(removed) > 0 {
 		fmt.Fprintf(s.out, "pruned %s\n", strings.Join(removed, ", "))
 	}
@@ -88,6 +93,11 @@ func PruneHost(ctx context.Context, h *host.Host, c *config.Config) ([]string, e
 			return host.RoleContainers(ctx, h, c, r.Name)
 		})
 		removed = append(removed, got...)
+		if err != nil {
+			return removed, err
+		}
+		vols, err := PruneAssets(ctx, h, c, r.Name)
+		removed = append(removed, vols...)
 		if err != nil {
 			return removed, err
 		}

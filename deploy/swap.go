@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
@@ -30,9 +31,11 @@ import (
 //      the role is proxied;
 //   2. the role's env file is written, mode 0600;
 //   3. the new container is created, not started (deploy), or the retained
-//      container of the version is found (rollback).
+//      container of the version is found (rollback); with asset_path, the
+//      version's assets volume is filled first (deploy/assets.go).
 //  4. The pre-deploy hook runs, once.
-//  Swap, per host, at most boot.limit hosts at once:
+//  Swap, per host, at most boot.limit hosts at once (a host waits
+//  boot.wait for the slot of the one before):
 //   5. single-writer check: no running container but the old version may
 //      write to the app's volumes, else nothing is touched;
 //      the request's PrepareData step runs while the old version still
@@ -196,13 +199,27 @@ func Run(ctx context.Context, req Request) []Outcome {
 		}
 	}
 	var mu sync.Mutex
+	var started atomic.Int32
 	fleet.Each(ctx, ready, bootLimit(req.Config, len(ready)), func(ctx context.Context, name string) (struct{}, error) {
+		started.Add(1)
+		serves := true
 		for _, s := range swaps[name] {
 			o := s.run(ctx)
 			s.audit(ctx, req, o)
+			serves = serves && o.Result != Failed
 			mu.Lock()
 			outcomes = append(outcomes, o)
 			mu.Unlock()
+		}
+		if serves {
+			out := req.Out.Prefixed("[" + name + "] ")
+			tagLatest(ctx, req.Hosts[name], req.Config, req.Version, out)
+			out.Close()
+		}
+		// boot.wait: Kamal sleeps between its groups of boot.limit hosts;
+		// here the next host waits for this one's slot that long.
+		if w := req.Config.Boot.Wait; w > 0 && int(started.Load()) < len(ready) {
+			bootWait(ctx, w)
 		}
 		return struct{}{}, nil
 	})
@@ -261,6 +278,9 @@ type swap struct {
 	maintenance string
 	stopped     bool
 	health      Health // of the target, once checked
+	// assets is the assets volume this deploy made for the target, when
+	// the role has asset_path.
+	assets string
 }
 
 // maxDeliveries bounds how many hosts are sent an image at once, so a large
@@ -307,8 +327,15 @@ func prepare(ctx context.Context, req Request, local *localImage, h *host.Host, 
 			if err := s.findRetained(ctx); err != nil {
 				return nil, err
 			}
+			if err := s.bridgeRetained(ctx); err != nil {
+				return nil, err
+			}
 		default:
+			if err := s.bridgeAssets(ctx, ct); err != nil {
+				return nil, err
+			}
 			if err := s.create(ctx, ct); err != nil {
+				s.dropAssets(ctx)
 				return nil, err
 			}
 		}
@@ -644,6 +671,7 @@ func (e *restoredError) Unwrap() error { return e.cause }
 func (s *swap) discard(ctx context.Context) {
 	if s.created {
 		s.host.Docker.ContainerRemove(context.WithoutCancel(ctx), s.target, container.RemoveOptions{})
+		s.dropAssets(ctx)
 	}
 }
 
@@ -667,6 +695,16 @@ func (s *swap) outcomeFrom(from string, result Result, err error) Outcome {
 		took = time.Since(s.start)
 	}
 	return Outcome{Host: s.host.Name, Role: s.unit.Role.Name, From: from, To: s.version, Result: result, Health: s.health, Data: s.undone, Err: err, Took: took}
+}
+
+// bootWait waits d, or until ctx ends; a variable so tests need not.
+var bootWait = func(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
 }
 
 func bootLimit(c *config.Config, hosts int) int {

@@ -13,10 +13,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/errdefs"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -252,6 +254,13 @@ func (d *fakeDocker) ImageInspect(_ context.Context, ref string, _ ...client.Ima
 	defer d.mu.Unlock()
 	d.record("ImageInspect", ref)
 	return image.InspectResponse{ID: "sha256:" + ref}, nil
+}
+
+func (d *fakeDocker) ImageTag(_ context.Context, ref, tag string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.record("ImageTag", ref+" "+tag)
+	return nil
 }
 
 func (d *fakeDocker) ImageRemove(_ context.Context, ref string, _ image.RemoveOptions) ([]image.DeleteResponse, error) {
@@ -528,6 +537,10 @@ func TestSwapStopsOldBeforeStartingNew(t *testing.T) {
 	if st := d.state("shop-web-v2"); st != "running" {
 		t.Errorf("new version is %s", st)
 	}
+	// Kamal's latest tag names what the host serves, once it serves it.
+	if tag := d.index(0, "ImageTag", c.Image+":v2 "+c.Image+":latest"); tag < startNew {
+		t.Errorf("v2 was not tagged latest after it started (tag at %d, start at %d):\n%s", tag, startNew, d.log())
+	}
 }
 
 func TestSwapRollbackStopsBeforeStarting(t *testing.T) {
@@ -583,6 +596,9 @@ func TestSwapPutsOldVersionBackWhenNewFails(t *testing.T) {
 	}
 	if st := d.state("shop-web-v1"); st != "running" {
 		t.Errorf("old version is %s after the put-back", st)
+	}
+	if n := d.count("ImageTag"); n != 0 {
+		t.Errorf("a failed version was tagged latest:\n%s", d.log())
 	}
 }
 
@@ -716,6 +732,43 @@ func TestSwapWithoutPreviousVersionLeavesTheDataAlone(t *testing.T) {
 	if o.Data != nil || o.Err == nil || !strings.Contains(o.Err.Error(), "there was no previous version to restore") {
 		t.Errorf("outcome %+v", o)
 	}
+}
+
+// boot.wait: with boot.limit 1, the second host waits boot.wait after the
+// first; the last host waits for nothing.
+func TestSwapBootWait(t *testing.T) {
+	c := swapConfig(t)
+	const second = "192.0.2.11"
+	r := c.Role("web")
+	r.Hosts = append(r.Hosts, config.Host{Address: second})
+	c.Boot.Limit, c.Boot.Wait = 1, 7*time.Second
+	var waits []time.Duration
+	defer func(orig func(context.Context, time.Duration)) { bootWait = orig }(bootWait)
+	bootWait = func(_ context.Context, d time.Duration) { waits = append(waits, d) }
+
+	hosts := map[string]*host.Host{}
+	var units []Unit
+	for _, h := range r.Hosts {
+		d := newFakeDocker()
+		d.add("shop-web-v1", "running", appLabels(c, "v1"), "shop_data:/data")
+		hosts[h.Address] = &host.Host{Name: h.Address, Shell: &fakeShell{}, Docker: d}
+		units = append(units, Unit{Host: h, Role: r})
+	}
+	var out bytes.Buffer
+	outcomes := Run(context.Background(), Request{Config: c, Units: units, Hosts: hosts, Version: "v2", Out: fleet.NewOutput(&out), Performer: "test"})
+	for _, o := range outcomes {
+		if o.Result != Deployed {
+			t.Errorf("%s: %+v\n%s", o.Host, o, out.String())
+		}
+	}
+	if !slices.Equal(waits, []time.Duration{7 * time.Second}) {
+		t.Errorf("waits %v, want one of boot.wait (7s) between the two hosts", waits)
+	}
+}
+
+// VolumeList finds no assets volumes: the fake's roles have no asset_path.
+func (d *fakeDocker) VolumeList(context.Context, volume.ListOptions) (volume.ListResponse, error) {
+	return volume.ListResponse{}, nil
 }
 
 // PrepareData runs while the old version still serves, before anything

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/shipdeploy/ship/internal/testshell"
 )
 
 // The SSH user's ~/.docker/config.json is read through read-file.sh, and a
@@ -13,7 +15,7 @@ import (
 func TestDockerCredentials(t *testing.T) {
 	ctx := context.Background()
 	home := t.TempDir()
-	d := DockerCredentials{H: &Host{Name: "h1", Shell: localShell{home: home}}}
+	d := DockerCredentials{H: &Host{Name: "h1", Shell: testshell.Local{Home: home}}}
 	if b, err := d.ReadConfig(ctx); err != nil || len(b) != 0 {
 		t.Fatalf("no file: %q %v", b, err)
 	}

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/shipdeploy/ship/internal/testshell"
 )
 
 func TestRemoveEnvFiles(t *testing.T) {
@@ -12,7 +14,7 @@ func TestRemoveEnvFiles(t *testing.T) {
 	env, data := filepath.Join(dir, "web.env"), filepath.Join(dir, "data.sqlite3")
 	os.WriteFile(env, []byte("SECRET=1\n"), 0o600)
 	os.WriteFile(data, []byte("rows"), 0o600)
-	h := &Host{Name: "local", Shell: localShell{home: dir}}
+	h := &Host{Name: "local", Shell: testshell.Local{Home: dir}}
 	missing := filepath.Join(dir, "gone.env")
 	if err := RemoveEnvFiles(context.Background(), h, []string{env, missing}); err != nil {
 		t.Fatal(err)

@@ -4,31 +4,16 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/shipdeploy/ship/ssh"
+	"github.com/shipdeploy/ship/internal/testshell"
 )
-
-// localShell runs commands on this machine with $HOME at home; it has no
-// Upload or DialContext.
-type localShell struct {
-	Shell
-	home string
-}
-
-func (l localShell) Run(ctx context.Context, c ssh.Cmd) error {
-	cmd := exec.CommandContext(ctx, c.Args[0], c.Args[1:]...)
-	cmd.Env = []string{"HOME=" + l.home, "PATH=" + os.Getenv("PATH")}
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, c.Stdout, c.Stderr
-	return cmd.Run()
-}
 
 func TestHome(t *testing.T) {
 	home := t.TempDir()
-	h := &Host{Name: "local", Shell: localShell{home: home}}
+	h := &Host{Name: "local", Shell: testshell.Local{Home: home}}
 	if got, err := h.Home(context.Background()); err != nil || got != home {
 		t.Errorf("Home() = %q, %v; want %q", got, err, home)
 	}
@@ -38,7 +23,7 @@ func TestHome(t *testing.T) {
 // changes only what differs, and says what it did.
 func TestDirectory(t *testing.T) {
 	ctx := context.Background()
-	h := &Host{Name: "local", Shell: localShell{home: t.TempDir()}}
+	h := &Host{Name: "local", Shell: testshell.Local{Home: t.TempDir()}}
 	dir := filepath.Join(t.TempDir(), "a", "b")
 	me := fmt.Sprintf("%d:%d", os.Getuid(), os.Getgid())
 	var out strings.Builder

@@ -65,6 +65,17 @@ func ImageRef(c *config.Config, version string) string {
 	return repo + ":" + version
 }
 
+// LatestRef is the image tag Kamal keeps on the newest version built
+// and on the version each host runs: IMAGE:latest, or
+// IMAGE:latest-DESTINATION with a destination.
+func LatestRef(c *config.Config) string {
+	tag := "latest"
+	if c.Destination != "" {
+		tag += "-" + c.Destination
+	}
+	return ImageRef(c, tag)
+}
+
 // VersionOf reads a container's version from ship's label, or from its name
 // for containers Kamal started.
 func VersionOf(c *config.Config, role, name string, labels map[string]string) string {

@@ -157,6 +157,12 @@ func removeQuestion(cfg *config.Config, hosts []string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "This will remove from %s:\n", strings.Join(hosts, ", "))
 	fmt.Fprintf(&b, "  - every container of %s, every image of %s, its kamal-proxy routes and its env files;\n", cfg.Service, app.Repository(cfg))
+	for _, r := range cfg.Roles {
+		if _, ok := spec.AssetsOf(cfg, r); ok {
+			b.WriteString("  - the volumes asset_path carries assets between versions in (copies of the images' files);\n")
+			break
+		}
+	}
 	b.WriteString("  - kamal-proxy, where it routes no other app;\n")
 	if len(cfg.Accessories) > 0 {
 		var names []string

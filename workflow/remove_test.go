@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/shipdeploy/ship/config"
 )
 
 // configAt writes a config file and returns Globals that load it.
@@ -80,5 +82,18 @@ func TestAccessoryUpgradeAsks(t *testing.T) {
 	err := AccessoryUpgrade(context.Background(), AccessoryUpgradeRequest{AccessoryRequest: AccessoryRequest{Globals: g, Name: "all"}})
 	if err == nil || !strings.Contains(err.Error(), "not upgraded") || !strings.Contains(asked, "This will restart all accessories") {
 		t.Errorf("a no: %v, asked %q", err, asked)
+	}
+}
+
+// With asset_path, the question says the assets volumes go too.
+func TestRemoveQuestionNamesAssetVolumes(t *testing.T) {
+	cfg := &config.Config{Service: "shop", Image: "acme/shop", AssetPath: "/rails/public/assets",
+		Roles: []*config.Role{{Name: "web", Proxy: &config.Proxy{}}}}
+	if q := removeQuestion(cfg, []string{"192.0.2.1"}); !strings.Contains(q, "asset_path carries assets") {
+		t.Errorf("the question does not mention the assets volumes:\n%s", q)
+	}
+	cfg.Roles[0].Proxy = nil
+	if q := removeQuestion(cfg, []string{"192.0.2.1"}); strings.Contains(q, "asset_path") {
+		t.Errorf("no proxied role bridges assets, yet the question mentions them:\n%s", q)
 	}
 }

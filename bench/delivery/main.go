@@ -1,19 +1,22 @@
 // Command delivery measures registry-less image delivery to a real host over
-// real SSH: the bytes on the wire and the wall time of ship's push of a
-// ~100 MB image, first and after a code-only change, against the classic
-// `docker save | ssh HOST docker load` of the same two images, and the raw
-// throughput of the SSH connection, the ceiling for both.
+// real SSH, against its anchor in the same run: the bytes on the wire and
+// the wall time of ship's push of a 120 MB image, first and after a
+// code-only change (one new 5 MB layer), against the classic
+// `docker save | ssh HOST docker load` of the same two images, the local
+// engine's `docker save` alone, and the raw throughput of the SSH
+// connection, the ceiling for all. Then whole `ship deploy`s of that app
+// to the host: after a code-only change, and with the image already there.
 //
 //	go run ./bench/delivery
 //
 // It brings up the test hosts (as root, like make test), builds the images
-// FROM scratch on h1's engine (the local one: a random base layer and a
-// small code layer) and sends them over one SSH connection to h2, which has
-// an engine of its own. ship's bytes are those written into the forwarded
-// Docker socket, its time includes saving the image to a temp file; the
-// classic way's bytes are those written into docker load's stdin. The
-// images, all named bench-delivery-*, are removed from both engines at the
-// start (leftovers of an interrupted run) and at the end.
+// FROM scratch on h1's engine (the local one: a random base layer, the
+// example app, a random code layer) and sends them over one SSH connection
+// to h2, which has an engine of its own. ship's bytes are those written
+// into the forwarded Docker socket; the classic way's bytes are those
+// written into docker load's stdin. The images, all named
+// bench-delivery-*, and the app are removed from both engines at the start
+// (leftovers of an interrupted run) and at the end.
 package main
 
 import (
@@ -26,7 +29,9 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"text/tabwriter"
@@ -46,8 +51,8 @@ import (
 
 const (
 	prefix   = "bench-delivery-"
-	baseSize = 95 << 20  // the base layer: dependencies, runtime
-	codeSize = 1 << 20   // the code layer, the part a deploy changes
+	baseSize = 96e6      // the base layer: dependencies, runtime
+	codeSize = 5e6       // the code layer, the part a deploy changes
 	rawSize  = 200 << 20 // streamed into cat for the connection's throughput
 	mb       = 1e6       // the table's MB, as in the README
 )
@@ -120,13 +125,21 @@ func run(ctx context.Context) error {
 		}
 	}()
 
-	name := prefix + strings.ToLower(rand.Text()[:8])
-	first, code := name+":1", name+":2"
-	base := randomBytes(baseSize)
-	if err := buildImage(ctx, local, first, base, randomBytes(codeSize)); err != nil {
+	tmp, err := os.MkdirTemp("", "bench-delivery-")
+	if err != nil {
 		return err
 	}
-	if err := buildImage(ctx, local, code, base, randomBytes(codeSize)); err != nil {
+	defer os.RemoveAll(tmp)
+	b, err := newBuilder(ctx, local, tmp)
+	if err != nil {
+		return err
+	}
+	name := prefix + strings.ToLower(rand.Text()[:8])
+	first, code := name+":1", name+":2"
+	if err := b.build(ctx, first); err != nil {
+		return err
+	}
+	if err := b.build(ctx, code); err != nil {
 		return err
 	}
 	info, err := local.ImageInspect(ctx, first)
@@ -134,8 +147,8 @@ func run(ctx context.Context) error {
 		return fmt.Errorf("inspect %s: %w", first, err)
 	}
 
-	fmt.Printf("%s, FROM scratch, %.1f MB: base layer %.1f MB + code layer %.1f MB (random bytes)\n",
-		name, float64(info.Size)/mb, baseSize/mb, codeSize/mb)
+	fmt.Printf("%s, FROM scratch, %.1f MB: base layer %.1f MB + the example app %.1f MB + code layer %.1f MB (random bytes)\n",
+		name, float64(info.Size)/mb, baseSize/mb, float64(len(b.app))/mb, codeSize/mb)
 	fmt.Printf("from %s's engine to %s (%s, Docker %s) over SSH; MB = 10^6 bytes\n\n", h1.Name, h2.Name, h2.Addr, version.Version)
 
 	var results []result
@@ -166,8 +179,12 @@ func run(ctx context.Context) error {
 		r.scenario = s.scenario
 		results = append(results, r)
 	}
-	r, err := rawThroughput(ctx, conn)
+	r, err := saveAlone(ctx, local, code)
 	if err != nil {
+		return err
+	}
+	results = append(results, r)
+	if r, err = rawThroughput(ctx, conn); err != nil {
 		return err
 	}
 	results = append(results, r)
@@ -177,7 +194,27 @@ func run(ctx context.Context) error {
 	for _, r := range results {
 		fmt.Fprintf(tw, "%s\t%.2f\t%s\t%.0f\n", r.scenario, float64(r.bytes)/mb, r.took.Round(time.Millisecond), float64(r.bytes)/mb/r.took.Seconds())
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Printf("\nship, first push / docker save | ssh docker load: %.2f\n\n", results[0].took.Seconds()/results[2].took.Seconds())
+	return deploys(ctx, b, h1, h2, local, remote, tmp)
+}
+
+// saveAlone is the local engine's `docker save` into /dev/null: what any
+// delivery that starts from it pays before the first byte leaves.
+func saveAlone(ctx context.Context, local client.APIClient, ref string) (result, error) {
+	start := time.Now()
+	rc, err := local.ImageSave(ctx, []string{ref})
+	if err != nil {
+		return result{}, fmt.Errorf("docker save %s: %w", ref, err)
+	}
+	defer rc.Close()
+	n, err := io.Copy(io.Discard, rc)
+	if err != nil {
+		return result{}, fmt.Errorf("docker save %s: %w", ref, err)
+	}
+	return result{scenario: "docker save > /dev/null alone, on the local engine (not sent)", bytes: n, took: time.Since(start)}, nil
 }
 
 // shipPush delivers ref with ship, counting what it writes into the
@@ -198,7 +235,7 @@ func shipPush(ctx context.Context, local, remote client.APIClient, w *wire, ref 
 		return result{}, fmt.Errorf("ship push %s: the host had it already", ref)
 	}
 	return result{
-		scenario: fmt.Sprintf("%d of %d layers", st.Sent, st.Layers),
+		scenario: fmt.Sprintf("%d of %d layers, %s", st.Sent, st.Layers, st.Route),
 		bytes:    w.bytes.Load() - before,
 		took:     time.Since(start),
 	}, nil
@@ -247,20 +284,51 @@ func rawThroughput(ctx context.Context, conn *ssh.Conn) (result, error) {
 	return result{scenario: "raw SSH: random bytes into cat > /dev/null", bytes: stream.n, took: time.Since(start)}, nil
 }
 
-// buildImage builds FROM scratch with a base file and a code file, each a
-// layer of its own, on the local engine.
-func buildImage(ctx context.Context, cli client.APIClient, ref string, base, code []byte) error {
+// builder builds the bench's images on the local engine: FROM scratch, a
+// random base layer shared by all of them, the example app, and a random
+// code layer of each image's own.
+type builder struct {
+	local     client.APIClient
+	base, app []byte
+}
+
+func newBuilder(ctx context.Context, local client.APIClient, tmp string) (*builder, error) {
+	bin := filepath.Join(tmp, "app")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/shipdeploy/ship/examples/app")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0") // the image is FROM scratch
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("build the example app: %w\n%s", err, out)
+	}
+	app, err := os.ReadFile(bin)
+	if err != nil {
+		return nil, err
+	}
+	return &builder{local: local, base: randomBytes(baseSize), app: app}, nil
+}
+
+const dockerfile = `FROM scratch
+COPY base.bin /base.bin
+COPY app /app
+COPY code.bin /code.bin
+EXPOSE 3000
+ENTRYPOINT ["/app"]
+`
+
+func (b *builder) build(ctx context.Context, ref string) error {
 	var buildCtx bytes.Buffer
 	tw := tar.NewWriter(&buildCtx)
 	for _, f := range []struct {
 		name string
+		mode int64
 		data []byte
 	}{
-		{"Dockerfile", []byte("FROM scratch\nCOPY base.bin /base.bin\nCOPY code.bin /code.bin\n")},
-		{"base.bin", base},
-		{"code.bin", code},
+		{"Dockerfile", 0o644, []byte(dockerfile)},
+		{"base.bin", 0o644, b.base},
+		{"app", 0o755, b.app},
+		{"code.bin", 0o644, randomBytes(codeSize)},
 	} {
-		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: 0o644, Size: int64(len(f.data))}); err != nil {
+		// A fixed time keeps the base and app layers cached.
+		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.data)), ModTime: time.Unix(0, 0)}); err != nil {
 			return err
 		}
 		if _, err := tw.Write(f.data); err != nil {
@@ -270,7 +338,7 @@ func buildImage(ctx context.Context, cli client.APIClient, ref string, base, cod
 	if err := tw.Close(); err != nil {
 		return err
 	}
-	resp, err := cli.ImageBuild(ctx, &buildCtx, build.ImageBuildOptions{
+	resp, err := b.local.ImageBuild(ctx, &buildCtx, build.ImageBuildOptions{
 		Tags:        []string{ref},
 		Remove:      true,
 		ForceRemove: true,

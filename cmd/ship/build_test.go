@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,8 +13,13 @@ import (
 	"testing"
 
 	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/registry"
+	"github.com/docker/docker/client"
 
+	"github.com/shipdeploy/ship/engine"
+	"github.com/shipdeploy/ship/internal/testapp"
 	"github.com/shipdeploy/ship/internal/testhost"
+	"github.com/shipdeploy/ship/internal/testregistry"
 )
 
 // Without a registry: ship builds the image with the local engine and
@@ -39,7 +45,7 @@ func TestBuildAndDeployWithoutRegistry(t *testing.T) {
 	local := dockerClient(t, h1)
 	remote := dockerClient(t, h2)
 	clean := func() {
-		for _, v := range []string{"r1", "r2", "r3"} {
+		for _, v := range []string{"r1", "r2", "r3", "latest"} {
 			local.ImageRemove(context.Background(), "ship-it-rl:"+v, image.RemoveOptions{})
 			remote.ImageRemove(context.Background(), "ship-it-rl:"+v, image.RemoveOptions{Force: true})
 		}
@@ -51,6 +57,11 @@ func TestBuildAndDeployWithoutRegistry(t *testing.T) {
 	if !strings.Contains(out, "built ship-it-rl:r1") || !strings.Contains(out, "sent 3 of 3 layers") {
 		t.Fatalf("first deploy should build and send every layer:\n%s", out)
 	}
+	// The local engine's layer store is readable here (root, same machine):
+	// ship reads the layers from it, without a docker save.
+	if !strings.Contains(out, "(read from the local layer store)") {
+		t.Errorf("first deploy did not read the local layer store:\n%s", out)
+	}
 	os.WriteFile(filepath.Join(a.dir, "code.txt"), []byte("release 2\n"), 0o644)
 	out = a.mustShip(t, "deploy", "--version", "r2")
 	m := regexp.MustCompile(`sent (\d+) of 3 layers, ([0-9.]+) MB`).FindStringSubmatch(out)
@@ -58,12 +69,20 @@ func TestBuildAndDeployWithoutRegistry(t *testing.T) {
 		t.Fatalf("second deploy did not report what it sent:\n%s", out)
 	}
 	mb, _ := strconv.ParseFloat(m[2], 64)
-	if m[1] != "1" || mb > 0.1 {
-		t.Errorf("a code-only change sent %s layers, %.2f MB; want 1 small layer", m[1], mb)
+	if m[1] != "1" || mb > 0.1 || !strings.Contains(out, "(read from the local layer store)") {
+		t.Errorf("a code-only change sent %s layers, %.2f MB; want 1 small layer read from the local layer store:\n%s", m[1], mb, out)
+	}
+	info, err := remote.ImageInspect(context.Background(), "ship-it-rl:r2")
+	if want, _ := local.ImageInspect(context.Background(), "ship-it-rl:r2"); err != nil || info.ID != want.ID {
+		t.Errorf("after a code-only change, r2 on h2 is %q, locally %q (%v)", info.ID, want.ID, err)
 	}
 	if v := a.mustShip(t, "app", "version"); !strings.Contains(v, h2.Addr+" web: r2") {
 		t.Errorf("h2 is not on r2:\n%s", v)
 	}
+	// Kamal's latest tag: locally on the newest build, on h2 on the
+	// version it serves.
+	sameImage(t, local, "ship-it-rl:latest", local, "ship-it-rl:r2")
+	sameImage(t, remote, "ship-it-rl:latest", local, "ship-it-rl:r2")
 	// The same version rebuilt with other content must replace the image
 	// on the host, not keep the stale one under the same tag.
 	os.WriteFile(filepath.Join(a.dir, "code.txt"), []byte("release 2, fixed\n"), 0o644)
@@ -83,9 +102,95 @@ func TestBuildAndDeployWithoutRegistry(t *testing.T) {
 	if v := a.mustShip(t, "app", "version"); !strings.Contains(v, h2.Addr+" web: r2") {
 		t.Errorf("build deliver changed the running version:\n%s", v)
 	}
-	info, err := dockerClient(t, h2).ImageInspect(context.Background(), "ship-it-rl:r2")
+	sameImage(t, local, "ship-it-rl:latest", local, "ship-it-rl:r3")
+	sameImage(t, remote, "ship-it-rl:latest", local, "ship-it-rl:r2")
+	info, err = dockerClient(t, h2).ImageInspect(context.Background(), "ship-it-rl:r2")
 	want, _ := local.ImageInspect(context.Background(), "ship-it-rl:r2")
 	if err != nil || info.ID != want.ID {
 		t.Errorf("the image on h2 is %q, locally %q (%v)", info.ID, want.ID, err)
+	}
+}
+
+// A Dockerfile FROM an image in the app's private registry builds: the
+// local engine pulls it with the registry's login from the secrets, which
+// appears in no output and no command line. With a wrong password the
+// pull is refused, so the build really went to the registry. ship build
+// push sends the version and the latest tag.
+func TestBuildPullsPrivateBaseImage(t *testing.T) {
+	h1, _ := testhost.Hosts(t)
+	reg := testregistry.Start(t)
+	local := dockerClient(t, h1)
+	ctx := context.Background()
+	base := reg.Server + "/private-base:v1"
+	testapp.Image(t, h1.DockerHost, "ship-private-base:v1", testapp.ImageOptions{})
+	if err := local.ImageTag(ctx, "ship-private-base:v1", base); err != nil {
+		t.Fatal(err)
+	}
+	auth, _ := registry.EncodeAuthConfig(registry.AuthConfig{Username: reg.Username, Password: reg.Password, ServerAddress: reg.Server})
+	rc, err := local.ImagePush(ctx, base, image.PushOptions{RegistryAuth: auth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, rc)
+	rc.Close()
+	removeTags := func(refs ...string) {
+		for _, ref := range refs {
+			local.ImageRemove(ctx, ref, image.RemoveOptions{})
+		}
+	}
+	// The build must pull it: only the registry has this name now.
+	removeTags(base)
+	built := reg.Server + "/ship-it-privbase"
+	t.Cleanup(func() { removeTags(base, built+":p1", built+":latest") })
+
+	dir := project(t, map[string]string{
+		"config/deploy.yml": "service: privbase\nimage: ship-it-privbase\nservers: [" + h1.Addr + "]\n" +
+			"registry:\n  server: " + reg.Server + "\n  username: " + reg.Username + "\n  password: [REGISTRY_PASSWORD]\n" +
+			"builder:\n  context: .\n",
+		".ship/secrets": "REGISTRY_PASSWORD=wrong-password\n",
+		"Dockerfile":    "FROM " + base + "\nLABEL built=on-private-base\n",
+	})
+	_, errOut, code := ship(t, dir, "build", "--version", "p1")
+	if code == 0 || !strings.Contains(errOut, "unauthorized") {
+		t.Fatalf("a build with a wrong registry password: exit %d\n%s", code, errOut)
+	}
+
+	os.WriteFile(filepath.Join(dir, ".ship/secrets"), []byte("REGISTRY_PASSWORD="+reg.Password+"\n"), 0o644)
+	argv := testapp.ScanArgv(t, reg.Password)
+	out, errOut, code := ship(t, dir, "build", "push", "--version", "p1")
+	if code != 0 {
+		t.Fatalf("ship build push FROM the private registry: exit %d\n%s\n%s", code, out, errOut)
+	}
+	img, err := local.ImageInspect(ctx, built+":p1")
+	if err != nil || img.Config.Labels["built"] != "on-private-base" {
+		t.Fatalf("the built image: %v %v", err, img.Config)
+	}
+	// Kamal pushes the build's latest tag beside its version: the registry
+	// has it, and it is this build.
+	removeTags(built + ":latest")
+	rc, err = local.ImagePull(ctx, built+":latest", image.PullOptions{RegistryAuth: auth})
+	if err == nil {
+		err = engine.ReadProgress(rc)
+		rc.Close()
+	}
+	if err != nil {
+		t.Fatalf("pull %s:latest from the registry: %v", built, err)
+	}
+	sameImage(t, local, built+":latest", local, built+":p1")
+	if strings.Contains(out+errOut, reg.Password) {
+		t.Error("the registry password appeared in ship's output")
+	}
+	if leaks := argv.Stop(); len(leaks) > 0 {
+		t.Errorf("the registry password appeared in a command line: %v", leaks)
+	}
+}
+
+// sameImage fails the test unless ref on engine a is the image want is on b.
+func sameImage(t *testing.T, a client.APIClient, ref string, b client.APIClient, want string) {
+	t.Helper()
+	got, err := a.ImageInspect(context.Background(), ref)
+	w, werr := b.ImageInspect(context.Background(), want)
+	if err != nil || werr != nil || got.ID != w.ID {
+		t.Errorf("%s is %q (%v), want %s's image %q (%v)", ref, got.ID, err, want, w.ID, werr)
 	}
 }

@@ -18,8 +18,9 @@ import (
 func dbCommand() *cli.Command {
 	jsonFlag := &cli.BoolFlag{Name: "json", Usage: "one JSON document"}
 	return &cli.Command{
-		Name:  "db",
-		Usage: "the databases Litestream replicates (the litestream section, or a hand-written Litestream accessory): health, the restore drill, restores",
+		Name:        "db",
+		Usage:       "the databases Litestream replicates: health, the restore drill, restores",
+		Description: "The databases of the litestream section, or of a hand-written Litestream accessory (see Backups in the README).",
 		Subcommands: []*cli.Command{
 			{Name: "status", Usage: "size, WAL, journal mode, pages and replication lag of each database (takes no lock)", Flags: []cli.Flag{jsonFlag}, Action: dbStatus},
 			{Name: "verify", Usage: "restore the replica into a temporary copy on the host, check it, and compare row counts with the live database", Flags: []cli.Flag{jsonFlag}, Action: dbVerify},

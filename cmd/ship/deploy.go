@@ -34,10 +34,10 @@ func deployCommand() *cli.Command {
 
 func redeployCommand() *cli.Command {
 	return &cli.Command{
-		Name: "redeploy",
-		Usage: "deploy without booting kamal-proxy or pruning old containers, as Kamal's redeploy " +
-			"(the swap, its single-writer checks and the deploy queue are the same as deploy's)",
-		Flags: deployCommand().Flags,
+		Name:        "redeploy",
+		Usage:       "deploy without booting kamal-proxy or pruning old containers",
+		Description: "As Kamal's redeploy. The swap, its single-writer checks and the deploy queue are the same as deploy's.",
+		Flags:       deployCommand().Flags,
 		Action: func(c *cli.Context) error {
 			return reported(c, func() (*deploy.Report, error) {
 				return workflow.Redeploy(c.Context, deployRequest(c))

@@ -566,6 +566,11 @@ func TestAppLogsStopStart(t *testing.T) {
 	if out := a.mustShip(t, "app", "logs", "--grep", "no-such-line"); strings.Contains(out, "listening") {
 		t.Errorf("--grep let through a line it does not match:\n%s", out)
 	}
+	// A Kamal alias, with arguments after its name.
+	appendConfig(t, a, "aliases:\n  lines: app logs -n 10\n", "")
+	if out := a.mustShip(t, "lines", "--grep", "listening"); !strings.Contains(out, "listening on") {
+		t.Errorf("the alias lines --grep listening:\n%s", out)
+	}
 	a.mustShip(t, "app", "stop")
 	if v := a.mustShip(t, "app", "version"); !strings.Contains(v, "web: not running") {
 		t.Errorf("after app stop: %s", v)
@@ -625,5 +630,13 @@ func TestDeployThroughRegistry(t *testing.T) {
 	}
 	if leaks := argv.Stop(); len(leaks) > 0 {
 		t.Errorf("the registry password appeared in a command line: %v", leaks)
+	}
+	// Kamal's latest tag names the version each host serves, and goes
+	// with the app.
+	latest := reg.Server + "/ship-it-reg:latest"
+	sameImage(t, dockerClient(t, h2), latest, local, ref)
+	a.mustShip(t, "app", "remove", "--yes")
+	if _, err := dockerClient(t, h2).ImageInspect(context.Background(), latest); err == nil {
+		t.Errorf("%s is still on %s after app remove", latest, h2.Addr)
 	}
 }

@@ -46,6 +46,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	defer closeErr()
 	defer closeOut()
 	app := newApp(stdin, stdout, stderr, red)
+	app.Metadata[argsKey] = args
 	err := app.RunContext(ctx, args)
 	var problems config.Problems
 	var usage usageError
@@ -114,7 +115,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer, red *redact.Redactor) *cl
 		},
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
-				return usageError{fmt.Errorf("unknown command %q; see ship --help", c.Args().First())}
+				return runAlias(c)
 			}
 			return cli.ShowAppHelp(c)
 		},

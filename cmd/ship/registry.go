@@ -22,9 +22,9 @@ func registryCommand() *cli.Command {
 		}
 	}
 	return &cli.Command{
-		Name: "registry",
-		Usage: "log the Docker CLI here and on the hosts in to the registry, and out " +
-			"(ship's own pulls and pushes pass the credentials with each request and need no login)",
+		Name:        "registry",
+		Usage:       "log the Docker CLI here and on the hosts in to the registry, and out",
+		Description: "ship's own pulls and pushes pass the credentials with each request and need no login.",
 		Subcommands: []*cli.Command{
 			// Kamal's setup and remove are login and logout for a remote
 			// registry; ship has no local one.

@@ -30,6 +30,11 @@ type ImageOptions struct {
 	// MigrateAtBoot builds with MIGRATE_AT_BOOT: SQL the app runs on its
 	// database as it boots, before it serves, as Rails 8's db:prepare.
 	MigrateAtBoot string
+	// Files are added to the image: absolute path to content.
+	Files map[string]string
+	// Links are symbolic links added to the image: absolute path to the
+	// link's target.
+	Links map[string]string
 }
 
 // Image builds the example app into an image tagged ref on the engine at
@@ -57,6 +62,9 @@ func Image(t testing.TB, dockerHost, ref string, opts ImageOptions) string {
 func BuildImage(ctx context.Context, dockerHost, ref string, opts ImageOptions) (string, error) {
 	buildCtx, err := appContext()
 	if err != nil {
+		return "", err
+	}
+	if buildCtx, err = withFiles(buildCtx, opts); err != nil {
 		return "", err
 	}
 	cli, err := client.NewClientWithOpts(client.WithHost(dockerHost), client.WithAPIVersionNegotiation())
@@ -191,6 +199,59 @@ var appContext = sync.OnceValues(func() ([]byte, error) {
 	}
 	return buf.Bytes(), nil
 })
+
+// withFiles adds opts' files and links to a build context, under extra/,
+// copied to / by a last Dockerfile line (COPY keeps links as links).
+func withFiles(buildCtx []byte, opts ImageOptions) ([]byte, error) {
+	if len(opts.Files) == 0 && len(opts.Links) == 0 {
+		return buildCtx, nil
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	tr := tar.NewReader(bytes.NewReader(buildCtx))
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("build context: %w", err)
+		}
+		data, err := io.ReadAll(tr)
+		if err != nil {
+			return nil, fmt.Errorf("build context: %w", err)
+		}
+		if h.Name == "Dockerfile" {
+			data = append(data, "COPY extra/ /\n"...)
+			h.Size = int64(len(data))
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			return nil, fmt.Errorf("build context: %w", err)
+		}
+		if _, err := tw.Write(data); err != nil {
+			return nil, fmt.Errorf("build context: %w", err)
+		}
+	}
+	for name, content := range opts.Files {
+		h := &tar.Header{Name: "extra" + name, Mode: 0o644, Size: int64(len(content)), ModTime: time.Unix(0, 0)}
+		if err := tw.WriteHeader(h); err != nil {
+			return nil, fmt.Errorf("build context: %w", err)
+		}
+		if _, err := tw.Write([]byte(content)); err != nil {
+			return nil, fmt.Errorf("build context: %w", err)
+		}
+	}
+	for name, target := range opts.Links {
+		h := &tar.Header{Name: "extra" + name, Typeflag: tar.TypeSymlink, Linkname: target, Mode: 0o777, ModTime: time.Unix(0, 0)}
+		if err := tw.WriteHeader(h); err != nil {
+			return nil, fmt.Errorf("build context: %w", err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, fmt.Errorf("build context: %w", err)
+	}
+	return buf.Bytes(), nil
+}
 
 // stderr is what a failed command printed, for its error message.
 func stderr(err error) string {

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/docker/docker/client"
+
+	"github.com/shipdeploy/ship/delivery"
+	"github.com/shipdeploy/ship/internal/testhost"
+)
+
+// rounds is how many deploys of each kind the table's medians are of.
+const rounds = 5
+
+// app is the example app's project, deployed to h2 with ship's own health
+// check on a port published on h2's loopback.
+type app struct {
+	dir, service, ship string
+	local              string // DOCKER_HOST of the engine ship builds with
+}
+
+const service = prefix + "app"
+
+func newApp(ctx context.Context, tmp string, h1, h2 *testhost.Host) (*app, error) {
+	a := &app{dir: filepath.Join(tmp, "project"), service: service, local: h1.DockerHost}
+	bin := filepath.Join(tmp, "ship")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/shipdeploy/ship/cmd/ship")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("build ship: %w\n%s", err, out)
+	}
+	a.ship = bin
+	deployYML := fmt.Sprintf(`service: %[1]s
+image: %[1]s
+servers:
+  web:
+    hosts: [%[2]s]
+    options:
+      publish: 127.0.0.1:3989:3000
+volumes:
+  - %[3]s_data:/data
+env:
+  clear:
+    DATABASE_PATH: /data/app.sqlite3
+    PORT: 3000
+  secret:
+    - APP_SECRET
+healthcheck:
+  path: /up
+  port: 3000
+stop_timeout: 10
+ssh:
+  keys_only: true
+  keys: [%[4]s]
+  known_hosts: [%[5]s]
+`, service, h2.Addr, strings.ReplaceAll(service, "-", "_"), h2.KeyPath, h2.KnownHostsPath)
+	for file, content := range map[string]string{
+		"config/deploy.yml": deployYML,
+		".ship/secrets":     "APP_SECRET=bench-" + rand.Text() + "\n",
+	} {
+		path := filepath.Join(a.dir, file)
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+// run runs ship in the project, sending images from the local engine.
+func (a *app) run(ctx context.Context, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, a.ship, args...)
+	cmd.Dir = a.dir
+	cmd.Env = append(os.Environ(), "DOCKER_HOST="+a.local)
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 30 * time.Second
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("ship %s: %w\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out), nil
+}
+
+// deploys times whole `ship deploy --skip-build`s of the app on h2, in
+// alternation: a version whose image only the local engine has (a
+// code-only change: ship sends the new layer), and a version whose image
+// is on h2 already (sent beforehand, off the clock).
+func deploys(ctx context.Context, b *builder, h1, h2 *testhost.Host, local, remote client.APIClient, tmp string) error {
+	a, err := newApp(ctx, tmp, h1, h2)
+	if err != nil {
+		return err
+	}
+	a.run(ctx, "app", "remove", "--yes") // leftovers of an interrupted run
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		if out, err := a.run(ctx, "app", "remove", "--yes"); err != nil {
+			fmt.Fprintf(os.Stderr, "bench/delivery: remove the app: %v\n%s", err, out)
+		}
+	}()
+	if err := b.build(ctx, service+":d0"); err != nil {
+		return err
+	}
+	if _, err := a.run(ctx, "setup", "--skip-build", "--version", "d0"); err != nil {
+		return err
+	}
+	var changed, there []time.Duration
+	var sent string
+	for i := 1; i <= rounds; i++ {
+		v := fmt.Sprintf("c%d", i)
+		if err := b.build(ctx, service+":"+v); err != nil {
+			return err
+		}
+		start := time.Now()
+		out, err := a.run(ctx, "deploy", "--skip-build", "--version", v)
+		if err != nil {
+			return err
+		}
+		changed = append(changed, time.Since(start))
+		for line := range strings.Lines(out) {
+			if strings.Contains(line, "sent ") && strings.Contains(line, " layers") {
+				sent = strings.TrimSpace(line)
+			}
+		}
+
+		v = fmt.Sprintf("p%d", i)
+		ref := service + ":" + v
+		if err := b.build(ctx, ref); err != nil {
+			return err
+		}
+		img, err := delivery.Open(ctx, local, ref)
+		if err != nil {
+			return err
+		}
+		_, err = img.Send(ctx, remote, nil)
+		img.Close()
+		if err != nil {
+			return fmt.Errorf("put %s on %s: %w", ref, h2.Name, err)
+		}
+		start = time.Now()
+		if out, err := a.run(ctx, "deploy", "--skip-build", "--version", v); err != nil {
+			return err
+		} else if !strings.Contains(out, "is on the host") {
+			return fmt.Errorf("deploy %s: the image was not on the host already:\n%s", v, out)
+		}
+		there = append(there, time.Since(start))
+	}
+	mc, mt := median(changed), median(there)
+	fmt.Printf("ship deploy --skip-build of the app to %s, published port, ship's health check; median of %d each\n", h2.Name, rounds)
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "deploy\tmedian\tall")
+	fmt.Fprintf(tw, "code-only change (%s)\t%s\t%s\n", sent, mc.Round(time.Millisecond), all(changed))
+	fmt.Fprintf(tw, "image already on the host\t%s\t%s\n", mt.Round(time.Millisecond), all(there))
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Printf("\ncode-only change / image on the host: %.2f\n", mc.Seconds()/mt.Seconds())
+	return nil
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func all(ds []time.Duration) string {
+	var out []string
+	for _, d := range ds {
+		out = append(out, d.Round(10*time.Millisecond).String())
+	}
+	return strings.Join(out, " ")
+}
