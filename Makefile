@@ -44,4 +44,4 @@ bench: hosts
 	$(GO) run ./bench/queue
 	$(GO) run ./bench/delivery
 	$(GO) run ./bench/swap
-	$(GO) test -run XXX -bench RecordRestorePoint -benchtime 5x ./database/
+	$(GO) test -run XXX -bench RestorePointHold -benchtime 5x ./database/

@@ -25,7 +25,10 @@ import (
 // beside the databases, in .ship/restore-points/VERSION on their volume,
 // readable by root only; one is kept per retained version. The copy keeps
 // the database's schema_version (record.sh), so that after a failed start
-// the live database can be compared with it (undo.go).
+// the live database can be compared with it (undo.go). Its bulk is
+// copied before the pause and brought up to date at the quiet moment
+// (prepoint.go), so the copy's cost in the hold does not grow with the
+// database.
 
 // pointDir is where the restore point of version is kept for db.
 func pointDir(db DB, version string) string {
@@ -116,23 +119,29 @@ func putBackRestorePoint(ctx context.Context, h *host.Host, c *config.Config, db
 // section on its host's primary role), it records a restore point of the
 // version that stopped, then, for rollback --restore-data, puts back the
 // one of the version that starts. It is nil when ship knows no databases.
-func DataStep(c *config.Config, restoreVersion string) func(ctx context.Context, h *host.Host, r *config.Role, from string, out io.Writer) error {
+// PrepareStep returns the same step, with copies taken before the pause.
+func DataStep(c *config.Config, restoreVersion string) DataFunc {
 	if c.Litestream == nil && len(c.Databases) == 0 {
 		return nil
 	}
 	return func(ctx context.Context, h *host.Host, r *config.Role, from string, out io.Writer) error {
-		dbs, err := locateKnown(ctx, h, c, r.Name)
-		if err != nil || len(dbs) == 0 {
+		return dataStep(ctx, h, c, r, from, restoreVersion, nil, out)
+	}
+}
+
+// dataStep is DataStep, finishing the copies taken before the pause.
+func dataStep(ctx context.Context, h *host.Host, c *config.Config, r *config.Role, from, restoreVersion string, copies map[string]*preCopy, out io.Writer) error {
+	dbs, err := locateKnown(ctx, h, c, r.Name)
+	if err != nil || len(dbs) == 0 {
+		return err
+	}
+	if from != "" {
+		if err := finishRestorePoint(ctx, h, c, dbs, from, copies, out); err != nil {
 			return err
 		}
-		if from != "" {
-			if err := recordRestorePoint(ctx, h, c, dbs, from, out); err != nil {
-				return err
-			}
-		}
-		if restoreVersion == "" {
-			return nil
-		}
-		return putBackRestorePoint(ctx, h, c, dbs, restoreVersion, out)
 	}
+	if restoreVersion == "" {
+		return nil
+	}
+	return putBackRestorePoint(ctx, h, c, dbs, restoreVersion, out)
 }

@@ -38,6 +38,8 @@ import (
 //  boot.wait for the slot of the one before):
 //   5. single-writer check: no running container but the old version may
 //      write to the app's volumes, else nothing is touched;
+//      the request's PrepareData step runs while the old version still
+//      serves: it copies the databases for step 7's restore point;
 //      a proxied role's service is paused: kamal-proxy lets the requests
 //      in flight finish and holds new ones, so the gap fails none; a
 //      service in maintenance stays so, and one whose Data step may
@@ -107,6 +109,12 @@ type Request struct {
 	// from is the version that just stopped ("" if none). An error puts
 	// the old version back.
 	Data func(ctx context.Context, h *host.Host, r *config.Role, from string, out io.Writer) error
+	// PrepareData, if set, runs in step 5 just before the pause, while
+	// the old version from still serves: the slow part of the Data step
+	// (the bulk of the restore point's copy). The step it returns, when
+	// not nil, runs in step 7 in place of Data, and release runs when the
+	// swap ends. An error ends the swap before anything is touched.
+	PrepareData func(ctx context.Context, h *host.Host, r *config.Role, from string, out io.Writer) (data func(ctx context.Context, h *host.Host, r *config.Role, from string, out io.Writer) error, release func(), err error)
 	// Undo, if set, runs in step 9 when the new version (failed) started
 	// and failed, once it has stopped and nothing writes, before from
 	// starts again; it is not called when nothing ran before. It compares
@@ -256,6 +264,7 @@ type swap struct {
 	created bool // the target was created by this deploy
 	start   time.Time
 	data    func(ctx context.Context, h *host.Host, r *config.Role, from string, out io.Writer) error
+	prepare func(ctx context.Context, h *host.Host, r *config.Role, from string, out io.Writer) (func(ctx context.Context, h *host.Host, r *config.Role, from string, out io.Writer) error, func(), error)
 	undo    func(ctx context.Context, h *host.Host, r *config.Role, from, failed string, out io.Writer) *DataUndo
 	tally   func(ctx context.Context, h *host.Host, r *config.Role, from string, u *DataUndo, out io.Writer)
 	undone  *DataUndo // what undo did
@@ -305,7 +314,7 @@ func prepare(ctx context.Context, req Request, local *localImage, h *host.Host, 
 	for _, u := range units {
 		s := &swap{cfg: c, unit: u, host: h, out: req.Out.Prefixed("[" + h.Name + " " + u.Role.Name + "] "),
 			target: spec.ContainerName(c, u.Role.Name, req.Version), version: req.Version,
-			data: req.Data, undo: req.Undo, tally: req.Tally, at: req.at, noPrune: req.Redeploy, maintenance: req.Maintenance}
+			data: req.Data, prepare: req.PrepareData, undo: req.Undo, tally: req.Tally, at: req.at, noPrune: req.Redeploy, maintenance: req.Maintenance}
 		ct, err := spec.App(c, u.Role, u.Host, req.Version)
 		if err != nil {
 			return nil, err
@@ -408,6 +417,12 @@ func (s *swap) run(ctx context.Context) Outcome {
 		s.discard(ctx)
 		return s.outcomeFrom(from, Failed, err)
 	}
+	release, err := s.prepareData(ctx, from)
+	if err != nil {
+		s.discard(ctx)
+		return s.outcomeFrom(from, Failed, err)
+	}
+	defer release()
 	if err := s.pause(ctx, len(olds) > 0); err != nil {
 		s.discard(ctx)
 		return s.outcomeFrom(from, Failed, err)
@@ -488,6 +503,25 @@ func (s *swap) run(ctx context.Context) Outcome {
 		err = fmt.Errorf("%w; %s", err, note)
 	}
 	return s.outcomeFrom(from, Failed, err)
+}
+
+// prepareData runs the request's PrepareData step (step 5) and returns
+// what to run when the swap ends.
+func (s *swap) prepareData(ctx context.Context, from string) (func(), error) {
+	if s.prepare == nil {
+		return func() {}, nil
+	}
+	data, release, err := s.prepare(ctx, s.host, s.unit.Role, from, s.out)
+	if err != nil {
+		return nil, err
+	}
+	if data != nil {
+		s.data = data
+	}
+	if release == nil {
+		release = func() {}
+	}
+	return release, nil
 }
 
 // undoData runs the request's Undo step once the failed version has

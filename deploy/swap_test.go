@@ -770,3 +770,61 @@ func TestSwapBootWait(t *testing.T) {
 func (d *fakeDocker) VolumeList(context.Context, volume.ListOptions) (volume.ListResponse, error) {
 	return volume.ListResponse{}, nil
 }
+
+// PrepareData runs while the old version still serves, before anything
+// stops; the step it returns runs at the quiet point in place of Data,
+// and its release once the swap is over.
+func TestSwapPreparesTheDataStepBeforeTheStop(t *testing.T) {
+	c := swapConfig(t)
+	d := newFakeDocker()
+	d.add("shop-web-v1", "running", appLabels(c, "v1"), "shop_data:/data")
+	mark := func(what, from string) {
+		d.mu.Lock()
+		d.record(what, from)
+		d.mu.Unlock()
+	}
+	o, _ := runSwapWith(t, c, d, "v2", false, func(r *Request) {
+		r.Data = func(context.Context, *host.Host, *config.Role, string, io.Writer) error {
+			t.Error("Data ran, not the step PrepareData returned")
+			return nil
+		}
+		r.PrepareData = func(_ context.Context, _ *host.Host, _ *config.Role, from string, _ io.Writer) (func(context.Context, *host.Host, *config.Role, string, io.Writer) error, func(), error) {
+			mark("PrepareData", from)
+			data := func(_ context.Context, _ *host.Host, _ *config.Role, from string, _ io.Writer) error {
+				mark("Prepared", from)
+				return nil
+			}
+			return data, func() { mark("Release", from) }, nil
+		}
+	})
+	if o.Result != Deployed || o.Err != nil {
+		t.Fatalf("outcome %+v", o)
+	}
+	stopOld, startNew := checkSingleWriterOrder(t, d, "shop-web-v1", "shop-web-v2")
+	prepare, data, release := d.index(0, "PrepareData", "v1"), d.index(0, "Prepared", "v1"), d.index(0, "Release", "v1")
+	before(t, prepare, "PrepareData", stopOld, "stop shop-web-v1")
+	before(t, stopOld, "stop shop-web-v1", data, "the prepared data step")
+	before(t, data, "the prepared data step", startNew, "start shop-web-v2")
+	before(t, startNew, "start shop-web-v2", release, "its release")
+}
+
+// A PrepareData that fails ends the swap before anything stops.
+func TestSwapStopsNothingWhenPreparingTheDataFails(t *testing.T) {
+	c := swapConfig(t)
+	d := newFakeDocker()
+	d.add("shop-web-v1", "running", appLabels(c, "v1"), "shop_data:/data")
+	o, _ := runSwapWith(t, c, d, "v2", false, func(r *Request) {
+		r.PrepareData = func(context.Context, *host.Host, *config.Role, string, io.Writer) (func(context.Context, *host.Host, *config.Role, string, io.Writer) error, func(), error) {
+			return nil, nil, errors.New("copy /data/app.db before the pause: disk full")
+		}
+	})
+	if o.Result != Failed || o.Err == nil || !strings.Contains(o.Err.Error(), "disk full") {
+		t.Errorf("outcome %+v", o)
+	}
+	if d.index(0, "ContainerStop", "shop-web-v1") >= 0 {
+		t.Error("the old version was stopped")
+	}
+	if st := d.state("shop-web-v1"); st != "running" {
+		t.Errorf("the old version is %s", st)
+	}
+}

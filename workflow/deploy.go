@@ -248,6 +248,7 @@ func swap(ctx context.Context, g Globals, cfg *config.Config, version string, op
 		restoreVersion = version
 	}
 	req.Data = database.DataStep(cfg, restoreVersion)
+	req.PrepareData = database.PrepareStep(cfg, restoreVersion)
 	if opts.restoreData {
 		// Putting the data back may outlast a pause: clients get a 503
 		// with a message instead of a wait that times out.

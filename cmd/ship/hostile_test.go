@@ -130,7 +130,7 @@ func TestHostileVolume(t *testing.T) {
 	// Each command runs three times: with .ship a link, with its
 	// restore-points a link, and with links at every other path at once.
 	variants := func(recorded string) [][]string {
-		others := []string{".ship/restore-points/" + recorded, db + "-wal", db + "-shm", "." + db + "-litestream"}
+		others := []string{".ship/restore-points/" + recorded, ".ship/pre-point/" + db, db + "-wal", db + "-shm", "." + db + "-litestream"}
 		others = append(others, stamps(db, "set-aside")...)
 		others = append(others, stamps(db, "before-restore")...)
 		return [][]string{{".ship"}, {".ship/restore-points"}, others}
@@ -144,11 +144,12 @@ func TestHostileVolume(t *testing.T) {
 		// reaches.
 		more [][]string
 	}{
-		{[]string{"deploy", "--skip-build", "--version", "v3"}, "v2", nil},
+		// The copy a swap takes before its pause.
+		{[]string{"deploy", "--skip-build", "--version", "v3"}, "v2", [][]string{{".ship/pre-point"}}},
 		// Links that leave the restore point alone, so the failed
 		// start's put-back meets them.
 		{[]string{"deploy", "--skip-build", "--version", "migrates"}, "v2", [][]string{append(stamps(db, "failed-migrates"), "."+db+"-litestream")}},
-		{[]string{"rollback", "v1"}, "v2", nil},
+		{[]string{"rollback", "v1"}, "v2", [][]string{{".ship/pre-point"}}},
 		{[]string{"rollback", "v1", "--restore-data", "--yes"}, "v2", nil},
 		{[]string{"db", "status"}, "v2", nil},
 		{[]string{"db", "verify"}, "v2", nil},
