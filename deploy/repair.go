@@ -80,10 +80,13 @@ func readRecord(ctx context.Context, h *host.Host, c *config.Config, kind, role 
 // newest version that was healthy. It runs under the queue, before a
 // mutating command does its own work.
 func Repair(ctx context.Context, h *host.Host, c *config.Config, r *config.Role, out io.Writer) error {
+	// Repairing the containers never changes kamal-proxy's routes: read
+	// them meanwhile.
+	services := listServices(ctx, h, []Unit{{Role: r}})
 	if err := repairContainers(ctx, h, c, r, out); err != nil {
 		return err
 	}
-	return repairRoute(ctx, h, c, r, out)
+	return repairRoute(ctx, h, c, r, services, out)
 }
 
 func repairContainers(ctx context.Context, h *host.Host, c *config.Config, r *config.Role, out io.Writer) error {

@@ -143,12 +143,17 @@ func ServiceState(ctx context.Context, docker client.APIClient, service string) 
 	if err != nil {
 		return Absent, err
 	}
+	return StateIn(services, service), nil
+}
+
+// StateIn is the state of one service in a list Services read.
+func StateIn(services []Service, service string) State {
 	for _, s := range services {
 		if s.Name == service {
-			return stateOf(s.State), nil
+			return stateOf(s.State)
 		}
 	}
-	return Absent, nil
+	return Absent
 }
 
 // RemoveService stops routing the service.
