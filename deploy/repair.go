@@ -47,11 +47,14 @@ func record(ctx context.Context, h *host.Host, c *config.Config, kind, role, ver
 		return err
 	}
 	file := recordFile(home, c, kind, role)
-	if err := h.Shell.Run(ctx, ssh.Cmd{Args: []string{"mkdir", "-p", path.Dir(file)}}); err != nil {
-		return err
+	if err := h.Shell.Run(ctx, ssh.Script(recordScript, file, version)); err != nil {
+		return fmt.Errorf("record %s: %w", file, err)
 	}
-	return h.Shell.Upload(ctx, file, strings.NewReader(version), 0o600, "")
+	return nil
 }
+
+//go:embed record.sh
+var recordScript string
 
 //go:embed read-healthy.sh
 var readHealthyScript string
