@@ -158,7 +158,7 @@ func repairRoute(ctx context.Context, h *host.Host, c *config.Config, r *config.
 		}
 		if s.State == "paused" {
 			fmt.Fprintf(out, "repair: resuming %s, left paused by an interrupted swap\n", svc)
-			if err := proxy.Resume(ctx, h.Docker, svc); err != nil {
+			if err := proxy.Resume(ctx, h.Docker, h.Shell.DialContext, svc); err != nil {
 				return fmt.Errorf("repair: %w", err)
 			}
 		}

@@ -614,7 +614,7 @@ func (s *swap) pause(ctx context.Context, serving bool) error {
 		return nil
 	}
 	start := time.Now()
-	paused, err := proxy.Pause(ctx, s.host.Docker, svc, s.cfg.DrainTimeout, s.maxPause())
+	paused, err := proxy.Pause(ctx, s.host.Docker, s.host.Shell.DialContext, svc, s.cfg.DrainTimeout, s.maxPause())
 	if err != nil {
 		return fmt.Errorf("kamal-proxy: pause %s: %w", svc, err)
 	}
@@ -635,7 +635,7 @@ func (s *swap) resume(ctx context.Context) {
 	}
 	s.released = true
 	svc := spec.ProxyService(s.cfg, s.unit.Role.Name)
-	if err := proxy.Resume(context.WithoutCancel(ctx), s.host.Docker, svc); err != nil {
+	if err := proxy.Resume(context.WithoutCancel(ctx), s.host.Docker, s.host.Shell.DialContext, svc); err != nil {
 		next := "the next ship command on this host resumes it"
 		if s.stopped {
 			next = "ship app live ends the maintenance"
