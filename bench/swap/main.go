@@ -12,11 +12,11 @@
 //     swap, so requests are held, not failed.
 //   - (b) ship with the app's port published and no proxy: ten `ship
 //     deploy`; requests fail while no container listens.
-//   - (c) the floor: two containers of the same image, sharing the data
-//     volume and publishing the same port, swapped ten times by `docker
-//     stop OLD && docker start NEW`, run by the docker CLI on the host in
-//     one SSH session per swap, over one SSH connection made before any
-//     clock starts.
+//   - (c) the raw swap, without a proxy: two containers of the same
+//     image, sharing the data volume and publishing the same port,
+//     swapped ten times by `docker stop OLD && docker start NEW`, run by
+//     the docker CLI on the host in one SSH session per swap, over one
+//     SSH connection made before any clock starts.
 //
 // Then the floor against ship, in the same run (floor.go): a hand-made
 // swap through kamal-proxy (pause, docker stop, docker run, deploy,
