@@ -364,7 +364,7 @@ func listServices(ctx context.Context, h *host.Host, units []Unit) func() ([]pro
 	}
 	done := make(chan listed, 1)
 	go func() {
-		services, err := proxy.Services(ctx, h.Docker)
+		services, err := proxy.ServicesVia(ctx, h.Docker, h.Shell.DialContext)
 		done <- listed{services, err}
 	}()
 	return sync.OnceValues(func() ([]proxy.Service, error) {

@@ -76,7 +76,7 @@ func Deploy(ctx context.Context, docker client.APIClient, t Target) error {
 // not route yet: there is nothing to hold. dial, if not nil, reaches the
 // control socket without a docker exec.
 func Pause(ctx context.Context, docker client.APIClient, dial Dialer, service string, drain, maxPause time.Duration) (bool, error) {
-	reached, err := call(ctx, docker, dial, "Pause", pauseArgs{Service: service, DrainTimeout: drain, PauseTimeout: maxPause})
+	reached, err := call(ctx, docker, dial, "Pause", pauseArgs{Service: service, DrainTimeout: drain, PauseTimeout: maxPause}, nil)
 	if !reached {
 		_, err = Exec(ctx, docker, PauseArgs(service, drain, maxPause))
 	}
@@ -89,7 +89,7 @@ func Pause(ctx context.Context, docker client.APIClient, dial Dialer, service st
 // Resume releases the requests a pause held, or ends a maintenance. dial,
 // if not nil, reaches the control socket without a docker exec.
 func Resume(ctx context.Context, docker client.APIClient, dial Dialer, service string) error {
-	if reached, err := call(ctx, docker, dial, "Resume", resumeArgs{Service: service}); reached {
+	if reached, err := call(ctx, docker, dial, "Resume", resumeArgs{Service: service}, nil); reached {
 		return err
 	}
 	_, err := Exec(ctx, docker, LiveArgs(service))

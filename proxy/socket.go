@@ -3,9 +3,11 @@ package proxy
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net"
 	"net/rpc"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,13 +32,45 @@ type (
 	}
 )
 
+// listReply is kamal-proxy's answer to list on the control socket.
+type listReply struct {
+	Targets map[string]struct {
+		Host, Path    string
+		TLS           bool
+		Target, State string
+	}
+}
+
+// ServicesVia is Services with the control socket reached through dial,
+// if it can be, else through docker exec.
+func ServicesVia(ctx context.Context, docker client.APIClient, dial Dialer) ([]Service, error) {
+	var reply listReply
+	reached, err := call(ctx, docker, dial, "List", true, &reply)
+	if !reached {
+		return Services(ctx, docker)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var services []Service
+	for _, name := range slices.Sorted(maps.Keys(reply.Targets)) {
+		t := reply.Targets[name]
+		tls := "no"
+		if t.TLS {
+			tls = "yes"
+		}
+		services = append(services, Service{Name: name, Host: t.Host, Path: t.Path, Target: t.Target, State: t.State, TLS: tls})
+	}
+	return services, nil
+}
+
 // call sends kamal-proxy the command method with args on its control
-// socket, as its own CLI does, but through dial instead of a docker exec:
+// socket (reply nil for a command that answers only an error), as its own CLI does, but through dial instead of a docker exec:
 // that is a process started in the container and three Docker API calls,
 // tens of milliseconds each time, and a swap holds requests over two of
 // them. reached is false when the socket cannot be dialled (the SSH user
 // is not root, or sshd forbids forwarding): then exec it.
-func call(ctx context.Context, docker client.APIClient, dial Dialer, method string, args any) (reached bool, err error) {
+func call(ctx context.Context, docker client.APIClient, dial Dialer, method string, args, reply any) (reached bool, err error) {
 	if dial == nil {
 		return false, nil
 	}
@@ -59,8 +93,10 @@ func call(ctx context.Context, docker client.APIClient, dial Dialer, method stri
 	defer stop()
 	c := rpc.NewClient(conn)
 	defer c.Close()
-	var reply bool
-	if err := c.Call("kamal-proxy."+method, args, &reply); err != nil {
+	if reply == nil {
+		reply = new(bool)
+	}
+	if err := c.Call("kamal-proxy."+method, args, reply); err != nil {
 		if ctx.Err() != nil {
 			return true, ctx.Err()
 		}

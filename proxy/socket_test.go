@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/rpc"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -53,6 +54,24 @@ func (c *commands) Pause(a PauseRecv, _ *bool) error {
 
 func (c *commands) Resume(a ResumeRecv, _ *bool) error {
 	c.resumed = append(c.resumed, a.Service)
+	return nil
+}
+
+// Desc and ListResp are list's answer as kamal-proxy encodes it.
+type Desc struct {
+	Host, Path    string
+	TLS           bool
+	Target, State string
+}
+
+// ListResp is list's answer.
+type ListResp struct{ Targets map[string]Desc }
+
+func (c *commands) List(_ bool, reply *ListResp) error {
+	reply.Targets = map[string]Desc{
+		"shop-web": {Host: "shop.example.com", TLS: true, Target: "shop-web-v2:3000", State: "paused"},
+		"blog-web": {Path: "/blog", Target: "blog-web-v1:80", State: "running"},
+	}
 	return nil
 }
 
@@ -104,7 +123,21 @@ func TestPauseResumeOnSocket(t *testing.T) {
 	if len(cmds.resumed) != 1 || cmds.resumed[0] != "shop-web" {
 		t.Errorf("kamal-proxy was told to resume %q, want [shop-web]", cmds.resumed)
 	}
-	if len(dialled) != 3 || dialled[0] != "/proc/42/root/tmp/kamal-proxy.sock" {
+	services, err := ServicesVia(ctx, runningProxy{}, dial)
+	if err != nil {
+		t.Fatalf("ServicesVia: %v", err)
+	}
+	want := []Service{
+		{Name: "blog-web", Path: "/blog", Target: "blog-web-v1:80", State: "running", TLS: "no"},
+		{Name: "shop-web", Host: "shop.example.com", Target: "shop-web-v2:3000", State: "paused", TLS: "yes"},
+	}
+	if !slices.Equal(services, want) {
+		t.Errorf("ServicesVia = %+v, want %+v", services, want)
+	}
+	if StateIn(services, "shop-web") != Paused {
+		t.Errorf("shop-web's state = %s, want paused", StateIn(services, "shop-web"))
+	}
+	if len(dialled) != 4 || dialled[0] != "/proc/42/root/tmp/kamal-proxy.sock" {
 		t.Errorf("dialled %q, want the socket through pid 42's root each time", dialled)
 	}
 }
