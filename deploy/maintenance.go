@@ -45,7 +45,7 @@ func Live(ctx context.Context, h *host.Host, c *config.Config, r *config.Role, o
 		return nil
 	}
 	svc := spec.ProxyService(c, r.Name)
-	if err := proxy.Resume(ctx, h.Docker, svc); err != nil {
+	if err := proxy.Resume(ctx, h.Docker, h.Shell.DialContext, svc); err != nil {
 		if errors.Is(err, proxy.ErrNotRunning) || !isNotFound(err) {
 			return fmt.Errorf("kamal-proxy: live %s: %w", svc, err)
 		}

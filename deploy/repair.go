@@ -47,11 +47,14 @@ func record(ctx context.Context, h *host.Host, c *config.Config, kind, role, ver
 		return err
 	}
 	file := recordFile(home, c, kind, role)
-	if err := h.Shell.Run(ctx, ssh.Cmd{Args: []string{"mkdir", "-p", path.Dir(file)}}); err != nil {
-		return err
+	if err := h.Shell.Run(ctx, ssh.Script(recordScript, file, version)); err != nil {
+		return fmt.Errorf("record %s: %w", file, err)
 	}
-	return h.Shell.Upload(ctx, file, strings.NewReader(version), 0o600, "")
+	return nil
 }
+
+//go:embed record.sh
+var recordScript string
 
 //go:embed read-healthy.sh
 var readHealthyScript string
@@ -80,10 +83,13 @@ func readRecord(ctx context.Context, h *host.Host, c *config.Config, kind, role 
 // newest version that was healthy. It runs under the queue, before a
 // mutating command does its own work.
 func Repair(ctx context.Context, h *host.Host, c *config.Config, r *config.Role, out io.Writer) error {
+	// Repairing the containers never changes kamal-proxy's routes: read
+	// them meanwhile.
+	services := listServices(ctx, h, []Unit{{Role: r}})
 	if err := repairContainers(ctx, h, c, r, out); err != nil {
 		return err
 	}
-	return repairRoute(ctx, h, c, r, out)
+	return repairRoute(ctx, h, c, r, services, out)
 }
 
 func repairContainers(ctx context.Context, h *host.Host, c *config.Config, r *config.Role, out io.Writer) error {

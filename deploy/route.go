@@ -129,11 +129,11 @@ func route(ctx context.Context, h *host.Host, c *config.Config, r *config.Role, 
 // repairRoute finishes the proxy's part of an interrupted swap: the
 // service routes to the running container and is not left paused, which
 // would hold every request until kamal-proxy sheds it.
-func repairRoute(ctx context.Context, h *host.Host, c *config.Config, r *config.Role, out io.Writer) error {
+func repairRoute(ctx context.Context, h *host.Host, c *config.Config, r *config.Role, list func() ([]proxy.Service, error), out io.Writer) error {
 	if r.Proxy == nil {
 		return nil
 	}
-	services, err := proxy.Services(ctx, h.Docker)
+	services, err := list()
 	if errors.Is(err, proxy.ErrNotRunning) {
 		return nil // nothing holds requests
 	}
@@ -158,7 +158,7 @@ func repairRoute(ctx context.Context, h *host.Host, c *config.Config, r *config.
 		}
 		if s.State == "paused" {
 			fmt.Fprintf(out, "repair: resuming %s, left paused by an interrupted swap\n", svc)
-			if err := proxy.Resume(ctx, h.Docker, svc); err != nil {
+			if err := proxy.Resume(ctx, h.Docker, h.Shell.DialContext, svc); err != nil {
 				return fmt.Errorf("repair: %w", err)
 			}
 		}

@@ -3,8 +3,10 @@ package deploy
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,7 +30,8 @@ import (
 //
 //  Prepare, on all hosts at once:
 //   1. the image is on the host (deploy), and kamal-proxy runs there if
-//      the role is proxied;
+//      the role is proxied; its services' states are read meanwhile, for
+//      step 5;
 //   2. the role's env file is written, mode 0600;
 //   3. the new container is created, not started (deploy), or the retained
 //      container of the version is found (rollback); with asset_path, the
@@ -52,7 +55,10 @@ import (
 //   8. the new container starts and must pass its health check within
 //      deploy_timeout; kamal-proxy is pointed at it (checking it too) and
 //      releases the held requests to it;
-//   9. on success the old container stays stopped, retained for rollback;
+//   9. on success the new version is recorded healthy and the held
+//      requests are released at once; the old container stays stopped,
+//      retained for rollback, and older ones are pruned while the audit
+//      log is written;
 //      on failure the new one's last log lines are shown, and it is
 //      stopped. Single-writer check again: this is a second quiet point,
 //      and the request's Undo step runs: it compares each database with
@@ -138,6 +144,9 @@ type Request struct {
 	// Redactor hides the config's secrets in the audit log's entries,
 	// whose results quote errors; nil hides nothing.
 	Redactor *redact.Redactor
+	// Phase, if set, is told as the swap passes each phase, by name, for
+	// a -v timeline of where a deploy spends its time.
+	Phase func(what string)
 }
 
 // Outcome is how one role on one host ended.
@@ -205,8 +214,17 @@ func Run(ctx context.Context, req Request) []Outcome {
 		serves := true
 		for _, s := range swaps[name] {
 			o := s.run(ctx)
+			// What follows the release overlaps: pruning old versions
+			// and the audit log's entry.
+			var after sync.WaitGroup
+			if s.prunes {
+				after.Go(func() { s.prune(ctx) })
+			}
 			s.audit(ctx, req, o)
 			serves = serves && o.Result != Failed
+			after.Wait()
+			s.out.Close()
+			req.phase("pruned and audited")
 			mu.Lock()
 			outcomes = append(outcomes, o)
 			mu.Unlock()
@@ -229,6 +247,12 @@ func Run(ctx context.Context, req Request) []Outcome {
 func (req Request) at(step Step) {
 	if req.AtStep != nil {
 		req.AtStep(step)
+	}
+}
+
+func (req Request) phase(what string) {
+	if req.Phase != nil {
+		req.Phase(what)
 	}
 }
 
@@ -269,7 +293,9 @@ type swap struct {
 	tally   func(ctx context.Context, h *host.Host, r *config.Role, from string, u *DataUndo, out io.Writer)
 	undone  *DataUndo // what undo did
 	at      func(Step)
+	phase   func(string)
 	noPrune bool // a redeploy keeps old containers
+	prunes  bool // the swap succeeded: prune once it has released requests
 	// pausedAt is when the role's kamal-proxy service was paused; zero
 	// when it is not.
 	pausedAt time.Time
@@ -277,7 +303,14 @@ type swap struct {
 	// the service in maintenance, and so brings it live.
 	maintenance string
 	stopped     bool
-	health      Health // of the target, once checked
+	// services are kamal-proxy's, as prepare read them (listed).
+	services    []proxy.Service
+	servicesErr error
+	listed      bool
+	// released is set once resume ran: a successful swap releases the
+	// requests as soon as the new version serves, before what follows.
+	released bool
+	health   Health // of the target, once checked
 	// assets is the assets volume this deploy made for the target, when
 	// the role has asset_path.
 	assets string
@@ -298,6 +331,9 @@ func prepare(ctx context.Context, req Request, local *localImage, h *host.Host, 
 	if err := bootProxy(ctx, h, c, units, req.Local, !req.Redeploy, out); err != nil {
 		return nil, err
 	}
+	// kamal-proxy's command takes as long as the rest: read the states
+	// the pauses need meanwhile.
+	services := listServices(ctx, h, units)
 	if err := installErrorPages(ctx, h, c, units, req.Version, req.ErrorPages, out); err != nil {
 		return nil, err
 	}
@@ -314,7 +350,7 @@ func prepare(ctx context.Context, req Request, local *localImage, h *host.Host, 
 	for _, u := range units {
 		s := &swap{cfg: c, unit: u, host: h, out: req.Out.Prefixed("[" + h.Name + " " + u.Role.Name + "] "),
 			target: spec.ContainerName(c, u.Role.Name, req.Version), version: req.Version,
-			data: req.Data, prepare: req.PrepareData, undo: req.Undo, tally: req.Tally, at: req.at, noPrune: req.Redeploy, maintenance: req.Maintenance}
+			data: req.Data, prepare: req.PrepareData, undo: req.Undo, tally: req.Tally, at: req.at, phase: req.phase, noPrune: req.Redeploy, maintenance: req.Maintenance}
 		ct, err := spec.App(c, u.Role, u.Host, req.Version)
 		if err != nil {
 			return nil, err
@@ -341,7 +377,36 @@ func prepare(ctx context.Context, req Request, local *localImage, h *host.Host, 
 		}
 		swaps = append(swaps, s)
 	}
+	list, err := services()
+	if errors.Is(err, proxy.ErrNotRunning) {
+		err = nil // no service to pause
+	}
+	for _, s := range swaps {
+		s.services, s.servicesErr, s.listed = list, err, true
+	}
+	req.phase("prepared")
 	return swaps, nil
+}
+
+// listServices starts reading kamal-proxy's services on the host, when a
+// unit is proxied, and returns the wait for them.
+func listServices(ctx context.Context, h *host.Host, units []Unit) func() ([]proxy.Service, error) {
+	if !slices.ContainsFunc(units, func(u Unit) bool { return u.Role.Proxy != nil }) {
+		return func() ([]proxy.Service, error) { return nil, nil }
+	}
+	type listed struct {
+		services []proxy.Service
+		err      error
+	}
+	done := make(chan listed, 1)
+	go func() {
+		services, err := proxy.ServicesVia(ctx, h.Docker, h.Shell.DialContext)
+		done <- listed{services, err}
+	}()
+	return sync.OnceValues(func() ([]proxy.Service, error) {
+		l := <-done
+		return l.services, l.err
+	})
 }
 
 // create makes the new container (step 3). A container of the same
@@ -391,7 +456,6 @@ func (s *swap) findRetained(ctx context.Context) error {
 
 // run does steps 5 to 9.
 func (s *swap) run(ctx context.Context) Outcome {
-	defer s.out.Close()
 	s.start = time.Now()
 	d := s.host.Docker
 	olds, err := host.RunningContainers(ctx, s.host, s.cfg, s.unit.Role.Name)
@@ -417,16 +481,19 @@ func (s *swap) run(ctx context.Context) Outcome {
 		s.discard(ctx)
 		return s.outcomeFrom(from, Failed, err)
 	}
+	s.phase("single-writer check passed")
 	release, err := s.prepareData(ctx, from)
 	if err != nil {
 		s.discard(ctx)
 		return s.outcomeFrom(from, Failed, err)
 	}
 	defer release()
+	s.phase("data prepared")
 	if err := s.pause(ctx, len(olds) > 0); err != nil {
 		s.discard(ctx)
 		return s.outcomeFrom(from, Failed, err)
 	}
+	s.phase("paused")
 	defer s.resume(ctx)
 
 	// 6. Stop the old version and make sure it has exited.
@@ -440,6 +507,8 @@ func (s *swap) run(ctx context.Context) Outcome {
 			return s.outcomeFrom(from, Failed, fmt.Errorf("%s is still running after stop (%v): not starting %s", name, err, s.target))
 		}
 	}
+
+	s.phase("stopped")
 
 	// 7. Nothing may write to the volumes now. If something started
 	// writing since step 5, restarting the old version would make two
@@ -456,17 +525,21 @@ func (s *swap) run(ctx context.Context) Outcome {
 	}
 
 	s.at(StepStopped)
+	s.phase("data step done")
 
 	// 8. Start the new version and wait for it to be healthy.
 	fmt.Fprintf(s.out, "starting %s\n", s.target)
 	err = d.ContainerStart(ctx, s.target, container.StartOptions{})
 	s.at(StepStarted)
+	s.phase("started")
 	if err == nil {
 		err = waitHealthy(ctx, s.host, s.target, checkFor(s.cfg, s.unit.Role), s.healthBudget())
 	}
+	s.phase("healthy")
 	if err == nil {
 		err = route(ctx, s.host, s.cfg, s.unit.Role, s.target, s.healthBudget(), s.out)
 	}
+	s.phase("routed")
 	s.health = Unhealthy
 	if err == nil {
 		s.health = Healthy
@@ -474,9 +547,9 @@ func (s *swap) run(ctx context.Context) Outcome {
 		if err := recordHealthy(ctx, s.host, s.cfg, s.unit.Role.Name, s.version); err != nil {
 			fmt.Fprintf(s.out, "record healthy version: %v\n", err)
 		}
-		if !s.noPrune {
-			s.prune(ctx)
-		}
+		s.resume(ctx)
+		s.phase("released")
+		s.prunes = !s.noPrune
 		return s.outcomeFrom(from, s.result(), nil)
 	}
 
@@ -586,7 +659,7 @@ func (s *swap) pause(ctx context.Context, serving bool) error {
 		return nil
 	}
 	svc := spec.ProxyService(s.cfg, s.unit.Role.Name)
-	state, err := proxy.ServiceState(ctx, s.host.Docker, svc)
+	state, err := s.serviceState(ctx, svc)
 	if err != nil {
 		return fmt.Errorf("kamal-proxy: %w", err)
 	}
@@ -603,7 +676,7 @@ func (s *swap) pause(ctx context.Context, serving bool) error {
 		return nil
 	}
 	start := time.Now()
-	paused, err := proxy.Pause(ctx, s.host.Docker, svc, s.cfg.DrainTimeout, s.maxPause())
+	paused, err := proxy.Pause(ctx, s.host.Docker, s.host.Shell.DialContext, svc, s.cfg.DrainTimeout, s.maxPause())
 	if err != nil {
 		return fmt.Errorf("kamal-proxy: pause %s: %w", svc, err)
 	}
@@ -615,15 +688,16 @@ func (s *swap) pause(ctx context.Context, serving bool) error {
 }
 
 // resume releases the held requests, to whichever version now serves, or
-// ends the maintenance the swap began. It runs however the swap ended: a
-// service left paused would hold every request until kamal-proxy sheds
-// them.
+// ends the maintenance the swap began, once. It runs however the swap
+// ended: a service left paused would hold every request until kamal-proxy
+// sheds them.
 func (s *swap) resume(ctx context.Context) {
-	if s.pausedAt.IsZero() && !s.stopped {
+	if s.released || s.pausedAt.IsZero() && !s.stopped {
 		return
 	}
+	s.released = true
 	svc := spec.ProxyService(s.cfg, s.unit.Role.Name)
-	if err := proxy.Resume(context.WithoutCancel(ctx), s.host.Docker, svc); err != nil {
+	if err := proxy.Resume(context.WithoutCancel(ctx), s.host.Docker, s.host.Shell.DialContext, svc); err != nil {
 		next := "the next ship command on this host resumes it"
 		if s.stopped {
 			next = "ship app live ends the maintenance"
@@ -636,6 +710,15 @@ func (s *swap) resume(ctx context.Context) {
 		return
 	}
 	fmt.Fprintf(s.out, "kamal-proxy released requests after %dms\n", time.Since(s.pausedAt).Milliseconds())
+}
+
+// serviceState is the service's state as prepare read it under the queue,
+// or as kamal-proxy says now if it did not.
+func (s *swap) serviceState(ctx context.Context, svc string) (proxy.State, error) {
+	if !s.listed {
+		return proxy.ServiceState(ctx, s.host.Docker, svc)
+	}
+	return proxy.StateIn(s.services, svc), s.servicesErr
 }
 
 func (s *swap) maxPause() time.Duration {

@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/docker/docker/client"
 
@@ -32,6 +33,11 @@ type Host struct {
 	Name   string
 	Shell  Shell
 	Docker client.APIClient
+
+	// home is Home's answer, asked once: it does not change while ship
+	// runs, and a deploy needs it several times.
+	homeMu sync.Mutex
+	home   string
 }
 
 //go:embed home.sh
@@ -40,6 +46,11 @@ var homeScript string
 // Home is the login user's $HOME on the host, where ship keeps env files
 // and the audit log (no root needed).
 func (h *Host) Home(ctx context.Context) (string, error) {
+	h.homeMu.Lock()
+	defer h.homeMu.Unlock()
+	if h.home != "" {
+		return h.home, nil
+	}
 	var out strings.Builder
 	cmd := ssh.Script(homeScript)
 	cmd.Stdout = &out
@@ -49,5 +60,6 @@ func (h *Host) Home(ctx context.Context) (string, error) {
 	if !strings.HasPrefix(out.String(), "/") {
 		return "", fmt.Errorf("$HOME on %s is %q, not an absolute path", h.Name, out.String())
 	}
-	return out.String(), nil
+	h.home = out.String()
+	return h.home, nil
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shipdeploy/ship/ssh"
+
 	"github.com/shipdeploy/ship/internal/testshell"
 )
 
@@ -17,6 +19,23 @@ func TestHome(t *testing.T) {
 	if got, err := h.Home(context.Background()); err != nil || got != home {
 		t.Errorf("Home() = %q, %v; want %q", got, err, home)
 	}
+	// Asked once: a deploy needs it several times, each a round trip.
+	runs := 0
+	h.Shell = countingShell{Shell: h.Shell, runs: &runs}
+	if got, err := h.Home(context.Background()); err != nil || got != home || runs != 0 {
+		t.Errorf("Home() again = %q, %v after %d commands; want %q after none", got, err, runs, home)
+	}
+}
+
+// countingShell counts the commands it runs.
+type countingShell struct {
+	Shell
+	runs *int
+}
+
+func (c countingShell) Run(ctx context.Context, cmd ssh.Cmd) error {
+	*c.runs++
+	return c.Shell.Run(ctx, cmd)
 }
 
 // TestDirectory runs directory.sh on this machine: it creates, then

@@ -89,6 +89,9 @@ func Boot(ctx context.Context, docker, local client.APIClient, run RunSource, ou
 		if info.Config.Labels[LabelManaged] == "" {
 			fmt.Fprintf(out, "using the kamal-proxy already on the host (%s)\n", info.Config.Image)
 		}
+		if settled(info.State.StartedAt, time.Now()) {
+			return nil // it answers: asking costs a command's round trip
+		}
 	case err == nil:
 		fmt.Fprintf(out, "starting %s\n", ContainerName)
 		if err := docker.ContainerStart(ctx, ContainerName, container.StartOptions{}); err != nil {
@@ -169,6 +172,16 @@ func portFree(ctx context.Context, docker client.APIClient, port int) error {
 		}
 	}
 	return nil
+}
+
+// settleTime is how long after it starts kamal-proxy surely answers.
+const settleTime = 5 * time.Second
+
+// settled reports whether a container started at startedAt (Docker's
+// RFC 3339 time) has run for settleTime by now.
+func settled(startedAt string, now time.Time) bool {
+	t, err := time.Parse(time.RFC3339Nano, startedAt)
+	return err == nil && now.Sub(t) >= settleTime
 }
 
 // waitReady waits until kamal-proxy answers on its control socket, which

@@ -3,6 +3,7 @@ package proxy
 import (
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/go-connections/nat"
@@ -125,4 +126,20 @@ func TestSpecNoLogMaxSize(t *testing.T) {
 		"443/tcp": {{HostPort: "443"}},
 	}
 	checkSpec(t, proxyRun(t, "proxy:\n  run:\n    log_max_size: \"\"\n"), cc, hc)
+}
+
+func TestSettled(t *testing.T) {
+	now := time.Date(2026, 12, 6, 5, 0, 10, 0, time.UTC)
+	for _, tc := range []struct {
+		startedAt string
+		want      bool
+	}{
+		{"2026-12-06T05:00:00.123456789Z", true}, // ten seconds ago
+		{"2026-12-06T05:00:08.5Z", false},        // just started
+		{"", false},                              // unreadable: ask
+	} {
+		if got := settled(tc.startedAt, now); got != tc.want {
+			t.Errorf("settled(%q) = %v, want %v", tc.startedAt, got, tc.want)
+		}
+	}
 }

@@ -73,17 +73,25 @@ func Deploy(ctx context.Context, docker client.APIClient, t Target) error {
 
 // Pause holds the service's new requests once the ones in flight have
 // drained. It reports false, with no error, for a service kamal-proxy does
-// not route yet: there is nothing to hold.
-func Pause(ctx context.Context, docker client.APIClient, service string, drain, maxPause time.Duration) (bool, error) {
-	_, err := Exec(ctx, docker, PauseArgs(service, drain, maxPause))
+// not route yet: there is nothing to hold. dial, if not nil, reaches the
+// control socket without a docker exec.
+func Pause(ctx context.Context, docker client.APIClient, dial Dialer, service string, drain, maxPause time.Duration) (bool, error) {
+	reached, err := call(ctx, docker, dial, "Pause", pauseArgs{Service: service, DrainTimeout: drain, PauseTimeout: maxPause}, nil)
+	if !reached {
+		_, err = Exec(ctx, docker, PauseArgs(service, drain, maxPause))
+	}
 	if err != nil && strings.Contains(err.Error(), "service not found") {
 		return false, nil
 	}
 	return err == nil, err
 }
 
-// Resume releases the requests a pause held, or ends a maintenance.
-func Resume(ctx context.Context, docker client.APIClient, service string) error {
+// Resume releases the requests a pause held, or ends a maintenance. dial,
+// if not nil, reaches the control socket without a docker exec.
+func Resume(ctx context.Context, docker client.APIClient, dial Dialer, service string) error {
+	if reached, err := call(ctx, docker, dial, "Resume", resumeArgs{Service: service}, nil); reached {
+		return err
+	}
 	_, err := Exec(ctx, docker, LiveArgs(service))
 	return err
 }
@@ -143,12 +151,17 @@ func ServiceState(ctx context.Context, docker client.APIClient, service string) 
 	if err != nil {
 		return Absent, err
 	}
+	return StateIn(services, service), nil
+}
+
+// StateIn is the state of one service in a list Services read.
+func StateIn(services []Service, service string) State {
 	for _, s := range services {
 		if s.Name == service {
-			return stateOf(s.State), nil
+			return stateOf(s.State)
 		}
 	}
-	return Absent, nil
+	return Absent
 }
 
 // RemoveService stops routing the service.

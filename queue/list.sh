@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
-# Lists the queue in $HOME/$1: one "ID<TAB>TICKET" line per live ticket,
+# Lists the queue in $HOME/$1 for the owner of ticket $2 (may be empty),
+# which is live, as its owner asks: one "ID<TAB>TICKET" line per live ticket,
 # oldest first; then "FREEZE<TAB>JSON" if frozen, and "HELD<TAB>JSON" if
 # the lock is held. A ticket file without its owner's lock is a dead
 # process's leftover and is removed here; tickets still being made are
 # named .ID (see holder.sh), which ls leaves out.
-dir="$HOME/$1"
+dir="$HOME/$1" mine=${2-}
 if [ -d "$dir/tickets" ]; then
 	# Ticket names are holder.sh's digits and a dash, so ls's output splits
 	# safely; and ls leaves out the .ID files, as it must.
 	# shellcheck disable=SC2012
 	for f in $(ls "$dir/tickets" | sort); do
 		path="$dir/tickets/$f"
+		if [ "$f" = "$mine" ]; then
+			printf '%s\t%s\n' "$f" "$(cat "$path" 2>/dev/null)"
+			continue
+		fi
 		# Another sweeper may hold the lock for an instant: wait that
 		# long, where a live owner holds it for good.
 		if flock -w 0.05 -x "$path" true 2>/dev/null; then

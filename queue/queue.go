@@ -142,7 +142,7 @@ func Join(ctx context.Context, r ssh.Runner, dir string, t Ticket, opts Options)
 	t.ID = h.id
 	var last string // the queue as last read
 	for {
-		st, err := List(ctx, r, dir)
+		st, err := listFor(ctx, r, dir, t.ID)
 		if err != nil {
 			h.close()
 			// The timeout may end a read midway: then the timeout is the

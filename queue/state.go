@@ -28,8 +28,15 @@ type State struct {
 
 // List reads the queue. Dead processes' tickets are cleared as it goes.
 func List(ctx context.Context, r ssh.Runner, dir string) (State, error) {
+	return listFor(ctx, r, dir, "")
+}
+
+// listFor is List for the owner of ticket mine ("" for none), which is live
+// for as long as its owner asks: list.sh need not probe its lock, which
+// costs a live ticket flock's wait.
+func listFor(ctx context.Context, r ssh.Runner, dir, mine string) (State, error) {
 	var out strings.Builder
-	cmd := ssh.NamedScript("ship-queue", listScript, dir)
+	cmd := ssh.NamedScript("ship-queue", listScript, dir, mine)
 	cmd.Stdout = &out
 	if err := r.Run(ctx, cmd); err != nil {
 		return State{}, fmt.Errorf("read the deploy queue: %w", err)

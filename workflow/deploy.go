@@ -228,6 +228,7 @@ func swap(ctx context.Context, g Globals, cfg *config.Config, version string, op
 	if err := s.connect(ctx); err != nil {
 		return err
 	}
+	s.UI.Phasef("connected")
 	req := deploy.Request{
 		Config:      cfg,
 		Units:       deploy.Plan(cfg, s.hosts, roles),
@@ -242,6 +243,7 @@ func swap(ctx context.Context, g Globals, cfg *config.Config, version string, op
 		AtStep:      opts.atStep,
 		Redactor:    s.UI.Redactor,
 		ErrorPages:  pages,
+		Phase:       func(what string) { s.UI.Phasef("%s", what) },
 	}
 	restoreVersion := ""
 	if opts.restoreData {
@@ -294,6 +296,7 @@ func swap(ctx context.Context, g Globals, cfg *config.Config, version string, op
 		if opts.report != nil {
 			opts.report.Add(outcomes)
 		}
+		s.UI.Phasef("swapped")
 		if err := s.printOutcomes(outcomes); err != nil {
 			return err
 		}

@@ -45,6 +45,7 @@ func (s *session) mutateOrdered(ctx context.Context, units []deploy.Unit, ticket
 		return s.superseded(ticket, err)
 	}
 	defer held.Release()
+	s.UI.Phasef("joined the queue")
 	ctx, cancel := held.Context(ctx)
 	defer cancel()
 	a := &admitted{ticket: held.Ticket}
@@ -62,6 +63,7 @@ func (s *session) mutateOrdered(ctx context.Context, units []deploy.Unit, ticket
 			return err
 		}
 	}
+	s.UI.Phasef("repaired")
 	return fn(ctx, a)
 }
 

@@ -23,14 +23,28 @@ type sample struct {
 	failure    string // why it failed, in a few words
 }
 
-// load is clients constant-rate clients against one base URL, each with a
+// shape is a load's clients and what they send.
+type shape struct {
+	clients  int
+	interval time.Duration
+	// writesOnly has every request a POST /records.
+	writesOnly bool
+	// host is the Host header kamal-proxy routes by; "" sends the URL's.
+	host string
+}
+
+// mixed is the main table's load: four clients, writes and reads.
+var mixed = shape{clients: clients, interval: interval}
+
+// load is constant-rate clients against one base URL, each with a
 // connection per request: a request succeeds or fails on the app's merits
 // (or the proxy's), never on a pooled connection to a container that has
 // since gone.
 type load struct {
-	url  string
-	stop chan struct{}
-	wg   sync.WaitGroup
+	url   string
+	shape shape
+	stop  chan struct{}
+	wg    sync.WaitGroup
 
 	mu          sync.Mutex
 	samples     []sample
@@ -38,13 +52,13 @@ type load struct {
 	lastSuccess time.Time
 }
 
-func startLoad(baseURL string) *load {
-	l := &load{url: baseURL, stop: make(chan struct{})}
-	for c := range clients {
+func startLoad(baseURL string, sh shape) *load {
+	l := &load{url: baseURL, shape: sh, stop: make(chan struct{})}
+	for c := range sh.clients {
 		l.wg.Go(func() {
 			// Staggered, so the clients' requests interleave evenly.
 			select {
-			case <-time.After(time.Duration(c) * interval / clients):
+			case <-time.After(time.Duration(c) * sh.interval / time.Duration(sh.clients)):
 			case <-l.stop:
 				return
 			}
@@ -58,15 +72,15 @@ func startLoad(baseURL string) *load {
 // ends if that took longer (a held request holds its client): writes and
 // reads alternate, and one read in five lists the records.
 func (l *load) client(c int) {
-	hc := &http.Client{Timeout: requestTimeout, Transport: &http.Transport{DisableKeepAlives: true}}
-	tick := time.NewTicker(interval)
+	hc := benchClient(l.shape.host)
+	tick := time.NewTicker(l.shape.interval)
 	defer tick.Stop()
 	for n := 0; ; n++ {
 		s := sample{start: time.Now()}
 		var id int64
 		var err error
 		switch {
-		case n%2 == 0:
+		case n%2 == 0 || l.shape.writesOnly:
 			id, err = testapp.Post(hc, l.url, fmt.Sprintf("bench client %d request %d", c, n))
 		case n%10 == 1:
 			_, err = testapp.Records(hc, l.url)
@@ -129,6 +143,20 @@ func (l *load) waitSuccessAfter(ctx context.Context, t time.Time, timeout time.D
 	}
 }
 
+// hostTransport sends requests with a Host header of its own, if set.
+type hostTransport struct {
+	host string
+	rt   http.RoundTripper
+}
+
+func (t hostTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if t.host != "" {
+		r = r.Clone(r.Context())
+		r.Host = t.host
+	}
+	return t.rt.RoundTrip(r)
+}
+
 func getVersion(hc *http.Client, baseURL string) error {
 	_, err := version(hc, baseURL)
 	return err
@@ -176,9 +204,9 @@ func failureKind(err error) string {
 
 // lost returns the acknowledged ids missing from the app's records, and
 // ids acknowledged twice, which only a database that started over gives.
-// It retries for a while, should the app not answer at once.
-func lost(ctx context.Context, baseURL string, acked []int64) (missing, twice []int64, err error) {
-	hc := &http.Client{Timeout: requestTimeout, Transport: &http.Transport{DisableKeepAlives: true}}
+// host is the Host header, if not the URL's. It retries for a while, should the app not answer at once.
+func lost(ctx context.Context, baseURL, host string, acked []int64) (missing, twice []int64, err error) {
+	hc := benchClient(host)
 	var stored []int64
 	deadline := time.Now().Add(30 * time.Second)
 	for {

@@ -12,11 +12,19 @@
 //     swap, so requests are held, not failed.
 //   - (b) ship with the app's port published and no proxy: ten `ship
 //     deploy`; requests fail while no container listens.
-//   - (c) the floor: two containers of the same image, sharing the data
-//     volume and publishing the same port, swapped ten times by `docker
-//     stop OLD && docker start NEW`, run by the docker CLI on the host in
-//     one SSH session per swap, over one SSH connection made before any
-//     clock starts.
+//   - (c) the raw swap, without a proxy: two containers of the same
+//     image, sharing the data volume and publishing the same port,
+//     swapped ten times by `docker stop OLD && docker start NEW`, run by
+//     the docker CLI on the host in one SSH session per swap, over one
+//     SSH connection made before any clock starts.
+//
+// Then the floor against ship, in the same run (floor.go): a hand-made
+// swap through kamal-proxy (pause, docker stop, docker run, deploy,
+// resume, typed in one SSH session) and a proxied `ship deploy
+// --skip-build`, ten of each, alternating, with one writer per service
+// posting every 15 ms; it prints each one's longest writer stall and wall
+// time per swap, and ship's ratios to the floor. -compare runs only that;
+// -trace shows each compared ship deploy's -v lines with their times.
 //
 // It brings up the test hosts (as root, like make test) and runs all three
 // on h1, this machine's own Docker Engine reached over SSH on loopback,
@@ -64,6 +72,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"flag"
 	"fmt"
 	"maps"
 	"net"
@@ -97,7 +106,13 @@ const (
 	proxyHTTPSPort = 18443
 )
 
+var (
+	compareOnly = flag.Bool("compare", false, "run only the floor against ship")
+	trace       = flag.Bool("trace", false, "run the compared ship deploys with -v, their lines timed")
+)
+
 func main() {
+	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if err := run(ctx); err != nil {
@@ -197,6 +212,12 @@ func run(ctx context.Context) error {
 	fmt.Printf("example app on %s (%s, Docker %s), %d swaps per scenario; %d clients, each a request every %s\n",
 		h1.Name, h1.Addr, version.Version, deploys, clients, interval)
 	fmt.Printf("(writes and reads alternate), a connection per request, %s timeout\n\n", requestTimeout)
+	if *compareOnly {
+		if err := b.setupProxied(ctx); err != nil {
+			return err
+		}
+		return b.compare(ctx, 1)
+	}
 	var results []result
 	for _, s := range []func(context.Context) (result, error){b.runProxied, b.runPublished, b.runRaw} {
 		r, err := s(ctx)
@@ -205,7 +226,10 @@ func run(ctx context.Context) error {
 		}
 		results = append(results, r)
 	}
-	return report(results)
+	if err := report(results); err != nil {
+		return err
+	}
+	return b.compare(ctx, deploys+1)
 }
 
 func report(results []result) error {

@@ -146,8 +146,9 @@ func (b *bench) images(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The proxied project deploys again in the comparison with the floor.
 	for _, p := range []*project{b.proxied, b.published} {
-		for v := 0; v <= deploys; v++ {
+		for v := 0; v <= 2*deploys; v++ {
 			if err := b.docker.ImageTag(ctx, id, fmt.Sprintf("%s:b%d", p.service, v)); err != nil {
 				return fmt.Errorf("tag %s: %w", id, err)
 			}
@@ -162,18 +163,25 @@ var proxyVolumes = []string{proxy.StateVolume, "kamal-proxy-apps-config"}
 
 const benchLabel = "ship.bench"
 
-func (b *bench) runProxied(ctx context.Context) (result, error) {
-	p := b.proxied
+// setupProxied sets the proxied project up at version b0, booting the
+// bench's kamal-proxy.
+func (b *bench) setupProxied(ctx context.Context) error {
 	for _, name := range proxyVolumes {
 		if _, err := b.docker.VolumeInspect(ctx, name); errdefs.IsNotFound(err) {
 			if _, err := b.docker.VolumeCreate(ctx, volume.CreateOptions{Name: name, Labels: map[string]string{benchLabel: "swap"}}); err != nil {
-				return result{}, fmt.Errorf("create volume %s: %w", name, err)
+				return fmt.Errorf("create volume %s: %w", name, err)
 			}
 		} else if err != nil {
-			return result{}, fmt.Errorf("inspect volume %s: %w", name, err)
+			return fmt.Errorf("inspect volume %s: %w", name, err)
 		}
 	}
-	if _, err := p.run(ctx, "setup", "--skip-build", "--version", "b0"); err != nil {
+	_, err := b.proxied.run(ctx, "setup", "--skip-build", "--version", "b0")
+	return err
+}
+
+func (b *bench) runProxied(ctx context.Context) (result, error) {
+	p := b.proxied
+	if err := b.setupProxied(ctx); err != nil {
 		return result{}, err
 	}
 	released := regexp.MustCompile(`kamal-proxy released requests after (\d+)ms`)
@@ -277,7 +285,7 @@ func waitVersion(ctx context.Context, url, want string) error {
 func measure(ctx context.Context, scenario, url string, swap func(ctx context.Context, i int) (string, error)) (result, error) {
 	r := result{scenario: scenario, deploys: deploys, failures: map[string]int{}}
 	began := time.Now()
-	l := startLoad(url)
+	l := startLoad(url, mixed)
 	defer l.halt()
 	if err := l.waitSuccessAfter(ctx, began, 30*time.Second); err != nil {
 		return r, err
@@ -329,7 +337,7 @@ func measure(ctx context.Context, scenario, url string, swap func(ctx context.Co
 	r.command = median(commands)
 	r.gapMedian, r.gapMax = median(gaps), slices.Max(gaps)
 
-	missing, twice, err := lost(ctx, url, acked)
+	missing, twice, err := lost(ctx, url, "", acked)
 	if err != nil {
 		return r, err
 	}
@@ -349,6 +357,9 @@ func (b *bench) cleanup(ctx context.Context) error {
 		return err
 	}
 	var errs []error
+	if err := b.removeFloor(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	for _, p := range []*project{b.proxied, b.published} {
 		if _, err := p.run(ctx, "app", "remove", "--yes"); err != nil {
 			errs = append(errs, err)
@@ -391,6 +402,7 @@ func (b *bench) cleanup(ctx context.Context) error {
 	for _, p := range []*project{b.proxied, b.published} {
 		paths = append(paths, ".ship/apps/"+p.service, ".ship/audit/"+p.service+".log", ".ship/queue/"+p.service)
 	}
+	paths = append(paths, floorEnv)
 	rm := ssh.Cmd{Args: append([]string{"sh", "-c", `cd && rm -rf "$@"`, "sh"}, paths...)}
 	if err := b.conn.Run(ctx, rm); err != nil {
 		errs = append(errs, fmt.Errorf("remove ship's files on %s: %w", b.h1.Name, err))

@@ -166,6 +166,9 @@ func TestProxiedSwapsFailNoRequest(t *testing.T) {
 		t.Fatalf("through kamal-proxy the app says %q, want v1", v)
 	}
 
+	// Requests are held over two kamal-proxy commands: ship sends them on
+	// the control socket, never as a process in the proxy's container.
+	pauses := testapp.ScanArgv(t, "kamal-proxy pause held-web")
 	writer := testapp.StartWriter(t, url, 5*time.Millisecond)
 	rd := startReader(t, url)
 	for _, v := range versions[1:] {
@@ -181,6 +184,9 @@ func TestProxiedSwapsFailNoRequest(t *testing.T) {
 	acked, failedWrites := writer.Stop()
 	rd.halt()
 
+	if execs := pauses.Stop(); len(execs) > 0 {
+		t.Errorf("kamal-proxy pause ran as a process, not on the control socket: %v", execs)
+	}
 	if failedWrites != 0 {
 		t.Errorf("%d writes failed through kamal-proxy during the swaps", failedWrites)
 	}
