@@ -28,7 +28,8 @@
 // --skip-build`, ten of each, alternating, with one writer per service
 // posting every 15 ms; it prints each one's longest writer stall and wall
 // time per swap, and ship's ratios to the floor. -compare runs only that;
-// -trace shows each compared ship deploy's -v lines with their times.
+// -trace shows each compared ship deploy's -v lines with their times
+// (with -sizes, each sized deploy's).
 //
 // It brings up the test hosts (as root, like make test) and runs all three
 // on h1, this machine's own Docker Engine reached over SSH on loopback,
@@ -112,7 +113,7 @@ const (
 
 var (
 	compareOnly = flag.Bool("compare", false, "run only the floor against ship")
-	trace       = flag.Bool("trace", false, "run the compared ship deploys with -v, their lines timed")
+	trace       = flag.Bool("trace", false, "run the compared (or, with -sizes, sized) ship deploys with -v, their lines timed")
 	sizesFlag   = flag.String("sizes", "", "run only the hold against database size, for these sizes in MB (e.g. 1,100,1000)")
 )
 

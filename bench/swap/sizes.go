@@ -151,12 +151,18 @@ func (b *bench) compareSizes(ctx context.Context, sizes []int) error {
 		for i, p := range b.sized {
 			v := fmt.Sprintf("b%d", d)
 			w := window{start: time.Now()}
-			out, err := p.run(ctx, "deploy", "--skip-build", "--version", v)
+			var out string
+			var err error
+			if *trace {
+				err = p.deployTraced(ctx, v)
+			} else {
+				out, err = p.run(ctx, "deploy", "--skip-build", "--version", v)
+			}
 			w.end = time.Now()
 			if err != nil {
 				return err
 			}
-			if !strings.Contains(out, "restore point") {
+			if !*trace && !strings.Contains(out, "restore point") {
 				return fmt.Errorf("%s deploy %s took no restore point:\n%s", p.service, v, out)
 			}
 			if m := released.FindStringSubmatch(out); m != nil {
