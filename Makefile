@@ -44,4 +44,5 @@ bench: hosts
 	$(GO) run ./bench/queue
 	$(GO) run ./bench/delivery
 	$(GO) run ./bench/swap
+	$(GO) run ./bench/swap -sizes 1,100,300,1000
 	$(GO) test -run XXX -bench RestorePointHold -benchtime 5x ./database/

@@ -18,13 +18,18 @@
 //     the docker CLI on the host in one SSH session per swap, over one
 //     SSH connection made before any clock starts.
 //
+// With -sizes 1,100,1000 it runs only the hold against the database's
+// size (sizes.go): a proxied service per size with its database under
+// databases:, grown first, five ship deploys each, alternating.
+//
 // Then the floor against ship, in the same run (floor.go): a hand-made
 // swap through kamal-proxy (pause, docker stop, docker run, deploy,
 // resume, typed in one SSH session) and a proxied `ship deploy
 // --skip-build`, ten of each, alternating, with one writer per service
 // posting every 15 ms; it prints each one's longest writer stall and wall
 // time per swap, and ship's ratios to the floor. -compare runs only that;
-// -trace shows each compared ship deploy's -v lines with their times.
+// -trace shows each compared ship deploy's -v lines with their times
+// (with -sizes, each sized deploy's).
 //
 // It brings up the test hosts (as root, like make test) and runs all three
 // on h1, this machine's own Docker Engine reached over SSH on loopback,
@@ -108,7 +113,8 @@ const (
 
 var (
 	compareOnly = flag.Bool("compare", false, "run only the floor against ship")
-	trace       = flag.Bool("trace", false, "run the compared ship deploys with -v, their lines timed")
+	trace       = flag.Bool("trace", false, "run the compared (or, with -sizes, sized) ship deploys with -v, their lines timed")
+	sizesFlag   = flag.String("sizes", "", "run only the hold against database size, for these sizes in MB (e.g. 1,100,1000)")
 )
 
 func main() {
@@ -185,6 +191,15 @@ func run(ctx context.Context) error {
 		return err
 	}
 	b.published.url = fmt.Sprintf("http://127.0.0.1:%d", publishPort)
+	var sizes []int
+	if *sizesFlag != "" {
+		if sizes, err = parseSizes(*sizesFlag); err != nil {
+			return err
+		}
+		if err := b.sizedProjects(tmp, sizes); err != nil {
+			return err
+		}
+	}
 	b.proxied.url = fmt.Sprintf("http://127.0.0.1:%d", proxyHTTPPort)
 
 	if err := b.cleanup(ctx); err != nil {
@@ -212,6 +227,9 @@ func run(ctx context.Context) error {
 	fmt.Printf("example app on %s (%s, Docker %s), %d swaps per scenario; %d clients, each a request every %s\n",
 		h1.Name, h1.Addr, version.Version, deploys, clients, interval)
 	fmt.Printf("(writes and reads alternate), a connection per request, %s timeout\n\n", requestTimeout)
+	if len(sizes) > 0 {
+		return b.compareSizes(ctx, sizes)
+	}
 	if *compareOnly {
 		if err := b.setupProxied(ctx); err != nil {
 			return err

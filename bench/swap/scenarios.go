@@ -36,6 +36,7 @@ type bench struct {
 	ship               string         // the CLI
 	secret             string         // APP_SECRET
 	proxied, published *project
+	sized              []*project // -sizes: one per database size
 	rawPort            int
 }
 
@@ -166,6 +167,16 @@ const benchLabel = "ship.bench"
 // setupProxied sets the proxied project up at version b0, booting the
 // bench's kamal-proxy.
 func (b *bench) setupProxied(ctx context.Context) error {
+	if err := b.ensureProxyVolumes(ctx); err != nil {
+		return err
+	}
+	_, err := b.proxied.run(ctx, "setup", "--skip-build", "--version", "b0")
+	return err
+}
+
+// ensureProxyVolumes creates kamal-proxy's volumes, labelled, if h1 has
+// none.
+func (b *bench) ensureProxyVolumes(ctx context.Context) error {
 	for _, name := range proxyVolumes {
 		if _, err := b.docker.VolumeInspect(ctx, name); errdefs.IsNotFound(err) {
 			if _, err := b.docker.VolumeCreate(ctx, volume.CreateOptions{Name: name, Labels: map[string]string{benchLabel: "swap"}}); err != nil {
@@ -175,8 +186,7 @@ func (b *bench) setupProxied(ctx context.Context) error {
 			return fmt.Errorf("inspect volume %s: %w", name, err)
 		}
 	}
-	_, err := b.proxied.run(ctx, "setup", "--skip-build", "--version", "b0")
-	return err
+	return nil
 }
 
 func (b *bench) runProxied(ctx context.Context) (result, error) {
@@ -360,7 +370,7 @@ func (b *bench) cleanup(ctx context.Context) error {
 	if err := b.removeFloor(ctx); err != nil {
 		errs = append(errs, err)
 	}
-	for _, p := range []*project{b.proxied, b.published} {
+	for _, p := range append([]*project{b.proxied, b.published}, b.sized...) {
 		if _, err := p.run(ctx, "app", "remove", "--yes"); err != nil {
 			errs = append(errs, err)
 		}
@@ -399,7 +409,7 @@ func (b *bench) cleanup(ctx context.Context) error {
 	}
 	// ship's env files, healthy-version records, audit logs and queues.
 	var paths []string
-	for _, p := range []*project{b.proxied, b.published} {
+	for _, p := range append([]*project{b.proxied, b.published}, b.sized...) {
 		paths = append(paths, ".ship/apps/"+p.service, ".ship/audit/"+p.service+".log", ".ship/queue/"+p.service)
 	}
 	paths = append(paths, floorEnv)
