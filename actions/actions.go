@@ -216,3 +216,17 @@ func escapeData(s string) string {
 func escapeProperty(s string) string {
 	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
 }
+
+// Mask returns the add-mask commands that have the runner hide value in
+// the job's log from then on, one a line of it, since the runner matches
+// a multi-line secret line by line. Write them with Command before
+// printing value.
+func Mask(value string) []string {
+	var out []string
+	for _, line := range strings.Split(strings.ReplaceAll(value, "\r\n", "\n"), "\n") {
+		if strings.TrimSpace(line) != "" {
+			out = append(out, "::add-mask::"+escapeData(line))
+		}
+	}
+	return out
+}

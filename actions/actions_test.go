@@ -3,6 +3,7 @@ package actions
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -143,5 +144,19 @@ func TestCurrentRun(t *testing.T) {
 	t.Setenv("GITHUB_RUN_NUMBER", "63")
 	if _, ok := CurrentRun(); ok {
 		t.Error("CurrentRun() outside GitHub Actions reported a run")
+	}
+}
+
+// Every line of a secret gets its own add-mask, escaped so that a line
+// ending or a percent sign in it cannot end or change the command; blank
+// lines, which would mask nothing useful, get none.
+func TestMask(t *testing.T) {
+	got := Mask("line one\r\n\n100%\nlast")
+	want := []string{"::add-mask::line one", "::add-mask::100%25", "::add-mask::last"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Mask = %q, want %q", got, want)
+	}
+	if got := Mask(""); len(got) != 0 {
+		t.Errorf("Mask of nothing = %q", got)
 	}
 }

@@ -56,6 +56,19 @@ func (r Result) JSON() string {
 	return b.String()
 }
 
+// Printed is every value as JSON prints it, and as it is: what a log that
+// shows JSON's output must hide.
+func (r Result) Printed() []string {
+	var out []string
+	for _, s := range r {
+		out = append(out, s.Value)
+		if q := strings.Trim(jsonString(s.Value), `"`); q != s.Value {
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
 func jsonString(s string) string {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)

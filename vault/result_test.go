@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -30,5 +31,15 @@ func TestResultJSONIsKamals(t *testing.T) {
 	r := Result{{"b", `a "q" <&> é`}, {"a", "line\nbreak"}}
 	if got, want := r.JSON(), `{"b":"a \"q\" <&> é","a":"line\nbreak"}`; got != want {
 		t.Errorf("JSON = %s, want %s", got, want)
+	}
+}
+
+// A value JSON escapes is hidden in both forms; one it leaves alone once.
+func TestPrinted(t *testing.T) {
+	r := Result{{Name: "A", Value: `pa"ss`}, {Name: "B", Value: "plain"}}
+	got := r.Printed()
+	want := []string{`pa"ss`, `pa\"ss`, "plain"}
+	if !slices.Equal(got, want) {
+		t.Errorf("Printed = %q, want %q", got, want)
 	}
 }

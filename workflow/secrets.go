@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/shipdeploy/ship/actions"
 	"github.com/shipdeploy/ship/config"
 	"github.com/shipdeploy/ship/vault"
 )
@@ -33,6 +34,9 @@ func SecretsFetch(ctx context.Context, req SecretsFetchRequest) error {
 	if err != nil {
 		return err
 	}
+	if err := maskUnderActions(req.UI.Err, res.Printed()...); err != nil {
+		return err
+	}
 	return printValue(req.UI.Out, res.JSON(), req.Inline)
 }
 
@@ -50,6 +54,9 @@ func SecretsExtract(req SecretsExtractRequest) error {
 	if err != nil {
 		return err
 	}
+	if err := maskUnderActions(req.UI.Err, v); err != nil {
+		return err
+	}
 	return printValue(req.UI.Out, v, req.Inline)
 }
 
@@ -63,8 +70,30 @@ func SecretsPrint(g Globals) error {
 		return err
 	}
 	for _, kv := range cfg.SecretsFileValues() {
+		if err := maskUnderActions(g.UI.Err, kv[1]); err != nil {
+			return err
+		}
 		if _, err := fmt.Fprintf(g.UI.Out, "%s=%s\n", kv[0], kv[1]); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// maskUnderActions has a GitHub Actions runner hide values in the job's
+// log before they are printed: these commands print secrets on purpose,
+// and a CI log is read by more people than the terminal is. w is stderr,
+// which the runner reads commands from too, so that stdout stays the
+// value alone when a step captures it with $(…).
+func maskUnderActions(w io.Writer, values ...string) error {
+	if _, ok := actions.Detect(); !ok {
+		return nil
+	}
+	for _, v := range values {
+		for _, line := range actions.Mask(v) {
+			if err := actions.Command(w, line); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
