@@ -3,6 +3,8 @@ package main
 import (
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -51,6 +53,25 @@ func TestRestorePointCopiedBeforeThePause(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("the deploy does not say %q:\n%s", want, out)
 		}
+	}
+
+	// -v marks each phase with the milliseconds since ship started, in
+	// the order of the swap's spec: where a deploy's time goes.
+	var last int64
+	rest := out
+	for _, phase := range []string{"connected", "joined the queue", "repaired", "prepared",
+		"single-writer check passed", "data prepared", "paused", "stopped", "data step done",
+		"started", "healthy", "routed", "released", "swapped"} {
+		m := regexp.MustCompile(`(?m)^ *(\d+)ms ` + regexp.QuoteMeta(phase) + `$`).FindStringSubmatchIndex(rest)
+		if m == nil {
+			t.Errorf("-v shows no phase %q after the one before:\n%s", phase, out)
+			break
+		}
+		ms, _ := strconv.ParseInt(rest[m[2]:m[3]], 10, 64)
+		if ms < last {
+			t.Errorf("phase %q at %d ms, before the one before it (%d ms)", phase, ms, last)
+		}
+		last, rest = ms, rest[m[1]:]
 	}
 
 	point := filepath.Join(filepath.Dir(db), ".ship", "restore-points", "v1", "app.sqlite3")
