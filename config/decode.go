@@ -101,7 +101,7 @@ func (d *decoder) decodeRoot(root *yaml.Node, c *Config) {
 	c.ProxyRun = d.proxyRun(nil, "")
 	if proxyNode != nil {
 		c.Proxy = d.proxy(proxyNode, "proxy", nil)
-		if run := runNode(proxyNode); run != nil {
+		if run := field(proxyNode, "run"); run != nil {
 			c.ProxyRun = d.proxyRun(run, "proxy.run")
 		}
 	}
@@ -125,12 +125,7 @@ func (d *decoder) decodeRoot(root *yaml.Node, c *Config) {
 // the data. As in Kamal, only a role behind kamal-proxy bridges assets;
 // an asset_path that no such role uses gets a warning.
 func (d *decoder) assetPaths(root *yaml.Node, c *Config) {
-	var top *yaml.Node
-	for _, p := range pairs(root) {
-		if p.key.Value == "asset_path" {
-			top = p.value
-		}
-	}
+	top := field(root, "asset_path")
 	topUsed := false
 	for _, r := range c.Roles {
 		raw, at, n := r.AssetPath, "servers."+r.Name+".asset_path", roleAssetPath(root, r.Name)

@@ -160,19 +160,6 @@ func (d *decoder) proxyRun(n *yaml.Node, path string) ProxyRun {
 	return r
 }
 
-// runNode is the run key of a proxy section, or nil.
-func runNode(proxy *yaml.Node) *yaml.Node {
-	if proxy = resolve(proxy); proxy.Kind != yaml.MappingNode {
-		return nil
-	}
-	for _, p := range pairs(proxy) {
-		if p.key.Value == "run" {
-			return p.value
-		}
-	}
-	return nil
-}
-
 // size reads a byte count; kamal-proxy takes plain numbers.
 func (d *decoder) size(n *yaml.Node, path string) string {
 	d.integer(n, path, 0, 1<<62)

@@ -132,10 +132,8 @@ func (d *decoder) builder(n *yaml.Node, p string) Builder {
 
 // valueOf is the value of key in a mapping, or the mapping itself.
 func valueOf(n *yaml.Node, key string) *yaml.Node {
-	for _, p := range pairs(n) {
-		if p.key.Value == key {
-			return p.value
-		}
+	if v := field(n, key); v != nil {
+		return v
 	}
 	return n
 }

@@ -277,16 +277,6 @@ func (d *decoder) fileDuration(n *yaml.Node, p string) time.Duration {
 	return t
 }
 
-// field is the value of key in a mapping, or nil.
-func field(n *yaml.Node, key string) *yaml.Node {
-	for _, p := range pairs(n) {
-		if p.key.Value == key {
-			return p.value
-		}
-	}
-	return nil
-}
-
 // unsetVar is a variable the text uses that the environment lacks.
 type unsetVar struct {
 	name string

@@ -15,6 +15,16 @@ func resolve(n *yaml.Node) *yaml.Node {
 // pair is one key and value of a mapping.
 type pair struct{ key, value *yaml.Node }
 
+// field is the value of key in a mapping (merge keys expanded), or nil.
+func field(n *yaml.Node, key string) *yaml.Node {
+	for _, p := range pairs(n) {
+		if p.key.Value == key {
+			return p.value
+		}
+	}
+	return nil
+}
+
 // pairs lists a mapping's entries with YAML merge keys ("<<: *defaults")
 // expanded; keys written explicitly win over merged ones, as in YAML.
 func pairs(n *yaml.Node) []pair {
