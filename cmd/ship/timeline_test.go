@@ -141,3 +141,56 @@ func TestDeployTimeline(t *testing.T) {
 	}
 	d.checkSum(t)
 }
+
+// With two hosts and boot.limit 1, each host has its own timeline, adding
+// up to the wall time: the host that swaps second waits, named so, while
+// the first one swaps.
+func TestDeployTimelineTwoHosts(t *testing.T) {
+	h1, h2 := testhost.Hosts(t)
+	a := deployedApp(t, "timeline-pair", h1, h2)
+	appendConfig(t, a, "boot:\n  limit: 1\n", "")
+	a.mustShip(t, "setup", "--skip-build", "--version", "v1")
+
+	d, _ := timelineOf(t, a, 0, "deploy", "--skip-build", "--version", "v2", "--json")
+	if len(d.Timeline) != 2 || d.Timeline[0].Host != h1.Addr || d.Timeline[1].Host != h2.Addr {
+		t.Fatalf("timelines of %+v, want %s and %s in config order", d.Timeline, h1.Addr, h2.Addr)
+	}
+	d.checkSum(t)
+	swapped := map[string][2]float64{} // host: when its swap began and ended
+	for _, h := range d.Timeline {
+		steps := d.steps(t, h.Host)
+		inOrder(t, h.Host, steps, []string{"connect", "queue", "repair", "proxy", "image", "create", "wait",
+			"check web", "stop web", "start web", "health web", "route web", "audit web", "tag", "wait", "latest", "report"})
+		var began, ended float64
+		for _, s := range h.Steps {
+			switch {
+			case s.Step == "check" && began == 0:
+				began = s.AtSeconds
+			case s.Step == "audit":
+				ended = s.AtSeconds + s.TookSeconds
+			}
+		}
+		swapped[h.Host] = [2]float64{began, ended}
+	}
+	first, second := swapped[h1.Addr], swapped[h2.Addr]
+	if first[0] > second[0] {
+		first, second = second, first
+	}
+	if second[0] < first[1] {
+		t.Errorf("with boot.limit 1, one host's swap (%v) began before the other's (%v) ended", second, first)
+	}
+	// What the second host did meanwhile is a wait, right before its swap.
+	for _, h := range d.Timeline {
+		if swapped[h.Host] != second {
+			continue
+		}
+		for i, s := range h.Steps {
+			if s.Step == "check" {
+				if prev := h.Steps[i-1]; prev.Step != "wait" || prev.AtSeconds > first[0] {
+					t.Errorf("%s: before its swap %+v, want a wait from before the other host's swap began", h.Host, prev)
+				}
+				break
+			}
+		}
+	}
+}
