@@ -35,6 +35,23 @@ func (p phase) String() string {
 	return "setting aside"
 }
 
+// MarshalText writes the phase as its name, for people reading the
+// journal.
+func (p phase) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
+
+// UnmarshalText reads a phase's name.
+func (p *phase) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "setting aside":
+		*p = settingAside
+	case "filling":
+		*p = filling
+	default:
+		return fmt.Errorf("unknown phase %q", b)
+	}
+	return nil
+}
+
 // replacement is the journal of databases being replaced on a host,
 // written before the first file moves aside and cleared once every
 // database is whole again, replaced or put back, and Litestream runs as

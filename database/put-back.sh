@@ -10,6 +10,8 @@
 # moved over an existing file. rm and mv never follow a link. Runs after
 # safe.sh.
 root=$1 dir=$2 db=$3 dest=$4 mode=$5
+# A volume removed since has nothing left to put back.
+[ -d "$root" ] || exit 0
 enter "$root" "$dir"
 no_link "$dest"
 [ -d "$dest" ] || exit 0 # put back already

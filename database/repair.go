@@ -12,6 +12,7 @@ import (
 
 	"github.com/shipdeploy/ship/accessories"
 	"github.com/shipdeploy/ship/config"
+	"github.com/shipdeploy/ship/deploy"
 	"github.com/shipdeploy/ship/guard"
 	"github.com/shipdeploy/ship/host"
 	"github.com/shipdeploy/ship/spec"
@@ -57,6 +58,12 @@ func RepairData(ctx context.Context, h *host.Host, c *config.Config, out io.Writ
 		i := slices.IndexFunc(c.Roles, func(r *config.Role) bool { return r.Name == s.Role })
 		if i < 0 {
 			fmt.Fprintf(out, "repair: role %s is no longer in the config: not starting %s\n", s.Role, s.Version)
+			continue
+		}
+		if list, err := deploy.Containers(ctx, h, c, s.Role); err != nil {
+			return fmt.Errorf("repair: %w", err)
+		} else if len(list) == 0 {
+			fmt.Fprintf(out, "repair: role %s has no container on this host any more: not starting %s\n", s.Role, s.Version)
 			continue
 		}
 		start = append(start, ran{role: c.Roles[i], version: s.Version})

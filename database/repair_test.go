@@ -110,3 +110,14 @@ func TestRepairDataNothingLeft(t *testing.T) {
 	}
 	checkFiles(t, volume, map[string]string{"storage/a.db.set-aside-1/a.db": "kept aside on purpose"})
 }
+
+// A volume removed since the kill leaves nothing to put back: the repair
+// says nothing of it, clears the journal, and the next commands run.
+func TestRepairDataVolumeGone(t *testing.T) {
+	h := repairHost(t)
+	_, dbs := twoDatabases(t)
+	for i := range dbs {
+		dbs[i].Root = filepath.Join(t.TempDir(), "removed")
+	}
+	repairAfterKill(t, h, replacement{Why: "before-restore-1", Phase: filling, Databases: dbs})
+}
