@@ -33,7 +33,8 @@ type DoctorHost struct {
 
 // DoctorResult is every selected host's checks, in config order.
 type DoctorResult struct {
-	Hosts []DoctorHost `json:"hosts"`
+	Service, Destination string
+	Hosts                []DoctorHost
 }
 
 // Worst is the worst state of any check on any host.
@@ -89,12 +90,16 @@ func Doctor(ctx context.Context, r DoctorRequest) (DoctorResult, error) {
 			Roles: rolesOn(s.cfg, h, roles), Now: time.Now, MinFree: minFree}
 		return append(checks, doctor.Host(ctx, t)...), nil
 	})
-	var res DoctorResult
+	res := DoctorResult{Service: s.cfg.Service, Destination: s.cfg.Destination}
 	for _, r := range results {
 		res.Hosts = append(res.Hosts, DoctorHost{Host: r.Host, Checks: r.Value})
 	}
 	if n := res.Failed(); n > 0 {
-		return res, fmt.Errorf("%d checks failed: each line that says fail names the fix", n)
+		checks := "checks"
+		if n == 1 {
+			checks = "check"
+		}
+		return res, fmt.Errorf("%d %s failed: each line that says fail names its fix", n, checks)
 	}
 	return res, nil
 }

@@ -29,7 +29,7 @@ func doctorCommand() *cli.Command {
 				return err
 			}
 			if c.Bool("json") {
-				doc := doctorDoc{OK: res.Worst() != doctor.Fail, State: res.Worst().String(), Hosts: res.Hosts}
+				doc := doctorDoc{Service: res.Service, Destination: res.Destination, OK: res.Worst() != doctor.Fail, State: res.Worst().String(), Hosts: res.Hosts}
 				if jerr := writeJSON(c.App.Writer, doc); jerr != nil {
 					return jerr
 				}
@@ -47,7 +47,9 @@ func doctorCommand() *cli.Command {
 
 // doctorDoc is ship doctor --json, schema version 1 (docs/json.md).
 type doctorDoc struct {
-	OK    bool                  `json:"ok"`
-	State string                `json:"state"`
-	Hosts []workflow.DoctorHost `json:"hosts"`
+	Service     string                `json:"service"`
+	Destination string                `json:"destination"`
+	OK          bool                  `json:"ok"`
+	State       string                `json:"state"`
+	Hosts       []workflow.DoctorHost `json:"hosts"`
 }
