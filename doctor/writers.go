@@ -101,23 +101,11 @@ func singleWriter(t *Target, v volumes.Mount, w volumeWriters) Check {
 			strings.Join(s, ", "), v.Source)
 	}
 	apps := w[appWriter]
-	if len(apps) == 0 {
+	switch {
+	case len(apps) == 0:
 		return fail(name, "ship app start -h "+t.Host.Name, "no container of the app is running with %s: nothing serves from it", v.Source)
-	}
-	for _, r := range t.Roles {
-		var same []string
-		for _, a := range apps {
-			if strings.HasPrefix(a, spec.ContainerPrefix(t.Config, r.Name)) {
-				same = append(same, a)
-			}
-		}
-		if len(same) > 1 {
-			return fail(name, "ship app stale_containers --stop -h "+t.Host.Name,
-				"%s all have %s open for writing: two versions of %s are running", strings.Join(same, ", "), v.Source, r.Name)
-		}
-	}
-	if len(apps) > 1 {
-		return ok(name, "%s, one per role, are the writers of %s", strings.Join(apps, " and "), v.Source)
+	case len(apps) > 1:
+		return fail(name, "ship app stale_containers --stop -h "+t.Host.Name, "%s all have %s open for writing: two versions of the app are running", strings.Join(apps, ", "), v.Source)
 	}
 	return ok(name, "%s is the one writer of %s", apps[0], v.Source)
 }

@@ -40,7 +40,7 @@ func TestSingleWriter(t *testing.T) {
 		t.Errorf("a stranger: %s", c)
 	}
 	c = singleWriter(tg, v, volumeWriters{appWriter: {"shop-web-v2", "shop-web-v1"}})
-	if c.State != Fail || !strings.Contains(c.Message, "two versions of web are running") || !strings.Contains(c.Fix, "stale_containers --stop") {
+	if c.State != Fail || !strings.Contains(c.Message, "two versions of the app are running") || !strings.Contains(c.Fix, "stale_containers --stop") {
 		t.Errorf("two versions: %s", c)
 	}
 	c = singleWriter(tg, v, volumeWriters{litestreamWriter: {"shop-litestream"}})
