@@ -3,13 +3,17 @@ package doctor
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/kballard/go-shellquote"
+
+	"github.com/shipdeploy/ship/database"
 )
 
-// volumeChecks checks that each writable app volume is writable by the
-// user each role's app runs as: when it is not, SQLite fails with "attempt
-// to write a readonly database".
+// volumeChecks checks that each writable app volume, and each database's
+// directory and files, are writable by the user each role's app runs as:
+// when they are not, SQLite fails with "attempt to write a readonly
+// database".
 func volumeChecks(ctx context.Context, t *Target) []Check {
 	if err := t.layout(ctx); err != nil {
 		return []Check{fail("volumes", t.exec("docker volume ls"), "cannot read the app's volumes: %v", err)}
@@ -31,8 +35,55 @@ func volumeChecks(ctx context.Context, t *Target) []Check {
 			}
 			out = append(out, volumeWritable(t, r.Name, v, t.dirs[v.Dir], u))
 		}
+		owners, err := database.Ownerships(ctx, t.Host, t.Config, []string{r.Name})
+		if err != nil {
+			out = append(out, fail("database files "+r.Name, "", "cannot read who owns the databases' files: %v", err))
+			continue
+		}
+		for _, o := range owners {
+			out = append(out, databaseWritable(t, r.Name, o, u))
+		}
 	}
 	return out
+}
+
+// databaseWritable judges whether u can write a database: create files in
+// its directory, and write the database and its -wal and -shm files.
+func databaseWritable(t *Target, role string, o database.Ownership, u appUser) Check {
+	name := "writable " + o.Database
+	var bad []string
+	var paths []string
+	if !canWrite(dirInfo{UID: o.Dir.UID, GID: o.Dir.GID, Mode: o.Dir.Mode}, u) {
+		bad = append(bad, fmt.Sprintf("its directory %s (%d:%d, mode %o)", o.Dir.HostPath, o.Dir.UID, o.Dir.GID, o.Dir.Mode))
+		paths = append(paths, o.Dir.HostPath)
+	}
+	for _, f := range o.Files {
+		if !canWriteFile(f, u) {
+			bad = append(bad, fmt.Sprintf("%s (%d:%d, mode %o)", f.HostPath, f.UID, f.GID, f.Mode))
+			paths = append(paths, f.HostPath)
+		}
+	}
+	if len(bad) == 0 {
+		return ok(name, "its directory and files are writable by %s", u)
+	}
+	args := append([]string{"chown", "-h", fmt.Sprintf("%d:%d", u.UID, u.GID)}, paths...)
+	return fail(name, t.asRoot(shellquote.Join(args...)), "%s runs as %s, who cannot write %s: SQLite fails with \"attempt to write a readonly database\"",
+		role, u, strings.Join(bad, ", "))
+}
+
+// canWriteFile reports whether u may write the file f: the write bit of
+// the one class of its mode that applies to u.
+func canWriteFile(f database.FileOwner, u appUser) bool {
+	const w = 2
+	switch {
+	case u.UID == 0:
+		return true
+	case f.UID == u.UID:
+		return f.Mode>>6&w == w
+	case f.GID == u.GID:
+		return f.Mode>>3&w == w
+	}
+	return f.Mode&w == w
 }
 
 // volumeWritable judges whether u can create and write files in v's

@@ -137,6 +137,7 @@ func TestDoctor(t *testing.T) {
 		"ssh":                          "connected",
 		"volume doctorck_data":         "writable by app (uid 1000, gid 1000)",
 		"single writer doctorck_data":  "doctorck-web-v2 is the one writer",
+		"writable /data/app.sqlite3":   "its directory and files are writable by app (uid 1000, gid 1000)",
 		"database /data/app.sqlite3":   "WAL mode",
 		"litestream /data/app.sqlite3": "replicating to s3://",
 		"kamal-proxy":                  "kamal-proxy v0.9.2, no paused services",
@@ -170,6 +171,21 @@ func TestDoctor(t *testing.T) {
 	a.runFix(t, fix)
 	if info, err := os.Stat(vol.Mountpoint); err != nil || !ownedBy(info, 1000) {
 		t.Errorf("the fix did not give the volume back to uid 1000: %v", err)
+	}
+
+	// A WAL that root made, as a root sqlite3 on the host would.
+	wal := vol.Mountpoint + "/app.sqlite3-wal"
+	if err := os.Chown(wal, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	doc = a.doctor(t)
+	state, msg, fix = doc.check(t, "writable /data/app.sqlite3")
+	if state != "fail" || !strings.Contains(msg, "cannot write "+wal+" (0:0, mode 644)") || !strings.Contains(fix, "chown -h 1000:1000 "+wal) {
+		t.Errorf("a WAL of root's: %s: %q; fix %q", state, msg, fix)
+	}
+	a.runFix(t, fix)
+	if info, err := os.Stat(wal); err != nil || !ownedBy(info, 1000) {
+		t.Errorf("the fix did not give the WAL back to uid 1000: %v", err)
 	}
 
 	// A second container writing the volume, started around ship.
