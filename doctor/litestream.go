@@ -23,7 +23,7 @@ func litestreamChecks(ctx context.Context, t *Target) []Check {
 	boot := "ship accessory boot " + a.Name
 	statuses, err := database.Statuses(ctx, t.Host, c, t.Now())
 	if err != nil {
-		return []Check{fail("litestream", "", "cannot read the databases Litestream replicates: %v", err)}
+		return []Check{fail("litestream", "ship db status", "cannot read the databases Litestream replicates: %v", err)}
 	}
 	all, err := t.writers(ctx)
 	if err != nil {

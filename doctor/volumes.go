@@ -22,7 +22,7 @@ func volumeChecks(ctx context.Context, t *Target) []Check {
 	for _, r := range t.Roles {
 		u, found, err := roleUser(ctx, t, r.Name)
 		if err != nil {
-			out = append(out, fail("volumes "+r.Name, "", "cannot tell which user %s runs as: %v", r.Name, err))
+			out = append(out, fail("volumes "+r.Name, "set the image's USER to a user of its /etc/passwd, or to numbers (USER 1000:1000)", "cannot tell which user %s runs as: %v", r.Name, err))
 			continue
 		}
 		if !found {
@@ -37,7 +37,7 @@ func volumeChecks(ctx context.Context, t *Target) []Check {
 		}
 		owners, err := database.Ownerships(ctx, t.Host, t.Config, []string{r.Name})
 		if err != nil {
-			out = append(out, fail("database files "+r.Name, "", "cannot read who owns the databases' files: %v", err))
+			out = append(out, fail("database files "+r.Name, "what the message says, then ship doctor again", "cannot read who owns the databases' files: %v", err))
 			continue
 		}
 		for _, o := range owners {
