@@ -17,7 +17,7 @@ func queueChecks(ctx context.Context, t *Target) []Check {
 	if t.Host.Name != t.Config.PrimaryHost() {
 		return nil
 	}
-	st, err := queue.List(ctx, t.Host.Shell, queue.Dir(t.Config.ServiceAndDestination()))
+	st, err := queue.Look(ctx, t.Host.Shell, queue.Dir(t.Config.ServiceAndDestination()))
 	if err != nil {
 		return []Check{fail("queue", "ship queue", "%v", err)}
 	}
