@@ -87,7 +87,8 @@ func (a *app) runFix(t *testing.T, fix string) {
 // ship doctor on a healthy app behind kamal-proxy, backed up by the
 // litestream section, whose image runs as a user that is not root: it
 // passes. Then each fault a user meets makes it fail, naming the cause and
-// a fix, and the fix it names clears it.
+// a fix, and the fix it names clears it; a warning alone (a frozen queue)
+// does not fail it.
 func TestDoctor(t *testing.T) {
 	h1, h2 := testhost.Hosts(t)
 	ctx := context.Background()
@@ -224,6 +225,15 @@ func TestDoctor(t *testing.T) {
 	if state != "fail" || !strings.Contains(msg, "below the 99.99 % ship doctor fails at (--min-free)") || !strings.Contains(fix, "du -xsh "+vol.Mountpoint) {
 		t.Errorf("disk threshold: %s: %q; fix %q", state, msg, fix)
 	}
+
+	// A warning alone: a frozen queue. The command still succeeds.
+	a.mustShip(t, "lock", "acquire", "-m", "doctor's freeze")
+	doc = a.doctor(t)
+	state, msg, fix = doc.check(t, "queue")
+	if !doc.OK || doc.State != "warn" || state != "warn" || !strings.Contains(msg, `"doctor's freeze"`) || !strings.HasPrefix(fix, "ship lock release") {
+		t.Errorf("a frozen queue: ok %v, %s; queue %s: %q; fix %q", doc.OK, doc.State, state, msg, fix)
+	}
+	a.mustShip(t, "lock", "release")
 
 	// Every fault fixed: healthy again.
 	if doc = a.doctor(t); !doc.OK {
