@@ -69,6 +69,8 @@ func TestScriptsNeverFollowPlantedLinks(t *testing.T) {
 		{"put back: the marker of a put-back begun", map[string]string{"app.db.set-aside-1/.ship-put-back": "canary/precious"}, putBackScript, []string{"app.db.set-aside-1"}, "app.db.set-aside-1/.ship-put-back"},
 		{"own like: the reference", map[string]string{"aside/app.db": "canary/precious"}, ownLikeScript, []string{"aside/app.db"}, ""},
 		{"status: the WAL", map[string]string{"app.db-wal": "canary/precious"}, statScript, nil, "app.db-wal"},
+		{"owner: the WAL", map[string]string{"app.db-wal": "canary/precious"}, ownerScript, nil, "app.db-wal"},
+		{"owner: the shared memory", map[string]string{"app.db-shm": "canary/precious"}, ownerScript, nil, "app.db-shm"},
 		{"count: the WAL", map[string]string{"app.db-wal": "canary/precious"}, countScript, nil, "app.db-wal"},
 		{"integrity: the shared memory", map[string]string{"app.db-shm": "canary/precious"}, integrityScript, nil, "app.db-shm"},
 		{"restore points: .ship", map[string]string{".ship": "canary"}, pointScript, nil, ".ship"},
