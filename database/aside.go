@@ -28,9 +28,11 @@ func setAside(ctx context.Context, h *host.Host, db DB, why string) (string, err
 	return dest, nil
 }
 
-// putBack undoes setAside.
-func putBack(ctx context.Context, h *host.Host, db DB, dest string) error {
-	if _, err := inVolume(context.WithoutCancel(ctx), h, db, putBackScript, path.Base(dest)); err != nil {
+// putBack undoes setAside, if dest is still there. mode is put-back.sh's:
+// "discard" when what is in place now is new, "keep" when it is the rest
+// of the database's own files.
+func putBack(ctx context.Context, h *host.Host, db DB, dest, mode string) error {
+	if _, err := inVolume(context.WithoutCancel(ctx), h, db, putBackScript, path.Base(dest), mode); err != nil {
 		return fmt.Errorf("move %s back from %s: %w", db.HostPath, dest, err)
 	}
 	return nil

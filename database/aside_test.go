@@ -211,3 +211,63 @@ func TestSetAsideAndPutBackDotName(t *testing.T) {
 		t.Errorf("%s is still there after putting back, holding %q", dest, listDir(t, dest))
 	}
 }
+
+// A set-aside interrupted halfway leaves part of the live files in place
+// and part aside; putting back with "keep" joins them, removing nothing.
+func TestPutBackInterruptedSetAside(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"app.db.set-aside-1/app.db": "old database",
+		"app.db-wal":                "old wal: committed writes",
+		"app.db-shm":                "old shm",
+	})
+	db := filepath.Join(dir, "app.db")
+	if _, stderr, err := runInVolume(t, putBackScript, db, "app.db.set-aside-1", "keep"); err != nil {
+		t.Fatalf("putBackScript: %v\n%s", err, stderr)
+	}
+	checkFiles(t, dir, map[string]string{"app.db": "old database", "app.db-wal": "old wal: committed writes", "app.db-shm": "old shm"})
+	if got := listDir(t, dir); !slices.Equal(got, []string{"app.db", "app.db-shm", "app.db-wal"}) {
+		t.Errorf("after putting back the directory holds %q", got)
+	}
+}
+
+// A put-back interrupted after it removed the replacement and moved part
+// of the files back runs again without removing what it moved back.
+func TestPutBackRunsAgain(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"app.db":                                    "old database, moved back",
+		"app.db.set-aside-1/.ship-put-back":         "",
+		"app.db.set-aside-1/app.db-wal":             "old wal",
+		"app.db.set-aside-1/.app.db-litestream/pos": "p",
+	})
+	db := filepath.Join(dir, "app.db")
+	if _, stderr, err := runInVolume(t, putBackScript, db, "app.db.set-aside-1", "discard"); err != nil {
+		t.Fatalf("putBackScript: %v\n%s", err, stderr)
+	}
+	checkFiles(t, dir, map[string]string{"app.db": "old database, moved back", "app.db-wal": "old wal", ".app.db-litestream/pos": "p"})
+	if _, err := os.Lstat(filepath.Join(dir, "app.db.set-aside-1")); !os.IsNotExist(err) {
+		t.Errorf("the set-aside directory is still there (%v)", err)
+	}
+	// Run once more: it is gone, and nothing changes.
+	if _, stderr, err := runInVolume(t, putBackScript, db, "app.db.set-aside-1", "discard"); err != nil {
+		t.Fatalf("putBackScript again: %v\n%s", err, stderr)
+	}
+	checkFiles(t, dir, map[string]string{"app.db": "old database, moved back", "app.db-wal": "old wal"})
+}
+
+// With "keep", a file both in place and aside is a state ship did not
+// make: it refuses, and moves nothing over anything.
+func TestPutBackRefusesTwoOfAFile(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"app.db":                    "one",
+		"app.db.set-aside-1/app.db": "two",
+	}
+	writeFiles(t, dir, files)
+	_, stderr, err := runInVolume(t, putBackScript, filepath.Join(dir, "app.db"), "app.db.set-aside-1", "keep")
+	if err == nil || !strings.Contains(stderr, "both") {
+		t.Fatalf("putBackScript = %v, %q; want a refusal naming both files", err, stderr)
+	}
+	checkFiles(t, dir, files)
+}

@@ -17,11 +17,15 @@ import (
 type stubShell struct {
 	host.Shell
 	path string
+	home string // $HOME, where ship keeps its records; none if ""
 }
 
 func (s stubShell) Run(ctx context.Context, c ssh.Cmd) error {
 	cmd := exec.CommandContext(ctx, c.Args[0], c.Args[1:]...)
 	cmd.Env = []string{"PATH=" + s.path}
+	if s.home != "" {
+		cmd.Env = append(cmd.Env, "HOME="+s.home)
+	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, c.Stdout, c.Stderr
 	return cmd.Run()
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -30,7 +31,8 @@ import (
 //  5. Litestream and the app start again, and the app must be healthy.
 //
 // If 3 or 4 fails, the files set aside are put back and everything that
-// ran is started again, as it was.
+// ran is started again, as it was; if ship is killed, the next ship
+// command on the host does that (RepairData).
 func Restore(ctx context.Context, h *host.Host, c *config.Config, at string, out io.Writer) error {
 	dbs, err := Locate(ctx, h, c)
 	if err != nil {
@@ -40,59 +42,102 @@ func Restore(ctx context.Context, h *host.Host, c *config.Config, at string, out
 	if err != nil {
 		return err
 	}
-	replicating, err := stopLitestream(ctx, h, c, out)
-	if err != nil {
-		return errors.Join(err, restart(ctx, h, c, false, running, out))
-	}
 	stamp := "before-restore-" + time.Now().UTC().Format("20060102T150405Z")
-	err = replaceFiles(ctx, h, dbs, stamp, out, func(db DB, aside string) (bool, error) {
+	err, restarted := replace(ctx, h, c, dbs, stamp, running, out, func(db DB, aside string) (bool, error) {
 		fmt.Fprintf(out, "restoring %s from %s\n", db.Path, db.Replica)
 		return true, runRestore(ctx, h, c, db, restoreRun{out: db.Litestream, at: at})
 	})
-	return errors.Join(err, restart(ctx, h, c, replicating, running, out))
+	return errors.Join(err, restarted)
 }
 
-// stopLitestream stops the Litestream accessory (the litestream
-// section's, or the hand-written one, by its name) when it runs on the
-// host, and says whether it ran: it must not replicate a set of databases
-// while they are replaced.
-func stopLitestream(ctx context.Context, h *host.Host, c *config.Config, out io.Writer) (bool, error) {
+// replicating says whether the Litestream accessory (the litestream
+// section's, or the hand-written one, by its name) runs on the host.
+func replicating(ctx context.Context, h *host.Host, c *config.Config) bool {
 	if name, err := Host(c); err != nil || name != h.Name {
-		return false, nil
+		return false
 	}
 	info, err := h.Docker.ContainerInspect(ctx, spec.AccessoryName(c, Accessory(c)))
-	if err != nil || !info.State.Running {
-		fmt.Fprintf(out, "Litestream is not running\n")
-		return false, nil
-	}
-	return true, accessories.Stop(ctx, h, c, Accessory(c), out)
+	return err == nil && info.State.Running
 }
 
-// replaceFiles sets every database's files aside and has fill put new ones
-// in place, which must pass the integrity check; fill says false when the
-// database is to be left absent. If anything fails, every database gets
-// its own files back.
-func replaceFiles(ctx context.Context, h *host.Host, dbs []DB, why string, out io.Writer, fill func(db DB, aside string) (bool, error)) error {
-	asides := map[string]string{}
-	undo := func(cause error) error {
-		errs := []error{cause}
-		for _, db := range dbs {
-			if aside, ok := asides[db.Path]; ok {
-				errs = append(errs, putBack(ctx, h, db, aside))
-			}
-		}
-		fmt.Fprintf(out, "put the databases back as they were\n")
-		return errors.Join(errs...)
+// replace gives every database what fill puts in its place (fill says
+// false to leave one absent), which must pass the integrity check, as
+// one step that nothing leaves half-done:
+//
+//  1. a journal on the host records the step before any file moves;
+//  2. Litestream stops: it must not replicate a set of databases while
+//     they are replaced;
+//  3. every database's files move aside beside it, NAME.why;
+//  4. fill puts new ones in place, each checked;
+//  5. if 3 or 4 fails, every database gets its own files back;
+//  6. Litestream, and the versions in start, start again;
+//  7. the journal is cleared, once every database is whole.
+//
+// A ship killed between 1 and 7 leaves the journal, and the next ship
+// command on the host finishes 5 and 6 (RepairData). restarted is 6's
+// error.
+func replace(ctx context.Context, h *host.Host, c *config.Config, dbs []DB, why string, start []ran, out io.Writer, fill func(db DB, aside string) (bool, error)) (err, restarted error) {
+	j := replacement{Why: why, Databases: dbs, Replicating: replicating(ctx, h, c)}
+	for _, x := range start {
+		j.Start = append(j.Start, startAgain{Role: x.role.Name, Version: x.version})
 	}
-	for _, db := range dbs {
-		aside, err := setAside(ctx, h, db, why)
+	if err := writeJournal(ctx, h, c, j); err != nil {
+		return err, restart(ctx, h, c, false, start, out)
+	}
+	if j.Replicating {
+		if err := accessories.Stop(ctx, h, c, Accessory(c), out); err != nil {
+			return err, finish(ctx, h, c, j, start, out)
+		}
+	} else {
+		fmt.Fprintf(out, "Litestream is not running\n")
+	}
+	err = replaceFiles(ctx, h, c, &j, out, fill)
+	var whole *notWholeError
+	if errors.As(err, &whole) {
+		return err, restart(ctx, h, c, j.Replicating, start, out)
+	}
+	return err, finish(ctx, h, c, j, start, out)
+}
+
+// finish starts again what ran, then clears the journal.
+func finish(ctx context.Context, h *host.Host, c *config.Config, j replacement, start []ran, out io.Writer) error {
+	err := restart(ctx, h, c, j.Replicating, start, out)
+	return errors.Join(err, clearJournal(ctx, h, c))
+}
+
+// notWholeError is a replacement whose databases could not all be put
+// back: the journal stays for the next ship command to finish it.
+type notWholeError struct{ err error }
+
+func (e *notWholeError) Error() string {
+	return fmt.Sprintf("%v; the next ship command on this host puts the databases back (its repair step)", e.err)
+}
+
+func (e *notWholeError) Unwrap() error { return e.err }
+
+// replaceFiles is replace's steps 3 to 5, recording the phase in the
+// journal as it moves on.
+func replaceFiles(ctx context.Context, h *host.Host, c *config.Config, j *replacement, out io.Writer, fill func(db DB, aside string) (bool, error)) error {
+	undo := func(cause error) error {
+		if err := putBackAll(ctx, h, j, out); err != nil {
+			return &notWholeError{errors.Join(cause, err)}
+		}
+		return cause
+	}
+	asides := map[string]string{}
+	for _, db := range j.Databases {
+		aside, err := setAside(ctx, h, db, j.Why)
 		if err != nil {
 			return undo(err)
 		}
 		asides[db.Path] = aside
 		fmt.Fprintf(out, "moved %s aside to %s\n", db.HostPath, aside)
 	}
-	for _, db := range dbs {
+	j.Phase = filling
+	if err := writeJournal(ctx, h, c, *j); err != nil {
+		return undo(err)
+	}
+	for _, db := range j.Databases {
 		filled, err := fill(db, asides[db.Path])
 		if err != nil {
 			return undo(err)
@@ -108,6 +153,25 @@ func replaceFiles(ctx context.Context, h *host.Host, dbs []DB, why string, out i
 		}
 		fmt.Fprintf(out, "%s: integrity ok\n", db.Path)
 	}
+	return nil
+}
+
+// putBackAll gives every database of the journal its own files back:
+// while setting aside, what is still in place is the rest of them; while
+// filling, it is new, and removed.
+func putBackAll(ctx context.Context, h *host.Host, j *replacement, out io.Writer) error {
+	mode := "discard"
+	if j.Phase == settingAside {
+		mode = "keep"
+	}
+	var errs []error
+	for _, db := range j.Databases {
+		errs = append(errs, putBack(ctx, h, db, path.Join(db.Dir(), db.Name()+"."+j.Why), mode))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "put the databases back as they were\n")
 	return nil
 }
 

@@ -97,12 +97,8 @@ func putBackRestorePoint(ctx context.Context, h *host.Host, c *config.Config, db
 	if err := hasRestorePoint(ctx, h, dbs, version); err != nil {
 		return err
 	}
-	replicating, err := stopLitestream(ctx, h, c, out)
-	if err != nil {
-		return err
-	}
 	stamp := "set-aside-" + time.Now().UTC().Format("20060102T150405Z")
-	err = replaceFiles(ctx, h, dbs, stamp, out, func(db DB, aside string) (bool, error) {
+	err, restarted := replace(ctx, h, c, dbs, stamp, nil, out, func(db DB, aside string) (bool, error) {
 		point := path.Join(pointDir(db, version), db.Name())
 		fmt.Fprintf(out, "putting back %s as it was before the deploy that replaced %s\n", db.Path, version)
 		if _, err := inVolume(ctx, h, db, pointScript, version); err != nil {
@@ -111,7 +107,7 @@ func putBackRestorePoint(ctx context.Context, h *host.Host, c *config.Config, db
 		fmt.Fprintf(out, "WARNING: the writes made to %s since then are set aside in %s on %s, not in the database\n", db.Path, aside, h.Name)
 		return true, nil
 	})
-	return errors.Join(err, restart(ctx, h, c, replicating, nil, out))
+	return errors.Join(err, restarted)
 }
 
 // DataStep is the swap's quiet-point step (deploy.Request.Data): where

@@ -66,6 +66,7 @@ func TestScriptsNeverFollowPlantedLinks(t *testing.T) {
 		{"set aside: the destination", map[string]string{"app.db.set-aside-1": "canary"}, setAsideScript, []string{"app.db.set-aside-1"}, "app.db.set-aside-1"},
 		{"set aside: Litestream's directory moves as a link", map[string]string{".app.db-litestream": "canary"}, setAsideScript, []string{"app.db.set-aside-1"}, ""},
 		{"put back: the directory set aside", map[string]string{"app.db.before-restore-1": "canary"}, putBackScript, []string{"app.db.before-restore-1"}, "app.db.before-restore-1"},
+		{"put back: the marker of a put-back begun", map[string]string{"app.db.set-aside-1/.ship-put-back": "canary/precious"}, putBackScript, []string{"app.db.set-aside-1"}, "app.db.set-aside-1/.ship-put-back"},
 		{"own like: the reference", map[string]string{"aside/app.db": "canary/precious"}, ownLikeScript, []string{"aside/app.db"}, ""},
 		{"status: the WAL", map[string]string{"app.db-wal": "canary/precious"}, statScript, nil, "app.db-wal"},
 		{"owner: the WAL", map[string]string{"app.db-wal": "canary/precious"}, ownerScript, nil, "app.db-wal"},

@@ -111,13 +111,8 @@ func undoFailedStart(ctx context.Context, h *host.Host, c *config.Config, dbs []
 	u.Check = deploy.SchemaChanged
 	fmt.Fprintf(out, "%s changed the schema of %s: putting every database back as %s left it\n", failed, strings.Join(changed, ", "), from)
 
-	replicating, err := stopLitestream(ctx, h, c, out)
-	if err != nil {
-		u.Note = fmt.Sprintf("%v; the databases are as %s left them", err, failed)
-		return u
-	}
 	why := "failed-" + failed + "-" + time.Now().UTC().Format("20060102T150405Z")
-	err = replaceFiles(ctx, h, dbs, why, out, func(db DB, aside string) (bool, error) {
+	err, restarted := replace(ctx, h, c, dbs, why, nil, out, func(db DB, aside string) (bool, error) {
 		for i := range dbs {
 			if dbs[i].Path == db.Path && before[i].point == "absent" {
 				fmt.Fprintf(out, "%s did not exist before %s started: leaving it absent\n", db.Path, failed)
@@ -136,7 +131,6 @@ func undoFailedStart(ctx context.Context, h *host.Host, c *config.Config, dbs []
 		}
 		err = checkSchemas(ctx, h, dbs, from)
 	}
-	restarted := restart(ctx, h, c, replicating, nil, out)
 	switch {
 	case err != nil:
 		u.Note = fmt.Sprintf("%v; the databases are as %s left them: stop the app, and put back the copies in .ship/restore-points/%s beside each database", err, failed, from)

@@ -21,7 +21,7 @@ func localHost(t *testing.T) *host.Host {
 	if os.Geteuid() != 0 {
 		t.Skip("the scripts run as root, and chown to the database's owner")
 	}
-	return &host.Host{Name: "local", Shell: stubShell{path: os.Getenv("PATH")}}
+	return &host.Host{Name: "local", Shell: stubShell{path: os.Getenv("PATH"), home: t.TempDir()}}
 }
 
 // railsVolume is a volume with Rails 8's four databases, each with rows,

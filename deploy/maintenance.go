@@ -39,7 +39,8 @@ func Maintenance(ctx context.Context, h *host.Host, c *config.Config, r *config.
 	return state == proxy.Stopped, nil
 }
 
-// Live ends a proxied role's maintenance, as Kamal's app live does.
+// Live ends a proxied role's maintenance, as Kamal's app live does, and
+// clears the record of a maintenance ship began for its data work.
 func Live(ctx context.Context, h *host.Host, c *config.Config, r *config.Role, out io.Writer) error {
 	if r.Proxy == nil {
 		return nil
@@ -52,7 +53,8 @@ func Live(ctx context.Context, h *host.Host, c *config.Config, r *config.Role, o
 		return fmt.Errorf("kamal-proxy does not route %s on this host: deploy first", svc)
 	}
 	fmt.Fprintf(out, "%s is live\n", svc)
-	return nil
+	// Whoever began it, it is over: repair must not end a later one.
+	return record(ctx, h, c, maintenanceRecord, r.Name, "")
 }
 
 // isNotFound is kamal-proxy's answer for a service it does not route.
@@ -72,9 +74,10 @@ const DataMaintenanceMessage = "Down for maintenance while data is restored. Ple
 func MaintainHost(ctx context.Context, h *host.Host, c *config.Config, message string, out io.Writer) (live func() error, err error) {
 	var began []*config.Role
 	live = func() error {
+		ctx := context.WithoutCancel(ctx)
 		var errs []error
 		for _, r := range began {
-			errs = append(errs, Live(context.WithoutCancel(ctx), h, c, r, out))
+			errs = append(errs, Live(ctx, h, c, r, out))
 		}
 		return errors.Join(errs...)
 	}
@@ -93,10 +96,15 @@ func MaintainHost(ctx context.Context, h *host.Host, c *config.Config, message s
 			fmt.Fprintf(out, "%s is in maintenance already and stays so\n", spec.ProxyService(c, r.Name))
 			continue
 		}
-		if _, err := Maintenance(ctx, h, c, r, c.DrainTimeout, message, out); err != nil {
+		// Recorded first: a ship killed from here on leaves the record,
+		// and the next command's repair ends this maintenance.
+		if err := record(ctx, h, c, maintenanceRecord, r.Name, "data"); err != nil {
 			return nil, errors.Join(err, live())
 		}
 		began = append(began, r)
+		if _, err := Maintenance(ctx, h, c, r, c.DrainTimeout, message, out); err != nil {
+			return nil, errors.Join(err, live())
+		}
 	}
 	return live, nil
 }

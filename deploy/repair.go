@@ -29,6 +29,11 @@ const (
 	// stoppedRecord is the version a deliberate stop stopped: what app
 	// start starts again.
 	stoppedRecord = "stopped"
+	// maintenanceRecord is "data" while ship holds a proxied role in
+	// maintenance for its own data work (db restore, rollback
+	// --restore-data), which it ends itself. A killed ship leaves it, and
+	// repair ends that maintenance; one a user began has no record.
+	maintenanceRecord = "maintenance"
 )
 
 func recordFile(home string, c *config.Config, kind, role string) string {

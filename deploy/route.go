@@ -156,6 +156,9 @@ func repairRoute(ctx context.Context, h *host.Host, c *config.Config, r *config.
 				return fmt.Errorf("repair: %w", err)
 			}
 		}
+		if s.State == proxy.Stopped.String() {
+			return endDataMaintenance(ctx, h, c, r, out)
+		}
 		if s.State == "paused" {
 			fmt.Fprintf(out, "repair: resuming %s, left paused by an interrupted swap\n", svc)
 			if err := proxy.Resume(ctx, h.Docker, h.Shell.DialContext, svc); err != nil {
@@ -165,4 +168,18 @@ func repairRoute(ctx context.Context, h *host.Host, c *config.Config, r *config.
 		return nil
 	}
 	return route(ctx, h, c, r, name, c.DeployTimeout, out)
+}
+
+// endDataMaintenance ends a maintenance that a ship killed during its data
+// work began: the app serves again, and nothing else will end it.
+func endDataMaintenance(ctx context.Context, h *host.Host, c *config.Config, r *config.Role, out io.Writer) error {
+	if why, err := readRecord(ctx, h, c, maintenanceRecord, r.Name); err != nil || why != "data" {
+		return err
+	}
+	svc := spec.ProxyService(c, r.Name)
+	fmt.Fprintf(out, "repair: ending the maintenance of %s that an interrupted data operation began\n", svc)
+	if err := proxy.Resume(ctx, h.Docker, h.Shell.DialContext, svc); err != nil {
+		return fmt.Errorf("repair: %w", err)
+	}
+	return record(ctx, h, c, maintenanceRecord, r.Name, "")
 }

@@ -696,6 +696,10 @@ func (s *swap) pause(ctx context.Context, serving bool) error {
 		fmt.Fprintf(s.out, "%s is in maintenance and stays so: ship app live ends it\n", svc)
 		return nil
 	case s.maintenance != "" && state != proxy.Absent:
+		// Recorded first, so that repair ends it if ship is killed.
+		if err := record(ctx, s.host, s.cfg, maintenanceRecord, s.unit.Role.Name, "data"); err != nil {
+			return err
+		}
 		if err := proxy.Maintenance(ctx, s.host.Docker, svc, s.cfg.DrainTimeout, s.maintenance); err != nil {
 			return fmt.Errorf("kamal-proxy: maintenance %s: %w", svc, err)
 		}
@@ -736,6 +740,9 @@ func (s *swap) resume(ctx context.Context) {
 	}
 	if s.stopped {
 		fmt.Fprintf(s.out, "%s is live again\n", svc)
+		if err := record(context.WithoutCancel(ctx), s.host, s.cfg, maintenanceRecord, s.unit.Role.Name, ""); err != nil {
+			fmt.Fprintf(s.out, "%v\n", err)
+		}
 		return
 	}
 	fmt.Fprintf(s.out, "kamal-proxy released requests after %dms\n", time.Since(s.pausedAt).Milliseconds())

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/shipdeploy/ship/audit"
+	"github.com/shipdeploy/ship/database"
 	"github.com/shipdeploy/ship/deploy"
 	"github.com/shipdeploy/ship/queue"
 	"github.com/shipdeploy/ship/ssh"
@@ -15,7 +18,8 @@ import (
 
 // mutate runs fn holding the service's deploy queue on the primary host
 // (whatever --hosts says, so a partial deploy cannot sidestep it). Before
-// fn, it repairs any swap a killed ship left half-done on units. The
+// fn, it repairs any replacement of databases a killed ship left half-done
+// on a connected host, then any swap on units. The
 // session must be connected.
 func (s *session) mutate(ctx context.Context, units []deploy.Unit, ticket queue.Ticket, fn func(ctx context.Context) error) error {
 	return s.mutateOrdered(ctx, units, ticket, func(ctx context.Context, _ *admitted) error { return fn(ctx) })
@@ -56,6 +60,14 @@ func (s *session) mutateOrdered(ctx context.Context, units []deploy.Unit, ticket
 	}
 	s.timeline.All(deploy.PhaseRepair)
 	out := s.output()
+	for _, name := range slices.Sorted(maps.Keys(s.engines)) {
+		w := out.Prefixed("[" + name + "] ")
+		err := database.RepairData(ctx, s.engines[name], s.cfg, w)
+		w.Close()
+		if err != nil {
+			return err
+		}
+	}
 	for _, unit := range units {
 		w := out.Prefixed("[" + unit.Host.Address + " " + unit.Role.Name + "] ")
 		err := deploy.Repair(ctx, s.engines[unit.Host.Address], s.cfg, unit.Role, w)

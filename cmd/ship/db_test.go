@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -433,4 +434,70 @@ func TestDBRestoreTimestampFileReplica(t *testing.T) {
 	if _, errOut, code := a.ship(t, "db", "restore", "--yes", "--timestamp", "yesterday"); code != exitUsage || !strings.Contains(errOut, "RFC 3339") {
 		t.Errorf("a bad --timestamp: exit %d %s", code, errOut)
 	}
+}
+
+// A ship killed while db restore has the databases half replaced: the
+// next ship command on the host puts each back exactly as the restore
+// found it, removes the restore the killed ship left running, starts the
+// app again, and leaves nothing behind. The live database holds writes the
+// replica lacks, so a repair that kept the restored copy would lose them.
+func TestKilledRestoreIsPutBack(t *testing.T) {
+	a := newBackedUpApp(t, "killrest")
+	shipBinary(t)
+	a.mustShip(t, "setup", "--skip-build", "--version", "v1")
+	a.write(t, "synced", 30)
+	a.waitSynced(t)
+	a.mustShip(t, "accessory", "stop", "litestream")
+	a.write(t, "live-only", 7)
+	want := sqlite(t, a.dbFile(t), "SELECT count(*) FROM records")
+
+	victim := a.proc(t, nil, "db", "restore", "--yes")
+	stdout, err := victim.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := victim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { victim.Process.Kill(); victim.Wait() })
+	sc := bufio.NewScanner(stdout)
+	var seen strings.Builder
+	for sc.Scan() {
+		seen.WriteString(sc.Text() + "\n")
+		if strings.Contains(sc.Text(), "restoring /data/app.sqlite3 from") {
+			victim.Process.Kill()
+			break
+		}
+	}
+	victim.Wait()
+	if !strings.Contains(seen.String(), "restoring /data/app.sqlite3 from") {
+		t.Fatalf("db restore ended before it restored:\n%s", seen.String())
+	}
+
+	out := a.mustShip(t, "deploy", "--skip-build", "--version", "v2")
+	if !strings.Contains(out, "repair: a ship was stopped while it replaced the databases") || !strings.Contains(out, "put the databases back as they were") {
+		t.Errorf("the next command did not say it put the databases back:\n%s", out)
+	}
+	if got := sqlite(t, a.dbFile(t), "SELECT count(*) FROM records"); got != want {
+		t.Errorf("after the repair the database has %s records, want %s (the live ones)\n%s", got, want, out)
+	}
+	if got := sqlite(t, a.dbFile(t), "PRAGMA integrity_check"); got != "ok" {
+		t.Errorf("integrity_check after the repair: %s", got)
+	}
+	if left, _ := filepath.Glob(a.dbFile(t) + ".before-restore-*"); len(left) > 0 {
+		t.Errorf("the repair left %v behind", left)
+	}
+	list, err := dockerClient(t, a.h1).ContainerList(context.Background(), container.ListOptions{All: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range list {
+		if strings.Contains(c.Names[0], "killrest-litestream-restore-") {
+			t.Errorf("the killed ship's restore %s is still there (%s)", c.Names[0], c.State)
+		}
+	}
+	if v := a.version(t); v != "v2" {
+		t.Errorf("after the repair and the deploy the app says %q", v)
+	}
+	a.write(t, "after", 3)
 }

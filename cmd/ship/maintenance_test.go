@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -290,4 +291,37 @@ func TestProxiedDataOperationsUseMaintenance(t *testing.T) {
 	if v := get(t, url+"/version"); v != "v1" {
 		t.Errorf("after app live the app says %q, want v1", v)
 	}
+
+	// A ship killed during db restore leaves the app stopped and in
+	// maintenance; the next command puts the data back, starts the app
+	// and ends the maintenance it began.
+	shipBinary(t)
+	victim := a.proc(t, nil, "db", "restore", "--yes")
+	stdout, err := victim.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := victim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { victim.Process.Kill(); victim.Wait() })
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), "restoring /data/app.sqlite3 from") {
+			victim.Process.Kill()
+			break
+		}
+	}
+	victim.Wait()
+	if got := fetch(url + "/version"); got.code != http.StatusServiceUnavailable {
+		t.Errorf("with db restore killed: %d %q, want the data maintenance's 503", got.code, got.body)
+	}
+	out = a.mustShip(t, "deploy", "--skip-build", "--version", "v2")
+	if !strings.Contains(out, "put the databases back as they were") || !strings.Contains(out, "repair: ending the maintenance of maintdata-web") {
+		t.Errorf("the next deploy did not repair the killed restore:\n%s", out)
+	}
+	if v := get(t, url+"/version"); v != "v2" {
+		t.Errorf("after the repair and the deploy the app says %q, want v2", v)
+	}
+	testapp.Durable(t, url, synced)
 }

@@ -1,0 +1,121 @@
+package database
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"path"
+
+	"github.com/shipdeploy/ship/config"
+	"github.com/shipdeploy/ship/host"
+	"github.com/shipdeploy/ship/spec"
+	"github.com/shipdeploy/ship/ssh"
+)
+
+//go:embed journal.sh
+var journalScript string
+
+// phase is how far a replacement of databases got.
+type phase int
+
+const (
+	// settingAside: the live files are moving aside, and nothing new is
+	// in their place yet.
+	settingAside phase = iota
+	// filling: every database is aside whole; what is in place is new.
+	filling
+)
+
+func (p phase) String() string {
+	if p == filling {
+		return "filling"
+	}
+	return "setting aside"
+}
+
+// MarshalText writes the phase as its name, for people reading the
+// journal.
+func (p phase) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
+
+// UnmarshalText reads a phase's name.
+func (p *phase) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "setting aside":
+		*p = settingAside
+	case "filling":
+		*p = filling
+	default:
+		return fmt.Errorf("unknown phase %q", b)
+	}
+	return nil
+}
+
+// replacement is the journal of databases being replaced on a host,
+// written before the first file moves aside and cleared once every
+// database is whole again, replaced or put back, and Litestream runs as
+// before. A ship killed in between leaves it behind, and RepairData puts
+// every database back from what the journal names.
+type replacement struct {
+	Why         string `json:"why"` // the set-aside directories are NAME.Why
+	Phase       phase  `json:"phase"`
+	Databases   []DB   `json:"databases"`
+	Replicating bool   `json:"replicating"` // Litestream ran before
+	// Start is each role's version that ran before, and starts again once
+	// the databases are whole: db restore stops the app for its work.
+	Start []startAgain `json:"start,omitempty"`
+}
+
+// startAgain is a role's version to start again.
+type startAgain struct {
+	Role    string `json:"role"`
+	Version string `json:"version"`
+}
+
+func journalFile(home string, c *config.Config) string {
+	return path.Join(spec.AppDir(home, c), "replacing")
+}
+
+// journal runs journal.sh with action and its content.
+func journal(ctx context.Context, h *host.Host, c *config.Config, action string, content ...string) (string, error) {
+	home, err := h.Home(ctx)
+	if err != nil {
+		return "", err
+	}
+	file := journalFile(home, c)
+	var out bytes.Buffer
+	cmd := ssh.Script(journalScript, append([]string{action, file}, content...)...)
+	cmd.Stdout = &out
+	if err := h.Shell.Run(ctx, cmd); err != nil {
+		return "", fmt.Errorf("%s the journal %s: %w", action, file, err)
+	}
+	return out.String(), nil
+}
+
+func writeJournal(ctx context.Context, h *host.Host, c *config.Config, r replacement) error {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	_, err = journal(ctx, h, c, "write", string(b))
+	return err
+}
+
+// readJournal returns the replacement a killed ship left, or nil.
+func readJournal(ctx context.Context, h *host.Host, c *config.Config) (*replacement, error) {
+	s, err := journal(ctx, h, c, "read")
+	if err != nil || len(bytes.TrimSpace([]byte(s))) == 0 {
+		return nil, err
+	}
+	var r replacement
+	if err := json.Unmarshal([]byte(s), &r); err != nil {
+		return nil, fmt.Errorf("the journal of a replacement of databases on %s is damaged (%w): check every database, then remove %s", h.Name, err, journalFile("~", c))
+	}
+	return &r, nil
+}
+
+func clearJournal(ctx context.Context, h *host.Host, c *config.Config) error {
+	_, err := journal(context.WithoutCancel(ctx), h, c, "clear")
+	return err
+}
