@@ -53,9 +53,10 @@ const (
 // their tar-split data and checked against their diff IDs before anything
 // is sent, and the helper removed, always.
 type engineStore struct {
-	config []byte
-	spool  *os.File
-	layers map[string]*spooledLayer // by chain ID
+	config  []byte
+	spool   *os.File
+	layers  map[string]*spooledLayer // by chain ID
+	removed chan struct{}            // closed once the helper is gone
 }
 
 // spooledLayer is one layer's copy in the spool.
@@ -96,7 +97,7 @@ func readThroughEngine(ctx context.Context, local client.APIClient, id string, d
 	meta := path.Join(info.DockerRootDir, "image", "overlay2")
 	mounts := []mount.Mount{bindRO(path.Join(meta, "imagedb", "content", "sha256", hexID), readerRoot+"/config")}
 	chains := chainIDs(diffIDs)
-	var wanted []int
+	copies := map[string]*layerCopy{} // by N, the layer's place in the image
 	seen := map[string]bool{}
 	for i := range diffIDs {
 		if !need[i] || seen[chains[i]] {
@@ -107,26 +108,13 @@ func readThroughEngine(ctx context.Context, local client.APIClient, id string, d
 		if err != nil {
 			return nil, err
 		}
-		at := readerRoot + "/" + strconv.Itoa(i)
-		mounts = append(mounts, bindRO(dirs[i], at+"/diff"), bindRO(path.Join(meta, "layerdb", "sha256", hexChain), at+"/meta"))
-		wanted = append(wanted, i)
+		n := strconv.Itoa(i)
+		mounts = append(mounts, bindRO(dirs[i], readerRoot+"/"+n+"/diff"), bindRO(path.Join(meta, "layerdb", "sha256", hexChain), readerRoot+"/"+n+"/meta"))
+		c := &layerCopy{chain: chains[i], cacheID: path.Base(path.Dir(dirs[i])), small: map[string][]byte{},
+			spooledLayer: &spooledLayer{diffID: diffIDs[i], files: map[string]section{}}}
+		copies[n] = c
 	}
 	removeLeftovers(ctx, local)
-
-	name := "ship-layer-reader-" + strings.ToLower(rand.Text()[:10])
-	never := []string{readerNever}
-	created, err := local.ContainerCreate(ctx,
-		&container.Config{Image: id, Entrypoint: never, Cmd: never, NetworkDisabled: true, Labels: map[string]string{ReaderLabel: "1"}},
-		&container.HostConfig{NetworkMode: "none", Mounts: mounts}, nil, nil, name)
-	if err != nil {
-		return nil, fmt.Errorf("create helper container %s: %w", name, err)
-	}
-	defer func() {
-		// Also after an interrupt: the helper holds the image.
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-		defer cancel()
-		local.ContainerRemove(ctx, created.ID, container.RemoveOptions{Force: true, RemoveVolumes: true})
-	}()
 
 	spool, err := os.CreateTemp("", "ship-layers-*")
 	if err != nil {
@@ -134,21 +122,43 @@ func readThroughEngine(ctx context.Context, local client.APIClient, id string, d
 	}
 	os.Remove(spool.Name()) // gone with the last close, however ship ends
 	s := &engineStore{spool: spool, layers: map[string]*spooledLayer{}}
-	fail := func(err error) (*engineStore, error) {
+	name := "ship-layer-reader-" + strings.ToLower(rand.Text()[:10])
+	never := []string{readerNever}
+	created, err := local.ContainerCreate(ctx,
+		&container.Config{Image: id, Entrypoint: never, Cmd: never, NetworkDisabled: true, Labels: map[string]string{ReaderLabel: "1"}},
+		&container.HostConfig{NetworkMode: "none", Mounts: mounts}, nil, nil, name)
+	if err != nil {
+		spool.Close()
+		return nil, fmt.Errorf("create helper container %s: %w", name, err)
+	}
+	// One copy: the engine mounts the helper's rootfs and binds once.
+	err = s.copyAll(ctx, local, created.ID, copies)
+	// The helper holds the image; it goes while the layers are checked
+	// (and sent): Close waits for that, also after an interrupt.
+	s.removed = make(chan struct{})
+	go func() {
+		defer close(s.removed)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		local.ContainerRemove(ctx, created.ID, container.RemoveOptions{Force: true, RemoveVolumes: true})
+	}()
+	if err == nil {
+		err = s.check(id, copies)
+	}
+	if err != nil {
 		s.Close()
 		return nil, err
 	}
-	if s.config, err = copyConfig(ctx, local, created.ID, id); err != nil {
-		return fail(err)
-	}
-	for _, i := range wanted {
-		l, err := s.copyLayer(ctx, local, created.ID, i, diffIDs[i], path.Base(path.Dir(dirs[i])))
-		if err != nil {
-			return fail(fmt.Errorf("layer %s: %w", diffIDs[i], err))
-		}
-		s.layers[chains[i]] = l
-	}
 	return s, nil
+}
+
+// layerCopy is a layer being copied: its files, and what says it is the
+// layer wanted.
+type layerCopy struct {
+	*spooledLayer
+	chain, cacheID string
+	small          map[string][]byte // meta/diff and meta/cache-id
+	haveMeta       bool
 }
 
 func bindRO(source, target string) mount.Mount {
@@ -194,96 +204,95 @@ func removeLeftovers(ctx context.Context, local client.APIClient) {
 	}
 }
 
-// copyConfig reads the image's config through the helper and checks it
-// hashes to the image's ID.
-func copyConfig(ctx context.Context, local client.APIClient, helper, id string) ([]byte, error) {
-	rc, _, err := local.CopyFromContainer(ctx, helper, readerRoot+"/config")
+// copyAll spools the helper's /.ship-layers: the config, and for each
+// layer N its files under N/diff and its metadata under N/meta.
+func (s *engineStore) copyAll(ctx context.Context, local client.APIClient, helper string, copies map[string]*layerCopy) error {
+	rc, _, err := local.CopyFromContainer(ctx, helper, readerRoot)
 	if err != nil {
-		return nil, fmt.Errorf("image config: %w", err)
+		return fmt.Errorf("copy the layers from helper container: %w", err)
 	}
 	defer rc.Close()
-	tr := tar.NewReader(rc)
-	for {
-		h, err := tr.Next()
-		if err != nil {
-			return nil, fmt.Errorf("image config: %w", err)
-		}
-		if h.Typeflag != tar.TypeReg {
-			continue
-		}
-		b, err := io.ReadAll(io.LimitReader(tr, maxConfig))
-		if err != nil {
-			return nil, fmt.Errorf("image config: %w", err)
-		}
-		if digest := sha256.Sum256(b); "sha256:"+hex.EncodeToString(digest[:]) != id {
-			return nil, fmt.Errorf("image config read through the local engine does not match %s", id)
-		}
-		return b, nil
-	}
-}
-
-// copyLayer spools layer i's files and metadata, checks that they are the
-// layer's (its diff ID, and cacheID, the directory they were read from),
-// and rebuilds the layer's tar once to check it hashes to diffID.
-func (s *engineStore) copyLayer(ctx context.Context, local client.APIClient, helper string, i int, diffID, cacheID string) (*spooledLayer, error) {
-	rc, _, err := local.CopyFromContainer(ctx, helper, readerRoot+"/"+strconv.Itoa(i))
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	l := &spooledLayer{diffID: diffID, files: map[string]section{}}
-	small := map[string][]byte{}
-	var haveMeta bool
 	tr := tar.NewReader(rc)
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
-			break
+			return nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("read the copy: %w", err)
+			return fmt.Errorf("read the copy of the layers: %w", err)
 		}
-		// Entries are N/diff/PATH and N/meta/FILE.
-		_, rel, _ := strings.Cut(h.Name, "/")
+		_, rel, _ := strings.Cut(h.Name, "/") // .ship-layers/REL
+		if rel == "config" && h.Typeflag == tar.TypeReg {
+			if s.config, err = io.ReadAll(io.LimitReader(tr, maxConfig)); err != nil {
+				return fmt.Errorf("read the copy of the image config: %w", err)
+			}
+			continue
+		}
+		n, rel, _ := strings.Cut(rel, "/")
+		c := copies[n]
+		if c == nil {
+			continue
+		}
 		switch {
 		case strings.HasPrefix(rel, "diff/") && h.Typeflag == tar.TypeReg:
-			if l.files[layerPath(rel)], err = s.put(tr); err != nil {
-				return nil, err
+			if c.files[layerPath(rel)], err = s.put(tr); err != nil {
+				return err
 			}
 		case strings.HasPrefix(rel, "diff/") && h.Typeflag == tar.TypeLink:
+			// A hard link to a file copied before it, in whichever layer.
 			_, target, _ := strings.Cut(h.Linkname, "/")
-			if sec, ok := l.files[layerPath(target)]; ok {
-				l.files[layerPath(rel)] = sec
+			tn, target, _ := strings.Cut(target, "/")
+			if tc := copies[tn]; tc != nil && strings.HasPrefix(target, "diff/") {
+				if sec, ok := tc.files[layerPath(target)]; ok {
+					c.files[layerPath(rel)] = sec
+				}
 			}
 		case rel == "meta/tar-split.json.gz" && h.Typeflag == tar.TypeReg:
-			if l.meta, err = s.put(tr); err != nil {
-				return nil, err
+			if c.meta, err = s.put(tr); err != nil {
+				return err
 			}
-			haveMeta = true
+			c.haveMeta = true
 		case (rel == "meta/diff" || rel == "meta/cache-id") && h.Typeflag == tar.TypeReg:
-			if small[rel], err = io.ReadAll(io.LimitReader(tr, maxMetaFile)); err != nil {
-				return nil, fmt.Errorf("read the copy: %w", err)
+			if c.small[rel], err = io.ReadAll(io.LimitReader(tr, maxMetaFile)); err != nil {
+				return fmt.Errorf("read the copy of the layers: %w", err)
 			}
 		}
 	}
-	if got := strings.TrimSpace(string(small["meta/diff"])); got != diffID {
-		return nil, fmt.Errorf("the layer store holds %q under its chain", got)
+}
+
+// check keeps the copied config if it hashes to id, and each copied layer
+// if it is the layer wanted (its diff ID, and the directory its files came
+// from, by its cache-id) and its tar, rebuilt once, hashes to its diff ID.
+func (s *engineStore) check(id string, copies map[string]*layerCopy) error {
+	if sum := sha256.Sum256(s.config); "sha256:"+hex.EncodeToString(sum[:]) != id {
+		return fmt.Errorf("the image config read through the local engine does not match %s", id)
 	}
-	if got := strings.TrimSpace(string(small["meta/cache-id"])); got != cacheID {
-		return nil, fmt.Errorf("its cache-id is %q, but the engine gave the directory of %q", got, cacheID)
+	for _, c := range copies {
+		if err := s.checkLayer(c); err != nil {
+			return fmt.Errorf("layer %s: %w", c.diffID, err)
+		}
+		s.layers[c.chain] = c.spooledLayer
 	}
-	if !haveMeta {
-		return nil, errors.New("the layer store has no tar-split data for it")
+	return nil
+}
+
+func (s *engineStore) checkLayer(c *layerCopy) error {
+	if got := strings.TrimSpace(string(c.small["meta/diff"])); got != c.diffID {
+		return fmt.Errorf("the layer store holds %q under its chain", got)
 	}
-	r, err := s.open(l)
+	if got := strings.TrimSpace(string(c.small["meta/cache-id"])); got != c.cacheID {
+		return fmt.Errorf("its cache-id is %q, but the engine gave the directory of %q", got, c.cacheID)
+	}
+	if !c.haveMeta {
+		return errors.New("the layer store has no tar-split data for it")
+	}
+	r, err := s.open(c.spooledLayer)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer r.Close()
-	if l.size, err = io.Copy(io.Discard, r); err != nil {
-		return nil, err
-	}
-	return l, nil
+	c.size, err = io.Copy(io.Discard, r)
+	return err
 }
 
 // layerPath is a path in a layer as its tar-split data names it.
@@ -356,5 +365,10 @@ func (s *engineStore) Layer(chain, diffID string) (io.ReadCloser, int64, error) 
 	return r, l.size, nil
 }
 
-// Close drops the spool.
-func (s *engineStore) Close() error { return s.spool.Close() }
+// Close drops the spool, once the helper is gone.
+func (s *engineStore) Close() error {
+	if s.removed != nil {
+		<-s.removed
+	}
+	return s.spool.Close()
+}

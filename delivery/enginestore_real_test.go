@@ -133,7 +133,6 @@ func TestReadThroughEngine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
 	for i, want := range layers {
 		r, size, err := s.Layer(chains[i], diffIDs[i])
 		if err != nil {
@@ -148,6 +147,7 @@ func TestReadThroughEngine(t *testing.T) {
 	if config, err := s.Config(id); err != nil || digest(config) != id {
 		t.Errorf("config: %v, hashes to %s, want %s", err, digest(config), id)
 	}
+	s.Close()
 
 	left, err := local.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", ReaderLabel))})
 	if err != nil || len(left) != 0 {

@@ -130,7 +130,6 @@ func TestEngineStoreReadsThroughHelper(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
 	r, size, err := s.Layer(img.diffIDs[0], img.diffIDs[0])
 	if err != nil {
 		t.Fatal(err)
@@ -143,6 +142,7 @@ func TestEngineStoreReadsThroughHelper(t *testing.T) {
 	if c, err := s.Config(img.id()); err != nil || !bytes.Equal(c, img.config) {
 		t.Errorf("config = %q, %v", c, err)
 	}
+	s.Close()
 	if len(e.created) != 1 || e.started || len(e.removed) != 1 {
 		t.Fatalf("created %d helpers, started %v, removed %v; want one, never started, removed", len(e.created), e.started, e.removed)
 	}
