@@ -157,7 +157,9 @@ func (img *Image) Send(ctx context.Context, remote client.APIClient, progress fu
 			st.Route = route
 			return img.sendArchive(ctx, remote, a, st, start, progress)
 		}
-		st.Note = err.Error()
+		if anyPresent(chainIDs(img.diffIDs), present) { // else none could send less
+			st.Note = err.Error()
+		}
 	}
 	if !img.saved() && !anyPresent(chainIDs(img.diffIDs), present) {
 		// The host needs everything: stream the save straight into the
@@ -195,6 +197,11 @@ func (img *Image) fromStore(ctx context.Context, present map[string]bool) (a *ar
 	if err == nil {
 		a, err := newArchive(src, img.ID, tag, img.diffIDs, need)
 		return a, FromLayerStore, func() {}, err
+	}
+	if !anyPresent(chainIDs(img.diffIDs), present) {
+		// The engine's save, streamed, is as fast as reading every layer
+		// through the engine, and spools nothing here.
+		return nil, 0, nil, err
 	}
 	img.mu.Lock()
 	known := img.engineErr

@@ -30,7 +30,8 @@ import (
 type helperEngine struct {
 	*fakeEngine
 	root    string // the store
-	upper   string // the image's top layer directory, as inspect says
+	upper   string // the image's layer directories, as inspect says
+	lower   string
 	created []container.CreateRequest
 	started bool
 	removed []string
@@ -44,7 +45,7 @@ func (e *helperEngine) Info(context.Context) (system.Info, error) {
 
 func (e *helperEngine) ImageInspect(ctx context.Context, ref string, opts ...client.ImageInspectOption) (image.InspectResponse, error) {
 	info, err := e.fakeEngine.ImageInspect(ctx, ref, opts...)
-	info.GraphDriver = dockerstorage.DriverData{Name: "overlay2", Data: map[string]string{"UpperDir": e.upper}}
+	info.GraphDriver = dockerstorage.DriverData{Name: "overlay2", Data: map[string]string{"UpperDir": e.upper, "LowerDir": e.lower}}
 	return info, err
 }
 
@@ -108,36 +109,47 @@ func (e *helperEngine) CopyFromContainer(ctx context.Context, _, at string) (io.
 	return io.NopCloser(&buf), container.PathStat{}, nil
 }
 
-// newHelperEngine is a local engine holding one image of one layer in a
-// fakeStoreDir, and returns it with the image and the layer's files.
-func newHelperEngine(t *testing.T) (*helperEngine, fakeImage, string) {
+// newHelperEngine is a local engine holding in a fakeStoreDir an image of
+// two layers, the top one of its own, and returns it with the image, the
+// image of the bottom layer alone, and the top layer's files.
+func newHelperEngine(t *testing.T) (e *helperEngine, v2, v1 fakeImage, files string) {
 	t.Helper()
-	root, layer, files := fakeStoreDir(t, nil)
-	img := newFakeImage("app:v1", layer)
+	root, base, baseFiles := fakeStoreDir(t, nil)
+	top := newLayerTar().
+		add(tar.Header{Name: "app/", Typeflag: tar.TypeDir, Mode: 0o755}, nil).
+		add(tar.Header{Name: "app/VERSION", Typeflag: tar.TypeReg}, []byte("4\n")).
+		add(tar.Header{Name: "app/code", Typeflag: tar.TypeReg}, randomLayer(10<<10)).
+		bytes()
+	v1, v2 = newFakeImage("app:v1", base), newFakeImage("app:v2", base, top)
+	files = addStoreLayer(t, root, chainIDs(v2.diffIDs)[1], "cacheid2", top)
 	contentDir := filepath.Join(root, "image", "overlay2", "imagedb", "content", "sha256")
-	os.WriteFile(filepath.Join(contentDir, strings.TrimPrefix(img.id(), "sha256:")), img.config, 0o600)
-	fe := newFakeEngine(img)
-	fe.local = &img
-	return &helperEngine{fakeEngine: fe, root: root, upper: files}, img, files
+	os.WriteFile(filepath.Join(contentDir, strings.TrimPrefix(v2.id(), "sha256:")), v2.config, 0o600)
+	fe := newFakeEngine(v2)
+	fe.local = &v2
+	return &helperEngine{fakeEngine: fe, root: root, upper: files, lower: baseFiles}, v2, v1, files
 }
 
-// The engine reads the layer for ship through a helper that mounts
-// exactly the layer's files, its metadata and the config, read-only, is
-// never started and is removed.
+// The engine reads the missing layer for ship through a helper that
+// mounts exactly that layer's files, its metadata and the config,
+// read-only, is never started and is removed.
 func TestEngineStoreReadsThroughHelper(t *testing.T) {
-	e, img, files := newHelperEngine(t)
-	s, err := readThroughEngine(context.Background(), e, img.id(), img.diffIDs, []bool{true})
+	e, img, _, files := newHelperEngine(t)
+	s, err := readThroughEngine(context.Background(), e, img.id(), img.diffIDs, []bool{false, true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, size, err := s.Layer(img.diffIDs[0], img.diffIDs[0])
+	chains := chainIDs(img.diffIDs)
+	r, size, err := s.Layer(chains[1], img.diffIDs[1])
 	if err != nil {
 		t.Fatal(err)
 	}
 	got, err := io.ReadAll(r)
 	r.Close()
-	if err != nil || !bytes.Equal(got, img.layers[0]) || size != int64(len(got)) {
-		t.Errorf("layer: %d bytes (said %d), %v; want the %d-byte layer", len(got), size, err, len(img.layers[0]))
+	if err != nil || !bytes.Equal(got, img.layers[1]) || size != int64(len(got)) {
+		t.Errorf("layer: %d bytes (said %d), %v; want the %d-byte layer", len(got), size, err, len(img.layers[1]))
+	}
+	if _, _, err := s.Layer(chains[0], img.diffIDs[0]); err == nil {
+		t.Error("a layer that was not asked for was read")
 	}
 	if c, err := s.Config(img.id()); err != nil || !bytes.Equal(c, img.config) {
 		t.Errorf("config = %q, %v", c, err)
@@ -157,11 +169,10 @@ func TestEngineStoreReadsThroughHelper(t *testing.T) {
 		}
 		sources = append(sources, m.Source)
 	}
-	hexID := strings.TrimPrefix(img.id(), "sha256:")
 	want := []string{
-		filepath.Join(e.root, "image", "overlay2", "imagedb", "content", "sha256", hexID),
+		filepath.Join(e.root, "image", "overlay2", "imagedb", "content", "sha256", strings.TrimPrefix(img.id(), "sha256:")),
 		files,
-		filepath.Join(e.root, "image", "overlay2", "layerdb", "sha256", strings.TrimPrefix(img.diffIDs[0], "sha256:")),
+		filepath.Join(e.root, "image", "overlay2", "layerdb", "sha256", strings.TrimPrefix(chains[1], "sha256:")),
 	}
 	if !slices.Equal(sources, want) {
 		t.Errorf("mounted %v, want exactly %v", sources, want)
@@ -174,14 +185,11 @@ func TestEngineStoreReadsThroughHelper(t *testing.T) {
 func TestEngineStoreRefusesAndCleansUp(t *testing.T) {
 	for name, spoil := range map[string]func(e *helperEngine, files string) context.Context{
 		"changed file": func(_ *helperEngine, files string) context.Context {
-			os.WriteFile(filepath.Join(files, "app", "VERSION"), []byte("3\n"), 0o644)
+			os.WriteFile(filepath.Join(files, "app", "VERSION"), []byte("5\n"), 0o644)
 			return context.Background()
 		},
 		"other directory": func(e *helperEngine, files string) context.Context {
-			other := filepath.Join(filepath.Dir(filepath.Dir(files)), "cacheid2", "diff")
-			os.MkdirAll(filepath.Dir(other), 0o755)
-			os.Rename(files, other)
-			e.upper = other
+			e.upper = e.lower // the base layer's files, not the top one's
 			return context.Background()
 		},
 		"copy fails": func(e *helperEngine, _ string) context.Context {
@@ -194,9 +202,9 @@ func TestEngineStoreRefusesAndCleansUp(t *testing.T) {
 			return ctx
 		},
 	} {
-		e, img, files := newHelperEngine(t)
+		e, img, _, files := newHelperEngine(t)
 		ctx := spoil(e, files)
-		if s, err := readThroughEngine(ctx, e, img.id(), img.diffIDs, []bool{true}); err == nil {
+		if s, err := readThroughEngine(ctx, e, img.id(), img.diffIDs, []bool{false, true}); err == nil {
 			s.Close()
 			t.Errorf("%s: read without an error", name)
 		}
@@ -209,12 +217,12 @@ func TestEngineStoreRefusesAndCleansUp(t *testing.T) {
 // Helpers an interrupted ship left behind are removed; a young one may be
 // another ship's, still reading.
 func TestEngineStoreRemovesLeftovers(t *testing.T) {
-	e, img, _ := newHelperEngine(t)
+	e, img, _, _ := newHelperEngine(t)
 	e.list = []container.Summary{
 		{ID: "old", Created: time.Now().Add(-time.Hour).Unix()},
 		{ID: "young", Created: time.Now().Unix()},
 	}
-	s, err := readThroughEngine(context.Background(), e, img.id(), img.diffIDs, []bool{true})
+	s, err := readThroughEngine(context.Background(), e, img.id(), img.diffIDs, []bool{false, true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,18 +252,19 @@ func TestLayerDirs(t *testing.T) {
 	}
 }
 
-// Without a readable store here, the engine reads the layers for ship;
-// when what it reads does not match, the delivery falls back to the
-// engine's save, saying why.
+// Without a readable store here, the engine reads the missing layer for
+// ship; when what it reads does not match, the delivery falls back to the
+// engine's save, saying why. A host that lacks every layer gets the
+// engine's save streamed, with no helper.
 func TestSendThroughEngine(t *testing.T) {
-	e, img, files := newHelperEngine(t)
-	i, err := Open(context.Background(), e, img.ref)
+	e, v2, v1, files := newHelperEngine(t)
+	i, err := Open(context.Background(), e, v2.ref)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer i.Close()
 	i.srcErr = errStoreOff
-	host := newFakeEngine()
+	host := newFakeEngine(v1)
 	st, err := i.Send(context.Background(), host, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -263,21 +272,26 @@ func TestSendThroughEngine(t *testing.T) {
 	if st.Route != FromEngine || st.Sent != 1 || st.Note != "" {
 		t.Errorf("stats = %+v, want 1 layer read through the local engine", st)
 	}
-	if got, _ := host.ImageInspect(context.Background(), img.ref); got.ID != img.id() {
-		t.Errorf("the host's image is %q, want %s", got.ID, img.id())
+	if got, _ := host.ImageInspect(context.Background(), v2.ref); got.ID != v2.id() {
+		t.Errorf("the host's image is %q, want %s", got.ID, v2.id())
 	}
 
-	os.WriteFile(filepath.Join(files, "app", "VERSION"), []byte("3\n"), 0o644)
-	host = newFakeEngine()
+	st, err = i.Send(context.Background(), newFakeEngine(), nil)
+	if err != nil || st.Route != FromSaveStream || st.Sent != 2 || st.Note != "" || len(e.created) != 1 {
+		t.Errorf("to a new host: %+v, %v, %d helpers; want both layers streamed from the save, no helper, no note", st, err, len(e.created)-1)
+	}
+
+	os.WriteFile(filepath.Join(files, "app", "VERSION"), []byte("5\n"), 0o644)
+	host = newFakeEngine(v1)
 	st, err = i.Send(context.Background(), host, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Route != FromSaveStream || !strings.Contains(st.Note, "through the local engine") || !strings.Contains(st.Note, "app/VERSION") {
-		t.Errorf("stats = %+v, want the save, with why the engine's read failed", st)
+	if st.Route != FromSavedArchive || st.Sent != 1 || !strings.Contains(st.Note, "through the local engine") || !strings.Contains(st.Note, "app/VERSION") {
+		t.Errorf("stats = %+v, want 1 layer filtered from the save, with why the engine's read failed", st)
 	}
-	if got, _ := host.ImageInspect(context.Background(), img.ref); got.ID != img.id() {
-		t.Errorf("the host's image is %q, want %s", got.ID, img.id())
+	if got, _ := host.ImageInspect(context.Background(), v2.ref); got.ID != v2.id() {
+		t.Errorf("the host's image is %q, want %s", got.ID, v2.id())
 	}
 	if len(e.created) != 2 || len(e.removed) != 2 || e.started {
 		t.Errorf("created %d helpers, removed %d, started %v", len(e.created), len(e.removed), e.started)
@@ -286,17 +300,17 @@ func TestSendThroughEngine(t *testing.T) {
 
 // An engine that keeps images elsewhere is asked once, not per host.
 func TestSendThroughEngineNotOverlay2(t *testing.T) {
-	e, img, _ := newHelperEngine(t)
+	e, v2, v1, _ := newHelperEngine(t)
 	e.upper = ""
-	i, err := Open(context.Background(), e, img.ref)
+	i, err := Open(context.Background(), e, v2.ref)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer i.Close()
 	i.srcErr = errStoreOff
 	for range 2 {
-		st, err := i.Send(context.Background(), newFakeEngine(), nil)
-		if err != nil || st.Route != FromSaveStream || !strings.Contains(st.Note, "no overlay2 directories") {
+		st, err := i.Send(context.Background(), newFakeEngine(v1), nil)
+		if err != nil || st.Route != FromSavedArchive || !strings.Contains(st.Note, "no overlay2 directories") {
 			t.Errorf("stats = %+v, %v; want the save, saying why", st, err)
 		}
 	}
