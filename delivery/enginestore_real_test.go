@@ -83,6 +83,12 @@ func loadCraftedImage(t *testing.T, local client.APIClient) (ref, id string, lay
 		add(named(dir, "opq/"), nil).
 		add(named(reg, "opq/.wh..wh..opq"), nil).
 		add(named(reg, "opq/new"), []byte("new\n")).
+		// The engine's copy walks names in order: it gives aa/link the
+		// contents and zz/real as a link to it, the other way round.
+		add(named(dir, "zz/"), nil).
+		add(named(reg, "zz/real"), []byte("linked\n")).
+		add(named(dir, "aa/"), nil).
+		add(tar.Header{Name: "aa/link", Typeflag: tar.TypeLink, Linkname: "zz/real"}, nil).
 		bytes()
 	layers = [][]byte{base, top}
 	config, _ := json.Marshal(map[string]any{
