@@ -12,8 +12,10 @@
 //
 // Where it can, ship reads those layers straight from the local engine's
 // layer store (layerstore.go), as the engine's own save copies every layer
-// to a temp directory first. Otherwise it saves the image once and filters
-// the archive.
+// to a temp directory first. Where it may not (a docker-group user), it has
+// the engine read them, through a helper container that is never started
+// (enginestore.go). Otherwise it saves the image once and filters the
+// archive.
 //
 // With the containerd image store (Docker 24+ with "containerd-snapshotter"
 // enabled, the default from 29), load wants every layer's file, so ship
@@ -55,6 +57,9 @@ type Image struct {
 	saveErr error
 	src     layerSource // the local layer store, when readable
 	srcErr  error       // why it is not
+	// engineErr says why the local engine cannot read its layer store
+	// for ship either, once that is known for good.
+	engineErr error
 }
 
 // Open finds ref in the local engine.
@@ -83,6 +88,9 @@ const (
 	// FromLayerStore read only the missing layers from the local engine's
 	// layer store on disk.
 	FromLayerStore Route = iota + 1
+	// FromEngine had the local engine read only the missing layers from
+	// its layer store, through a helper container.
+	FromEngine
 	// FromSaveStream streamed the local engine's whole save.
 	FromSaveStream
 	// FromSavedArchive saved the image to a temp file, then sent it
@@ -94,6 +102,8 @@ func (r Route) String() string {
 	switch r {
 	case FromLayerStore:
 		return "read from the local layer store"
+	case FromEngine:
+		return "read through the local engine"
 	case FromSaveStream:
 		return "streamed from docker save"
 	case FromSavedArchive:
@@ -141,11 +151,15 @@ func (img *Image) Send(ctx context.Context, remote client.APIClient, progress fu
 		present = nil
 		st.Note = "the host keeps images in containerd, whose load needs every layer"
 	} else {
-		a, err := img.fromStore(ctx, present)
+		a, route, done, err := img.fromStore(ctx, present)
 		if err == nil {
+			defer done()
+			st.Route = route
 			return img.sendArchive(ctx, remote, a, st, start, progress)
 		}
-		st.Note = err.Error()
+		if anyPresent(chainIDs(img.diffIDs), present) { // else none could send less
+			st.Note = err.Error()
+		}
 	}
 	if !img.saved() && !anyPresent(chainIDs(img.diffIDs), present) {
 		// The host needs everything: stream the save straight into the
@@ -171,22 +185,50 @@ func (img *Image) Send(ctx context.Context, remote client.APIClient, progress fu
 }
 
 // fromStore opens, from the local layer store, the archive of the layers
-// the host lacks; an error says why that store cannot serve.
-func (img *Image) fromStore(ctx context.Context, present map[string]bool) (*archive, error) {
-	src, err := img.source(ctx)
-	if err != nil {
-		return nil, err
-	}
+// the host lacks: read here if this process may, else by the local engine.
+// Call done once the archive is sent. An error says why neither serves.
+func (img *Image) fromStore(ctx context.Context, present map[string]bool) (a *archive, route Route, done func(), err error) {
 	tag, err := loadTag(img.Ref)
 	if err != nil {
-		return nil, err
+		return nil, 0, nil, err
 	}
-	return newArchive(src, img.ID, tag, img.diffIDs, missing(img.diffIDs, present))
+	need := missing(img.diffIDs, present)
+	src, err := img.source(ctx)
+	if err == nil {
+		a, err := newArchive(src, img.ID, tag, img.diffIDs, need)
+		return a, FromLayerStore, func() {}, err
+	}
+	if !anyPresent(chainIDs(img.diffIDs), present) {
+		// The engine's save, streamed, is as fast as reading every layer
+		// through the engine, and spools nothing here.
+		return nil, 0, nil, err
+	}
+	img.mu.Lock()
+	known := img.engineErr
+	img.mu.Unlock()
+	if known != nil {
+		return nil, 0, nil, fmt.Errorf("%w; %w", err, known)
+	}
+	es, engineErr := readThroughEngine(ctx, img.local, img.ID, img.diffIDs, need)
+	if engineErr != nil {
+		engineErr = fmt.Errorf("reading it through the local engine: %w", engineErr)
+		if errors.Is(engineErr, errNotOverlay2) { // no use trying again for another host
+			img.mu.Lock()
+			img.engineErr = engineErr
+			img.mu.Unlock()
+		}
+		return nil, 0, nil, fmt.Errorf("%w; %w", err, engineErr)
+	}
+	if a, err = newArchive(es, img.ID, tag, img.diffIDs, need); err != nil {
+		es.Close()
+		return nil, 0, nil, err
+	}
+	return a, FromEngine, func() { es.Close() }, nil
 }
 
 // sendArchive streams a to the host's load.
 func (img *Image) sendArchive(ctx context.Context, remote client.APIClient, a *archive, st Stats, start time.Time, progress func(Transfer)) (Stats, error) {
-	st.Route, st.Sent = FromLayerStore, len(a.parts)
+	st.Sent = len(a.parts)
 	pr, pw := io.Pipe()
 	go func() {
 		_, err := a.WriteTo(pw)

@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"sync/atomic"
@@ -96,15 +97,16 @@ func TestSendsOnlyMissingLayers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer local.Close()
-	base, code1, code2, code3 := make([]byte, 30<<20), make([]byte, 1<<20), make([]byte, 1<<20), make([]byte, 1<<20)
-	for _, b := range [][]byte{base, code1, code2, code3} {
+	base, code1, code2, code3, code4 := make([]byte, 30<<20), make([]byte, 1<<20), make([]byte, 1<<20), make([]byte, 1<<20), make([]byte, 1<<20)
+	for _, b := range [][]byte{base, code1, code2, code3, code4} {
 		rand.Read(b)
 	}
 	suffix := strings.ToLower(rand.Text()[:6])
-	refs := []string{"delivery-test-" + suffix + ":1", "delivery-test-" + suffix + ":2", "delivery-test-" + suffix + ":3"}
-	buildImage(t, local, refs[0], base, code1)
-	buildImage(t, local, refs[1], base, code2)
-	buildImage(t, local, refs[2], base, code3)
+	var refs []string
+	for i, code := range [][]byte{code1, code2, code3, code4} {
+		refs = append(refs, fmt.Sprintf("delivery-test-%s:%d", suffix, i+1))
+		buildImage(t, local, refs[i], base, code)
+	}
 
 	// Removed through h2's own socket: the SSH client below is closed by
 	// the time cleanups run.
@@ -172,15 +174,30 @@ func TestSendsOnlyMissingLayers(t *testing.T) {
 	if _, err := remote.ImageInspect(ctx, refs[2]); err == nil {
 		t.Error("an interrupted push left the image on the host")
 	}
-	// Again, as when the local layer store is not readable here: the
-	// engine's save, filtered.
+	// Again, as when the local layer store is not readable here (a
+	// docker-group user): the engine reads the layer for ship.
 	img.src, img.srcErr = nil, errors.New("no layer store in this test")
+	before := w.bytes.Load()
 	third, err := img.Send(ctx, remote, nil)
 	if err != nil {
 		t.Fatalf("push after an interrupted one: %v", err)
 	}
-	if third.Route != FromSavedArchive || third.Sent != 1 {
-		t.Errorf("without the layer store, sent %d layers (%s), want 1 filtered from docker save", third.Sent, third.Route)
+	if wire := w.bytes.Load() - before; third.Route != FromEngine || third.Sent != 1 || float64(wire) > 1.05*float64(changed) {
+		t.Errorf("without the layer store, sent %d layers, %d bytes (%s, %s), want 1 layer of at most 1.05 x %d read through the local engine", third.Sent, wire, third.Route, third.Note, changed)
+	}
+	// And when the engine cannot read it either: its save, filtered.
+	img, err = Open(ctx, local, refs[3])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer img.Close()
+	img.srcErr, img.engineErr = errors.New("no layer store in this test"), errors.New("no engine read in this test")
+	fourth, err := img.Send(ctx, remote, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fourth.Route != FromSavedArchive || fourth.Sent != 1 {
+		t.Errorf("without the layer store, sent %d layers (%s), want 1 filtered from docker save", fourth.Sent, fourth.Route)
 	}
 	for _, ref := range refs {
 		want, _ := local.ImageInspect(ctx, ref)

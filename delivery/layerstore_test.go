@@ -32,18 +32,29 @@ func fakeStoreDir(t *testing.T, config []byte) (root string, layer []byte, files
 	layer = buf.Bytes()
 
 	root = t.TempDir()
-	diffID := digest(layer)
-	layerDir := filepath.Join(root, "image", "overlay2", "layerdb", "sha256", strings.TrimPrefix(diffID, "sha256:"))
-	files = filepath.Join(root, "overlay2", "cacheid1", "diff")
+	files = addStoreLayer(t, root, digest(layer), "cacheid1", layer)
 	contentDir := filepath.Join(root, "image", "overlay2", "imagedb", "content", "sha256")
-	for _, d := range []string{layerDir, filepath.Join(files, "app"), contentDir} {
+	if err := os.MkdirAll(contentDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(contentDir, strings.TrimPrefix(digest(config), "sha256:")), config, 0o600)
+	return root, layer, files
+}
+
+// addStoreLayer puts layer into the store at root under chain, the way
+// Engine 20.10's overlay2 keeps it: its regular files in the cacheID's diff
+// directory, which it returns, and its tar-split data in the layerdb.
+func addStoreLayer(t *testing.T, root, chain, cacheID string, layer []byte) string {
+	t.Helper()
+	layerDir := filepath.Join(root, "image", "overlay2", "layerdb", "sha256", strings.TrimPrefix(chain, "sha256:"))
+	files := filepath.Join(root, "overlay2", cacheID, "diff")
+	for _, d := range []string{layerDir, files} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
-	os.WriteFile(filepath.Join(layerDir, "diff"), []byte(diffID), 0o644)
-	os.WriteFile(filepath.Join(layerDir, "cache-id"), []byte("cacheid1"), 0o644)
-	os.WriteFile(filepath.Join(contentDir, strings.TrimPrefix(digest(config), "sha256:")), config, 0o600)
+	os.WriteFile(filepath.Join(layerDir, "diff"), []byte(digest(layer)), 0o644)
+	os.WriteFile(filepath.Join(layerDir, "cache-id"), []byte(cacheID), 0o644)
 	// The tar-split data, as the engine records it when it registers a layer.
 	var meta bytes.Buffer
 	gz := gzip.NewWriter(&meta)
@@ -60,12 +71,17 @@ func fakeStoreDir(t *testing.T, config []byte) (root string, layer []byte, files
 		if err != nil {
 			break
 		}
-		if h.Typeflag == tar.TypeReg {
+		p := filepath.Join(files, h.Name)
+		switch h.Typeflag {
+		case tar.TypeDir:
+			os.MkdirAll(p, 0o755)
+		case tar.TypeReg:
 			b, _ := io.ReadAll(tr)
-			os.WriteFile(filepath.Join(files, h.Name), b, 0o644)
+			os.MkdirAll(filepath.Dir(p), 0o755)
+			os.WriteFile(p, b, 0o644)
 		}
 	}
-	return root, layer, files
+	return files
 }
 
 // The layer read back from the store is byte for byte the layer: its

@@ -1,7 +1,10 @@
 // Command delivery measures registry-less image delivery to a real host over
 // real SSH, against its anchor in the same run: the bytes on the wire and
 // the wall time of ship's push of a 120 MB image, first and after a
-// code-only change (one new 5 MB layer), against the classic
+// code-only change (one new 5 MB layer), as root (ship reads the local
+// layer store) and again as a docker-group user who cannot (nobody with
+// the socket's group: the local engine reads the layers for ship), against
+// the classic
 // `docker save | ssh HOST docker load` of the same two images, the local
 // engine's `docker save` alone, and the raw throughput of the SSH
 // connection, the ceiling for all. Then whole `ship deploy`s of that app
@@ -60,7 +63,11 @@ const (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx); err != nil {
+	do := run
+	if len(os.Args) == 2 && os.Args[1] == childFlag {
+		do = pushChild
+	}
+	if err := do(ctx); err != nil {
 		fmt.Fprintf(os.Stderr, "bench/delivery: %v\n", err)
 		os.Exit(1)
 	}
@@ -167,6 +174,19 @@ func run(ctx context.Context) error {
 	if err := removeImages(ctx, remote); err != nil {
 		return fmt.Errorf("%s: %w", h2.Name, err)
 	}
+	// The same two states, as a docker-group user who cannot read the
+	// local engine's data directory.
+	asUser, err := dockerGroupPushes(ctx, h1, h2, []string{first, code})
+	if err != nil {
+		return err
+	}
+	for i, scenario := range []string{"ship as a docker-group user, first push", "ship as a docker-group user, code-only change"} {
+		asUser[i].scenario = fmt.Sprintf("%s (%s)", scenario, asUser[i].scenario)
+	}
+	results = append(results, asUser...)
+	if err := removeImages(ctx, remote); err != nil {
+		return fmt.Errorf("%s: %w", h2.Name, err)
+	}
 	// The same two states again.
 	for _, s := range []struct{ scenario, ref string }{
 		{"docker save | ssh docker load, first push", first},
@@ -197,7 +217,8 @@ func run(ctx context.Context) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Printf("\nship, first push / docker save | ssh docker load: %.2f\n\n", results[0].took.Seconds()/results[2].took.Seconds())
+	fmt.Printf("\nship, first push / docker save | ssh docker load: %.2f (as a docker-group user: %.2f)\n\n",
+		results[0].took.Seconds()/results[4].took.Seconds(), results[2].took.Seconds()/results[4].took.Seconds())
 	return deploys(ctx, b, h1, h2, local, remote, tmp)
 }
 
