@@ -12,7 +12,25 @@ import (
 // listed once. Replication is left empty: Statuses asks Litestream. Like
 // Statuses, it takes no lock and only reads.
 func HostStatuses(ctx context.Context, h *host.Host, c *config.Config, roles []string) ([]Status, error) {
+	dbs, err := locateRoles(ctx, h, c, roles)
+	if err != nil {
+		return nil, err
+	}
 	var out []Status
+	for _, db := range dbs {
+		s := Status{Database: db.Path, HostPath: db.HostPath, Warnings: []string{}}
+		if err := fileStatus(ctx, h, db, &s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// locateRoles finds the files of every database ship knows on the host
+// for roles, each once.
+func locateRoles(ctx context.Context, h *host.Host, c *config.Config, roles []string) ([]DB, error) {
+	var out []DB
 	seen := map[string]bool{}
 	for _, r := range roles {
 		dbs, err := locateKnown(ctx, h, c, r)
@@ -20,15 +38,10 @@ func HostStatuses(ctx context.Context, h *host.Host, c *config.Config, roles []s
 			return nil, err
 		}
 		for _, db := range dbs {
-			if seen[db.Path] {
-				continue
+			if !seen[db.Path] {
+				seen[db.Path] = true
+				out = append(out, db)
 			}
-			seen[db.Path] = true
-			s := Status{Database: db.Path, HostPath: db.HostPath, Warnings: []string{}}
-			if err := fileStatus(ctx, h, db, &s); err != nil {
-				return nil, err
-			}
-			out = append(out, s)
 		}
 	}
 	return out, nil

@@ -35,28 +35,21 @@ type Ownership struct {
 // ship knows on the host for roles: the app's user must be able to write
 // them all. It only stats, refusing links (owner.sh).
 func Ownerships(ctx context.Context, h *host.Host, c *config.Config, roles []string) ([]Ownership, error) {
+	dbs, err := locateRoles(ctx, h, c, roles)
+	if err != nil {
+		return nil, err
+	}
 	var out []Ownership
-	seen := map[string]bool{}
-	for _, r := range roles {
-		dbs, err := locateKnown(ctx, h, c, r)
+	for _, db := range dbs {
+		text, err := inVolume(ctx, h, db, ownerScript)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("read the owner of %s on %s: %w", db.HostPath, h.Name, err)
 		}
-		for _, db := range dbs {
-			if seen[db.Path] {
-				continue
-			}
-			seen[db.Path] = true
-			text, err := inVolume(ctx, h, db, ownerScript)
-			if err != nil {
-				return nil, fmt.Errorf("read the owner of %s on %s: %w", db.HostPath, h.Name, err)
-			}
-			o, err := parseOwners(db, text)
-			if err != nil {
-				return nil, fmt.Errorf("read the owner of %s on %s: %w", db.HostPath, h.Name, err)
-			}
-			out = append(out, o)
+		o, err := parseOwners(db, text)
+		if err != nil {
+			return nil, fmt.Errorf("read the owner of %s on %s: %w", db.HostPath, h.Name, err)
 		}
+		out = append(out, o)
 	}
 	return out, nil
 }

@@ -451,28 +451,7 @@ func TestKilledRestoreIsPutBack(t *testing.T) {
 	a.write(t, "live-only", 7)
 	want := sqlite(t, a.dbFile(t), "SELECT count(*) FROM records")
 
-	victim := a.proc(t, nil, "db", "restore", "--yes")
-	stdout, err := victim.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := victim.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { victim.Process.Kill(); victim.Wait() })
-	sc := bufio.NewScanner(stdout)
-	var seen strings.Builder
-	for sc.Scan() {
-		seen.WriteString(sc.Text() + "\n")
-		if strings.Contains(sc.Text(), "restoring /data/app.sqlite3 from") {
-			victim.Process.Kill()
-			break
-		}
-	}
-	victim.Wait()
-	if !strings.Contains(seen.String(), "restoring /data/app.sqlite3 from") {
-		t.Fatalf("db restore ended before it restored:\n%s", seen.String())
-	}
+	a.killAt(t, "restoring /data/app.sqlite3 from", "db", "restore", "--yes")
 
 	out := a.mustShip(t, "deploy", "--skip-build", "--version", "v2")
 	if !strings.Contains(out, "repair: a ship was stopped while it replaced the databases") || !strings.Contains(out, "put the databases back as they were") {
@@ -500,4 +479,32 @@ func TestKilledRestoreIsPutBack(t *testing.T) {
 		t.Errorf("after the repair and the deploy the app says %q", v)
 	}
 	a.write(t, "after", 3)
+}
+
+// killAt runs ship with args and kills it (SIGKILL) as soon as a line of
+// its stdout contains line. It fails the test if ship ends before that.
+// Call shipBinary first.
+func (a *app) killAt(t *testing.T, line string, args ...string) {
+	t.Helper()
+	victim := a.proc(t, nil, args...)
+	stdout, err := victim.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := victim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { victim.Process.Kill(); victim.Wait() })
+	sc := bufio.NewScanner(stdout)
+	var seen strings.Builder
+	for sc.Scan() {
+		seen.WriteString(sc.Text() + "\n")
+		if strings.Contains(sc.Text(), line) {
+			victim.Process.Kill()
+			victim.Wait()
+			return
+		}
+	}
+	victim.Wait()
+	t.Fatalf("ship %s ended before it printed %q:\n%s", strings.Join(args, " "), line, seen.String())
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -296,23 +295,7 @@ func TestProxiedDataOperationsUseMaintenance(t *testing.T) {
 	// maintenance; the next command puts the data back, starts the app
 	// and ends the maintenance it began.
 	shipBinary(t)
-	victim := a.proc(t, nil, "db", "restore", "--yes")
-	stdout, err := victim.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := victim.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { victim.Process.Kill(); victim.Wait() })
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() {
-		if strings.Contains(sc.Text(), "restoring /data/app.sqlite3 from") {
-			victim.Process.Kill()
-			break
-		}
-	}
-	victim.Wait()
+	a.killAt(t, "restoring /data/app.sqlite3 from", "db", "restore", "--yes")
 	if got := fetch(url + "/version"); got.code != http.StatusServiceUnavailable {
 		t.Errorf("with db restore killed: %d %q, want the data maintenance's 503", got.code, got.body)
 	}
