@@ -119,3 +119,14 @@ func clearJournal(ctx context.Context, h *host.Host, c *config.Config) error {
 	_, err := journal(context.WithoutCancel(ctx), h, c, "clear")
 	return err
 }
+
+// Interrupted names the replacement of databases a killed ship left
+// half-done on the host, or "" when there is none: the next mutating
+// command puts every database back (RepairData).
+func Interrupted(ctx context.Context, h *host.Host, c *config.Config) (string, error) {
+	j, err := readJournal(ctx, h, c)
+	if err != nil || j == nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s, stopped while %s", j.Why, j.Phase), nil
+}

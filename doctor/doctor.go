@@ -49,6 +49,7 @@ var checks = []func(ctx context.Context, t *Target) []Check{
 	volumeChecks,
 	writerChecks,
 	databaseChecks,
+	interruptedChecks,
 	litestreamChecks,
 	proxyChecks,
 	queueChecks,

@@ -452,6 +452,9 @@ func TestKilledRestoreIsPutBack(t *testing.T) {
 	want := sqlite(t, a.dbFile(t), "SELECT count(*) FROM records")
 
 	a.killAt(t, "restoring /data/app.sqlite3 from", "db", "restore", "--yes")
+	if out, _, code := a.ship(t, "doctor"); code != exitFailed || !strings.Contains(out, "fail  data operations: a ship was killed while it replaced the databases (before-restore-") {
+		t.Errorf("ship doctor after the kill: exit %d\n%s", code, out)
+	}
 
 	out := a.mustShip(t, "deploy", "--skip-build", "--version", "v2")
 	if !strings.Contains(out, "repair: a ship was stopped while it replaced the databases") || !strings.Contains(out, "put the databases back as they were") {

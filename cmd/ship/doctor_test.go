@@ -145,6 +145,7 @@ func TestDoctor(t *testing.T) {
 		"route doctorck-web":           "kamal-proxy routes doctorck-web",
 		"retained web":                 "retained v1, each with its restore point",
 		"queue":                        "free",
+		"data operations":              "none left half-done",
 		"host tools":                   "bash, flock, sqlite3",
 		"disk volume doctorck_data":    "free of",
 		"disk Docker's data root":      "free of",
