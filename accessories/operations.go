@@ -87,6 +87,25 @@ func prepareAccessory(ctx context.Context, h *host.Host, c *config.Config, a *co
 	return ct, nil
 }
 
+// Prepare puts an accessory's files, env file and image on the host, as
+// Run does before a one-off, and returns its container's spec and its env
+// file on the host: for one-offs a script on the host starts itself (the
+// fire drill's restores), which read the credentials from that file.
+func Prepare(ctx context.Context, h *host.Host, local client.APIClient, c *config.Config, a *config.Accessory) (*spec.Container, string, error) {
+	ct, err := prepareAccessory(ctx, h, c, a)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := ensureAccessoryImage(ctx, h, local, c, a, io.Discard); err != nil {
+		return nil, "", err
+	}
+	home, err := h.Home(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	return ct, spec.AccessoryEnvFile(home, c, a), nil
+}
+
 // OneOff is a command run to its end in a new container of an accessory's
 // image, configuration and environment (a Litestream restore, say).
 type OneOff struct {
