@@ -128,7 +128,8 @@ replica_age() {
 	litestream ltx -json -level all "${config_args[@]}" "$1" >"$tmp/ltx.json" 2>/dev/null || { echo null; return; }
 	newest=$(sqlite3 :memory: "SELECT max(json_extract(value, '\$.timestamp')) FROM json_each(readfile('$tmp/ltx.json'))" 2>/dev/null)
 	[ -n "$newest" ] || { echo null; return; }
-	echo $(($(date +%s) - $(date -d "$newest" +%s)))
+	newest=$(date -d "$newest" +%s 2>/dev/null) || { echo null; return; }
+	echo $(($(date +%s) - newest))
 }
 
 # restore_db restores, checks and compares database number $1; it sets
@@ -290,6 +291,10 @@ drill() {
 	printf '{"time":%s,"ok":%s,"problem":%s,"seconds":%s,"restore_seconds":%s,"replica_age_seconds":%s,"booted":%s,"databases":[%s]}\n' \
 		"$(json "$started")" "$ok" "$(json "$problem")" "$(seconds "$t0" "$(now)")" "$restore_seconds" "$replica_age" "$booted" \
 		"$(IFS=,; echo "${entries[*]}")" >>"$log"
+	# A drill a minute is 1440 lines a day: keep the newest 10000 or so.
+	if [ "$(wc -l <"$log")" -gt 20000 ]; then
+		tail -n 10000 -- "$log" >"$log.trim" && mv -- "$log.trim" "$log"
+	fi
 	if [ "$ok" = true ]; then
 		echo "drill passed"
 		ping "${heartbeat-}"
