@@ -281,6 +281,16 @@ func TestDBDrillSchedule(t *testing.T) {
 	if seen := argv.Stop(); len(seen) > 0 {
 		t.Errorf("the ping URL's token was on a command line: %v", seen)
 	}
+
+	// ship remove takes the schedule with the app.
+	a.mustShip(t, "db", "drill", "--schedule", "daily")
+	out = a.mustShip(t, "remove", "--confirmed")
+	if !strings.Contains(out, "removed drillsched-drill") {
+		t.Errorf("ship remove:\n%s", out)
+	}
+	if left := a.drillLeftovers(t, false); len(left) > 0 {
+		t.Errorf("left behind after ship remove: %v", left)
+	}
 }
 
 // fileHashes is the SHA-256 of the database file and its WAL and SHM.
