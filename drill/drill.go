@@ -57,6 +57,7 @@ func script() string { return database.LinkSafe() + "\n" + drillScript }
 type prepared struct {
 	chroot string // the host's chroot binary, in the image at the same path
 	conf   string // the drill's config file on the host
+	log    string // the drill log on the host
 }
 
 // prepare puts what a drill needs on the host: the Litestream image and
@@ -97,7 +98,7 @@ func prepare(ctx context.Context, h *host.Host, local client.APIClient, c *confi
 	if err := writeFiles(ctx, h, c, f, confName, text); err != nil {
 		return prepared{}, err
 	}
-	return prepared{chroot: strings.TrimSpace(stdout.String()), conf: f.config(confName)}, nil
+	return prepared{chroot: strings.TrimSpace(stdout.String()), conf: f.config(confName), log: f.log}, nil
 }
 
 // writeFiles writes the drill's config and its ping files; a URL the
@@ -157,7 +158,7 @@ func Install(ctx context.Context, h *host.Host, local client.APIClient, c *confi
 		_, rerr := Remove(context.WithoutCancel(ctx), h, c)
 		return errors.Join(fmt.Errorf("start %s: %w (no drill is scheduled now)", Name(c), err), rerr)
 	}
-	fmt.Fprintf(out, "%s runs a fire drill on schedule %q (host time); each appends to %s\n", Name(c), sched.Spec, p.conf[:strings.LastIndex(p.conf, "/drill/")]+"/drills.jsonl")
+	fmt.Fprintf(out, "%s runs a fire drill on schedule %q (host time); each appends to %s\n", Name(c), sched.Spec, p.log)
 	return nil
 }
 
