@@ -60,9 +60,9 @@ type prepared struct {
 	log    string // the drill log on the host
 }
 
-// prepare puts what a drill needs on the host: the Litestream image and
-// env file, the drill image, and the drill's config and ping files (0600,
-// in a 0700 directory), conf named confName.
+// prepare puts what a drill needs on the host: the Litestream image, the
+// drill image, and the drill's config, Litestream env and ping files
+// (0600, in a 0700 directory), conf named confName.
 func prepare(ctx context.Context, h *host.Host, local client.APIClient, c *config.Config, sched *Schedule, confName string) (prepared, error) {
 	a := database.Accessory(c)
 	if a == nil || c.Litestream == nil {
@@ -72,7 +72,7 @@ func prepare(ctx context.Context, h *host.Host, local client.APIClient, c *confi
 	if err != nil {
 		return prepared{}, err
 	}
-	acc, accEnv, err := accessories.Prepare(ctx, h, local, c, a)
+	acc, err := accessories.Prepare(ctx, h, local, c, a)
 	if err != nil {
 		return prepared{}, err
 	}
@@ -81,11 +81,12 @@ func prepare(ctx context.Context, h *host.Host, local client.APIClient, c *confi
 		return prepared{}, err
 	}
 	f := filesFor(home, c)
-	p := plan{name: c.ServiceAndDestination(), files: f, dbs: dbs, accEnv: accEnv, accessor: acc}
-	if c.Litestream.Drill.Boot {
-		p.bootEnv = bootEnvFile(home, c)
-	}
+	p := plan{name: c.ServiceAndDestination(), files: f, dbs: dbs, accEnv: f.env(), accessor: acc}
 	text, err := render(c, p, sched)
+	if err != nil {
+		return prepared{}, err
+	}
+	env, err := envFile(acc.Config.Env)
 	if err != nil {
 		return prepared{}, err
 	}
@@ -95,7 +96,7 @@ func prepare(ctx context.Context, h *host.Host, local client.APIClient, c *confi
 	if err := h.Shell.Run(ctx, cmd); err != nil {
 		return prepared{}, fmt.Errorf("build the drill image %s on %s: %s", Image, h.Name, firstOf(stderr.String(), err.Error()))
 	}
-	if err := writeFiles(ctx, h, c, f, confName, text); err != nil {
+	if err := writeFiles(ctx, h, c, f, confName, text, env); err != nil {
 		return prepared{}, err
 	}
 	return prepared{chroot: strings.TrimSpace(stdout.String()), conf: f.config(confName), log: f.log}, nil
@@ -103,9 +104,12 @@ func prepare(ctx context.Context, h *host.Host, local client.APIClient, c *confi
 
 // writeFiles writes the drill's config and its ping files; a URL the
 // config no longer has loses its file.
-func writeFiles(ctx context.Context, h *host.Host, c *config.Config, f files, confName string, text []byte) error {
+func writeFiles(ctx context.Context, h *host.Host, c *config.Config, f files, confName string, text, env []byte) error {
 	if err := host.WriteEnvFile(ctx, h, f.config(confName), text); err != nil {
 		return fmt.Errorf("drill config: %w", err)
+	}
+	if err := host.WriteEnvFile(ctx, h, f.env(), env); err != nil {
+		return fmt.Errorf("drill env file: %w", err)
 	}
 	pings := map[string]string{f.heartbeat(): c.Litestream.HeartbeatURL, f.failure(): c.Litestream.FailureURL}
 	var gone []string
@@ -174,7 +178,7 @@ func Remove(ctx context.Context, h *host.Host, c *config.Config) (bool, error) {
 		return found, err
 	}
 	f := filesFor(home, c)
-	return found, host.RemoveEnvFiles(ctx, h, []string{f.config("schedule"), f.heartbeat(), f.failure()})
+	return found, host.RemoveEnvFiles(ctx, h, []string{f.config("schedule"), f.env(), f.heartbeat(), f.failure()})
 }
 
 func removeContainer(ctx context.Context, h *host.Host, c *config.Config) (bool, error) {

@@ -24,7 +24,7 @@ umask 022
 conf=$1 mode=${2:-loop}
 [ -r "$conf" ] || { echo "the drill's config $conf is missing: run ship db drill --schedule again" >&2; exit 2; }
 
-run_args=() config_args=() dbs=() boot=0 boot_filters=() boot_args=() boot_cmd=() boot_command=()
+run_args=() config_args=() dbs=() boot=0 boot_filters=() boot_cmd=() boot_command=()
 while IFS= read -r line || [ -n "$line" ]; do
 	key=${line%% *} val=${line#* }
 	case $key in
@@ -48,7 +48,6 @@ while IFS= read -r line || [ -n "$line" ]; do
 	boot) boot=$val ;;
 	boot_filter) boot_filters+=("$val") ;;
 	boot_destination) boot_destination=$val ;;
-	boot_arg) boot_args+=("$val") ;;
 	boot_cmd) boot_cmd+=("$val") ;;
 	boot_check) boot_check=$val ;;
 	boot_wait) boot_wait=$val ;;
@@ -195,10 +194,10 @@ ping() {
 	fi
 }
 
-# app_image prints the image of the newest of the app's containers that
+# app_container prints the ID of the newest of the app's containers that
 # docker ps with $@ lists, in the destination.
-app_image() {
-	docker ps "$@" --format '{{.Label "destination"}}	{{.Image}}' "${boot_filters[@]}" |
+app_container() {
+	docker ps "$@" --format '{{.Label "destination"}}	{{.ID}}' "${boot_filters[@]}" |
 		awk -F '\t' -v d="${boot_destination-}" '$1 == d { print $2; exit }'
 }
 
@@ -208,12 +207,16 @@ app_image() {
 # it; and removes everything. It prints the problem, if any, on stdout,
 # and its progress on stderr.
 boot_app() {
-	local img net ct scratch i path litestream_path root dir file replica ltx_target target owner vols=() seen=, ip port check_path state status deadline
-	# The running version's image; else the newest container's (the app
-	# may be stopped for maintenance).
-	img=$(app_image --filter status=running)
-	[ -n "$img" ] || img=$(app_image -a)
-	[ -n "$img" ] || { echo "no container of the app to take the image from: deploy first"; return; }
+	local src img net ct scratch i path litestream_path root dir file replica ltx_target target owner vols=() seen=, ip port check_path state status deadline
+	# The running version's image and environment; else the newest
+	# container's (the app may be stopped for maintenance). The environment
+	# holds the app's secrets: it goes to a file in the drill's private
+	# directory, never argv.
+	src=$(app_container --filter status=running)
+	[ -n "$src" ] || src=$(app_container -a)
+	[ -n "$src" ] || { echo "no container of the app to take the image from: deploy first"; return; }
+	img=$(docker inspect -f '{{.Config.Image}}' "$src") || { echo "could not inspect the app's container $src"; return; }
+	(umask 077 && docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$src" >"$tmp/app.env") || { echo "could not read the app's environment"; return; }
 	scratch="$tmp/boot"
 	for i in "${!dbs[@]}"; do
 		IFS=$'\t' read -r path litestream_path root dir file replica ltx_target target <<<"${dbs[$i]}"
@@ -229,7 +232,7 @@ boot_app() {
 	ct="$net"
 	docker network create --label ship.drill="$name" "$net" >/dev/null || { echo "could not create the network $net"; return; }
 	echo "booting $img on the restored copy as $ct" >&2
-	if ! docker run -d --name "$ct" --label ship.drill="$name" --network "$net" "${vols[@]}" "${boot_args[@]}" "$img" "${boot_cmd[@]}" >/dev/null; then
+	if ! docker run -d --name "$ct" --label ship.drill="$name" --network "$net" "${vols[@]}" --env-file "$tmp/app.env" "$img" "${boot_cmd[@]}" >/dev/null; then
 		docker network rm "$net" >/dev/null 2>&1
 		echo "could not start $img on the restored copy"
 		return

@@ -44,6 +44,7 @@ type files struct {
 func (f files) config(name string) string { return path.Join(f.dir, name+".conf") }
 func (f files) heartbeat() string         { return path.Join(f.dir, "heartbeat.curl") }
 func (f files) failure() string           { return path.Join(f.dir, "failure.curl") }
+func (f files) env() string               { return path.Join(f.dir, "litestream.env") }
 
 func filesFor(home string, c *config.Config) files {
 	return files{dir: spec.DrillDir(home, c), log: spec.DrillLog(home, c)}
@@ -54,9 +55,8 @@ type plan struct {
 	name     string // SERVICE[-DESTINATION], the containers' prefix
 	files    files
 	dbs      []database.DB
-	accEnv   string // the Litestream accessory's env file
+	accEnv   string // the Litestream environment, in Docker's env-file format
 	accessor *spec.Container
-	bootEnv  string // the primary role's env file
 }
 
 // render writes the drill's config for sched (nil for a one-off).
@@ -122,7 +122,6 @@ func renderBoot(h *hostConfig, c *config.Config, p plan) error {
 	if c.Destination != "" {
 		h.add("boot_destination", c.Destination)
 	}
-	h.add("boot_arg", "--env-file", p.bootEnv)
 	if r.Cmd != "" {
 		words, err := shellquote.Split(r.Cmd)
 		if err != nil {
@@ -162,14 +161,23 @@ func flag(b bool) string {
 	return "0"
 }
 
+// envFile is the Litestream accessory's environment (its credentials) as
+// docker run --env-file reads it: KEY=VALUE, the value as it is, one a
+// line. ship's own env files quote their values, which Docker would keep.
+func envFile(env []string) ([]byte, error) {
+	var b []byte
+	for _, kv := range env {
+		if strings.ContainsAny(kv, "\n\r") {
+			k, _, _ := strings.Cut(kv, "=")
+			return nil, fmt.Errorf("the Litestream accessory's %s holds a line break, which docker run --env-file cannot pass", k)
+		}
+		b = append(b, kv+"\n"...)
+	}
+	return b, nil
+}
+
 // pingFile is curl's config naming url: the URL travels to curl in a
 // file, never on its command line.
 func pingFile(url string) []byte {
 	return []byte("url = \"" + url + "\"\n")
-}
-
-// bootEnvFile is the primary role's env file, which the booted app reads
-// as the running version does.
-func bootEnvFile(home string, c *config.Config) string {
-	return spec.EnvFile(home, c, c.PrimaryRole)
 }

@@ -79,16 +79,21 @@ func TestRender(t *testing.T) {
 	c.Roles = []*config.Role{{Name: "web", Healthcheck: config.Healthcheck{Path: "/up", Port: 3000}}}
 	c.DeployTimeout = 30 * time.Second
 	p := testPlan()
-	p.bootEnv = "/root/.ship/apps/shop/env/web.env"
 	b, err = render(c, p, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"boot 1\n", "boot_arg --env-file\nboot_arg /root/.ship/apps/shop/env/web.env\n", "boot_check /up\t3000\n", "boot_wait 30\n",
+	for _, want := range []string{"boot 1\n", "boot_check /up\t3000\n", "boot_wait 30\n",
 		"boot_command bin/rails\nboot_command runner\nboot_command User.count\n", "boot_filter label=service=shop\n"} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("the boot drill's config lacks %q:\n%s", want, b)
 		}
+	}
+	if b, err := envFile([]string{"LITESTREAM_ACCESS_KEY_ID=k=ey \"x\"", "B=2"}); err != nil || string(b) != "LITESTREAM_ACCESS_KEY_ID=k=ey \"x\"\nB=2\n" {
+		t.Errorf("the Litestream env file: %q %v", b, err)
+	}
+	if _, err := envFile([]string{"K=a\nb"}); err == nil {
+		t.Error("a line break in an env value was passed to docker run --env-file")
 	}
 	p.dbs[0].Replica = "s3://a\nb"
 	if _, err := render(testConfig(), p, nil); err == nil {
