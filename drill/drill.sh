@@ -228,7 +228,7 @@ boot_app() {
 		in_list "$target" "$seen" || vols+=(-v "$scratch$target:$target")
 		seen+="$target,"
 	done
-	net="$name-drill-$RANDOM$RANDOM"
+	net="$name-drill-boot-$RANDOM$RANDOM"
 	ct="$net"
 	docker network create --label ship.drill="$name" "$net" >/dev/null || { echo "could not create the network $net"; return; }
 	echo "booting $img on the restored copy as $ct" >&2

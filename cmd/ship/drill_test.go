@@ -17,10 +17,12 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
 
 	"github.com/shipdeploy/ship/internal/testapp"
+	"github.com/shipdeploy/ship/internal/testhost"
 )
 
 // pings is a local HTTP server standing in for healthchecks.io: it
@@ -332,6 +334,7 @@ func TestDBDrillBoot(t *testing.T) {
 	}
 	a.mustShip(t, "accessory", "stop", "litestream")
 	live := fileHashes(t, a.dbFile(t))
+	mounts := watchVolumeMounts(t, a.h1, "drillboot_data")
 
 	e, code, out := a.drillNow(t)
 	if code != 0 || !e.OK || e.Booted == nil || !*e.Booted || e.Databases[0].Rows["records"] != 7 {
@@ -349,6 +352,17 @@ func TestDBDrillBoot(t *testing.T) {
 	if left := a.drillLeftovers(t, false); len(left) > 0 {
 		t.Errorf("the drill left behind: %v", left)
 	}
+	// The single-writer guard's view: the booted app never mounted the
+	// live volume, and the restores mounted it read-only.
+	seen := mounts()
+	if len(seen) == 0 {
+		t.Error("no mount of the live volume was seen, not even the restore's read-only one")
+	}
+	for _, m := range seen {
+		if strings.Contains(m, "-drill-boot-") || strings.HasSuffix(m, " rw") {
+			t.Errorf("a drill container mounted the live volume: %s", m)
+		}
+	}
 
 	// A drill command that fails fails the drill.
 	cfg := filepath.Join(a.dir, "config", "deploy.yml")
@@ -363,5 +377,50 @@ func TestDBDrillBoot(t *testing.T) {
 	}
 	if left := a.drillLeftovers(t, false); len(left) > 0 {
 		t.Errorf("the failed drill left behind: %v", left)
+	}
+}
+
+// watchVolumeMounts follows the engine's volume mount events for the
+// named volume from now on; the function it returns lists each as
+// "CONTAINER-NAME rw|ro".
+func watchVolumeMounts(t *testing.T, h *testhost.Host, volume string) func() []string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	cli := dockerClient(t, h)
+	msgs, errs := cli.Events(ctx, events.ListOptions{Filters: filters.NewArgs(filters.Arg("type", "volume"), filters.Arg("type", "container"))})
+	var mu sync.Mutex
+	names := map[string]string{}
+	var mounts []struct{ id, mode string }
+	go func() {
+		for {
+			select {
+			case m := <-msgs:
+				mu.Lock()
+				switch {
+				case m.Type == events.ContainerEventType && m.Action == events.ActionCreate:
+					names[m.Actor.ID] = m.Actor.Attributes["name"]
+				case m.Type == events.VolumeEventType && m.Action == events.ActionMount && m.Actor.ID == volume:
+					mode := "ro"
+					if m.Actor.Attributes["read/write"] == "true" {
+						mode = "rw"
+					}
+					mounts = append(mounts, struct{ id, mode string }{m.Actor.Attributes["container"], mode})
+				}
+				mu.Unlock()
+			case <-errs:
+				return
+			}
+		}
+	}()
+	return func() []string {
+		time.Sleep(time.Second) // let the stream catch up
+		mu.Lock()
+		defer mu.Unlock()
+		var out []string
+		for _, m := range mounts {
+			out = append(out, names[m.id]+" "+m.mode)
+		}
+		return out
 	}
 }
