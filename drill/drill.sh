@@ -124,9 +124,20 @@ litestream() {
 replica_age() {
 	local newest
 	[ "$ltx" = 1 ] || { echo null; return; }
-	litestream ltx -json -level all "${config_args[@]}" "$1" >"$tmp/ltx.json" 2>/dev/null || { echo null; return; }
-	newest=$(sqlite3 :memory: "SELECT max(json_extract(value, '\$.timestamp')) FROM json_each(readfile('$tmp/ltx.json'))" 2>/dev/null)
-	[ -n "$newest" ] || { echo null; return; }
+	if ! litestream ltx -json -level all "${config_args[@]}" "$1" >"$tmp/ltx.json" 2>"$tmp/ltx.err"; then
+		echo "could not list the replica's files for its age: $(tail -n 3 "$tmp/ltx.err")" >&2
+		echo null
+		return
+	fi
+	newest=$(sqlite3 :memory: "SELECT max(json_extract(value, '\$.timestamp')) FROM json_each(CAST(readfile('$tmp/ltx.json') AS TEXT))" 2>&1)
+	case $newest in
+	[0-9]*) ;;
+	*)
+		echo "could not read the replica's files for its age: $newest" >&2
+		echo null
+		return
+		;;
+	esac
 	newest=$(date -d "$newest" +%s 2>/dev/null) || { echo null; return; }
 	echo $(($(date +%s) - newest))
 }
