@@ -145,8 +145,8 @@ replica_age() {
 # restore_db restores, checks and compares database number $1; it sets
 # entry (its JSON) and problem ("" when it passed).
 restore_db() {
-	local i=$1 path litestream_path replica ltx_target copy attempt t0 out replica_rows live_rows bytes age rs=0
-	IFS=$'\t' read -r path litestream_path root dir file replica ltx_target <<<"${dbs[$i]}"
+	local i=$1 path litestream_path replica ltx_target target copy attempt t0 out replica_rows live_rows bytes age rs=0
+	IFS=$'\t' read -r path litestream_path root dir file replica ltx_target target <<<"${dbs[$i]}"
 	problem="" rows=null bytes=null
 	for attempt in 0 1 2 3; do
 		copy="$tmp/$i-$attempt-$file"
