@@ -107,11 +107,13 @@ func (a *backedUpApp) drillNow(t *testing.T) (drillEntry, int, string) {
 	return doc.Drill, code, out + errOut
 }
 
-// logLines is the drill log on h1 (this machine), one entry a line.
+// h1Home is the SSH user's home on h1, a directory on this machine.
+func h1Home() string { return filepath.Join(testhost.Dir(), "h1", "home") }
+
+// drillLog is the drill log on h1, one entry a line.
 func drillLog(t *testing.T, service string) []drillEntry {
 	t.Helper()
-	home, _ := os.UserHomeDir()
-	b, err := os.ReadFile(filepath.Join(home, ".ship", "apps", service, "drills.jsonl"))
+	b, err := os.ReadFile(filepath.Join(h1Home(), ".ship", "apps", service, "drills.jsonl"))
 	if err != nil && !os.IsNotExist(err) {
 		t.Fatal(err)
 	}
@@ -189,6 +191,7 @@ func TestDBDrillSchedule(t *testing.T) {
 		dockerClient(t, a.h1).ContainerRemove(context.Background(), "drillsched-drill", container.RemoveOptions{Force: true})
 	})
 	argv := testapp.ScanArgv(t, token)
+	os.Remove(filepath.Join(h1Home(), ".ship", "apps", a.service, "drills.jsonl")) // an earlier run's
 	a.mustShip(t, "setup", "--skip-build", "--version", "v1")
 	a.write(t, "first", 12)
 	a.waitSynced(t)
@@ -276,8 +279,7 @@ func TestDBDrillSchedule(t *testing.T) {
 	if left := a.drillLeftovers(t, false); len(left) > 0 {
 		t.Errorf("left behind after --unschedule: %v", left)
 	}
-	home, _ := os.UserHomeDir()
-	if _, err := os.Stat(filepath.Join(home, ".ship", "apps", a.service, "drill", "schedule.conf")); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(h1Home(), ".ship", "apps", a.service, "drill", "schedule.conf")); !os.IsNotExist(err) {
 		t.Errorf("--unschedule left the drill's config: %v", err)
 	}
 	if seen := argv.Stop(); len(seen) > 0 {
