@@ -68,6 +68,8 @@ func TestScriptsNeverFollowPlantedLinks(t *testing.T) {
 		{"put back: the directory set aside", map[string]string{"app.db.before-restore-1": "canary"}, putBackScript, []string{"app.db.before-restore-1"}, "app.db.before-restore-1"},
 		{"own like: the reference", map[string]string{"aside/app.db": "canary/precious"}, ownLikeScript, []string{"aside/app.db"}, ""},
 		{"status: the WAL", map[string]string{"app.db-wal": "canary/precious"}, statScript, nil, "app.db-wal"},
+		{"owner: the WAL", map[string]string{"app.db-wal": "canary/precious"}, ownerScript, nil, "app.db-wal"},
+		{"owner: the shared memory", map[string]string{"app.db-shm": "canary/precious"}, ownerScript, nil, "app.db-shm"},
 		{"count: the WAL", map[string]string{"app.db-wal": "canary/precious"}, countScript, nil, "app.db-wal"},
 		{"integrity: the shared memory", map[string]string{"app.db-shm": "canary/precious"}, integrityScript, nil, "app.db-shm"},
 		{"restore points: .ship", map[string]string{".ship": "canary"}, pointScript, nil, ".ship"},

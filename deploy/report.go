@@ -33,6 +33,13 @@ type Report struct {
 	TookSeconds   float64         `json:"took_seconds"`
 	Hosts         []OutcomeReport `json:"hosts"`
 	Error         string          `json:"error,omitempty"`
+	// Timeline is where the command's time went, per host: its steps add
+	// up to TookSeconds. Empty when the command ended before it selected
+	// hosts.
+	Timeline []HostTimeline `json:"timeline"`
+	// Clock records the timeline as the command runs; Finish reads it.
+	// nil records none.
+	Clock *Timeline `json:"-"`
 }
 
 // Newer is a deploy newer than this one from the same source: the one
@@ -117,7 +124,16 @@ func (r *Report) Redact(red *redact.Redactor) {
 // Finish sets the command's result, from the outcomes and err, the
 // command's own error.
 func (r *Report) Finish(err error) {
-	r.TookSeconds = seconds(time.Since(r.StartedAt))
+	end := time.Now()
+	took := end.Sub(r.StartedAt)
+	if r.Clock != nil {
+		took = end.Sub(r.Clock.start) // on the monotonic clock, as its steps are
+	}
+	r.TookSeconds = seconds(took)
+	r.Timeline = r.Clock.Steps(end)
+	if r.Timeline == nil {
+		r.Timeline = []HostTimeline{}
+	}
 	if err != nil {
 		r.Error = err.Error()
 	}
@@ -204,7 +220,7 @@ func (r *Report) Markdown() string {
 		fmt.Fprintf(&b, "**Failed**: %s\n\n", cell(orText(r.Error, "see the hosts below")))
 	}
 	if len(r.Hosts) == 0 {
-		return b.String()
+		return b.String() + timelineMarkdown(r.Timeline, r.TookSeconds)
 	}
 	b.WriteString("| Host | Role | Old version | New version | Swap | Health | Outcome |\n")
 	b.WriteString("| --- | --- | --- | --- | --- | --- | --- |\n")
@@ -229,6 +245,9 @@ func (r *Report) Markdown() string {
 	}
 	if len(errs) > 0 {
 		b.WriteString("\n" + strings.Join(errs, "\n") + "\n")
+	}
+	if tl := timelineMarkdown(r.Timeline, r.TookSeconds); tl != "" {
+		b.WriteString("\n" + tl)
 	}
 	return b.String()
 }

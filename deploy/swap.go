@@ -78,6 +78,13 @@ import (
 // well under a second, and always ends before kamal-proxy's max-pause: the
 // new version's health wait is cut short so that putting the old one back
 // fits too.
+//
+// The timeline (timeline.go) names each step's phases, in this order on
+// a host: 1 proxy, image; 2 and 3 create (a rollback: retained); wait for
+// the other hosts; 4 hook; wait for a boot slot; 5 check, copy, pause;
+// 6 stop; 7 check, restore point; 8 start, health, route; 9 record,
+// resume, audit (pruning meanwhile), prune, tag; or on failure stop,
+// undo, restore, tally, resume, audit; then wait for the other hosts.
 
 // Unit is one role on one host.
 type Unit struct {
@@ -144,9 +151,9 @@ type Request struct {
 	// Redactor hides the config's secrets in the audit log's entries,
 	// whose results quote errors; nil hides nothing.
 	Redactor *redact.Redactor
-	// Phase, if set, is told as the swap passes each phase, by name, for
-	// a -v timeline of where a deploy spends its time.
-	Phase func(what string)
+	// Timeline, if set, records each host's phases as the swap passes
+	// them: where the deploy's time goes.
+	Timeline *Timeline
 }
 
 // Outcome is how one role on one host ended.
@@ -196,7 +203,9 @@ func Run(ctx context.Context, req Request) []Outcome {
 	}
 	req.at(StepCreated)
 	if len(ready) > 0 && req.Hook != nil && !req.Rollback {
-		if err := req.Hook(ctx, "pre-deploy"); err != nil {
+		err := req.Hook(ctx, "pre-deploy")
+		req.Timeline.All(PhaseWait) // the hook marks itself
+		if err != nil {
 			for _, h := range ready {
 				for _, s := range swaps[h] {
 					s.discard(ctx)
@@ -220,20 +229,25 @@ func Run(ctx context.Context, req Request) []Outcome {
 			if s.prunes {
 				after.Go(func() { s.prune(ctx) })
 			}
+			s.mark(PhaseAudit)
 			s.audit(ctx, req, o)
 			serves = serves && o.Result != Failed
+			if s.prunes {
+				s.mark(PhasePrune)
+			}
 			after.Wait()
 			s.out.Close()
-			req.phase("pruned and audited")
 			mu.Lock()
 			outcomes = append(outcomes, o)
 			mu.Unlock()
 		}
 		if serves {
+			req.Timeline.Mark(name, "", PhaseTag)
 			out := req.Out.Prefixed("[" + name + "] ")
 			tagLatest(ctx, req.Hosts[name], req.Config, req.Version, out)
 			out.Close()
 		}
+		req.Timeline.Mark(name, "", PhaseWait)
 		// boot.wait: Kamal sleeps between its groups of boot.limit hosts;
 		// here the next host waits for this one's slot that long.
 		if w := req.Config.Boot.Wait; w > 0 && int(started.Load()) < len(ready) {
@@ -250,10 +264,9 @@ func (req Request) at(step Step) {
 	}
 }
 
-func (req Request) phase(what string) {
-	if req.Phase != nil {
-		req.Phase(what)
-	}
+// mark marks phase beginning on the swap's host, for its role.
+func (s *swap) mark(phase Phase) {
+	s.timeline.Mark(s.host.Name, s.unit.Role.Name, phase)
 }
 
 // audit records a swap's outcome in the host's audit log. A log that
@@ -293,9 +306,10 @@ type swap struct {
 	tally   func(ctx context.Context, h *host.Host, r *config.Role, from string, u *DataUndo, out io.Writer)
 	undone  *DataUndo // what undo did
 	at      func(Step)
-	phase   func(string)
-	noPrune bool // a redeploy keeps old containers
-	prunes  bool // the swap succeeded: prune once it has released requests
+	// timeline is Request.Timeline.
+	timeline *Timeline
+	noPrune  bool // a redeploy keeps old containers
+	prunes   bool // the swap succeeded: prune once it has released requests
 	// pausedAt is when the role's kamal-proxy service was paused; zero
 	// when it is not.
 	pausedAt time.Time
@@ -325,6 +339,8 @@ func prepare(ctx context.Context, req Request, local *localImage, h *host.Host, 
 	c := req.Config
 	out := req.Out.Prefixed("[" + h.Name + "] ")
 	defer out.Close()
+	req.Timeline.Mark(h.Name, "", PhaseProxy)
+	defer req.Timeline.Mark(h.Name, "", PhaseWait) // for the other hosts
 	if err := proxy.EnsureNetwork(ctx, h.Docker); err != nil {
 		return nil, err
 	}
@@ -338,9 +354,15 @@ func prepare(ctx context.Context, req Request, local *localImage, h *host.Host, 
 		return nil, err
 	}
 	if !req.Rollback {
+		req.Timeline.Mark(h.Name, "", PhaseImage)
 		if err := ensureImage(ctx, h, local, c, spec.ImageRef(c, req.Version), out); err != nil {
 			return nil, err
 		}
+	}
+	if req.Rollback {
+		req.Timeline.Mark(h.Name, "", PhaseRetained)
+	} else {
+		req.Timeline.Mark(h.Name, "", PhaseCreate)
 	}
 	home, err := h.Home(ctx)
 	if err != nil {
@@ -350,7 +372,7 @@ func prepare(ctx context.Context, req Request, local *localImage, h *host.Host, 
 	for _, u := range units {
 		s := &swap{cfg: c, unit: u, host: h, out: req.Out.Prefixed("[" + h.Name + " " + u.Role.Name + "] "),
 			target: spec.ContainerName(c, u.Role.Name, req.Version), version: req.Version,
-			data: req.Data, prepare: req.PrepareData, undo: req.Undo, tally: req.Tally, at: req.at, phase: req.phase, noPrune: req.Redeploy, maintenance: req.Maintenance}
+			data: req.Data, prepare: req.PrepareData, undo: req.Undo, tally: req.Tally, at: req.at, timeline: req.Timeline, noPrune: req.Redeploy, maintenance: req.Maintenance}
 		ct, err := spec.App(c, u.Role, u.Host, req.Version)
 		if err != nil {
 			return nil, err
@@ -384,7 +406,6 @@ func prepare(ctx context.Context, req Request, local *localImage, h *host.Host, 
 	for _, s := range swaps {
 		s.services, s.servicesErr, s.listed = list, err, true
 	}
-	req.phase("prepared")
 	return swaps, nil
 }
 
@@ -457,6 +478,7 @@ func (s *swap) findRetained(ctx context.Context) error {
 // run does steps 5 to 9.
 func (s *swap) run(ctx context.Context) Outcome {
 	s.start = time.Now()
+	s.mark(PhaseCheck)
 	d := s.host.Docker
 	olds, err := host.RunningContainers(ctx, s.host, s.cfg, s.unit.Role.Name)
 	if err != nil {
@@ -473,6 +495,7 @@ func (s *swap) run(ctx context.Context) Outcome {
 	if len(olds) == 1 && oldNames[0] == s.target {
 		fmt.Fprintf(s.out, "%s is already running\n", s.target)
 		s.health = Healthy
+		s.mark(PhaseRoute)
 		return s.outcomeFrom(from, Unchanged, route(ctx, s.host, s.cfg, s.unit.Role, s.target, s.cfg.DeployTimeout, s.out))
 	}
 
@@ -481,23 +504,23 @@ func (s *swap) run(ctx context.Context) Outcome {
 		s.discard(ctx)
 		return s.outcomeFrom(from, Failed, err)
 	}
-	s.phase("single-writer check passed")
 	release, err := s.prepareData(ctx, from)
 	if err != nil {
 		s.discard(ctx)
 		return s.outcomeFrom(from, Failed, err)
 	}
 	defer release()
-	s.phase("data prepared")
 	if err := s.pause(ctx, len(olds) > 0); err != nil {
 		s.discard(ctx)
 		return s.outcomeFrom(from, Failed, err)
 	}
-	s.phase("paused")
 	defer s.resume(ctx)
 
 	// 6. Stop the old version and make sure it has exited.
 	stopTimeout := int(s.unit.Role.StopTimeout.Seconds())
+	if len(oldNames) > 0 {
+		s.mark(PhaseStop)
+	}
 	for _, name := range oldNames {
 		fmt.Fprintf(s.out, "stopping %s\n", name)
 		if err := d.ContainerStop(ctx, name, container.StopOptions{Timeout: &stopTimeout}); err != nil {
@@ -508,16 +531,16 @@ func (s *swap) run(ctx context.Context) Outcome {
 		}
 	}
 
-	s.phase("stopped")
-
 	// 7. Nothing may write to the volumes now. If something started
 	// writing since step 5, restarting the old version would make two
 	// writers as surely as starting the new one: leave both stopped.
+	s.mark(PhaseCheck)
 	if err := guard.Check(ctx, d, s.cfg); err != nil {
 		return s.outcomeFrom(from, Failed, fmt.Errorf("%w; %s is stopped and stays stopped until the volume is free: then run ship app start", err, strings.Join(oldNames, ", ")))
 	}
 
 	if s.data != nil {
+		s.mark(PhaseRestorePoint)
 		if err := s.data(ctx, s.host, s.unit.Role, from, s.out); err != nil {
 			s.discard(ctx)
 			return s.outcomeFrom(from, Failed, s.restore(ctx, oldNames, err))
@@ -525,36 +548,36 @@ func (s *swap) run(ctx context.Context) Outcome {
 	}
 
 	s.at(StepStopped)
-	s.phase("data step done")
 
 	// 8. Start the new version and wait for it to be healthy.
+	s.mark(PhaseStart)
 	fmt.Fprintf(s.out, "starting %s\n", s.target)
 	err = d.ContainerStart(ctx, s.target, container.StartOptions{})
 	s.at(StepStarted)
-	s.phase("started")
 	if err == nil {
+		s.mark(PhaseHealth)
 		err = waitHealthy(ctx, s.host, s.target, checkFor(s.cfg, s.unit.Role), s.healthBudget())
 	}
-	s.phase("healthy")
 	if err == nil {
+		s.mark(PhaseRoute)
 		err = route(ctx, s.host, s.cfg, s.unit.Role, s.target, s.healthBudget(), s.out)
 	}
-	s.phase("routed")
 	s.health = Unhealthy
 	if err == nil {
 		s.health = Healthy
 		fmt.Fprintf(s.out, "%s is healthy (%.1fs)\n", s.target, time.Since(s.start).Seconds())
+		s.mark(PhaseRecord)
 		if err := recordHealthy(ctx, s.host, s.cfg, s.unit.Role.Name, s.version); err != nil {
 			fmt.Fprintf(s.out, "record healthy version: %v\n", err)
 		}
 		s.resume(ctx)
-		s.phase("released")
 		s.prunes = !s.noPrune
 		return s.outcomeFrom(from, s.result(), nil)
 	}
 
 	// 9. Put the old version back, and its data if the new version
 	// changed a schema.
+	s.mark(PhaseStop)
 	fmt.Fprintf(s.out, "%s failed: %v\n", s.target, err)
 	if logs := host.LogTail(context.WithoutCancel(ctx), s.host, s.target, 20); logs != "" {
 		fmt.Fprintf(s.out, "last log lines of %s:\n%s\n", s.target, indent(logs))
@@ -584,6 +607,7 @@ func (s *swap) prepareData(ctx context.Context, from string) (func(), error) {
 	if s.prepare == nil {
 		return func() {}, nil
 	}
+	s.mark(PhaseCopy)
 	data, release, err := s.prepare(ctx, s.host, s.unit.Role, from, s.out)
 	if err != nil {
 		return nil, err
@@ -604,6 +628,7 @@ func (s *swap) undoData(ctx context.Context, from string) {
 	if s.undo == nil {
 		return
 	}
+	s.mark(PhaseUndo)
 	ctx = context.WithoutCancel(ctx) // the old version's data goes back with it, cancelled or not
 	if err := guard.Check(ctx, s.host.Docker, s.cfg); err != nil {
 		s.undone = &DataUndo{Check: DataNotChecked, Note: fmt.Sprintf("the databases were left alone: %v", err)}
@@ -618,6 +643,7 @@ func (s *swap) tallyData(ctx context.Context, from string) {
 	if s.tally == nil || s.undone == nil || len(s.undone.asides()) == 0 {
 		return
 	}
+	s.mark(PhaseTally)
 	s.tally(context.WithoutCancel(ctx), s.host, s.unit.Role, from, s.undone, s.out)
 }
 
@@ -629,6 +655,7 @@ func (s *swap) restore(ctx context.Context, oldNames []string, cause error) erro
 		return fmt.Errorf("%w; there was no previous version to restore", cause)
 	}
 	prev := oldNames[0]
+	s.mark(PhaseRestore)
 	if err := guard.Check(ctx, s.host.Docker, s.cfg); err != nil {
 		return fmt.Errorf("%w; not restarting %s: %v", cause, prev, err)
 	}
@@ -658,6 +685,7 @@ func (s *swap) pause(ctx context.Context, serving bool) error {
 	if s.unit.Role.Proxy == nil || !serving {
 		return nil
 	}
+	s.mark(PhasePause)
 	svc := spec.ProxyService(s.cfg, s.unit.Role.Name)
 	state, err := s.serviceState(ctx, svc)
 	if err != nil {
@@ -696,6 +724,7 @@ func (s *swap) resume(ctx context.Context) {
 		return
 	}
 	s.released = true
+	s.mark(PhaseResume)
 	svc := spec.ProxyService(s.cfg, s.unit.Role.Name)
 	if err := proxy.Resume(context.WithoutCancel(ctx), s.host.Docker, s.host.Shell.DialContext, svc); err != nil {
 		next := "the next ship command on this host resumes it"

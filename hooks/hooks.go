@@ -35,6 +35,15 @@ const (
 // go of its output.
 const waitDelay = time.Second
 
+// File is the hook's file: dir, relative to root unless absolute.
+func File(root, dir, name string) string {
+	file := filepath.Join(dir, name)
+	if !filepath.IsAbs(file) {
+		file = filepath.Join(root, file)
+	}
+	return file
+}
+
 // Run runs the hook name from dir, the hooks directory (config.HooksPath,
 // relative to root unless absolute), in root, the project root. The hook
 // gets this process's environment plus env's variables; its output goes to
@@ -45,10 +54,7 @@ const waitDelay = time.Second
 // kills whatever it started too. Its stdin is empty.
 func Run(ctx context.Context, root, dir, name string, env Env, stdout, stderr io.Writer) (ran bool, err error) {
 	hook := filepath.Join(dir, name) // as the user knows it
-	file := hook
-	if !filepath.IsAbs(file) {
-		file = filepath.Join(root, file)
-	}
+	file := File(root, dir, name)
 	info, err := os.Stat(file)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):

@@ -64,6 +64,15 @@ func TestRunAbsoluteDir(t *testing.T) {
 	}
 }
 
+func TestFile(t *testing.T) {
+	if got := File("/app", ".ship/hooks", PreDeploy); got != "/app/.ship/hooks/pre-deploy" {
+		t.Errorf("relative hooks dir: %s", got)
+	}
+	if got := File("/app", "/etc/hooks", PreDeploy); got != "/etc/hooks/pre-deploy" {
+		t.Errorf("absolute hooks dir: %s", got)
+	}
+}
+
 func TestRunExitStatus(t *testing.T) {
 	root := project(t, PreDeploy, "#!/bin/sh\necho 'build is red' >&2\nexit 3\n", 0o755)
 	var stderr bytes.Buffer

@@ -3,9 +3,10 @@
 # which is live, as its owner asks: one "ID<TAB>TICKET" line per live ticket,
 # oldest first; then "FREEZE<TAB>JSON" if frozen, and "HELD<TAB>JSON" if
 # the lock is held. A ticket file without its owner's lock is a dead
-# process's leftover and is removed here; tickets still being made are
-# named .ID (see holder.sh), which ls leaves out.
-dir="$HOME/$1" mine=${2-}
+# process's leftover and is removed here, unless $3 is "look": then it is
+# only left out. Tickets still being made are named .ID (see holder.sh),
+# which ls leaves out.
+dir="$HOME/$1" mine=${2-} look=${3-}
 if [ -d "$dir/tickets" ]; then
 	# Ticket names are holder.sh's digits and a dash, so ls's output splits
 	# safely; and ls leaves out the .ID files, as it must.
@@ -19,7 +20,7 @@ if [ -d "$dir/tickets" ]; then
 		# Another sweeper may hold the lock for an instant: wait that
 		# long, where a live owner holds it for good.
 		if flock -w 0.05 -x "$path" true 2>/dev/null; then
-			rm -f "$path"
+			[ "$look" = look ] || rm -f "$path"
 			continue
 		fi
 		printf '%s\t%s\n' "$f" "$(cat "$path" 2>/dev/null)"

@@ -470,6 +470,28 @@ func TestListShowsHolderAndWaitersAndSweepsTheDead(t *testing.T) {
 	}
 }
 
+// Look sees what List sees, but leaves a dead process's ticket where it
+// is: ship doctor changes nothing.
+func TestLookLeavesTheDead(t *testing.T) {
+	r := newLocalRunner(t)
+	a := hold(t, r, deploy("v1"), fast)
+	defer a.Release()
+	dead := filepath.Join(r.home, testDir, "tickets", "1000000000000000000-1")
+	if err := os.WriteFile(dead, []byte(`{"command":"deploy","version":"v9"}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st, err := Look(context.Background(), r, testDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Holder == nil || st.Holder.Version != "v1" || versions(st.Tickets) != "v1" {
+		t.Errorf("state = %+v", st)
+	}
+	if _, err := os.Stat(dead); err != nil {
+		t.Errorf("Look removed the dead ticket: %v", err)
+	}
+}
+
 func TestFreeze(t *testing.T) {
 	r := newLocalRunner(t)
 	ctx := context.Background()

@@ -31,12 +31,22 @@ func List(ctx context.Context, r ssh.Runner, dir string) (State, error) {
 	return listFor(ctx, r, dir, "")
 }
 
+// Look reads the queue as List does, but changes nothing: dead processes'
+// tickets are left out, and left in place (ship doctor only reads).
+func Look(ctx context.Context, r ssh.Runner, dir string) (State, error) {
+	return read(ctx, r, ssh.NamedScript("ship-queue", listScript, dir, "", "look"))
+}
+
 // listFor is List for the owner of ticket mine ("" for none), which is live
 // for as long as its owner asks: list.sh need not probe its lock, which
 // costs a live ticket flock's wait.
 func listFor(ctx context.Context, r ssh.Runner, dir, mine string) (State, error) {
+	return read(ctx, r, ssh.NamedScript("ship-queue", listScript, dir, mine))
+}
+
+// read runs list.sh as cmd and reads what it prints.
+func read(ctx context.Context, r ssh.Runner, cmd ssh.Cmd) (State, error) {
 	var out strings.Builder
-	cmd := ssh.NamedScript("ship-queue", listScript, dir, mine)
 	cmd.Stdout = &out
 	if err := r.Run(ctx, cmd); err != nil {
 		return State{}, fmt.Errorf("read the deploy queue: %w", err)

@@ -69,10 +69,11 @@ func (c *Conn) run(ctx context.Context, cmd Cmd, what string) error {
 	defer sess.Close()
 
 	stderr := &tail{}
-	pid := &pidWriter{w: stderr}
+	var w io.Writer = stderr
 	if cmd.Stderr != nil {
-		pid.w = io.MultiWriter(cmd.Stderr, stderr)
+		w = io.MultiWriter(cmd.Stderr, stderr)
 	}
+	pid := newPidWriter(w)
 	sess.Stdin, sess.Stdout, sess.Stderr = cmd.Stdin, cmd.Stdout, pid
 	// The shell sshd starts leads the session's process group; its pid
 	// comes first on stderr so that a cancel can kill the whole group.
@@ -87,8 +88,8 @@ func (c *Conn) run(ctx context.Context, cmd Cmd, what string) error {
 		// sshd refuses signal requests for root logins ("session signalling
 		// requires privilege separation"), hence the kill from another session.
 		sess.Signal(gossh.SIGKILL)
-		if pgid := pid.pid.Load(); pgid > 0 {
-			c.kill(pgid)
+		if err := c.killGroup(pid, done); err != nil {
+			return fmt.Errorf("%w; the remote command may still be running: %w", ctx.Err(), err)
 		}
 		return ctx.Err()
 	}
@@ -123,22 +124,66 @@ func (c *Conn) Output(ctx context.Context, args ...string) ([]byte, error) {
 	return stdout.Bytes(), err
 }
 
+// killGroup kills the process group of a cancelled command. Its pid comes
+// on stderr, which the session copies apart from stdout, so it can arrive
+// just after the cancel: wait for it, unless the command ends first.
+func (c *Conn) killGroup(pid *pidWriter, done <-chan error) error {
+	timeout := time.NewTimer(c.pool.cfg.ConnectTimeout)
+	defer timeout.Stop()
+	select {
+	case <-pid.read:
+	case <-done:
+		return nil
+	case <-timeout.C:
+		return errors.New("its process id never arrived")
+	}
+	pgid := pid.pid.Load()
+	if pgid <= 0 {
+		return errors.New("its process id was not the first line of its stderr")
+	}
+	return c.kill(pgid)
+}
+
 // kill sends SIGKILL to the remote process group pgid from a new session.
-func (c *Conn) kill(pgid int64) {
+// sshd may refuse new sessions for a moment when it is busy, so the kill
+// is tried again until the connect timeout: a kill given up on leaves a
+// process running on the server.
+func (c *Conn) kill(pgid int64) error {
 	ctx, cancel := context.WithTimeout(context.Background(), c.pool.cfg.ConnectTimeout)
 	defer cancel()
 	select {
 	case c.killers <- struct{}{}:
 		defer func() { <-c.killers }()
 	case <-ctx.Done():
-		return
+		return fmt.Errorf("kill process group %d: %w", pgid, ctx.Err())
 	}
+	for delay := 10 * time.Millisecond; ; delay = min(2*delay, time.Second) {
+		err := c.killOnce(ctx, pgid)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("kill process group %d: %w", pgid, err)
+		case <-time.After(delay):
+		}
+	}
+}
+
+// killOnce is one attempt of kill. kill(1) failing because the group is
+// already gone is success.
+func (c *Conn) killOnce(ctx context.Context, pgid int64) error {
 	sess, err := withClient(ctx, c, "kill", newSession)
 	if err != nil {
-		return
+		return err
 	}
 	defer sess.Close()
-	sess.Run(Quote("kill", "-s", "KILL", "--", "-"+strconv.FormatInt(pgid, 10)))
+	err = sess.Run(Quote("kill", "-s", "KILL", "--", "-"+strconv.FormatInt(pgid, 10)))
+	var exit *gossh.ExitError
+	if errors.As(err, &exit) {
+		return nil
+	}
+	return err
 }
 
 // pidWriter takes the first line written to it as a pid and passes the
@@ -148,6 +193,11 @@ type pidWriter struct {
 	line []byte // the first line, until its newline arrives
 	done bool
 	pid  atomic.Int64
+	read chan struct{} // closed once the first line is in
+}
+
+func newPidWriter(w io.Writer) *pidWriter {
+	return &pidWriter{w: w, read: make(chan struct{})}
 }
 
 func (p *pidWriter) Write(b []byte) (int, error) {
@@ -160,6 +210,7 @@ func (p *pidWriter) Write(b []byte) (int, error) {
 		return len(b), nil
 	}
 	p.done = true
+	defer close(p.read)
 	line, rest := append(p.line, b[:i+1]...), b[i+1:]
 	if pid, err := strconv.ParseInt(string(line[:len(line)-1]), 10, 64); err == nil {
 		p.pid.Store(pid)

@@ -149,7 +149,7 @@ func TestPidWriter(t *testing.T) {
 		{[]string{"bashrc noise\n", "real\n"}, 0, "bashrc noise\nreal\n"},
 	} {
 		var out bytes.Buffer
-		p := &pidWriter{w: &out}
+		p := newPidWriter(&out)
 		for _, w := range tt.writes {
 			if n, err := p.Write([]byte(w)); n != len(w) || err != nil {
 				t.Fatalf("Write(%q) = %d, %v", w, n, err)
@@ -157,6 +157,11 @@ func TestPidWriter(t *testing.T) {
 		}
 		if p.pid.Load() != tt.pid || out.String() != tt.passedOn {
 			t.Errorf("%q: pid %d, passed on %q", tt.writes, p.pid.Load(), out.String())
+		}
+		select {
+		case <-p.read:
+		default:
+			t.Errorf("%q: the first line is in, but read is not closed", tt.writes)
 		}
 	}
 }

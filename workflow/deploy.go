@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -74,7 +75,11 @@ func deployInto(ctx context.Context, r DeployRequest, rep *deploy.Report) error 
 		return err
 	}
 	rep.Service, rep.Destination = cfg.Service, cfg.Destination
+	if !r.SkipBuild {
+		rep.Clock.All(deploy.PhaseBuild)
+	}
 	version, err := buildVersion(ctx, r.Globals, cfg, r.Version, r.SkipBuild)
+	rep.Clock.All(deploy.PhaseLocal)
 	if err != nil {
 		return err
 	}
@@ -113,7 +118,10 @@ func rollbackInto(ctx context.Context, r RollbackRequest, rep *deploy.Report) er
 	}
 	rep.Service, rep.Destination = cfg.Service, cfg.Destination
 	if r.RestoreData {
-		if err := confirmRestoreData(ctx, r, cfg); err != nil {
+		rep.Clock.All(deploy.PhaseConfirm)
+		err := confirmRestoreData(ctx, r, cfg)
+		rep.Clock.All(deploy.PhaseLocal)
+		if err != nil {
 			return err
 		}
 	}
@@ -203,6 +211,10 @@ func swap(ctx context.Context, g Globals, cfg *config.Config, version string, op
 		return err
 	}
 	defer s.close()
+	if opts.report != nil {
+		s.timeline = opts.report.Clock
+	}
+	s.timeline.Hosts(s.hosts...)
 	roles, err := s.roles()
 	if err != nil {
 		return err
@@ -225,10 +237,12 @@ func swap(ctx context.Context, g Globals, cfg *config.Config, version string, op
 	if err := hook(ctx, hooks.PreConnect); err != nil {
 		return err
 	}
-	if err := s.connect(ctx); err != nil {
+	s.timeline.All(deploy.PhaseConnect)
+	err = s.connect(ctx)
+	s.timeline.All(deploy.PhaseLocal)
+	if err != nil {
 		return err
 	}
-	s.UI.Phasef("connected")
 	req := deploy.Request{
 		Config:      cfg,
 		Units:       deploy.Plan(cfg, s.hosts, roles),
@@ -243,7 +257,7 @@ func swap(ctx context.Context, g Globals, cfg *config.Config, version string, op
 		AtStep:      opts.atStep,
 		Redactor:    s.UI.Redactor,
 		ErrorPages:  pages,
-		Phase:       func(what string) { s.UI.Phasef("%s", what) },
+		Timeline:    s.timeline,
 	}
 	restoreVersion := ""
 	if opts.restoreData {
@@ -291,15 +305,17 @@ func swap(ctx context.Context, g Globals, cfg *config.Config, version string, op
 		start := time.Now()
 		outcomes := deploy.Run(ctx, req)
 		if !opts.rollback {
+			s.timeline.All(deploy.PhaseLatest)
 			s.record(ctx, a, version, outcomes)
 		}
+		s.timeline.All(deploy.PhaseReport)
 		if opts.report != nil {
 			opts.report.Add(outcomes)
 		}
-		s.UI.Phasef("swapped")
 		if err := s.printOutcomes(outcomes); err != nil {
 			return err
 		}
+		defer s.timeline.All(deploy.PhaseReport)
 		return s.hookRunner(hookCommand, version, time.Since(start))(ctx, hooks.PostDeploy)
 	})
 }
@@ -312,6 +328,9 @@ func (s *session) hookRunner(command, version string, runtime time.Duration) fun
 		Performer: audit.Performer(), Hosts: s.hosts, RecordedAt: time.Now(), Runtime: runtime,
 	}
 	return func(ctx context.Context, name string) error {
+		if _, err := os.Stat(hooks.File(s.cfg.Root, s.cfg.HooksPath, name)); err == nil {
+			s.timeline.All(deploy.PhaseHook)
+		}
 		ran, err := hooks.Run(ctx, s.cfg.Root, s.cfg.HooksPath, name, env, s.UI.Out, s.UI.Err)
 		if ran && err == nil {
 			s.UI.Infof("ran hook %s", name)

@@ -33,6 +33,7 @@ func (s *session) mutateOrdered(ctx context.Context, units []deploy.Unit, ticket
 	if timeout == 0 {
 		timeout = 30 * time.Minute
 	}
+	s.timeline.All(deploy.PhaseQueue)
 	held, err := queue.Join(ctx, s.pool.Conn(primary), queue.Dir(s.cfg.ServiceAndDestination()), ticket, queue.Options{
 		Timeout: timeout,
 		Progress: func(st queue.State) {
@@ -45,7 +46,6 @@ func (s *session) mutateOrdered(ctx context.Context, units []deploy.Unit, ticket
 		return s.superseded(ticket, err)
 	}
 	defer held.Release()
-	s.UI.Phasef("joined the queue")
 	ctx, cancel := held.Context(ctx)
 	defer cancel()
 	a := &admitted{ticket: held.Ticket}
@@ -54,6 +54,7 @@ func (s *session) mutateOrdered(ctx context.Context, units []deploy.Unit, ticket
 			return s.superseded(ticket, err)
 		}
 	}
+	s.timeline.All(deploy.PhaseRepair)
 	out := s.output()
 	for _, unit := range units {
 		w := out.Prefixed("[" + unit.Host.Address + " " + unit.Role.Name + "] ")
@@ -63,7 +64,7 @@ func (s *session) mutateOrdered(ctx context.Context, units []deploy.Unit, ticket
 			return err
 		}
 	}
-	s.UI.Phasef("repaired")
+	s.timeline.All(deploy.PhaseLocal)
 	return fn(ctx, a)
 }
 

@@ -12,8 +12,9 @@ import (
 
 // newReport starts a deploy's or rollback's report.
 func newReport(command, version string) *deploy.Report {
+	now := time.Now()
 	return &deploy.Report{Command: command, Version: version, Performer: audit.Performer(),
-		StartedAt: time.Now().UTC(), Hosts: []deploy.OutcomeReport{}}
+		StartedAt: now.UTC(), Hosts: []deploy.OutcomeReport{}, Clock: deploy.NewTimeline(now)}
 }
 
 // finish records how the command ended and returns its error. A deploy a

@@ -10,6 +10,7 @@ import (
 
 	"github.com/shipdeploy/ship/actions"
 	"github.com/shipdeploy/ship/config"
+	"github.com/shipdeploy/ship/deploy"
 	"github.com/shipdeploy/ship/fleet"
 	"github.com/shipdeploy/ship/host"
 	"github.com/shipdeploy/ship/ssh"
@@ -24,6 +25,8 @@ type session struct {
 	pool  *ssh.Pool
 	// engines holds each selected host's handle, once connect opened it.
 	engines map[string]*host.Host
+	// timeline records a deploy's phases; nil for other commands.
+	timeline *deploy.Timeline
 }
 
 // LoadConfig loads and validates the configuration the globals name,

@@ -73,17 +73,6 @@ func (u *UI) Debugf(format string, args ...any) {
 	}
 }
 
-// started is when ship started, near enough: Phasef's zero.
-var started = time.Now()
-
-// Phasef marks a phase of the command's work, timed from its start: shown
-// only with -v, to see where a command spends its time.
-func (u *UI) Phasef(format string, args ...any) {
-	if u.Verbose {
-		fmt.Fprintf(u.Err, "%6dms "+format+"\n", append([]any{time.Since(started).Milliseconds()}, args...)...)
-	}
-}
-
 // Warnf always shows, on stderr.
 func (u *UI) Warnf(format string, args ...any) {
 	fmt.Fprintf(u.Err, "warning: "+format+"\n", args...)

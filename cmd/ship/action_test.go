@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -213,6 +214,13 @@ func TestGitHubAction(t *testing.T) {
 		if !strings.Contains(res.Summary, want) {
 			t.Errorf("the summary lacks %q:\n%s", want, res.Summary)
 		}
+	}
+	// Where the time went: the host's timeline, its own boot (health)
+	// among the swap's steps.
+	timeline := regexp.MustCompile(`(?s)<details><summary>Timeline: where the [0-9.]+s went</summary>\n\n\*\*` + regexp.QuoteMeta(h1.Addr) +
+		`\*\*\n\n\| Step \| Role \| At \| Took \| Share \|\n.*\| connect \| - \|.*\| stop \| web \|.*\| start \| web \|.*\| health \| web \| [0-9.]+s \| [0-9.]+s \| [0-9]+% \|\n.*\| report \| - \|.*</details>`)
+	if !timeline.MatchString(res.Summary) {
+		t.Errorf("the summary has no timeline of %s:\n%s", h1.Addr, res.Summary)
 	}
 	warning := fmt.Sprintf("::warning file=config/deploy.ci.yml,line=%d,col=11,title=ship%%3A configuration::ssh.config: ship does not read OpenSSH config files",
 		strings.Count(ciConfig(t, a), "\n"))

@@ -135,6 +135,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer, red *redact.Redactor) *cl
 			proxyCommand(),
 			registryCommand(),
 			dbCommand(),
+			doctorCommand(),
 			queueCommand(),
 			lockCommand(),
 			auditCommand(),

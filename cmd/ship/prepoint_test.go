@@ -55,24 +55,22 @@ func TestRestorePointCopiedBeforeThePause(t *testing.T) {
 		}
 	}
 
-	// -v marks each phase with the milliseconds since ship started, in
-	// the order of the swap's spec: where a deploy's time goes.
-	var last int64
-	rest := out
-	for _, phase := range []string{"connected", "joined the queue", "repaired", "prepared",
-		"single-writer check passed", "data prepared", "paused", "stopped", "data step done",
-		"started", "healthy", "routed", "released", "swapped"} {
-		m := regexp.MustCompile(`(?m)^ *(\d+)ms ` + regexp.QuoteMeta(phase) + `$`).FindStringSubmatchIndex(rest)
-		if m == nil {
-			t.Errorf("-v shows no phase %q after the one before:\n%s", phase, out)
-			break
+	// -v shows where the deploy's time went: each step of the swap's
+	// spec, in its order, the copy before the stop (the app is not
+	// proxied: nothing pauses).
+	var steps []string
+	var last float64
+	for _, m := range regexp.MustCompile(`(?m)^  ([a-z][a-z ]*?)  +(\S+)  +(\d+\.\d{3})s  +\d+\.\d{3}s`).FindAllStringSubmatch(out, -1) {
+		at, _ := strconv.ParseFloat(m[3], 64)
+		if at < last {
+			t.Errorf("step %q at %.3fs, before the one before it (%.3fs)", m[1], at, last)
 		}
-		ms, _ := strconv.ParseInt(rest[m[2]:m[3]], 10, 64)
-		if ms < last {
-			t.Errorf("phase %q at %d ms, before the one before it (%d ms)", phase, ms, last)
-		}
-		last, rest = ms, rest[m[1]:]
+		last = at
+		steps = append(steps, strings.TrimSuffix(m[1]+" "+m[2], " -"))
 	}
+	inOrder(t, "deploy -v", steps, []string{"connect", "queue", "repair", "proxy", "image", "create",
+		"check web", "copy web", "stop web", "check web", "restore point web",
+		"start web", "health web", "route web", "record web", "audit web", "report"})
 
 	point := filepath.Join(filepath.Dir(db), ".ship", "restore-points", "v1", "app.sqlite3")
 	rows := "SELECT count(*) || ' ' || ifnull(sum(id), 0) || ' ' || ifnull(max(id), 0) FROM records"

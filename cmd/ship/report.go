@@ -16,10 +16,10 @@ import (
 // jsonFlag asks for one JSON document on stdout instead of the report.
 var jsonFlag = &cli.BoolFlag{Name: "json", Usage: "print one JSON document (docs/json.md); progress goes to stderr"}
 
-// reported runs a deploy or rollback and publishes how it ended: as one
-// JSON document with --json, and under GitHub Actions as the step's
-// outputs and summary. Whatever fails, the outputs are written, so a
-// workflow can act on result=failed.
+// reported runs a deploy or rollback and publishes how it ended: its
+// timeline with -v, as one JSON document with --json, and under GitHub
+// Actions as the step's outputs and summary. Whatever fails, the outputs
+// are written, so a workflow can act on result=failed.
 func reported(c *cli.Context, run func() (*deploy.Report, error)) error {
 	stdout := c.App.Writer
 	if c.Bool("json") {
@@ -27,6 +27,10 @@ func reported(c *cli.Context, run func() (*deploy.Report, error)) error {
 		defer func() { c.App.Writer = stdout }()
 	}
 	rep, err := run()
+	if global(c, "verbose").Bool("verbose") {
+		// -v: where the time went, per host, beside the progress.
+		deploy.WriteTimeline(c.App.ErrWriter, rep.Timeline, rep.TookSeconds)
+	}
 	if c.Bool("json") {
 		if jerr := writeJSON(stdout, rep); jerr != nil {
 			return errors.Join(err, jerr)

@@ -35,6 +35,9 @@ type ImageOptions struct {
 	// Links are symbolic links added to the image: absolute path to the
 	// link's target.
 	Links map[string]string
+	// User is the image's USER: a name (give /etc/passwd in Files) or
+	// uid[:gid]; "" is root.
+	User string
 }
 
 // Image builds the example app into an image tagged ref on the engine at
@@ -201,9 +204,10 @@ var appContext = sync.OnceValues(func() ([]byte, error) {
 })
 
 // withFiles adds opts' files and links to a build context, under extra/,
-// copied to / by a last Dockerfile line (COPY keeps links as links).
+// copied to / by a Dockerfile line (COPY keeps links as links), and a
+// last USER line for opts.User.
 func withFiles(buildCtx []byte, opts ImageOptions) ([]byte, error) {
-	if len(opts.Files) == 0 && len(opts.Links) == 0 {
+	if len(opts.Files) == 0 && len(opts.Links) == 0 && opts.User == "" {
 		return buildCtx, nil
 	}
 	var buf bytes.Buffer
@@ -222,7 +226,12 @@ func withFiles(buildCtx []byte, opts ImageOptions) ([]byte, error) {
 			return nil, fmt.Errorf("build context: %w", err)
 		}
 		if h.Name == "Dockerfile" {
-			data = append(data, "COPY extra/ /\n"...)
+			if len(opts.Files) > 0 || len(opts.Links) > 0 {
+				data = append(data, "COPY extra/ /\n"...)
+			}
+			if opts.User != "" {
+				data = append(data, "USER "+opts.User+"\n"...)
+			}
 			h.Size = int64(len(data))
 		}
 		if err := tw.WriteHeader(h); err != nil {
