@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/client"
@@ -220,7 +221,14 @@ func Now(ctx context.Context, h *host.Host, local client.APIClient, c *config.Co
 		if err != nil {
 			return nil, err
 		}
-		if s.Last == nil || res.StatusCode > 1 {
+		// The entry must be this drill's, not an older one: it began no
+		// earlier than the container, by the host's clock.
+		info, err := h.Docker.ContainerInspect(ctx, created.ID)
+		if err != nil {
+			return nil, fmt.Errorf("inspect %s: %w", name, err)
+		}
+		started, _ := time.Parse(time.RFC3339Nano, info.State.StartedAt)
+		if s.Last == nil || s.Last.Time.Before(started.Truncate(time.Second)) || res.StatusCode > 1 {
 			return nil, fmt.Errorf("the drill on %s exited with status %d before it logged a result:\n  %s", h.Name, res.StatusCode, host.LogTail(ctx, h, created.ID, 10))
 		}
 		return s.Last, nil
