@@ -21,6 +21,7 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
 
+	"github.com/shipdeploy/ship/drill"
 	"github.com/shipdeploy/ship/internal/testapp"
 	"github.com/shipdeploy/ship/internal/testhost"
 )
@@ -424,5 +425,28 @@ func watchVolumeMounts(t *testing.T, h *testhost.Host, volume string) func() []s
 			out = append(out, names[m.id]+" "+m.mode)
 		}
 		return out
+	}
+}
+
+// db status's drill lines: the schedule, the last drill and why it
+// failed, the last that passed, and the growth since the day before.
+func TestPrintDrills(t *testing.T) {
+	size := func(n int64) *int64 { return &n }
+	at := func(s string) time.Time { v, _ := time.Parse(time.RFC3339, s); return v }
+	before := drill.Entry{Time: at("2026-12-05T03:00:00Z"), OK: true, Databases: []drill.Database{{Path: "/data/a.db", Bytes: size(1 << 20)}}}
+	passed := drill.Entry{Time: at("2026-12-06T02:00:00Z"), OK: true, Databases: []drill.Database{{Path: "/data/a.db", Bytes: size(3 << 20)}}}
+	failed := drill.Entry{Time: at("2026-12-06T03:00:00Z"), Problem: "the replica was deleted", Databases: []drill.Database{{Path: "/data/a.db", Bytes: size(5 << 20)}}}
+	var b strings.Builder
+	printDrills(&b, drill.Summary{Schedule: "hourly", Running: true, Last: &failed, LastOK: &passed, DayBefore: &before}, "")
+	got := strings.Join(strings.Fields(b.String()), " ")
+	for _, want := range []string{"fire drills scheduled: hourly", "last drill FAILED at", ": the replica was deleted", "last passed passed at", "growth /data/a.db +4.0 MiB since the drill of"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("db status's drills lack %q:\n%s", want, b.String())
+		}
+	}
+	b.Reset()
+	printDrills(&b, drill.Summary{}, "")
+	if got := strings.Join(strings.Fields(b.String()), " "); got != "fire drills not scheduled (ship db drill --schedule daily) last drill none yet" {
+		t.Errorf("no drills: %q", got)
 	}
 }
