@@ -87,6 +87,21 @@ func prepareAccessory(ctx context.Context, h *host.Host, c *config.Config, a *co
 	return ct, nil
 }
 
+// Prepare puts an accessory's files, env file and image on the host, as
+// Run does before a one-off, and returns its container's spec: for
+// one-offs that a script on the host starts itself (the fire drill's
+// restores).
+func Prepare(ctx context.Context, h *host.Host, local client.APIClient, c *config.Config, a *config.Accessory) (*spec.Container, error) {
+	ct, err := prepareAccessory(ctx, h, c, a)
+	if err != nil {
+		return nil, err
+	}
+	if err := ensureAccessoryImage(ctx, h, local, c, a, io.Discard); err != nil {
+		return nil, err
+	}
+	return ct, nil
+}
+
 // OneOff is a command run to its end in a new container of an accessory's
 // image, configuration and environment (a Litestream restore, say).
 type OneOff struct {

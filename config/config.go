@@ -263,6 +263,14 @@ type Litestream struct {
 	Snapshot     LitestreamSnapshot `yaml:"snapshot,omitempty"`
 	SyncInterval time.Duration      `yaml:"sync_interval,omitempty"`
 	LagWarning   time.Duration      `yaml:"lag_warning"`
+	// HeartbeatURL is pinged after each fire drill that passes, and
+	// FailureURL, with the reason, after each that fails: the
+	// healthchecks.io convention, so silence means trouble. Either may
+	// hold a token: ship never prints them.
+	HeartbeatURL string `yaml:"heartbeat_url,omitempty"`
+	FailureURL   string `yaml:"failure_url,omitempty"`
+	// Drill is what a fire drill does beyond restoring and checking.
+	Drill LitestreamDrill `yaml:"drill,omitempty"`
 
 	// Written, when set, says the model was read from a hand-written
 	// Litestream accessory's litestream.yml rather than from the
@@ -299,6 +307,14 @@ type LitestreamReplica struct {
 	// The credentials, as the variables Litestream reads them from.
 	AccessKeyID     *EnvSecret `yaml:"access_key_id,omitempty"`
 	SecretAccessKey *EnvSecret `yaml:"secret_access_key,omitempty"`
+}
+
+// LitestreamDrill says whether a fire drill also boots the running
+// version's image on a scratch copy of the restored databases, and what it
+// then runs in it.
+type LitestreamDrill struct {
+	Boot    bool   `yaml:"boot,omitempty"`
+	Command string `yaml:"command,omitempty"` // split into words as a role's cmd and run in the booted container; non-zero fails the drill
 }
 
 // LitestreamSnapshot is how often full snapshots are taken and kept.

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/kballard/go-shellquote"
 	"gopkg.in/yaml.v3"
 
 	"github.com/shipdeploy/ship/runopts"
@@ -326,9 +327,40 @@ func (d *decoder) litestream(n *yaml.Node, p string) *Litestream {
 		},
 		"sync_interval": func(v *yaml.Node, kp string) { l.SyncInterval = d.duration(v, kp) },
 		"lag_warning":   func(v *yaml.Node, kp string) { l.LagWarning = d.duration(v, kp) },
+		"heartbeat_url": func(v *yaml.Node, kp string) { l.HeartbeatURL = d.pingURL(v, kp) },
+		"failure_url":   func(v *yaml.Node, kp string) { l.FailureURL = d.pingURL(v, kp) },
+		"drill": func(v *yaml.Node, kp string) {
+			d.object(v, kp, fields{
+				"boot": func(v *yaml.Node, kp string) { l.Drill.Boot = d.boolean(v, kp) },
+				"command": func(v *yaml.Node, kp string) {
+					l.Drill.Command = d.str(v, kp)
+					if _, err := shellquote.Split(l.Drill.Command); err != nil {
+						d.errorf(resolve(v), kp, "%v: it is split into words as a role's cmd is (write sh -c '...' for a shell)", err)
+					}
+				},
+			})
+			if l.Drill.Command != "" && !l.Drill.Boot {
+				d.errorf(resolve(v), kp+".command", "runs in the app booted on the restored copy: set boot: true too, or drop the command")
+			}
+		},
 	})
 	d.require(n, p, "databases", "replica")
 	return l
+}
+
+// pingURL is a fire drill's heartbeat or failure URL: http or https, on
+// one line (curl reads it from a config file). The URL is not echoed
+// back: it may hold a token.
+func (d *decoder) pingURL(n *yaml.Node, p string) string {
+	s := d.str(n, p)
+	u, err := url.Parse(s)
+	switch {
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		d.errorf(resolve(n), p, "should be an http:// or https:// URL (such as a healthchecks.io ping URL)")
+	case strings.ContainsAny(s, "\"\\\x00\r\n\t"):
+		d.errorf(resolve(n), p, "may not contain quotes, backslashes, tabs or line breaks: percent-encode them")
+	}
+	return s
 }
 
 // filePaths checks where an accessory's file or directory goes. Files are

@@ -107,6 +107,22 @@ dbs:
 	}
 }
 
+// The fire drill's keys: the ping URLs and what booting the app runs.
+func TestLitestreamDrillKeys(t *testing.T) {
+	dir := write(t, map[string]string{
+		"config/deploy.yml": litestreamBase + "  heartbeat_url: https://hc-ping.com/abc\n  failure_url: https://hc-ping.com/abc/fail\n  drill:\n    boot: true\n    command: bin/rails runner 'User.count'\n",
+		".ship/secrets":     "S3_KEY=a\nS3_SECRET=b\n",
+	})
+	c, err := load(t, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := c.Litestream
+	if l.HeartbeatURL != "https://hc-ping.com/abc" || l.FailureURL != "https://hc-ping.com/abc/fail" || !l.Drill.Boot || l.Drill.Command != "bin/rails runner 'User.count'" {
+		t.Errorf("litestream = %+v", l)
+	}
+}
+
 func TestLitestreamMistakes(t *testing.T) {
 	for _, tc := range []struct {
 		name, yaml, want string
@@ -121,6 +137,14 @@ func TestLitestreamMistakes(t *testing.T) {
 			"litestream.replica.url: sftp replicas are not supported by the litestream section yet"},
 		{"an accessory named litestream", litestreamBase + "accessories:\n  litestream: {image: busybox, host: 10.0.0.1}\n",
 			"accessories.litestream: the litestream section runs an accessory named litestream already"},
+		{"a heartbeat URL that is not http", litestreamBase + "  heartbeat_url: ftp://hc.example.com/x\n",
+			"deploy.yml:16:18: litestream.heartbeat_url: should be an http:// or https:// URL"},
+		{"a failure URL with a quote", litestreamBase + "  failure_url: 'https://hc.example.com/a\"b'\n",
+			"litestream.failure_url: may not contain quotes"},
+		{"a drill command without boot", litestreamBase + "  drill:\n    command: bin/check\n",
+			"litestream.drill.command: runs in the app booted on the restored copy: set boot: true too"},
+		{"a drill command that does not split", litestreamBase + "  drill:\n    boot: true\n    command: \"bin/check 'x\"\n",
+			"litestream.drill.command: Unterminated single-quoted string"},
 		{"a second replicator", litestreamBase + "accessories:\n  backup:\n    image: litestream/litestream:0.3.14\n    host: 10.0.0.1\n    volumes: [\"shop_storage:/data\"]\n",
 			"accessories.backup: is a second Litestream on the volume shop_storage"},
 	} {

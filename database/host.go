@@ -46,3 +46,7 @@ func inVolume(ctx context.Context, h *host.Host, db DB, script string, more ...s
 	args := append([]string{db.Root, db.relDir(), db.Name()}, more...)
 	return scriptAsRoot(ctx, h, safeScript+"\n"+script, args...)
 }
+
+// LinkSafe is safe.sh, the link-safe primitives, for a script of another
+// package that reads a live database as root (the fire drill's).
+func LinkSafe() string { return safeScript }

@@ -322,3 +322,13 @@ func HumanBytes(n int64) string {
 	}
 	return fmt.Sprintf("%d B", n)
 }
+
+// ReplicaArg names a database's replica to a litestream command as
+// ltxArgs does: its path in a hand-written configuration (with ConfigArgs),
+// else the replica's URL with the S3 settings in its query.
+func ReplicaArg(l *config.Litestream, db DB) string {
+	if l.Written != nil {
+		return db.Litestream
+	}
+	return replicaURL(l, db.Path)
+}

@@ -48,6 +48,13 @@ func checkFor(c *config.Config, r *config.Role) check {
 	return ck
 }
 
+// HealthCheck is the HTTP path and port ship checks a role's container
+// on ("" for no HTTP check), as a deploy does.
+func HealthCheck(c *config.Config, r *config.Role) (string, int) {
+	ck := checkFor(c, r)
+	return ck.path, ck.port
+}
+
 // waitHealthy waits until the container passes its check, within
 // deadline. It gives up at once if the container exits.
 func waitHealthy(ctx context.Context, h *host.Host, id string, ck check, deadline time.Duration) error {

@@ -27,3 +27,14 @@ func AccessoryDir(home string, c *config.Config, a *config.Accessory) string {
 func AccessoryEnvFile(home string, c *config.Config, a *config.Accessory) string {
 	return path.Join(AccessoryDir(home, c, a), "env")
 }
+
+// DrillDir holds the scheduled fire drill's config and ping files on the
+// host.
+func DrillDir(home string, c *config.Config) string {
+	return path.Join(AppDir(home, c), "drill")
+}
+
+// DrillLog is the fire drills' log on the host: one JSON line per drill.
+func DrillLog(home string, c *config.Config) string {
+	return path.Join(AppDir(home, c), "drills.jsonl")
+}

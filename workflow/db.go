@@ -11,6 +11,7 @@ import (
 	"github.com/shipdeploy/ship/config"
 	"github.com/shipdeploy/ship/database"
 	"github.com/shipdeploy/ship/deploy"
+	"github.com/shipdeploy/ship/drill"
 	"github.com/shipdeploy/ship/host"
 	"github.com/shipdeploy/ship/queue"
 )
@@ -25,6 +26,10 @@ type DBStatusRequest struct {
 type DBStatusResult struct {
 	Host      string
 	Databases []database.Status // in config order
+	// Drill is what the drill log says of the fire drills; DrillError
+	// why it could not be read.
+	Drill      drill.Summary
+	DrillError string
 }
 
 // DBStatus reads each database's size, WAL, journal mode, pages and
@@ -40,7 +45,11 @@ func DBStatus(ctx context.Context, r DBStatusRequest) (DBStatusResult, error) {
 	if err != nil {
 		return DBStatusResult{}, err
 	}
-	return DBStatusResult{Host: h.Name, Databases: statuses}, nil
+	res := DBStatusResult{Host: h.Name, Databases: statuses}
+	if res.Drill, err = drill.Last(ctx, h, s.cfg); err != nil {
+		res.DrillError = err.Error()
+	}
+	return res, nil
 }
 
 // DBVerifyRequest is ship db verify. The drill's progress goes to UI.Out.

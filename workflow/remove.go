@@ -11,8 +11,10 @@ import (
 	"github.com/shipdeploy/ship/accessories"
 	"github.com/shipdeploy/ship/app"
 	"github.com/shipdeploy/ship/config"
+	"github.com/shipdeploy/ship/database"
 	"github.com/shipdeploy/ship/delivery"
 	"github.com/shipdeploy/ship/deploy"
+	"github.com/shipdeploy/ship/drill"
 	"github.com/shipdeploy/ship/fleet"
 	"github.com/shipdeploy/ship/host"
 	"github.com/shipdeploy/ship/proxy"
@@ -75,6 +77,16 @@ func Remove(ctx context.Context, r RemoveRequest) error {
 			return err
 		}
 		err = fleet.EachPrefixed(ctx, out, hosts, 0, func(ctx context.Context, h string, w io.Writer) error {
+			// The scheduled fire drill first: it restores through Litestream.
+			if lh, err := database.Host(cfg); err == nil && lh == h {
+				removed, err := drill.Remove(ctx, s.engines[h], cfg)
+				if err != nil {
+					return fmt.Errorf("fire drill: %w", err)
+				}
+				if removed {
+					fmt.Fprintf(w, "removed %s\n", drill.Name(cfg))
+				}
+			}
 			for _, a := range accessories.On(cfg, h) {
 				if err := accessories.Remove(ctx, s.engines[h], cfg, a, w); err != nil {
 					return fmt.Errorf("accessory %s: %w", a.Name, err)

@@ -25,6 +25,20 @@ func dbCommand() *cli.Command {
 			{Name: "status", Usage: "size, WAL, journal mode, pages and replication lag of each database (takes no lock)", Flags: []cli.Flag{jsonFlag}, Action: dbStatus},
 			{Name: "verify", Usage: "restore the replica into a temporary copy on the host, check it, and compare row counts with the live database", Flags: []cli.Flag{jsonFlag}, Action: dbVerify},
 			{
+				Name:  "drill",
+				Usage: "the scheduled fire drill: --schedule installs it on the Litestream host (no ship needed there), --now runs one, --unschedule removes it",
+				Description: "A drill restores each database's replica into a scratch directory on the host, checks it, compares row counts with the live database\n" +
+					"(and with litestream.drill.boot, boots the app on a copy), appends one JSON line to ~/.ship/apps/SERVICE/drills.jsonl there,\n" +
+					"and pings litestream.heartbeat_url or failure_url. ship db status shows the last drills.",
+				Flags: append([]cli.Flag{
+					&cli.StringFlag{Name: "schedule", Usage: "hourly, daily or a 5-field cron expression (\"*/15 * * * *\"), in the host's time; replaces any schedule"},
+					&cli.BoolFlag{Name: "now", Usage: "run one drill now, as the schedule does, and print its result"},
+					&cli.BoolFlag{Name: "unschedule", Usage: "remove the schedule (the log stays)"},
+					jsonFlag,
+				}, queueFlags()...),
+				Action: dbDrill,
+			},
+			{
 				Name:  "restore",
 				Usage: "replace the live databases with the replica: stops the app, sets the current files aside, restores, checks, starts",
 				Flags: append([]cli.Flag{
@@ -56,7 +70,7 @@ func dbStatus(c *cli.Context) error {
 		return err
 	}
 	if c.Bool("json") {
-		return writeJSON(c.App.Writer, map[string]any{"host": st.Host, "databases": st.Databases})
+		return writeJSON(c.App.Writer, map[string]any{"host": st.Host, "databases": st.Databases, "drill": drillDoc(st.Drill, st.DrillError)})
 	}
 	for i, s := range st.Databases {
 		if i > 0 {
@@ -64,6 +78,8 @@ func dbStatus(c *cli.Context) error {
 		}
 		printStatus(c.App.Writer, st.Host, s)
 	}
+	fmt.Fprintln(c.App.Writer)
+	printDrills(c.App.Writer, st.Drill, st.DrillError)
 	return nil
 }
 
