@@ -8,7 +8,9 @@
 // `docker save | ssh HOST docker load` of the same two images, the local
 // engine's `docker save` alone, and the raw throughput of the SSH
 // connection, the ceiling for all. Then whole `ship deploy`s of that app
-// to the host: after a code-only change, and with the image already there.
+// to the host: after a code-only change, and with the image already there,
+// against the host engine's own load of the changed layer alone, the
+// floor of the difference.
 //
 //	go run ./bench/delivery
 //
