@@ -155,6 +155,9 @@ func TestDoctor(t *testing.T) {
 			t.Errorf("healthy: %s is %s: %q, want ok saying %q", name, state, msg, want)
 		}
 	}
+	if state, msg, fix := doc.check(t, "fire drill"); state != "warn" || !strings.Contains(msg, "no drill has ever restored") || !strings.Contains(fix, "ship db drill --now") {
+		t.Errorf("healthy, never drilled: fire drill is %s: %q (fix %q), want a warning", state, msg, fix)
+	}
 	out := a.mustShip(t, "doctor")
 	if !strings.Contains(out, "[") || !strings.Contains(out, "] ok    volume doctorck_data: ") {
 		t.Errorf("ship doctor's lines:\n%s", out)

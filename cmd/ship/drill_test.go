@@ -273,6 +273,12 @@ func TestDBDrillSchedule(t *testing.T) {
 		t.Errorf("db status after a passed and a failed drill:\n%s", human)
 	}
 
+	// doctor names the failed drill, and what to do.
+	out, _, code = a.ship(t, "doctor")
+	if code != exitFailed || !strings.Contains(out, "fail  fire drill: the last drill, ") || !strings.Contains(out, "has no backup of /data/app.sqlite3") {
+		t.Errorf("ship doctor after a failed drill: exit %d\n%s", code, out)
+	}
+
 	out = a.mustShip(t, "db", "drill", "--unschedule")
 	if !strings.Contains(out, "fire drill schedule removed") {
 		t.Errorf("db drill --unschedule:\n%s", out)
