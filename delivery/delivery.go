@@ -32,6 +32,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -141,7 +142,7 @@ func (img *Image) Send(ctx context.Context, remote client.APIClient, progress fu
 	)
 	wg.Add(3)
 	go func() { defer wg.Done(); full, infoErr = containerdStore(ctx, remote) }()
-	go func() { defer wg.Done(); present, chainsErr = presentChains(ctx, remote) }()
+	go func() { defer wg.Done(); present, chainsErr = presentChains(ctx, remote, img) }()
 	go func() { defer wg.Done(); img.source(ctx) }() // remembers its error
 	wg.Wait()
 	if err := errors.Join(infoErr, chainsErr); err != nil {
@@ -412,20 +413,58 @@ func (img *Image) writeArchive(w io.Writer, skip map[string]bool) error {
 	}
 }
 
-// presentChains lists the layer chains the host's images hold. Top-level
-// images are enough: an intermediate image's chains are all in the image
-// built on it. The inspections run a few at a time, as each is a round
-// trip over the SSH connection.
-func presentChains(ctx context.Context, remote client.APIClient) (map[string]bool, error) {
+// presentChains lists the layer chains the host's images hold, of those
+// img is made of. Top-level images are enough: an intermediate image's
+// chains are all in the image built on it. Each inspection is a round trip
+// over the SSH connection, so they run a few at a time, and first only
+// for the images of img's repository (its previous versions, which share
+// all but its top layers): when those show every layer below the top, the
+// rest are not asked. A top layer it then misses is one the host has only
+// under another image: sent again, which the load skips.
+func presentChains(ctx context.Context, remote client.APIClient, img *Image) (map[string]bool, error) {
 	list, err := remote.ImageList(ctx, image.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("list images on the host: %w", err)
 	}
+	want := chainIDs(img.diffIDs)
+	present := map[string]bool{}
+	if slices.ContainsFunc(list, func(s image.Summary) bool { return s.ID == img.ID }) {
+		for _, c := range want {
+			present[c] = true // there under another name
+		}
+		return present, nil
+	}
+	repo := repository(img.Ref)
+	ours := func(s image.Summary) bool {
+		return slices.ContainsFunc(s.RepoTags, func(t string) bool { return repository(t) == repo })
+	}
+	mine, others := partition(list, ours)
+	inspectChains(ctx, remote, mine, present)
+	if below := want[:max(len(want)-1, 0)]; len(below) == 0 || slices.ContainsFunc(below, func(c string) bool { return !present[c] }) {
+		inspectChains(ctx, remote, others, present)
+	}
+	return present, ctx.Err()
+}
+
+// partition splits list into the images f holds for and the rest.
+func partition(list []image.Summary, f func(image.Summary) bool) (yes, no []image.Summary) {
+	for _, s := range list {
+		if f(s) {
+			yes = append(yes, s)
+		} else {
+			no = append(no, s)
+		}
+	}
+	return yes, no
+}
+
+// inspectChains adds the chains of each image in list to present,
+// inspecting a few at a time.
+func inspectChains(ctx context.Context, remote client.APIClient, list []image.Summary, present map[string]bool) {
 	var (
-		mu      sync.Mutex
-		wg      sync.WaitGroup
-		slots   = make(chan struct{}, inspectsAtOnce)
-		present = map[string]bool{}
+		mu    sync.Mutex
+		wg    sync.WaitGroup
+		slots = make(chan struct{}, inspectsAtOnce)
 	)
 	for _, s := range list {
 		wg.Add(1)
@@ -444,7 +483,17 @@ func presentChains(ctx context.Context, remote client.APIClient) (map[string]boo
 		}()
 	}
 	wg.Wait()
-	return present, ctx.Err()
+}
+
+// repository is an image reference without its tag or digest.
+func repository(ref string) string {
+	if i := strings.LastIndex(ref, "@"); i >= 0 {
+		ref = ref[:i]
+	}
+	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
+		ref = ref[:i]
+	}
+	return ref
 }
 
 // inspectsAtOnce bounds presentChains' concurrent requests.

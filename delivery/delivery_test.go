@@ -206,3 +206,62 @@ func TestSendsOnlyMissingLayers(t *testing.T) {
 		}
 	}
 }
+
+// A code-only change: the host's previous version of the app shows every
+// layer below the top, so the host's other images are not asked.
+func TestPresentChainsAsksThePreviousVersionFirst(t *testing.T) {
+	base, code1, code2 := []byte("base layer"), []byte("code v1"), []byte("code v2")
+	e := newFakeEngine(newFakeImage("registry.example/app:v1", base, code1))
+	for i := range 20 {
+		e.add(newFakeImage(fmt.Sprintf("other-%d:latest", i), []byte(fmt.Sprintf("unrelated %d", i))))
+	}
+	v2 := newFakeImage("registry.example/app:v2", base, code2)
+	img := &Image{Ref: v2.ref, ID: v2.id(), diffIDs: v2.diffIDs}
+	present, err := presentChains(context.Background(), e, img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chains := chainIDs(v2.diffIDs)
+	if !present[chains[0]] || present[chains[1]] {
+		t.Errorf("present: base %v, top %v; want the base only", present[chains[0]], present[chains[1]])
+	}
+	if n := e.inspected.Load(); n != 1 {
+		t.Errorf("%d images inspected, want 1 (the previous version)", n)
+	}
+
+	// A new base: the previous version does not have it, so every image
+	// is asked.
+	v3 := newFakeImage("registry.example/app:v3", []byte("new base"), code2)
+	e.inspected.Store(0)
+	img = &Image{Ref: v3.ref, ID: v3.id(), diffIDs: v3.diffIDs}
+	if _, err := presentChains(context.Background(), e, img); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.inspected.Load(); n != 21 {
+		t.Errorf("%d images inspected, want all 21", n)
+	}
+
+	// The image itself under another name: all there, nothing inspected.
+	e.inspected.Store(0)
+	mirror := v2
+	mirror.ref = "mirror.example/app:v2"
+	e.add(mirror)
+	img = &Image{Ref: v2.ref, ID: v2.id(), diffIDs: v2.diffIDs}
+	present, _ = presentChains(context.Background(), e, img)
+	if !present[chains[1]] || e.inspected.Load() != 0 {
+		t.Errorf("under another name: top present %v after %d inspections", present[chains[1]], e.inspected.Load())
+	}
+}
+
+func TestRepository(t *testing.T) {
+	for ref, want := range map[string]string{
+		"app:v1":                            "app",
+		"registry.example:5000/team/app:v1": "registry.example:5000/team/app",
+		"registry.example:5000/app":         "registry.example:5000/app",
+		"app@sha256:abc":                    "app",
+	} {
+		if got := repository(ref); got != want {
+			t.Errorf("repository(%q) = %q, want %q", ref, got, want)
+		}
+	}
+}

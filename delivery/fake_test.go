@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync/atomic"
 
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/system"
@@ -84,6 +85,7 @@ type fakeEngine struct {
 	images     map[string]fakeImage // by ref
 	loads      [][]string           // the file names of each archive loaded
 	local      *fakeImage           // what ImageSave saves
+	inspected  atomic.Int32         // ImageInspect calls
 }
 
 func newFakeEngine(imgs ...fakeImage) *fakeEngine {
@@ -102,6 +104,7 @@ func (e *fakeEngine) add(img fakeImage) {
 }
 
 func (e *fakeEngine) ImageInspect(_ context.Context, ref string, _ ...client.ImageInspectOption) (image.InspectResponse, error) {
+	e.inspected.Add(1)
 	for r, img := range e.images {
 		if r == ref || img.id() == ref {
 			return image.InspectResponse{ID: img.id(), RepoTags: []string{r}, RootFS: image.RootFS{Type: "layers", Layers: img.diffIDs}}, nil
@@ -113,7 +116,7 @@ func (e *fakeEngine) ImageInspect(_ context.Context, ref string, _ ...client.Ima
 func (e *fakeEngine) ImageList(context.Context, image.ListOptions) ([]image.Summary, error) {
 	var out []image.Summary
 	for _, img := range e.images {
-		out = append(out, image.Summary{ID: img.id()})
+		out = append(out, image.Summary{ID: img.id(), RepoTags: []string{img.ref}})
 	}
 	return out, nil
 }
