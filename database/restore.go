@@ -46,7 +46,7 @@ func Restore(ctx context.Context, h *host.Host, c *config.Config, at string, out
 	err, restarted := replace(ctx, h, c, dbs, stamp, running, out, func(db DB, aside string) (bool, error) {
 		fmt.Fprintf(out, "restoring %s from %s\n", db.Path, db.Replica)
 		return true, runRestore(ctx, h, c, db, restoreRun{out: db.Litestream, at: at})
-	})
+	}, nil)
 	return errors.Join(err, restarted)
 }
 
@@ -69,14 +69,15 @@ func replicating(ctx context.Context, h *host.Host, c *config.Config) bool {
 //     they are replaced;
 //  3. every database's files move aside beside it, NAME.why;
 //  4. fill puts new ones in place, each checked;
-//  5. if 3 or 4 fails, every database gets its own files back;
+//  5. if 3 or 4 fails, every database gets its own files back; else
+//     check, if given, looks at the new files as a whole;
 //  6. Litestream, and the versions in start, start again;
 //  7. the journal is cleared, once every database is whole.
 //
 // A ship killed between 1 and 7 leaves the journal, and the next ship
 // command on the host finishes 5 and 6 (RepairData). restarted is 6's
 // error.
-func replace(ctx context.Context, h *host.Host, c *config.Config, dbs []DB, why string, start []ran, out io.Writer, fill func(db DB, aside string) (bool, error)) (err, restarted error) {
+func replace(ctx context.Context, h *host.Host, c *config.Config, dbs []DB, why string, start []ran, out io.Writer, fill func(db DB, aside string) (bool, error), check func() error) (err, restarted error) {
 	j := replacement{Why: why, Databases: dbs, Replicating: replicating(ctx, h, c)}
 	for _, x := range start {
 		j.Start = append(j.Start, startAgain{Role: x.role.Name, Version: x.version})
@@ -95,6 +96,10 @@ func replace(ctx context.Context, h *host.Host, c *config.Config, dbs []DB, why 
 	var whole *notWholeError
 	if errors.As(err, &whole) {
 		return err, restart(ctx, h, c, j.Replicating, start, out)
+	}
+	if err == nil && check != nil {
+		// Before Litestream starts again: it adds tables of its own.
+		err = check()
 	}
 	return err, finish(ctx, h, c, j, start, out)
 }

@@ -106,7 +106,7 @@ func putBackRestorePoint(ctx context.Context, h *host.Host, c *config.Config, db
 		}
 		fmt.Fprintf(out, "WARNING: the writes made to %s since then are set aside in %s on %s, not in the database\n", db.Path, aside, h.Name)
 		return true, nil
-	})
+	}, nil)
 	return errors.Join(err, restarted)
 }
 

@@ -124,12 +124,11 @@ func undoFailedStart(ctx context.Context, h *host.Host, c *config.Config, dbs []
 			return false, fmt.Errorf("copy the restore point %s: %w", path.Join(pointDir(db, from), db.Name()), err)
 		}
 		return true, nil
-	})
+	}, func() error { return checkSchemas(ctx, h, dbs, from) })
 	if err == nil {
 		for i := range u.Databases {
 			u.Databases[i].SetAside = path.Join(dbs[i].Dir(), dbs[i].Name()+"."+why)
 		}
-		err = checkSchemas(ctx, h, dbs, from)
 	}
 	switch {
 	case err != nil:

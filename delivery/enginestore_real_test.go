@@ -123,14 +123,8 @@ func loadCraftedImage(t *testing.T, local client.APIClient) (ref, id string, lay
 // the image's ID, and the helper container was created and removed but
 // never started.
 func TestReadThroughEngine(t *testing.T) {
-	h1, _ := testhost.Hosts(t)
 	ctx := context.Background()
-	local, err := client.NewClientWithOpts(client.WithHost(h1.DockerHost), client.WithAPIVersionNegotiation())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer local.Close()
-	_, id, layers := loadCraftedImage(t, local)
+	local, id, layers := craftedOnLocalEngine(t)
 	diffIDs := []string{digest(layers[0]), digest(layers[1])}
 	chains := chainIDs(diffIDs)
 
@@ -186,14 +180,8 @@ func TestReadThroughEngine(t *testing.T) {
 // Only the layers asked for are read; asking for one the helper did not
 // copy fails instead of reading anything else.
 func TestReadThroughEngineOnlyMissing(t *testing.T) {
-	h1, _ := testhost.Hosts(t)
 	ctx := context.Background()
-	local, err := client.NewClientWithOpts(client.WithHost(h1.DockerHost), client.WithAPIVersionNegotiation())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer local.Close()
-	_, id, layers := loadCraftedImage(t, local)
+	local, id, layers := craftedOnLocalEngine(t)
 	diffIDs := []string{digest(layers[0]), digest(layers[1])}
 	chains := chainIDs(diffIDs)
 	s, err := readThroughEngine(ctx, local, id, diffIDs, []bool{false, true})
@@ -212,4 +200,19 @@ func TestReadThroughEngineOnlyMissing(t *testing.T) {
 	if got, err := io.ReadAll(r); err != nil || !bytes.Equal(got, layers[1]) {
 		t.Errorf("top layer: %d bytes, %v", len(got), err)
 	}
+}
+
+// craftedOnLocalEngine loads loadCraftedImage's image into the local
+// engine (h1's), closed when the test ends, and returns it with the
+// image's ID and its layers.
+func craftedOnLocalEngine(t *testing.T) (client.APIClient, string, [][]byte) {
+	t.Helper()
+	h1, _ := testhost.Hosts(t)
+	local, err := client.NewClientWithOpts(client.WithHost(h1.DockerHost), client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { local.Close() })
+	_, id, layers := loadCraftedImage(t, local)
+	return local, id, layers
 }

@@ -35,9 +35,17 @@ type backedUpApp struct {
 func newBackedUpApp(t *testing.T, service string) *backedUpApp {
 	t.Helper()
 	h1, _ := testhost.Hosts(t)
+	return backUp(t, deployedApp(t, service, h1))
+}
+
+// backUp gives a the litestream section, replicating /data/app.sqlite3
+// to a fresh S3 server under its service's name, with Litestream 0.5.18's
+// image on h1's engine; its accessories are removed when the test ends.
+func backUp(t *testing.T, a *app) *backedUpApp {
+	t.Helper()
+	h1, _ := testhost.Hosts(t)
 	s3 := testlitestream.StartS3(t)
 	testlitestream.Image(t, h1.DockerHost, "0.5.18")
-	a := deployedApp(t, service, h1)
 	appendConfig(t, a, fmt.Sprintf(`litestream:
   databases: [/data/app.sqlite3]
   replica:
@@ -47,7 +55,7 @@ func newBackedUpApp(t *testing.T, service string) *backedUpApp {
     access_key_id: S3_KEY
     secret_access_key: S3_SECRET
   sync_interval: 500ms
-`, s3.Bucket, service, s3.Endpoint), fmt.Sprintf("S3_KEY=%s\nS3_SECRET=%s\n", s3.AccessKey, s3.SecretKey))
+`, s3.Bucket, a.service, s3.Endpoint), fmt.Sprintf("S3_KEY=%s\nS3_SECRET=%s\n", s3.AccessKey, s3.SecretKey))
 	t.Cleanup(func() { a.ship(t, "accessory", "remove", "all") })
 	return &backedUpApp{app: a, s3: s3, h1: h1}
 }

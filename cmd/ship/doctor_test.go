@@ -17,7 +17,6 @@ import (
 
 	"github.com/shipdeploy/ship/internal/testapp"
 	"github.com/shipdeploy/ship/internal/testhost"
-	"github.com/shipdeploy/ship/internal/testlitestream"
 )
 
 // doctorDocument is ship doctor --json.
@@ -92,24 +91,11 @@ func (a *app) runFix(t *testing.T, fix string) {
 func TestDoctor(t *testing.T) {
 	h1, h2 := testhost.Hosts(t)
 	ctx := context.Background()
-	s3 := testlitestream.StartS3(t)
-	testlitestream.Image(t, h1.DockerHost, "0.5.18")
 	a := proxiedApp(t, "doctorck", "", "")
 	opts := testapp.ImageOptions{User: "app", Files: map[string]string{"/etc/passwd": "root:x:0:0::/:/app\napp:x:1000:1000::/data:/app\n"}}
 	testapp.Image(t, h1.DockerHost, "ship-it-doctorck:v1", opts)
 	testapp.Image(t, h1.DockerHost, "ship-it-doctorck:v2", opts)
-	appendConfig(t, a, fmt.Sprintf(`litestream:
-  databases: [/data/app.sqlite3]
-  replica:
-    url: s3://%s/doctorck
-    endpoint: %s
-    force_path_style: true
-    access_key_id: S3_KEY
-    secret_access_key: S3_SECRET
-  sync_interval: 500ms
-`, s3.Bucket, s3.Endpoint), fmt.Sprintf("S3_KEY=%s\nS3_SECRET=%s\n", s3.AccessKey, s3.SecretKey))
-	t.Cleanup(func() { a.ship(t, "accessory", "remove", "all") })
-	b := &backedUpApp{app: a, s3: s3, h1: h1}
+	b := backUp(t, a)
 
 	// The volume, made for the app's user as an operator would.
 	cli := dockerClient(t, h2)

@@ -15,7 +15,6 @@ import (
 
 	"github.com/shipdeploy/ship/internal/testapp"
 	"github.com/shipdeploy/ship/internal/testhost"
-	"github.com/shipdeploy/ship/internal/testlitestream"
 	"github.com/shipdeploy/ship/proxy"
 )
 
@@ -222,22 +221,9 @@ func checkAnswered(t *testing.T, what string, p *poster, message string) {
 // from a stopped container), and bring it live after; an app already in
 // maintenance stays in it.
 func TestProxiedDataOperationsUseMaintenance(t *testing.T) {
-	h1, h2 := testhost.Hosts(t)
-	s3 := testlitestream.StartS3(t)
-	testlitestream.Image(t, h1.DockerHost, "0.5.18")
+	_, h2 := testhost.Hosts(t)
 	a := proxiedApp(t, "maintdata", "", "", "v1", "v2")
-	appendConfig(t, a, fmt.Sprintf(`litestream:
-  databases: [/data/app.sqlite3]
-  replica:
-    url: s3://%s/maintdata
-    endpoint: %s
-    force_path_style: true
-    access_key_id: S3_KEY
-    secret_access_key: S3_SECRET
-  sync_interval: 500ms
-`, s3.Bucket, s3.Endpoint), fmt.Sprintf("S3_KEY=%s\nS3_SECRET=%s\n", s3.AccessKey, s3.SecretKey))
-	t.Cleanup(func() { a.ship(t, "accessory", "remove", "all") })
-	b := &backedUpApp{app: a, s3: s3, h1: h1}
+	b := backUp(t, a)
 	url := "http://" + h2IP(t)
 	a.mustShip(t, "setup", "--skip-build", "--version", "v1")
 
