@@ -278,12 +278,44 @@ boot_app() {
 	printf '%s' "$status"
 }
 
-# drill runs one drill and logs it.
+# leftovers removes what a drill of this service that was killed left:
+# its private directory, its restores and its booted app and network.
+# Only with the lock held: then no other drill of the service runs.
+leftovers() {
+	local d n
+	for d in /var/tmp/ship-drill-"$name"-????????; do
+		if [ -d "$d" ] && [ ! -L "$d" ]; then
+			echo "removing $d, left by a drill that was stopped" >&2
+			rm -rf -- "$d"
+		fi
+	done
+	while read -r n; do
+		case $n in
+		"$name"-drill-boot-* | "$name"-drill-[0-9]*)
+			echo "removing $n, left by a drill that was stopped" >&2
+			docker rm -f "$n" >/dev/null
+			;;
+		esac
+	done < <(docker ps -a --filter label=ship.drill="$name" --format '{{.Names}}')
+	while read -r n; do
+		docker network rm "$n" >/dev/null
+	done < <(docker network ls --filter label=ship.drill="$name" --format '{{.Name}}')
+}
+
+# drill runs one drill and logs it. Drills of the service run one at a
+# time (the scheduled one and --now), behind a lock beside the log.
 drill() {
 	local started t0 i ok problems=() entries=() problem entry restore_seconds=0 replica_age=null booted=null restored=()
+	mkdir -p "${log%/*}"
+	exec 9>>"$log.lock"
+	if ! flock -n 9; then
+		echo "waiting for the drill that is running" >&2
+		flock 9
+	fi
+	leftovers
 	started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 	t0=$(now)
-	tmp=$(mktemp -d /var/tmp/ship-drill-XXXXXXXX) || return 1
+	tmp=$(mktemp -d /var/tmp/ship-drill-"$name"-XXXXXXXX) || return 1
 	chmod 700 "$tmp"
 	for i in "${!dbs[@]}"; do
 		restore_db "$i"
@@ -301,7 +333,6 @@ drill() {
 		problem=$(printf '%s; ' "${problems[@]}")
 		problem=${problem%; }
 	fi
-	mkdir -p "${log%/*}"
 	printf '{"time":%s,"ok":%s,"problem":%s,"seconds":%s,"restore_seconds":%s,"replica_age_seconds":%s,"booted":%s,"databases":[%s]}\n' \
 		"$(json "$started")" "$ok" "$(json "$problem")" "$(seconds "$t0" "$(now)")" "$restore_seconds" "$replica_age" "$booted" \
 		"$(IFS=,; echo "${entries[*]}")" >>"$log"
@@ -309,6 +340,7 @@ drill() {
 	if [ "$(wc -l <"$log")" -gt 20000 ]; then
 		tail -n 10000 -- "$log" >"$log.trim" && mv -- "$log.trim" "$log"
 	fi
+	flock -u 9
 	if [ "$ok" = true ]; then
 		echo "drill passed"
 		ping "${heartbeat-}"

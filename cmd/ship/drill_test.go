@@ -345,6 +345,15 @@ func TestDBDrillBoot(t *testing.T) {
 	live := fileHashes(t, a.dbFile(t))
 	mounts := watchVolumeMounts(t, a.h1, "drillboot_data")
 
+	// What a drill killed mid-run leaves: its private directory and its
+	// booted app. The next drill removes them.
+	if err := os.MkdirAll("/var/tmp/ship-drill-drillboot-AbCd1234/boot", 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli.ContainerCreate(context.Background(), &container.Config{Image: "ship-it-drillboot:v1", Labels: map[string]string{"ship.drill": "drillboot"}}, nil, nil, nil, "drillboot-drill-boot-12345"); err != nil {
+		t.Fatal(err)
+	}
+
 	e, code, out := a.drillNow(t)
 	if code != 0 || !e.OK || e.Booted == nil || !*e.Booted || e.Databases[0].Rows["records"] != 7 {
 		t.Fatalf("db drill --now with boot: exit %d %+v\n%s", code, e, out)
