@@ -1,21 +1,14 @@
 package database
 
 import (
-	"bytes"
 	"context"
-	_ "embed"
 	"encoding/json"
 	"fmt"
-	"path"
 
 	"github.com/shipdeploy/ship/config"
+	"github.com/shipdeploy/ship/deploy"
 	"github.com/shipdeploy/ship/host"
-	"github.com/shipdeploy/ship/spec"
-	"github.com/shipdeploy/ship/ssh"
 )
-
-//go:embed journal.sh
-var journalScript string
 
 // phase is how far a replacement of databases got.
 type phase int
@@ -73,51 +66,33 @@ type startAgain struct {
 	Version string `json:"version"`
 }
 
-func journalFile(home string, c *config.Config) string {
-	return path.Join(spec.AppDir(home, c), "replacing")
-}
-
-// journal runs journal.sh with action and its content.
-func journal(ctx context.Context, h *host.Host, c *config.Config, action string, content ...string) (string, error) {
-	home, err := h.Home(ctx)
-	if err != nil {
-		return "", err
-	}
-	file := journalFile(home, c)
-	var out bytes.Buffer
-	cmd := ssh.Script(journalScript, append([]string{action, file}, content...)...)
-	cmd.Stdout = &out
-	if err := h.Shell.Run(ctx, cmd); err != nil {
-		return "", fmt.Errorf("%s the journal %s: %w", action, file, err)
-	}
-	return out.String(), nil
-}
+// The journal is one of the deploy package's records on the host:
+// spec.AppDir/replacing/databases.
+const journalKind, journalName = "replacing", "databases"
 
 func writeJournal(ctx context.Context, h *host.Host, c *config.Config, r replacement) error {
 	b, err := json.Marshal(r)
 	if err != nil {
 		return err
 	}
-	_, err = journal(ctx, h, c, "write", string(b))
-	return err
+	return deploy.Record(ctx, h, c, journalKind, journalName, string(b))
 }
 
 // readJournal returns the replacement a killed ship left, or nil.
 func readJournal(ctx context.Context, h *host.Host, c *config.Config) (*replacement, error) {
-	s, err := journal(ctx, h, c, "read")
-	if err != nil || len(bytes.TrimSpace([]byte(s))) == 0 {
+	s, err := deploy.ReadRecord(ctx, h, c, journalKind, journalName)
+	if err != nil || s == "" {
 		return nil, err
 	}
 	var r replacement
 	if err := json.Unmarshal([]byte(s), &r); err != nil {
-		return nil, fmt.Errorf("the journal of a replacement of databases on %s is damaged (%w): check every database, then remove %s", h.Name, err, journalFile("~", c))
+		return nil, fmt.Errorf("the journal of a replacement of databases on %s is damaged (%w): check every database, then remove %s", h.Name, err, deploy.RecordFile("~", c, journalKind, journalName))
 	}
 	return &r, nil
 }
 
 func clearJournal(ctx context.Context, h *host.Host, c *config.Config) error {
-	_, err := journal(context.WithoutCancel(ctx), h, c, "clear")
-	return err
+	return deploy.Record(context.WithoutCancel(ctx), h, c, journalKind, journalName, "")
 }
 
 // Interrupted names the replacement of databases a killed ship left

@@ -51,7 +51,7 @@ func RepairData(ctx context.Context, h *host.Host, c *config.Config, out io.Writ
 		return fmt.Errorf("repair: not putting the databases back: %w", guard.Error(ws))
 	}
 	if err := putBackAll(ctx, h, j, out); err != nil {
-		return fmt.Errorf("repair: %w; the databases stay as they are, and the journal %s stays for the next try", err, journalFile("~", c))
+		return fmt.Errorf("repair: %w; the databases stay as they are, and the journal %s stays for the next try", err, deploy.RecordFile("~", c, journalKind, journalName))
 	}
 	start := running
 	for _, s := range j.Start {

@@ -53,7 +53,7 @@ func Stop(ctx context.Context, h *host.Host, c *config.Config, r *config.Role, o
 	}
 	if len(running) == 0 {
 		fmt.Fprintf(out, "%s is not running\n", r.Name)
-	} else if err := record(ctx, h, c, stoppedRecord, r.Name, spec.VersionOf(c, r.Name, host.Name(running[0]), running[0].Labels)); err != nil {
+	} else if err := Record(ctx, h, c, stoppedRecord, r.Name, spec.VersionOf(c, r.Name, host.Name(running[0]), running[0].Labels)); err != nil {
 		return err
 	}
 	// Stopped on purpose: a later repair must not start it again.
@@ -115,7 +115,7 @@ func Start(ctx context.Context, h *host.Host, c *config.Config, r *config.Role, 
 // records, when its container is still there; "" when none is.
 func lastServed(ctx context.Context, h *host.Host, c *config.Config, role string, list []AppContainer) (string, error) {
 	for _, kind := range []string{healthyRecord, stoppedRecord} {
-		v, err := readRecord(ctx, h, c, kind, role)
+		v, err := ReadRecord(ctx, h, c, kind, role)
 		if err != nil {
 			return "", err
 		}

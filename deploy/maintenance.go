@@ -54,7 +54,7 @@ func Live(ctx context.Context, h *host.Host, c *config.Config, r *config.Role, o
 	}
 	fmt.Fprintf(out, "%s is live\n", svc)
 	// Whoever began it, it is over: repair must not end a later one.
-	return record(ctx, h, c, maintenanceRecord, r.Name, "")
+	return Record(ctx, h, c, maintenanceRecord, r.Name, "")
 }
 
 // isNotFound is kamal-proxy's answer for a service it does not route.
@@ -98,7 +98,7 @@ func MaintainHost(ctx context.Context, h *host.Host, c *config.Config, message s
 		}
 		// Recorded first: a ship killed from here on leaves the record,
 		// and the next command's repair ends this maintenance.
-		if err := record(ctx, h, c, maintenanceRecord, r.Name, "data"); err != nil {
+		if err := Record(ctx, h, c, maintenanceRecord, r.Name, "data"); err != nil {
 			return nil, errors.Join(err, live())
 		}
 		began = append(began, r)

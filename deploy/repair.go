@@ -36,23 +36,28 @@ const (
 	maintenanceRecord = "maintenance"
 )
 
-func recordFile(home string, c *config.Config, kind, role string) string {
-	return path.Join(spec.AppDir(home, c), kind, role)
+// RecordFile is where the record kind of name (a role, for the swap's
+// records) is kept on a host whose $HOME is home: spec.AppDir/kind/name.
+func RecordFile(home string, c *config.Config, kind, name string) string {
+	return path.Join(spec.AppDir(home, c), kind, name)
 }
 
 // recordHealthy notes version ("" after a deliberate stop) as the role's
 // version to run on this host.
 func recordHealthy(ctx context.Context, h *host.Host, c *config.Config, role, version string) error {
-	return record(ctx, h, c, healthyRecord, role, version)
+	return Record(ctx, h, c, healthyRecord, role, version)
 }
 
-func record(ctx context.Context, h *host.Host, c *config.Config, kind, role, version string) error {
+// Record writes content as the record kind of name on the host, whole: a
+// reader sees the old record or the new one. "" empties it, which reads
+// as no record.
+func Record(ctx context.Context, h *host.Host, c *config.Config, kind, name, content string) error {
 	home, err := h.Home(ctx)
 	if err != nil {
 		return err
 	}
-	file := recordFile(home, c, kind, role)
-	if err := h.Shell.Run(ctx, ssh.Script(recordScript, file, version)); err != nil {
+	file := RecordFile(home, c, kind, name)
+	if err := h.Shell.Run(ctx, ssh.Script(recordScript, file, content)); err != nil {
 		return fmt.Errorf("record %s: %w", file, err)
 	}
 	return nil
@@ -65,16 +70,18 @@ var recordScript string
 var readHealthyScript string
 
 func readHealthy(ctx context.Context, h *host.Host, c *config.Config, role string) (string, error) {
-	return readRecord(ctx, h, c, healthyRecord, role)
+	return ReadRecord(ctx, h, c, healthyRecord, role)
 }
 
-func readRecord(ctx context.Context, h *host.Host, c *config.Config, kind, role string) (string, error) {
+// ReadRecord reads the record kind of name on the host, trimmed; "" when
+// there is none.
+func ReadRecord(ctx context.Context, h *host.Host, c *config.Config, kind, name string) (string, error) {
 	home, err := h.Home(ctx)
 	if err != nil {
 		return "", err
 	}
 	var out bytes.Buffer
-	cmd := ssh.Script(readHealthyScript, recordFile(home, c, kind, role))
+	cmd := ssh.Script(readHealthyScript, RecordFile(home, c, kind, name))
 	cmd.Stdout = &out
 	if err := h.Shell.Run(ctx, cmd); err != nil {
 		return "", err

@@ -29,7 +29,7 @@ func TestHealthyRecord(t *testing.T) {
 			t.Errorf("after recording %q: read %q, %v", v, got, err)
 		}
 	}
-	file := recordFile(home, c, healthyRecord, "web")
+	file := RecordFile(home, c, healthyRecord, "web")
 	fi, err := os.Stat(file)
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("%s: %v, %v; want mode 600", file, fi.Mode(), err)

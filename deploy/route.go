@@ -173,7 +173,7 @@ func repairRoute(ctx context.Context, h *host.Host, c *config.Config, r *config.
 // endDataMaintenance ends a maintenance that a ship killed during its data
 // work began: the app serves again, and nothing else will end it.
 func endDataMaintenance(ctx context.Context, h *host.Host, c *config.Config, r *config.Role, out io.Writer) error {
-	if why, err := readRecord(ctx, h, c, maintenanceRecord, r.Name); err != nil || why != "data" {
+	if why, err := ReadRecord(ctx, h, c, maintenanceRecord, r.Name); err != nil || why != "data" {
 		return err
 	}
 	svc := spec.ProxyService(c, r.Name)
@@ -181,5 +181,5 @@ func endDataMaintenance(ctx context.Context, h *host.Host, c *config.Config, r *
 	if err := proxy.Resume(ctx, h.Docker, h.Shell.DialContext, svc); err != nil {
 		return fmt.Errorf("repair: %w", err)
 	}
-	return record(ctx, h, c, maintenanceRecord, r.Name, "")
+	return Record(ctx, h, c, maintenanceRecord, r.Name, "")
 }

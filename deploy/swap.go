@@ -697,7 +697,7 @@ func (s *swap) pause(ctx context.Context, serving bool) error {
 		return nil
 	case s.maintenance != "" && state != proxy.Absent:
 		// Recorded first, so that repair ends it if ship is killed.
-		if err := record(ctx, s.host, s.cfg, maintenanceRecord, s.unit.Role.Name, "data"); err != nil {
+		if err := Record(ctx, s.host, s.cfg, maintenanceRecord, s.unit.Role.Name, "data"); err != nil {
 			return err
 		}
 		if err := proxy.Maintenance(ctx, s.host.Docker, svc, s.cfg.DrainTimeout, s.maintenance); err != nil {
@@ -740,7 +740,7 @@ func (s *swap) resume(ctx context.Context) {
 	}
 	if s.stopped {
 		fmt.Fprintf(s.out, "%s is live again\n", svc)
-		if err := record(context.WithoutCancel(ctx), s.host, s.cfg, maintenanceRecord, s.unit.Role.Name, ""); err != nil {
+		if err := Record(context.WithoutCancel(ctx), s.host, s.cfg, maintenanceRecord, s.unit.Role.Name, ""); err != nil {
 			fmt.Fprintf(s.out, "%v\n", err)
 		}
 		return

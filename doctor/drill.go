@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/shipdeploy/ship/database"
 	"github.com/shipdeploy/ship/drill"
 )
 
@@ -15,10 +14,7 @@ const drillAge = 48 * time.Hour
 // drillChecks reads the fire drills' log and schedule on the host
 // Litestream runs on: a backup nobody restored is a hope, not a backup.
 func drillChecks(ctx context.Context, t *Target) []Check {
-	if database.Accessory(t.Config) == nil {
-		return nil
-	}
-	if h, err := database.Host(t.Config); err != nil || h != t.Host.Name {
+	if !t.litestreamHost() {
 		return nil
 	}
 	s, err := drill.Last(ctx, t.Host, t.Config)

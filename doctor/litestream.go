@@ -12,14 +12,11 @@ import (
 // one Litestream replicates each database of the litestream section, with
 // a lag under lag_warning.
 func litestreamChecks(ctx context.Context, t *Target) []Check {
+	if !t.litestreamHost() {
+		return nil
+	}
 	c := t.Config
 	a := database.Accessory(c)
-	if a == nil {
-		return nil
-	}
-	if h, err := database.Host(c); err != nil || h != t.Host.Name {
-		return nil
-	}
 	boot := "ship accessory boot " + a.Name
 	statuses, err := database.Statuses(ctx, t.Host, c, t.Now())
 	if err != nil {
@@ -38,6 +35,13 @@ func litestreamChecks(ctx context.Context, t *Target) []Check {
 		out = append(out, replication(s, replicators, c.Litestream.LagWarning, boot))
 	}
 	return out
+}
+
+// litestreamHost says whether the config's Litestream (the section's, or
+// a hand-written accessory's) runs on this host.
+func (t *Target) litestreamHost() bool {
+	h, err := database.Host(t.Config)
+	return err == nil && h == t.Host.Name
 }
 
 // replication judges one database's replication: replicators are the

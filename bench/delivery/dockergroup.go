@@ -16,7 +16,6 @@ import (
 
 	"github.com/docker/docker/client"
 
-	"github.com/shipdeploy/ship/engine"
 	"github.com/shipdeploy/ship/internal/testhost"
 	"github.com/shipdeploy/ship/ssh"
 )
@@ -126,21 +125,12 @@ func pushChild(ctx context.Context) error {
 	if _, err := os.ReadDir(filepath.Join(info.DockerRootDir, "image")); err == nil {
 		return errors.New("the docker-group user can read the engine's data directory: the figures would be root's")
 	}
-	pool := ssh.NewPool(ssh.Config{User: req.User, Keys: []string{req.Key}, KeysOnly: true, KnownHosts: []string{req.KnownHosts}})
-	defer pool.Close()
-	conn := pool.Conn(req.Addr)
-	if _, err := conn.Client(ctx); err != nil {
-		return err
-	}
-	w := &wire{conn: conn}
-	remote, err := engine.New(w)
+	w, remote, _, err := dialWire(ctx, ssh.Config{User: req.User, Keys: []string{req.Key}, KeysOnly: true, KnownHosts: []string{req.KnownHosts}}, req.Addr)
 	if err != nil {
 		return err
 	}
+	defer w.close()
 	defer remote.Close()
-	if _, err := remote.ServerVersion(ctx); err != nil {
-		return err
-	}
 	enc := json.NewEncoder(os.Stdout)
 	for _, ref := range req.Refs {
 		r, err := shipPush(ctx, local, remote, w, ref)

@@ -42,6 +42,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
@@ -92,25 +93,13 @@ func run(ctx context.Context) error {
 		return fmt.Errorf("docker client for %s: %w", h1.DockerHost, err)
 	}
 	defer local.Close()
-	pool := ssh.NewPool(ssh.Config{User: h2.User, Keys: []string{h2.KeyPath}, KeysOnly: true, KnownHosts: []string{h2.KnownHostsPath}})
-	defer pool.Close()
-	conn := pool.Conn(h2.Addr)
-	// Connected before any clock starts, as ship is before it delivers.
-	if _, err := conn.Client(ctx); err != nil {
-		return err
-	}
-	w := &wire{conn: conn}
-	remote, err := engine.New(w)
+	w, remote, version, err := dialWire(ctx, ssh.Config{User: h2.User, Keys: []string{h2.KeyPath}, KeysOnly: true, KnownHosts: []string{h2.KnownHostsPath}}, h2.Addr)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", h2.Name, err)
 	}
+	defer w.close()
 	defer remote.Close()
-	// Also negotiates the API version, which would otherwise cost the first
-	// push a round trip.
-	version, err := remote.ServerVersion(ctx)
-	if err != nil {
-		return fmt.Errorf("docker version on %s: %w", h2.Name, err)
-	}
+	conn := w.conn
 
 	engines := map[string]client.APIClient{h1.Name: local, h2.Name: remote}
 	cleanup := func() error {
@@ -406,9 +395,37 @@ func randomBytes(n int) []byte {
 // wire counts the bytes written into the SSH-forwarded Docker socket, as
 // delivery's test does.
 type wire struct {
+	pool  *ssh.Pool
 	conn  *ssh.Conn
 	bytes atomic.Int64
 }
+
+// dialWire connects to addr over SSH and opens its Docker Engine through a
+// wire, before any clock starts, as ship is before it delivers; asking the
+// engine's version also negotiates the API version, which would otherwise
+// cost the first push a round trip. close ends both.
+func dialWire(ctx context.Context, cfg ssh.Config, addr string) (*wire, client.APIClient, types.Version, error) {
+	pool := ssh.NewPool(cfg)
+	w := &wire{pool: pool, conn: pool.Conn(addr)}
+	if _, err := w.conn.Client(ctx); err != nil {
+		pool.Close()
+		return nil, nil, types.Version{}, err
+	}
+	remote, err := engine.New(w)
+	if err != nil {
+		pool.Close()
+		return nil, nil, types.Version{}, err
+	}
+	version, err := remote.ServerVersion(ctx)
+	if err != nil {
+		remote.Close()
+		pool.Close()
+		return nil, nil, types.Version{}, fmt.Errorf("docker version: %w", err)
+	}
+	return w, remote, version, nil
+}
+
+func (w *wire) close() { w.pool.Close() }
 
 func (w *wire) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
 	c, err := w.conn.DialContext(ctx, network, addr)
