@@ -76,7 +76,15 @@ type Role struct {
 	Healthcheck Healthcheck       `yaml:"healthcheck,omitempty"`
 	StopTimeout time.Duration     `yaml:"stop_timeout,omitempty"`
 	AssetPath   string            `yaml:"asset_path,omitempty"`
+	// ReplicaOf names the role whose databases this role reads, as
+	// read-only copies a Litestream follower keeps on each of its hosts
+	// (a ship extension; docs/replicas.md). "" for an ordinary role.
+	ReplicaOf string `yaml:"replica_of,omitempty"`
 }
+
+// IsReplica tells whether the role serves read-only copies of another
+// role's databases.
+func (r *Role) IsReplica() bool { return r.ReplicaOf != "" }
 
 // Host is one server, as written in the config: a name or address with an
 // optional ":port" (a ship extension), and Kamal tags.
@@ -136,6 +144,9 @@ type Proxy struct {
 	Buffering       map[string]string `yaml:"buffering,omitempty"`
 	RequestHeaders  []string          `yaml:"request_headers,omitempty"`
 	ResponseHeaders []string          `yaml:"response_headers,omitempty"`
+	// WriterAffinityTimeout is how long kamal-proxy sends a client's reads
+	// to the writer after it wrote, when the service has read targets.
+	WriterAffinityTimeout time.Duration `yaml:"writer_affinity_timeout,omitempty"`
 }
 
 // ProxyRun is how the kamal-proxy container runs on each host: Kamal's
