@@ -143,15 +143,16 @@ func replicaFiles(ctx context.Context, h *host.Host, cp copyOf) ([]ltxFile, erro
 	return files, nil
 }
 
-// position compares the copy's TXID with the replica's files. The lag is
-// measured on the replica's own clock, between the newest file and the
-// one that brought the copy's TXID: it needs no clock of this machine's
-// or the host's. Where compaction has replaced the copy's file, the
-// newest file at or below the copy's TXID stands in; it was uploaded no
-// earlier, so the lag is never overstated.
+// position compares the copy's TXID with the replica's files. The lag in
+// seconds is measured on the replica's own clock, from the first upload
+// the copy lacks, or the upload that brought the copy's TXID if earlier,
+// to the newest: it needs no clock of this machine's or the host's.
+// Every such upload happened after the copy's transaction, so the lag is
+// never overstated, even where compaction replaced the copy's own file.
 func (s *State) position(files []ltxFile, copyTXID TXID) {
 	var newest, copied *ltxFile
 	var newestTXID, copiedTXID TXID
+	var from time.Time // the earliest upload at or after the copy's transaction
 	for i := range files {
 		f := &files[i]
 		t, err := ParseTXID(f.MaxTXID)
@@ -165,6 +166,9 @@ func (s *State) position(files []ltxFile, copyTXID TXID) {
 		if t <= copyTXID && (copied == nil || t > copiedTXID || (t == copiedTXID && f.Timestamp.Before(copied.Timestamp))) {
 			copied, copiedTXID = f, t
 		}
+		if t > copyTXID && (from.IsZero() || f.Timestamp.Before(from)) {
+			from = f.Timestamp
+		}
 	}
 	if newest == nil {
 		s.Error = "the replica has no files"
@@ -177,22 +181,10 @@ func (s *State) position(files []ltxFile, copyTXID TXID) {
 		return
 	}
 	s.Behind = uint64(newestTXID - copyTXID)
-	if copied == nil {
-		// The copy is older than every file the replica keeps.
-		copied = oldest(files)
+	if copied != nil && copied.Timestamp.Before(from) {
+		from = copied.Timestamp
 	}
-	if lag := newest.Timestamp.Sub(copied.Timestamp); lag > 0 {
+	if lag := newest.Timestamp.Sub(from); lag > 0 {
 		s.LagSeconds = lag.Seconds()
 	}
-}
-
-// oldest is the file uploaded first.
-func oldest(files []ltxFile) *ltxFile {
-	o := &files[0]
-	for i := range files {
-		if files[i].Timestamp.Before(o.Timestamp) {
-			o = &files[i]
-		}
-	}
-	return o
 }
