@@ -39,7 +39,9 @@ func (e *oneOffEngine) ContainerWait(context.Context, string, container.WaitCond
 	return res, make(chan error)
 }
 
-func (e *oneOffEngine) ContainerStart(context.Context, string, container.StartOptions) error { return nil }
+func (e *oneOffEngine) ContainerStart(context.Context, string, container.StartOptions) error {
+	return nil
+}
 
 func (e *oneOffEngine) ContainerLogs(context.Context, string, container.LogsOptions) (io.ReadCloser, error) {
 	var b bytes.Buffer
