@@ -58,6 +58,8 @@ type State struct {
 	LagSeconds float64 `json:"lag_seconds"`
 	// Error says why the positions are incomplete.
 	Error string `json:"error,omitempty"`
+	// Warnings are what a person must act on; [] when all is well.
+	Warnings []string `json:"warnings"`
 }
 
 // Lag is LagSeconds as a duration.
@@ -74,7 +76,7 @@ func Status(ctx context.Context, h *host.Host, c *config.Config) ([]State, error
 	}
 	var out []State
 	for _, cp := range cps {
-		s := State{Database: cp.DB, Follower: cp.Follower}
+		s := State{Database: cp.DB, Follower: cp.Follower, Warnings: []string{}}
 		info, err := h.Docker.ContainerInspect(ctx, cp.Follower)
 		switch {
 		case errdefs.IsNotFound(err):
@@ -102,19 +104,27 @@ func Status(ctx context.Context, h *host.Host, c *config.Config) ([]State, error
 		}
 		if s.Phase != Following {
 			s.Error = fmt.Sprintf("%s is %s: the replica's position is read through it", cp.Follower, s.Phase)
-			out = append(out, s)
-			continue
-		}
-		files, err := replicaFiles(ctx, h, cp)
-		if err != nil {
+		} else if files, err := replicaFiles(ctx, h, cp); err != nil {
 			s.Error = err.Error()
-			out = append(out, s)
-			continue
+		} else {
+			s.position(files, copyTXID)
 		}
-		s.position(files, copyTXID)
+		s.warn(c.Litestream.LagWarning)
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// warn adds the warnings a person must act on: a follower that does not
+// run, or whose copy is further behind than lag_warning.
+func (s *State) warn(lagWarning time.Duration) {
+	switch {
+	case s.Phase != Following:
+		s.Warnings = append(s.Warnings, fmt.Sprintf("%s is %s: the copy of %s is not kept up to date", s.Follower, s.Phase, s.Database))
+	case s.Lag() > lagWarning:
+		s.Warnings = append(s.Warnings, fmt.Sprintf("the copy is %d transactions and %s behind the replica (lag_warning is %s): a follower that runs but does not advance must be re-seeded",
+			s.Behind, s.Lag().Round(time.Second), lagWarning))
+	}
 }
 
 // ltxFile is one file of the replica, as `litestream ltx -json` lists it.

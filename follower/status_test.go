@@ -2,6 +2,7 @@ package follower
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 )
@@ -50,7 +51,7 @@ func TestPosition(t *testing.T) {
 
 func TestPhase(t *testing.T) {
 	b, err := json.Marshal(State{Phase: Following, LagSeconds: 1.5})
-	if err != nil || string(b) != `{"database":"","follower":"","state":"following","behind_txids":0,"lag_seconds":1.5}` {
+	if err != nil || string(b) != `{"database":"","follower":"","state":"following","behind_txids":0,"lag_seconds":1.5,"warnings":null}` {
 		t.Errorf("JSON %s, %v", b, err)
 	}
 	for p, want := range map[Phase]string{Missing: "missing", Stopped: "stopped", Following: "following"} {
@@ -60,5 +61,24 @@ func TestPhase(t *testing.T) {
 	}
 	if (State{LagSeconds: 2.5}).Lag() != 2500*time.Millisecond {
 		t.Error("Lag")
+	}
+}
+
+// A follower that does not run, or lags past lag_warning, is warned of.
+func TestWarn(t *testing.T) {
+	for _, tc := range []struct {
+		s    State
+		want string
+	}{
+		{State{Phase: Following, LagSeconds: 10}, ""},
+		{State{Phase: Following, LagSeconds: 61, Behind: 4}, "the copy is 4 transactions and 1m1s behind the replica (lag_warning is 1m0s)"},
+		{State{Phase: Stopped, Follower: "shop-follower", Database: "/data/app.db"}, "shop-follower is stopped: the copy of /data/app.db is not kept up to date"},
+		{State{Phase: Missing, Follower: "shop-follower", Database: "/data/app.db"}, "shop-follower is missing"},
+	} {
+		tc.s.warn(time.Minute)
+		got := strings.Join(tc.s.Warnings, "; ")
+		if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
+			t.Errorf("%+v: warnings %q, want %q", tc.s, got, tc.want)
+		}
 	}
 }
