@@ -333,8 +333,12 @@ func (r *replicaHost) commands(t *testing.T, a *backedUpApp) {
 		t.Errorf("ship db status of a lagging follower:\n%s", human)
 	}
 	out, errOut, _ = a.ship(t, "-c", file, "doctor", "--json", "-h", r.h2.Addr)
-	if !strings.Contains(out, `"check": "follower /data/app.sqlite3",\n          "state": "warn"`) {
-		t.Errorf("ship doctor on the replica host:\n%s%s", out, errOut)
+	var dd doctorDocument
+	if err := json.Unmarshal([]byte(out), &dd); err != nil || len(dd.Hosts) != 1 {
+		t.Fatalf("ship doctor --json on the replica host: %v\n%s%s", err, out, errOut)
+	}
+	if state, message, _ := dd.check(t, "follower /data/app.sqlite3"); state != "warn" || !strings.Contains(message, "behind the replica (lag_warning is 500ms)") {
+		t.Errorf("ship doctor's check of a lagging follower: %s: %s", state, message)
 	}
 }
 
