@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/client"
 
 	"github.com/shipdeploy/ship/config"
@@ -44,12 +45,8 @@ func newReplicaHost(t *testing.T, a *backedUpApp) *replicaHost {
 	t.Helper()
 	_, h2 := testhost.Hosts(t)
 	testlitestream.Image(t, h2.DockerHost, "0.5.18")
-	cfg, err := config.Load(config.Options{File: filepath.Join(a.dir, config.DefaultFile)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Roles = append(cfg.Roles, &config.Role{Name: "replicas", Hosts: []config.Host{{Address: h2.Addr}}, ReplicaOf: "web"})
-	cfg.SSH.KnownHosts = append(cfg.SSH.KnownHosts, h2.KnownHostsPath)
+	r := &replicaHost{h2: h2, cli: dockerClient(t, h2)}
+	cfg := r.load(t, a)
 	pool := ssh.NewPool(fleet.SSHConfig(cfg))
 	t.Cleanup(func() { pool.Close() })
 	ctx := context.Background()
@@ -57,8 +54,7 @@ func newReplicaHost(t *testing.T, a *backedUpApp) *replicaHost {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &replicaHost{cfg: cfg, h: &host.Host{Name: h2.Addr, Shell: pool.Conn(h2.Addr), Docker: engine}, h2: h2,
-		cli: dockerClient(t, h2), name: spec.FollowerName(cfg, "/data/app.sqlite3")}
+	r.cfg, r.h, r.name = cfg, &host.Host{Name: h2.Addr, Shell: pool.Conn(h2.Addr), Docker: engine}, spec.FollowerName(cfg, "/data/app.sqlite3")
 	t.Cleanup(func() {
 		if err := follower.Remove(context.Background(), r.h, cfg); err != nil {
 			t.Errorf("remove the followers: %v", err)
@@ -66,8 +62,49 @@ func newReplicaHost(t *testing.T, a *backedUpApp) *replicaHost {
 		if err := follower.RemoveCopies(context.Background(), r.h, cfg); err != nil {
 			t.Errorf("remove the copies: %v", err)
 		}
+		if left := r.leftovers(t); len(left) > 0 {
+			t.Errorf("Remove and RemoveCopies left %v on h2", left)
+		}
 	})
 	return r
+}
+
+// load loads a's config with the replica role on h2.
+func (r *replicaHost) load(t *testing.T, a *backedUpApp) *config.Config {
+	t.Helper()
+	cfg, err := config.Load(config.Options{File: filepath.Join(a.dir, config.DefaultFile)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Roles = append(cfg.Roles, &config.Role{Name: "replicas", Hosts: []config.Host{{Address: r.h2.Addr}}, ReplicaOf: "web"})
+	cfg.SSH.KnownHosts = append(cfg.SSH.KnownHosts, r.h2.KnownHostsPath)
+	return cfg
+}
+
+// leftovers are the service's containers and volumes on h2.
+func (r *replicaHost) leftovers(t *testing.T) []string {
+	t.Helper()
+	ctx := context.Background()
+	var out []string
+	cts, err := r.cli.ContainerList(ctx, container.ListOptions{All: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ct := range cts {
+		if strings.HasPrefix(host.Name(ct), "flw-") {
+			out = append(out, "container "+host.Name(ct))
+		}
+	}
+	vols, err := r.cli.VolumeList(ctx, volume.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range vols.Volumes {
+		if strings.HasPrefix(v.Name, "flw-") {
+			out = append(out, "volume "+v.Name)
+		}
+	}
+	return out
 }
 
 // ensure runs follower.Ensure and returns its progress.
@@ -159,6 +196,25 @@ func TestFollower(t *testing.T) {
 	a.write(t, "first", 30)
 	a.waitSynced(t)
 	r := newReplicaHost(t, a)
+
+	// A replica with nothing in it: Ensure says what to do, and leaves
+	// nothing behind.
+	empty := *r
+	empty.cfg = r.load(t, a)
+	empty.cfg.Litestream.Replica.URL += "-nothing"
+	for _, acc := range empty.cfg.Accessories {
+		if acc.Name == config.LitestreamAccessory {
+			acc.Files[0].Content = empty.cfg.Litestream.Config()
+		}
+	}
+	var failed bytes.Buffer
+	err := follower.Ensure(context.Background(), empty.h, empty.cfg, &failed)
+	if err == nil || !strings.Contains(err.Error(), "has no backup of /data/app.sqlite3 yet: boot the writer's Litestream") {
+		t.Errorf("Ensure from an empty replica: %v\n%s", err, failed.String())
+	}
+	if left := r.leftovers(t); len(left) > 0 {
+		t.Errorf("a failed Ensure left %v on h2", left)
+	}
 
 	out := r.ensure(t)
 	for _, want := range []string{"created volume flw-replica-flw_data", "restoring /data/app.sqlite3 at TXID ", "flw-follower is following /data/app.sqlite3 from TXID "} {
