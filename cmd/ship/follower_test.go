@@ -302,10 +302,12 @@ func TestFollower(t *testing.T) {
 	r.waitRows(t, "50")
 
 	// The writer's data changes wholesale: restored to before "third",
-	// then written on. Reseed gives the copy the new data.
+	// then written on. Reseed gives the copy the new data. (Litestream
+	// 0.5.18 numbers on after the restore and uploads the restored state
+	// whole, so a running follower may get there too; Reseed must, and is
+	// the caller's after a restore.)
 	a.mustShip(t, "db", "restore", "--yes", "--timestamp", before.Format(time.RFC3339))
 	a.write(t, "fifth", 3)
-	a.waitSynced(t)
 	if got := sqlite(t, a.dbFile(t), "SELECT count(*) FROM records"); got != "43" {
 		t.Fatalf("the writer has %s records after its restore to before the third batch, want 43", got)
 	}
@@ -318,12 +320,12 @@ func TestFollower(t *testing.T) {
 			t.Errorf("Reseed's progress lacks %q:\n%s", want, reseed.String())
 		}
 	}
-	if got := r.rows(t); got != "43" {
-		t.Errorf("after Reseed the copy has %s records, want the writer's 43", got)
-	}
+	// At once, the restored data: the fifth batch may still be on its way
+	// to S3 (db status counts a write only once Litestream has read it).
 	if got := r.query(t, "SELECT count(*) FROM records WHERE value LIKE 'third-%' OR value LIKE 'fourth-%'"); got != "0" {
-		t.Errorf("after Reseed the copy still has %s records the writer no longer has", got)
+		t.Errorf("after Reseed the copy has %s records the writer no longer has", got)
 	}
+	r.waitRows(t, "43")
 	a.write(t, "sixth", 2)
 	r.waitRows(t, "45")
 }
