@@ -62,7 +62,7 @@ func Ensure(ctx context.Context, h *host.Host, c *config.Config, out io.Writer) 
 				return err
 			}
 		}
-		if err := l.ensure(ctx, h, c, cp, out); err != nil {
+		if err := l.ensure(ctx, h, c, cp, followerNames(cps), out); err != nil {
 			return err
 		}
 	}
@@ -89,8 +89,9 @@ func prepareHost(ctx context.Context, h *host.Host, c *config.Config) (*litestre
 }
 
 // ensure starts one follower, preparing its copy first unless it is
-// prepared already.
-func (l litestream) ensure(ctx context.Context, h *host.Host, c *config.Config, cp copyOf, out io.Writer) error {
+// prepared already. followers are the config's followers, which may share
+// a copy volume, each writing its own database's files.
+func (l litestream) ensure(ctx context.Context, h *host.Host, c *config.Config, cp copyOf, followers []string, out io.Writer) error {
 	created, err := ensureVolume(ctx, h, c, cp)
 	if err != nil {
 		return err
@@ -120,7 +121,7 @@ func (l litestream) ensure(ctx context.Context, h *host.Host, c *config.Config, 
 	if err != nil {
 		return undo(err)
 	}
-	if err := onlyWriter(ctx, h, cp); err != nil {
+	if err := onlyWriter(ctx, h, cp, followers); err != nil {
 		return undo(err)
 	}
 	if pos.Prepared() {
@@ -149,6 +150,15 @@ func (l litestream) ensure(ctx context.Context, h *host.Host, c *config.Config, 
 	return nil
 }
 
+// followerNames are the followers' containers.
+func followerNames(cps []copyOf) []string {
+	var out []string
+	for _, cp := range cps {
+		out = append(out, cp.Follower)
+	}
+	return out
+}
+
 // ensureVolume creates the copy volume unless it exists, and says
 // whether it did.
 func ensureVolume(ctx context.Context, h *host.Host, c *config.Config, cp copyOf) (bool, error) {
@@ -164,10 +174,12 @@ func ensureVolume(ctx context.Context, h *host.Host, c *config.Config, cp copyOf
 	return true, nil
 }
 
-// onlyWriter refuses to write the copy while a running container mounts
-// its volume writable: the follower must be its only writer.
-func onlyWriter(ctx context.Context, h *host.Host, cp copyOf) error {
-	ws, err := guard.Writers(ctx, h.Docker, []volumes.Mount{cp.Mount}, nil)
+// onlyWriter refuses to write the copy while a running container other
+// than the followers mounts its volume writable: the followers must be
+// its only writers (several databases on one app volume share a copy
+// volume).
+func onlyWriter(ctx context.Context, h *host.Host, cp copyOf, followers []string) error {
+	ws, err := guard.Writers(ctx, h.Docker, []volumes.Mount{cp.Mount}, followers)
 	if err != nil {
 		return err
 	}

@@ -1,10 +1,15 @@
 package follower
 
 import (
+	"context"
 	"strings"
 	"testing"
 
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/client"
+
 	"github.com/shipdeploy/ship/config"
+	"github.com/shipdeploy/ship/host"
 	"github.com/shipdeploy/ship/volumes"
 )
 
@@ -63,6 +68,40 @@ func TestCopiesRefused(t *testing.T) {
 		tc.change(c)
 		if _, err := copies(c); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want %q", name, err, tc.want)
+		}
+	}
+}
+
+// runningEngine lists running containers with their mounts.
+type runningEngine struct {
+	client.APIClient
+	running []container.Summary
+}
+
+func (e runningEngine) ContainerList(context.Context, container.ListOptions) ([]container.Summary, error) {
+	return e.running, nil
+}
+
+// The copy is written only while no container but the followers mounts
+// its volume writable: two databases on one app volume share a copy
+// volume, each follower writing its own files.
+func TestOnlyWriter(t *testing.T) {
+	cps, _ := copies(shop())
+	mount := func(name string, rw bool) container.Summary {
+		return container.Summary{Names: []string{"/" + name}, Mounts: []container.MountPoint{{Type: "volume", Name: "shop-replica-shop_storage", RW: rw}}}
+	}
+	for _, tc := range []struct {
+		running []container.Summary
+		refused string
+	}{
+		{nil, ""},
+		{[]container.Summary{mount("shop-follower-queue", true), mount("shop-replicas-v1", false)}, ""},
+		{[]container.Summary{mount("shop-replicas-v1", true)}, "shop-replicas-v1 (writes to shop-replica-shop_storage)"},
+	} {
+		h := &host.Host{Name: "10.0.0.2", Docker: runningEngine{running: tc.running}}
+		err := onlyWriter(context.Background(), h, cps[0], followerNames(cps))
+		if (tc.refused == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.refused)) {
+			t.Errorf("with %v running: %v, want refused for %q", tc.running, err, tc.refused)
 		}
 	}
 }

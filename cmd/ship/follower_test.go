@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -91,7 +92,7 @@ func (r *replicaHost) leftovers(t *testing.T) []string {
 		t.Fatal(err)
 	}
 	for _, ct := range cts {
-		if strings.HasPrefix(host.Name(ct), "flw-") {
+		if strings.HasPrefix(host.Name(ct), r.cfg.Service+"-") {
 			out = append(out, "container "+host.Name(ct))
 		}
 	}
@@ -100,7 +101,7 @@ func (r *replicaHost) leftovers(t *testing.T) []string {
 		t.Fatal(err)
 	}
 	for _, v := range vols.Volumes {
-		if strings.HasPrefix(v.Name, "flw-") {
+		if strings.HasPrefix(v.Name, r.cfg.Service+"-") {
 			out = append(out, "volume "+v.Name)
 		}
 	}
@@ -149,9 +150,15 @@ func (r *replicaHost) rows(t *testing.T) string {
 // query runs a query on the copy as rows opens it.
 func (r *replicaHost) query(t *testing.T, q string) string {
 	t.Helper()
-	out, err := exec.Command("sqlite3", "-cmd", ".timeout 5000", "file:"+r.copyFile(t)+"?mode=ro", q).CombinedOutput()
+	return readCopy(t, r.copyFile(t), q)
+}
+
+// readCopy runs a query on a copy as a replica app opens it.
+func readCopy(t *testing.T, file, q string) string {
+	t.Helper()
+	out, err := exec.Command("sqlite3", "-cmd", ".timeout 5000", "file:"+file+"?mode=ro", q).CombinedOutput()
 	if err != nil {
-		t.Fatalf("sqlite3 on the copy %q: %v\n%s", q, err, out)
+		t.Fatalf("sqlite3 on the copy %s %q: %v\n%s", file, q, err, out)
 	}
 	return strings.TrimSpace(string(out))
 }
@@ -427,5 +434,61 @@ func TestPrintFollowers(t *testing.T) {
 	printFollowers(&b, workflow.FollowerHost{Host: "10.0.0.3", Error: "dial tcp 10.0.0.3:22: connection refused"})
 	if b.String() != "followers on 10.0.0.3\n  WARNING: cannot read them: dial tcp 10.0.0.3:22: connection refused\n" {
 		t.Errorf("printFollowers of a host that cannot be read:\n%s", b.String())
+	}
+}
+
+// Two databases on one app volume: one follower each, sharing one copy
+// volume, each the other's allowed fellow writer.
+func TestFollowerTwoDatabases(t *testing.T) {
+	h1, _ := testhost.Hosts(t)
+	a := deployedApp(t, "flw2", h1)
+	s3 := testlitestream.StartS3(t)
+	testlitestream.Image(t, h1.DockerHost, "0.5.18")
+	appendConfig(t, a, fmt.Sprintf(`litestream:
+  databases: [/data/app.sqlite3, /data/other.sqlite3]
+  replica:
+    url: s3://%s/flw2
+    endpoint: %s
+    force_path_style: true
+    access_key_id: S3_KEY
+    secret_access_key: S3_SECRET
+  sync_interval: 500ms
+`, s3.Bucket, s3.Endpoint), fmt.Sprintf("S3_KEY=%s\nS3_SECRET=%s\n", s3.AccessKey, s3.SecretKey))
+	t.Cleanup(func() { a.ship(t, "accessory", "remove", "all") })
+	b := &backedUpApp{app: a, s3: s3, h1: h1}
+	a.mustShip(t, "setup", "--skip-build", "--version", "v1")
+	other := filepath.Join(filepath.Dir(b.dbFile(t)), "other.sqlite3")
+	if out, err := exec.Command("sqlite3", other, "PRAGMA journal_mode=WAL; CREATE TABLE notes (n TEXT); INSERT INTO notes VALUES ('kept');").CombinedOutput(); err != nil {
+		t.Fatalf("sqlite3: %v\n%s", err, out)
+	}
+	a.mustShip(t, "accessory", "reboot", "litestream")
+	b.write(t, "first", 7)
+	deadline := time.Now().Add(30 * time.Second)
+	for _, db := range []string{"app.sqlite3", "other.sqlite3"} {
+		for {
+			if files, _ := filepath.Glob(filepath.Join(s3.Dir, "flw2", db, "0000", "*.ltx")); len(files) > 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("Litestream uploaded nothing of %s in 30 s", db)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	r := newReplicaHost(t, b)
+	out := r.ensure(t)
+	for _, want := range []string{"flw2-follower-app is following /data/app.sqlite3 from TXID", "flw2-follower-other is following /data/other.sqlite3 from TXID"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("Ensure's progress lacks %q:\n%s", want, out)
+		}
+	}
+	r.waitRows(t, "7")
+	otherCopy := filepath.Join(filepath.Dir(r.copyFile(t)), "other.sqlite3")
+	if got := readCopy(t, otherCopy, "SELECT n FROM notes"); got != "kept" {
+		t.Errorf("the copy of other.sqlite3 reads %q", got)
+	}
+	states, err := follower.Status(context.Background(), r.h, r.cfg)
+	if err != nil || len(states) != 2 || states[0].Phase != follower.Following || states[1].Phase != follower.Following {
+		t.Errorf("Status of two followers: %v, %+v", err, states)
 	}
 }
