@@ -123,9 +123,11 @@ func (a *app) up(w http.ResponseWriter, r *http.Request) {
 }
 
 // check asks the database a question. A replica's question reads the
-// records table: SELECT 1 would answer without reading the file, so a copy
-// that cannot be read (not restored yet, or still a WAL-mode file, which a
-// read-only mount cannot open) would pass.
+// records table its reads need, so a copy that is not the app's database
+// fails it too. SQLite itself answers SELECT 1 without reading the file;
+// modernc.org/sqlite fails it on a copy it cannot open (missing, or still
+// the first restore's WAL-mode file on a read-only mount), but a health
+// check should not rest on that.
 func (a *app) check(ctx context.Context) error {
 	var one int
 	if !a.readOnly {

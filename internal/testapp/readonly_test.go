@@ -83,7 +83,12 @@ func TestImageReadOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// ship sets no hostname: the engine's default is the ID's start, which
+	// is how a test tells which host answered (docs/replicas.md).
 	host := inspect.Config.Hostname
+	if host == "" || !strings.HasPrefix(app.ID, host) {
+		t.Errorf("the replica's hostname is %q, want the start of its ID %s", host, app.ID)
+	}
 	list := records(t, app.URL, host)
 	if !slices.Equal(list.IDs, []int64{1, 2}) || list.Host != host {
 		t.Errorf("GET /records = %+v, want records 1 and 2 from host %s", list, host)
