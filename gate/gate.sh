@@ -21,7 +21,8 @@
 # JSON line appended to the log. It touches no follower, no volume, and
 # no container without the replica roles' labels.
 set -u
-umask 077
+# The log and the record are root's, and the SSH user reads them.
+umask 022
 conf=$1 mode=${2:-watch}
 [ -r "$conf" ] || { echo "the gate's data file $conf is missing: run ship deploy again" >&2; exit 2; }
 

@@ -190,6 +190,10 @@ func TestReconcile(t *testing.T) {
 		t.Errorf("out: log %+v", log)
 	}
 
+	if st, err := os.Stat(filepath.Join(f.home, ".ship", "apps", "shop", "gate.jsonl")); err != nil || st.Mode().Perm() != 0o644 {
+		t.Errorf("the log, which root writes and ship's SSH user reads: %v %v", st.Mode(), err)
+	}
+
 	// Still out: nothing more to log, until a replica starts meanwhile.
 	f.reconcile()
 	if len(f.log()) != 1 {
