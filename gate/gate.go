@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/errdefs"
@@ -65,7 +66,11 @@ func Install(ctx context.Context, h *host.Host, c *config.Config, out io.Writer)
 	if err != nil {
 		return err
 	}
-	text, err := render(c, home, roles)
+	info, err := h.Docker.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("docker info on %s: %w", h.Name, err)
+	}
+	text, err := render(c, home, info.ID, roles)
 	if err != nil {
 		return err
 	}
@@ -85,6 +90,9 @@ func Install(ctx context.Context, h *host.Host, c *config.Config, out io.Writer)
 	if err == nil {
 		err = h.Docker.ContainerStart(ctx, created.ID, container.StartOptions{})
 	}
+	if err == nil {
+		err = watching(ctx, h, created.ID)
+	}
 	if err != nil {
 		_, rerr := removeContainer(context.WithoutCancel(ctx), h, c)
 		return errors.Join(fmt.Errorf("start %s: %w (no gate runs on %s now)", Name(c), err, h.Name), rerr)
@@ -93,6 +101,33 @@ func Install(ctx context.Context, h *host.Host, c *config.Config, out io.Writer)
 		Name(c), roleNames(roles), strings.Join(Followers(c), " or "), f.log)
 	return nil
 }
+
+// watching waits until the gate says it watches, after its checks, or
+// fails with what it said instead.
+func watching(ctx context.Context, h *host.Host, id string) error {
+	deadline := time.Now().Add(startWait)
+	for {
+		info, err := h.Docker.ContainerInspect(ctx, id)
+		if err != nil {
+			return err
+		}
+		text := host.LogTail(ctx, h, id, 20)
+		switch {
+		case info.State.Running && !info.State.Restarting && strings.Contains(text, " is watching the followers "):
+			return nil
+		case !info.State.Running || info.State.Restarting || time.Now().After(deadline):
+			return fmt.Errorf("it did not start watching:\n  %s", strings.ReplaceAll(strings.TrimSpace(text), "\n", "\n  "))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// startWait bounds how long Install waits for the gate to watch.
+const startWait = 30 * time.Second
 
 func roleNames(roles []*config.Role) string {
 	names := make([]string, len(roles))

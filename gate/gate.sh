@@ -26,10 +26,11 @@ umask 022
 conf=$1 mode=${2:-watch}
 [ -r "$conf" ] || { echo "the gate's data file $conf is missing: run ship deploy again" >&2; exit 2; }
 
-service='' destination='' roles=() followers=() state='' log='' settle=5 recheck=30 stop_timeout=1
+engine='' service='' destination='' roles=() followers=() state='' log='' settle=5 recheck=30 stop_timeout=1
 while IFS= read -r line || [ -n "$line" ]; do
 	key=${line%% *} val=${line#* }
 	case $key in
+	engine) engine=$val ;;
 	service) service=$val ;;
 	destination) destination=$val ;;
 	role) roles+=("$val") ;;
@@ -208,13 +209,24 @@ follows() {
 	[ "$1" = start ] && [ "$3" = "$service" ] && [ -f "$state" ]
 }
 
+# The docker CLI of the host's root must reach the engine ship deployed
+# to: a host whose ship user reaches another (rootless Docker, a
+# DOCKER_HOST of its own) would have the gate watch the wrong containers.
+if [ -n "$engine" ]; then
+	seen=$(docker info --format '{{.ID}}' 2>&1) || { echo "the gate cannot reach Docker: $seen" >&2; exit 2; }
+	if [ "$seen" != "$engine" ]; then
+		echo "the gate's docker CLI (as root, at the host's default socket) reaches the Docker engine $seen, not $engine, which ship deployed to: the gate cannot watch this host's followers; make ship's SSH user use the host's default engine (/var/run/docker.sock)" >&2
+		exit 2
+	fi
+fi
+
 if [ "$mode" = once ]; then
 	reconcile
 	exit 0
 fi
 
 trap 'exit 0' TERM INT
-echo "gate for $service${destination:+ ($destination)}: followers ${followers[*]}"
+echo "gate for $service${destination:+ ($destination)} is watching the followers ${followers[*]}"
 while :; do
 	since=$(date +%s.%N)
 	reconcile

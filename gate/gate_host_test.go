@@ -2,6 +2,7 @@ package gate
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -25,13 +26,9 @@ import (
 // hostName is h1 as the test's config names it.
 const hostName = "10.99.0.1"
 
-// h1 is the test host h1 as ship reaches it: SSH, and its engine over it.
-// The gate runs there: h1's engine is this machine's, whose root the
-// gate's chroot enters (h2's engine shares this machine's root too, but
-// not its Docker socket).
-func h1(t *testing.T) (*host.Host, *client.Client, string) {
+// connect is a test host as ship reaches it: SSH, and its engine over it.
+func connect(t *testing.T, th *testhost.Host) *host.Host {
 	t.Helper()
-	th, _ := testhost.Hosts(t)
 	pool := ssh.NewPool(ssh.Config{User: th.User, Keys: []string{th.KeyPath}, KeysOnly: true, KnownHosts: []string{th.KnownHostsPath}})
 	t.Cleanup(func() { pool.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -41,7 +38,17 @@ func h1(t *testing.T) (*host.Host, *client.Client, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cli.Close() })
-	return &host.Host{Name: hostName, Shell: pool.Conn(th.Addr), Docker: cli}, testengine.DockerClient(t, th.DockerHost), th.DockerHost
+	return &host.Host{Name: hostName, Shell: pool.Conn(th.Addr), Docker: cli}
+}
+
+// h1 is the test host h1 as ship reaches it: SSH, and its engine over it.
+// The gate runs there: h1's engine is this machine's, whose root the
+// gate's chroot enters (h2's engine shares this machine's root too, but
+// not its Docker socket).
+func h1(t *testing.T) (*host.Host, *client.Client, string) {
+	t.Helper()
+	th, _ := testhost.Hosts(t)
+	return connect(t, th), testengine.DockerClient(t, th.DockerHost), th.DockerHost
 }
 
 // standIns plays a replica host of the service gatetest without the rest
@@ -233,5 +240,29 @@ func TestGateOnHost(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(home, ".ship", "apps", "gatetest", "gate", "gate.conf")); !os.IsNotExist(err) {
 		t.Errorf("the data file outlived the gate: %v", err)
+	}
+}
+
+// On h2 the gate would watch another engine: h2's dockerd shares this
+// machine's root, whose Docker socket is h1's engine (only h2's sshd sees
+// h2's socket there). Install finds out, says so, and leaves no gate.
+func TestGateOtherEngine(t *testing.T) {
+	_, th2 := testhost.Hosts(t)
+	h := connect(t, th2)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c := &config.Config{
+		Service:    "gatetest2",
+		Roles:      []*config.Role{{Name: "web"}, {Name: "replicas", Hosts: []config.Host{{Address: hostName}}, ReplicaOf: "web"}},
+		Litestream: &config.Litestream{Databases: []string{"/data/app.sqlite3"}},
+	}
+	t.Cleanup(func() { Remove(context.Background(), h, c) })
+	err := Install(ctx, h, c, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "reaches the Docker engine") || !strings.Contains(err.Error(), "no gate runs on") {
+		t.Fatalf("Install on h2: %v", err)
+	}
+	t.Logf("Install on h2: %v", err)
+	if sum, err := Last(ctx, h, c); err != nil || sum.Installed {
+		t.Errorf("a gate was left: %+v %v", sum, err)
 	}
 }

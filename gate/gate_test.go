@@ -62,7 +62,7 @@ func newFakeHost(t *testing.T) *fakeHost {
 		t.Fatal(err)
 	}
 	c := testConfig()
-	text, err := render(c, f.home, Roles(c, "10.0.0.3"))
+	text, err := render(c, f.home, "E1", Roles(c, "10.0.0.3"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,11 +122,16 @@ func (f *fakeHost) calls() []string {
 // reconcile runs gate.sh once.
 func (f *fakeHost) reconcile() {
 	f.t.Helper()
-	cmd := exec.Command("bash", "-c", script(), "ship-gate", f.data, "once")
-	cmd.Env = []string{"PATH=" + filepath.Join(f.dir, "bin") + ":" + os.Getenv("PATH"), "FAKE=" + f.fake, "TZ=UTC"}
-	if out, err := cmd.CombinedOutput(); err != nil {
+	if out, err := f.run("E1"); err != nil {
 		f.t.Fatalf("gate.sh: %v\n%s", err, out)
 	}
+}
+
+// run runs gate.sh once where the docker CLI reaches the engine engine.
+func (f *fakeHost) run(engine string) ([]byte, error) {
+	cmd := exec.Command("bash", "-c", script(), "ship-gate", f.data, "once")
+	cmd.Env = []string{"PATH=" + filepath.Join(f.dir, "bin") + ":" + os.Getenv("PATH"), "FAKE=" + f.fake, "FAKE_ENGINE=" + engine, "TZ=UTC"}
+	return cmd.CombinedOutput()
 }
 
 func (f *fakeHost) log() []Entry {
@@ -255,5 +260,19 @@ func TestReconcileMissing(t *testing.T) {
 	if len(log) != 2 || log[1].State != In || len(log[1].Containers) != 0 || f.status("r2") != "exited" ||
 		log[1].Reason != "every follower runs; left stopped: shop-replicas-v2 is not the version ship runs here, shop-readers-v2 is gone" {
 		t.Errorf("in: %s %+v", f.status("r2"), log)
+	}
+}
+
+// A gate whose docker CLI reaches another engine than ship's refuses to
+// act, and says why.
+func TestOtherEngine(t *testing.T) {
+	f := newFakeHost(t)
+	f.container("r2", "shop-replicas-v2", "running", time.Hour, app("replicas", "v2"))
+	out, err := f.run("E2")
+	if err == nil || !strings.Contains(string(out), "reaches the Docker engine E2, not E1, which ship deployed to") {
+		t.Errorf("gate.sh on another engine: %v\n%s", err, out)
+	}
+	if f.status("r2") != "running" || f.log() != nil {
+		t.Errorf("the gate acted on another engine: %s %+v", f.status("r2"), f.log())
 	}
 }

@@ -66,10 +66,12 @@ func Followers(c *config.Config) []string {
 }
 
 // render writes the gate's data file for the replica roles on a host
-// whose login user's home is home.
-func render(c *config.Config, home string, roles []*config.Role) ([]byte, error) {
+// whose login user's home is home and whose Docker engine has the ID
+// engine.
+func render(c *config.Config, home, engine string, roles []*config.Role) ([]byte, error) {
 	var h onhost.Conf
 	f := filesFor(home, c)
+	h.Add("engine", engine)
 	h.Add("service", c.Service)
 	if c.Destination != "" {
 		h.Add("destination", c.Destination)

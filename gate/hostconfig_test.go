@@ -40,11 +40,12 @@ func TestRoles(t *testing.T) {
 func TestRender(t *testing.T) {
 	c := testConfig()
 	c.Destination = "staging"
-	b, err := render(c, "/home/deploy", Roles(c, "10.0.0.3"))
+	b, err := render(c, "/home/deploy", "E1", Roles(c, "10.0.0.3"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := strings.Join([]string{
+		"engine E1",
 		"service shop",
 		"destination staging",
 		"role replicas\tshop-replicas-staging-\t/home/deploy/.ship/apps/shop-staging/healthy/replicas",
@@ -60,7 +61,7 @@ func TestRender(t *testing.T) {
 	if string(b) != want {
 		t.Errorf("data file:\n%s\nwant:\n%s", b, want)
 	}
-	if _, err := render(c, "/home/a\nb", Roles(c, "10.0.0.3")); err == nil {
+	if _, err := render(c, "/home/a\nb", "E1", Roles(c, "10.0.0.3")); err == nil {
 		t.Error("a line break was passed to the host")
 	}
 }

@@ -27,6 +27,9 @@ case "$1 $2" in
 	*) exit 2 ;;
 	esac
 	;;
+"info --format")
+	echo "${FAKE_ENGINE:-E1}"
+	;;
 "ps --no-trunc")
 	svc=${4#label=service=} role=${6#label=role=}
 	for d in "$FAKE"/c/*; do
