@@ -52,8 +52,10 @@ func containerSpec(c *config.Config, chroot, data string) (*container.Config, *c
 
 // Install puts the gate on h, a host of the config's replica roles, or
 // replaces it: its data file, its image if missing, its container,
-// started. Containers it stopped stay recorded across a reinstall. On
-// failure no gate is left half-made: none runs.
+// started, and watching: a host where the gate's docker CLI reaches
+// another engine than ship's is refused. Containers it stopped stay
+// recorded across a reinstall. On failure no gate is left half-made: none
+// runs.
 func Install(ctx context.Context, h *host.Host, c *config.Config, out io.Writer) error {
 	roles := Roles(c, h.Name)
 	if len(roles) == 0 {
