@@ -547,6 +547,18 @@ func uniq(paths []string) []string {
 	return out
 }
 
+// bodyChunk is the most a load's body hands the HTTP client per read,
+// and so the size of each chunk of its chunked request: with the chunk's
+// framing ("7ff8\r\n", "\r\n") it fills one SSH packet exactly (OpenSSH's
+// 32 KB for a forwarded socket), which the engine client writes at once
+// (engine.New). The engine does not read while it starts its untar
+// helper, and every packet that reaches sshd meanwhile grows sshd's
+// buffer for the socket by a copy of all the buffer holds, costly in the
+// fresh sshd of each ship run: full packets are a third as many as the
+// pipe's uneven reads made.
+const bodyChunk = 32<<10 - 8
+
+// counter reads the archive in full chunks (bodyChunk) and counts them.
 type counter struct {
 	r        io.Reader
 	n        int64
@@ -554,7 +566,10 @@ type counter struct {
 }
 
 func (c *counter) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
+	n, err := io.ReadFull(c.r, p[:min(len(p), bodyChunk)])
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		err = nil // the last chunk; EOF on the next read
+	}
 	c.n += int64(n)
 	c.progress(c.n)
 	return n, err

@@ -7,12 +7,20 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/iotest"
+	"time"
 
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/api/types/image"
@@ -264,4 +272,91 @@ func TestRepository(t *testing.T) {
 			t.Errorf("repository(%q) = %q, want %q", ref, got, want)
 		}
 	}
+}
+
+// A layer leaves in full SSH packets: however unevenly the archive is
+// read, each chunk of the load's body is one write of 32 KB, framing
+// included, into the engine's socket (each a packet sshd must buffer
+// while the engine is not reading yet).
+func TestLoadBodyLeavesInFullPackets(t *testing.T) {
+	body := make([]byte, 5*bodyChunk+1000)
+	rand.Read(body)
+	img := &Image{Ref: "app:v2", ID: digest([]byte("config"))}
+	var got bytes.Buffer
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/_ping":
+			w.Header().Set("Api-Version", "1.41")
+		case strings.HasSuffix(r.URL.Path, "/images/load"):
+			io.Copy(&got, r.Body)
+			io.WriteString(w, `{"stream":"Loaded image: app:v2\n"}`+"\n")
+		case strings.HasSuffix(r.URL.Path, "/images/app:v2/json"):
+			json.NewEncoder(w).Encode(map[string]string{"Id": img.ID})
+		default:
+			http.NotFound(w, r)
+		}
+	})}
+	sock := filepath.Join(t.TempDir(), "docker.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	defer srv.Close()
+	d := &recordingDialer{path: sock}
+	remote, err := engine.New(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer remote.Close()
+
+	st, err := img.load(context.Background(), remote, iotest.HalfReader(bytes.NewReader(body)), int64(len(body)), Stats{}, time.Now(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Bytes(), body) || st.Bytes != int64(len(body)) {
+		t.Fatalf("the engine got %d bytes (counted %d), want the %d sent", got.Len(), st.Bytes, len(body))
+	}
+	full := 0
+	for _, n := range d.sizes() {
+		if n == 32<<10 {
+			full++
+		}
+	}
+	if full != 5 {
+		t.Errorf("%d writes of 32 KB, want one per full chunk (5); writes: %v", full, d.sizes())
+	}
+}
+
+// recordingDialer dials a unix socket and records the size of each write.
+type recordingDialer struct {
+	path string
+	mu   sync.Mutex
+	n    []int
+}
+
+func (d *recordingDialer) DialContext(ctx context.Context, _, _ string) (net.Conn, error) {
+	c, err := (&net.Dialer{}).DialContext(ctx, "unix", d.path)
+	if err != nil {
+		return nil, err
+	}
+	return &recordingConn{Conn: c, d: d}, nil
+}
+
+func (d *recordingDialer) sizes() []int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return slices.Clone(d.n)
+}
+
+type recordingConn struct {
+	net.Conn
+	d *recordingDialer
+}
+
+func (c *recordingConn) Write(p []byte) (int, error) {
+	c.d.mu.Lock()
+	c.d.n = append(c.d.n, len(p))
+	c.d.mu.Unlock()
+	return c.Conn.Write(p)
 }
