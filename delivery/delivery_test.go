@@ -215,48 +215,67 @@ func TestSendsOnlyMissingLayers(t *testing.T) {
 	}
 }
 
-// A code-only change: the host's previous version of the app shows every
-// layer below the top, so the host's other images are not asked.
+// A code-only change: the version the host serves (tagged latest) shows
+// every layer below the top, in one inspection and without listing the
+// host's images; without that tag, the newest previous version does, and
+// the host's other images are not asked.
 func TestPresentChainsAsksThePreviousVersionFirst(t *testing.T) {
 	base, code1, code2 := []byte("base layer"), []byte("code v1"), []byte("code v2")
 	e := newFakeEngine(newFakeImage("registry.example/app:v1", base, code1))
 	for i := range 20 {
-		e.add(newFakeImage(fmt.Sprintf("other-%d:latest", i), []byte(fmt.Sprintf("unrelated %d", i))))
+		e.add(newFakeImage(fmt.Sprintf("other-%d:v1", i), []byte(fmt.Sprintf("unrelated %d", i))))
 	}
 	v2 := newFakeImage("registry.example/app:v2", base, code2)
 	img := &Image{Ref: v2.ref, ID: v2.id(), diffIDs: v2.diffIDs}
-	present, err := presentChains(context.Background(), e, img)
-	if err != nil {
-		t.Fatal(err)
-	}
 	chains := chainIDs(v2.diffIDs)
+	ask := func(img *Image) map[string]bool {
+		t.Helper()
+		e.inspected.Store(0)
+		e.listed.Store(0)
+		present, err := presentChains(context.Background(), e, img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return present
+	}
+	present := ask(img)
 	if !present[chains[0]] || present[chains[1]] {
 		t.Errorf("present: base %v, top %v; want the base only", present[chains[0]], present[chains[1]])
 	}
-	if n := e.inspected.Load(); n != 1 {
-		t.Errorf("%d images inspected, want 1 (the previous version)", n)
+	// The latest tag, missing, then the previous version.
+	if n := e.inspected.Load(); n != 2 {
+		t.Errorf("%d images inspected, want 2 (latest, missing; the previous version)", n)
 	}
 
-	// A new base: the previous version does not have it, so every image
+	// With several versions kept, the newest alone shows the base.
+	e.add(newFakeImage("registry.example/app:v1b", base, []byte("code v1b")))
+	e.add(newFakeImage("registry.example/app:v1c", base, []byte("code v1c")))
+	if present = ask(img); !present[chains[0]] || e.inspected.Load() != 2 {
+		t.Errorf("several versions: base present %v after %d inspections, want after 2 (latest, missing; the newest)", present[chains[0]], e.inspected.Load())
+	}
+
+	// The version the host serves, tagged latest: nothing listed.
+	e.add(newFakeImage("registry.example/app:latest", base, []byte("code v1c")))
+	if present = ask(img); !present[chains[0]] || e.inspected.Load() != 1 || e.listed.Load() != 0 {
+		t.Errorf("tagged latest: base present %v after %d inspections and %d lists, want after 1 and none", present[chains[0]], e.inspected.Load(), e.listed.Load())
+	}
+
+	// A new base: the previous versions do not have it, so every image
 	// is asked.
 	v3 := newFakeImage("registry.example/app:v3", []byte("new base"), code2)
-	e.inspected.Store(0)
-	img = &Image{Ref: v3.ref, ID: v3.id(), diffIDs: v3.diffIDs}
-	if _, err := presentChains(context.Background(), e, img); err != nil {
-		t.Fatal(err)
-	}
-	if n := e.inspected.Load(); n != 21 {
-		t.Errorf("%d images inspected, want all 21", n)
+	img3 := &Image{Ref: v3.ref, ID: v3.id(), diffIDs: v3.diffIDs}
+	if ask(img3); e.inspected.Load() != 1+24 {
+		t.Errorf("%d images inspected, want latest and then all 24", e.inspected.Load())
 	}
 
-	// The image itself under another name: all there, nothing inspected.
-	e.inspected.Store(0)
+	// The image itself under another name, and no latest tag: all there,
+	// from the list. (With the tag, the top layer is sent again, and the
+	// load skips it.)
+	delete(e.images, "registry.example/app:latest")
 	mirror := v2
 	mirror.ref = "mirror.example/app:v2"
 	e.add(mirror)
-	img = &Image{Ref: v2.ref, ID: v2.id(), diffIDs: v2.diffIDs}
-	present, _ = presentChains(context.Background(), e, img)
-	if !present[chains[1]] || e.inspected.Load() != 0 {
+	if present = ask(img); !present[chains[1]] {
 		t.Errorf("under another name: top present %v after %d inspections", present[chains[1]], e.inspected.Load())
 	}
 }
