@@ -24,6 +24,7 @@ package delivery
 
 import (
 	"archive/tar"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -415,35 +416,59 @@ func (img *Image) writeArchive(w io.Writer, skip map[string]bool) error {
 
 // presentChains lists the layer chains the host's images hold, of those
 // img is made of. Top-level images are enough: an intermediate image's
-// chains are all in the image built on it. Each inspection is a round trip
-// over the SSH connection, so they run a few at a time, and first only
-// for the images of img's repository (its previous versions, which share
-// all but its top layers): when those show every layer below the top, the
-// rest are not asked. A top layer it then misses is one the host has only
-// under another image: sent again, which the load skips.
+// chains are all in the image built on it. It asks first for the image
+// tagged latest in img's repository: the version the host serves (ship
+// tags it after each deploy, as Kamal does), which shares all but the top
+// layers of a code-only change, in one round trip and without listing
+// the host's images (20 ms with 200 of them). Else it lists them and
+// inspects, a few at a time, the newest of img's repository, then the
+// repository's others, then the rest, until every layer below the top
+// shows. A top layer it then misses is one the host has only under
+// another image: sent again, which the load skips.
 func presentChains(ctx context.Context, remote client.APIClient, img *Image) (map[string]bool, error) {
+	want := chainIDs(img.diffIDs)
+	present := map[string]bool{}
+	below := want[:max(len(want)-1, 0)]
+	enough := func() bool {
+		return len(below) > 0 && !slices.ContainsFunc(below, func(c string) bool { return !present[c] })
+	}
+	repo := repository(img.Ref)
+	if info, err := remote.ImageInspect(ctx, repo+":latest"); err == nil {
+		addChains(present, info.RootFS.Layers)
+		if enough() {
+			return present, nil
+		}
+	}
 	list, err := remote.ImageList(ctx, image.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("list images on the host: %w", err)
 	}
-	want := chainIDs(img.diffIDs)
-	present := map[string]bool{}
 	if slices.ContainsFunc(list, func(s image.Summary) bool { return s.ID == img.ID }) {
 		for _, c := range want {
 			present[c] = true // there under another name
 		}
 		return present, nil
 	}
-	repo := repository(img.Ref)
 	ours := func(s image.Summary) bool {
 		return slices.ContainsFunc(s.RepoTags, func(t string) bool { return repository(t) == repo })
 	}
 	mine, others := partition(list, ours)
-	inspectChains(ctx, remote, mine, present)
-	if below := want[:max(len(want)-1, 0)]; len(below) == 0 || slices.ContainsFunc(below, func(c string) bool { return !present[c] }) {
-		inspectChains(ctx, remote, others, present)
+	slices.SortStableFunc(mine, func(a, b image.Summary) int { return cmp.Compare(b.Created, a.Created) })
+	newest := min(1, len(mine))
+	for _, batch := range [][]image.Summary{mine[:newest], mine[newest:], others} {
+		if enough() {
+			break
+		}
+		inspectChains(ctx, remote, batch, present)
 	}
 	return present, ctx.Err()
+}
+
+// addChains adds the chains of an image made of layers to present.
+func addChains(present map[string]bool, layers []string) {
+	for _, c := range chainIDs(layers) {
+		present[c] = true
+	}
 }
 
 // partition splits list into the images f holds for and the rest.
@@ -477,9 +502,7 @@ func inspectChains(ctx context.Context, remote client.APIClient, list []image.Su
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			for _, c := range chainIDs(info.RootFS.Layers) {
-				present[c] = true
-			}
+			addChains(present, info.RootFS.Layers)
 		}()
 	}
 	wg.Wait()
@@ -547,6 +570,18 @@ func uniq(paths []string) []string {
 	return out
 }
 
+// bodyChunk is the most a load's body hands the HTTP client per read,
+// and so the size of each chunk of its chunked request: with the chunk's
+// framing ("7ff8\r\n", "\r\n") it fills one SSH packet exactly (OpenSSH's
+// 32 KB for a forwarded socket), which the engine client writes at once
+// (engine.New). The engine does not read while it starts its untar
+// helper, and every packet that reaches sshd meanwhile grows sshd's
+// buffer for the socket by a copy of all the buffer holds, costly in the
+// fresh sshd of each ship run: full packets are a third as many as the
+// pipe's uneven reads made.
+const bodyChunk = 32<<10 - 8
+
+// counter reads the archive in full chunks (bodyChunk) and counts them.
 type counter struct {
 	r        io.Reader
 	n        int64
@@ -554,7 +589,10 @@ type counter struct {
 }
 
 func (c *counter) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
+	n, err := io.ReadFull(c.r, p[:min(len(p), bodyChunk)])
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		err = nil // the last chunk; EOF on the next read
+	}
 	c.n += int64(n)
 	c.progress(c.n)
 	return n, err

@@ -7,12 +7,20 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/iotest"
+	"time"
 
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/api/types/image"
@@ -207,48 +215,67 @@ func TestSendsOnlyMissingLayers(t *testing.T) {
 	}
 }
 
-// A code-only change: the host's previous version of the app shows every
-// layer below the top, so the host's other images are not asked.
+// A code-only change: the version the host serves (tagged latest) shows
+// every layer below the top, in one inspection and without listing the
+// host's images; without that tag, the newest previous version does, and
+// the host's other images are not asked.
 func TestPresentChainsAsksThePreviousVersionFirst(t *testing.T) {
 	base, code1, code2 := []byte("base layer"), []byte("code v1"), []byte("code v2")
 	e := newFakeEngine(newFakeImage("registry.example/app:v1", base, code1))
 	for i := range 20 {
-		e.add(newFakeImage(fmt.Sprintf("other-%d:latest", i), []byte(fmt.Sprintf("unrelated %d", i))))
+		e.add(newFakeImage(fmt.Sprintf("other-%d:v1", i), []byte(fmt.Sprintf("unrelated %d", i))))
 	}
 	v2 := newFakeImage("registry.example/app:v2", base, code2)
 	img := &Image{Ref: v2.ref, ID: v2.id(), diffIDs: v2.diffIDs}
-	present, err := presentChains(context.Background(), e, img)
-	if err != nil {
-		t.Fatal(err)
-	}
 	chains := chainIDs(v2.diffIDs)
+	ask := func(img *Image) map[string]bool {
+		t.Helper()
+		e.inspected.Store(0)
+		e.listed.Store(0)
+		present, err := presentChains(context.Background(), e, img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return present
+	}
+	present := ask(img)
 	if !present[chains[0]] || present[chains[1]] {
 		t.Errorf("present: base %v, top %v; want the base only", present[chains[0]], present[chains[1]])
 	}
-	if n := e.inspected.Load(); n != 1 {
-		t.Errorf("%d images inspected, want 1 (the previous version)", n)
+	// The latest tag, missing, then the previous version.
+	if n := e.inspected.Load(); n != 2 {
+		t.Errorf("%d images inspected, want 2 (latest, missing; the previous version)", n)
 	}
 
-	// A new base: the previous version does not have it, so every image
+	// With several versions kept, the newest alone shows the base.
+	e.add(newFakeImage("registry.example/app:v1b", base, []byte("code v1b")))
+	e.add(newFakeImage("registry.example/app:v1c", base, []byte("code v1c")))
+	if present = ask(img); !present[chains[0]] || e.inspected.Load() != 2 {
+		t.Errorf("several versions: base present %v after %d inspections, want after 2 (latest, missing; the newest)", present[chains[0]], e.inspected.Load())
+	}
+
+	// The version the host serves, tagged latest: nothing listed.
+	e.add(newFakeImage("registry.example/app:latest", base, []byte("code v1c")))
+	if present = ask(img); !present[chains[0]] || e.inspected.Load() != 1 || e.listed.Load() != 0 {
+		t.Errorf("tagged latest: base present %v after %d inspections and %d lists, want after 1 and none", present[chains[0]], e.inspected.Load(), e.listed.Load())
+	}
+
+	// A new base: the previous versions do not have it, so every image
 	// is asked.
 	v3 := newFakeImage("registry.example/app:v3", []byte("new base"), code2)
-	e.inspected.Store(0)
-	img = &Image{Ref: v3.ref, ID: v3.id(), diffIDs: v3.diffIDs}
-	if _, err := presentChains(context.Background(), e, img); err != nil {
-		t.Fatal(err)
-	}
-	if n := e.inspected.Load(); n != 21 {
-		t.Errorf("%d images inspected, want all 21", n)
+	img3 := &Image{Ref: v3.ref, ID: v3.id(), diffIDs: v3.diffIDs}
+	if ask(img3); e.inspected.Load() != 1+24 {
+		t.Errorf("%d images inspected, want latest and then all 24", e.inspected.Load())
 	}
 
-	// The image itself under another name: all there, nothing inspected.
-	e.inspected.Store(0)
+	// The image itself under another name, and no latest tag: all there,
+	// from the list. (With the tag, the top layer is sent again, and the
+	// load skips it.)
+	delete(e.images, "registry.example/app:latest")
 	mirror := v2
 	mirror.ref = "mirror.example/app:v2"
 	e.add(mirror)
-	img = &Image{Ref: v2.ref, ID: v2.id(), diffIDs: v2.diffIDs}
-	present, _ = presentChains(context.Background(), e, img)
-	if !present[chains[1]] || e.inspected.Load() != 0 {
+	if present = ask(img); !present[chains[1]] {
 		t.Errorf("under another name: top present %v after %d inspections", present[chains[1]], e.inspected.Load())
 	}
 }
@@ -264,4 +291,91 @@ func TestRepository(t *testing.T) {
 			t.Errorf("repository(%q) = %q, want %q", ref, got, want)
 		}
 	}
+}
+
+// A layer leaves in full SSH packets: however unevenly the archive is
+// read, each chunk of the load's body is one write of 32 KB, framing
+// included, into the engine's socket (each a packet sshd must buffer
+// while the engine is not reading yet).
+func TestLoadBodyLeavesInFullPackets(t *testing.T) {
+	body := make([]byte, 5*bodyChunk+1000)
+	rand.Read(body)
+	img := &Image{Ref: "app:v2", ID: digest([]byte("config"))}
+	var got bytes.Buffer
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/_ping":
+			w.Header().Set("Api-Version", "1.41")
+		case strings.HasSuffix(r.URL.Path, "/images/load"):
+			io.Copy(&got, r.Body)
+			io.WriteString(w, `{"stream":"Loaded image: app:v2\n"}`+"\n")
+		case strings.HasSuffix(r.URL.Path, "/images/app:v2/json"):
+			json.NewEncoder(w).Encode(map[string]string{"Id": img.ID})
+		default:
+			http.NotFound(w, r)
+		}
+	})}
+	sock := filepath.Join(t.TempDir(), "docker.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	defer srv.Close()
+	d := &recordingDialer{path: sock}
+	remote, err := engine.New(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer remote.Close()
+
+	st, err := img.load(context.Background(), remote, iotest.HalfReader(bytes.NewReader(body)), int64(len(body)), Stats{}, time.Now(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Bytes(), body) || st.Bytes != int64(len(body)) {
+		t.Fatalf("the engine got %d bytes (counted %d), want the %d sent", got.Len(), st.Bytes, len(body))
+	}
+	full := 0
+	for _, n := range d.sizes() {
+		if n == 32<<10 {
+			full++
+		}
+	}
+	if full != 5 {
+		t.Errorf("%d writes of 32 KB, want one per full chunk (5); writes: %v", full, d.sizes())
+	}
+}
+
+// recordingDialer dials a unix socket and records the size of each write.
+type recordingDialer struct {
+	path string
+	mu   sync.Mutex
+	n    []int
+}
+
+func (d *recordingDialer) DialContext(ctx context.Context, _, _ string) (net.Conn, error) {
+	c, err := (&net.Dialer{}).DialContext(ctx, "unix", d.path)
+	if err != nil {
+		return nil, err
+	}
+	return &recordingConn{Conn: c, d: d}, nil
+}
+
+func (d *recordingDialer) sizes() []int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return slices.Clone(d.n)
+}
+
+type recordingConn struct {
+	net.Conn
+	d *recordingDialer
+}
+
+func (c *recordingConn) Write(p []byte) (int, error) {
+	c.d.mu.Lock()
+	c.d.n = append(c.d.n, len(p))
+	c.d.mu.Unlock()
+	return c.Conn.Write(p)
 }

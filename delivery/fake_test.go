@@ -86,10 +86,12 @@ type fakeEngine struct {
 	loads      [][]string           // the file names of each archive loaded
 	local      *fakeImage           // what ImageSave saves
 	inspected  atomic.Int32         // ImageInspect calls
+	listed     atomic.Int32         // ImageList calls
+	created    map[string]int64     // by ref: the order images were added in
 }
 
 func newFakeEngine(imgs ...fakeImage) *fakeEngine {
-	e := &fakeEngine{chains: map[string]bool{}, images: map[string]fakeImage{}}
+	e := &fakeEngine{chains: map[string]bool{}, images: map[string]fakeImage{}, created: map[string]int64{}}
 	for _, img := range imgs {
 		e.add(img)
 	}
@@ -98,6 +100,7 @@ func newFakeEngine(imgs ...fakeImage) *fakeEngine {
 
 func (e *fakeEngine) add(img fakeImage) {
 	e.images[img.ref] = img
+	e.created[img.ref] = int64(len(e.created) + 1)
 	for _, c := range chainIDs(img.diffIDs) {
 		e.chains[c] = true
 	}
@@ -114,9 +117,10 @@ func (e *fakeEngine) ImageInspect(_ context.Context, ref string, _ ...client.Ima
 }
 
 func (e *fakeEngine) ImageList(context.Context, image.ListOptions) ([]image.Summary, error) {
+	e.listed.Add(1)
 	var out []image.Summary
 	for _, img := range e.images {
-		out = append(out, image.Summary{ID: img.id(), RepoTags: []string{img.ref}})
+		out = append(out, image.Summary{ID: img.id(), RepoTags: []string{img.ref}, Created: e.created[img.ref]})
 	}
 	return out, nil
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 
 	"github.com/docker/docker/client"
 )
@@ -30,9 +31,30 @@ func New(d Dialer) (*client.Client, error) {
 			return d.DialContext(ctx, "unix", Socket)
 		}),
 		client.WithAPIVersionNegotiation(),
+		withWriteBuffer(writeBuffer),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("docker client: %w", err)
 	}
 	return cli, nil
+}
+
+// writeBuffer is each API connection's write buffer. The client flushes a
+// chunked request body (an image load) after every chunk: with the
+// default 4 KB one a 32 KB chunk left in three writes, so three SSH
+// packets, one of them 2 bytes; with room for a whole chunk it leaves in
+// one (see delivery's bodyChunk).
+const writeBuffer = 64 << 10
+
+// withWriteBuffer sets the write buffer of the client's HTTP transport.
+func withWriteBuffer(size int) client.Opt {
+	return func(c *client.Client) error {
+		// HTTPClient copies the http.Client, not its transport.
+		tr, ok := c.HTTPClient().Transport.(*http.Transport)
+		if !ok {
+			return fmt.Errorf("docker client: transport is %T, not *http.Transport", c.HTTPClient().Transport)
+		}
+		tr.WriteBufferSize = size
+		return nil
+	}
 }
