@@ -147,6 +147,9 @@ type Proxy struct {
 	// WriterAffinityTimeout is how long kamal-proxy sends a client's reads
 	// to the writer after it wrote, when the service has read targets.
 	WriterAffinityTimeout time.Duration `yaml:"writer_affinity_timeout,omitempty"`
+	// writerAffinitySet says the config gave WriterAffinityTimeout, so
+	// that an explicit 0 (no affinity) is not taken for unset.
+	writerAffinitySet bool
 }
 
 // ProxyRun is how the kamal-proxy container runs on each host: Kamal's

@@ -115,6 +115,7 @@ func (d *decoder) decodeRoot(root *yaml.Node, c *Config) {
 	d.primaryRole(root, c)
 	d.litestreamAccessory(root, c)
 	d.writtenLitestream(root, c)
+	d.replicas(root, c)
 	if databasesNode != nil {
 		d.databases(databasesNode, c)
 	}
@@ -157,22 +158,23 @@ func (d *decoder) assetPaths(root *yaml.Node, c *Config) {
 
 // roleAssetPath is the node of servers.ROLE.asset_path, nil if none.
 func roleAssetPath(root *yaml.Node, role string) *yaml.Node {
-	for _, p := range pairs(root) {
-		if p.key.Value != "servers" {
+	_, v := roleField(root, role, "asset_path")
+	return v
+}
+
+// roleField is the key and value nodes of servers.ROLE.KEY, nil if none.
+func roleField(root *yaml.Node, role, key string) (*yaml.Node, *yaml.Node) {
+	for _, r := range pairs(field(root, "servers")) {
+		if r.key.Value != role {
 			continue
 		}
-		for _, r := range pairs(p.value) {
-			if r.key.Value != role {
-				continue
-			}
-			for _, k := range pairs(r.value) {
-				if k.key.Value == "asset_path" {
-					return k.value
-				}
+		for _, k := range pairs(r.value) {
+			if k.key.Value == key {
+				return k.key, k.value
 			}
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 // oneWriterPerHost refuses two roles on one host that both mount a
@@ -188,6 +190,9 @@ func (d *decoder) oneWriterPerHost(root *yaml.Node, c *Config) {
 	}
 	first := map[string]string{}
 	for _, r := range c.Roles {
+		if r.IsReplica() {
+			continue // it mounts read-only copies, never the app's volumes (replicas.go)
+		}
 		for _, h := range r.Hosts {
 			other, seen := first[h.Address]
 			if !seen {

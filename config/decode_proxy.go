@@ -57,6 +57,10 @@ func (d *decoder) proxy(n *yaml.Node, path string, base *Proxy) *Proxy {
 			p.ForwardHeaders = &b
 		},
 		"response_timeout": func(v *yaml.Node, kp string) { p.ResponseTimeout = d.duration(v, kp) },
+		"writer_affinity_timeout": func(v *yaml.Node, kp string) {
+			p.WriterAffinityTimeout = d.duration(v, kp)
+			p.writerAffinitySet = true
+		},
 		"path_prefix": func(v *yaml.Node, kp string) {
 			p.PathPrefixes = strings.Split(d.str(v, kp), ",")
 		},

@@ -55,6 +55,7 @@ func (d *decoder) servers(n *yaml.Node, path string, c *Config, allowEmpty bool)
 				"asset_path": func(v *yaml.Node, p string) {
 					r.AssetPath = d.assetPath(v, p)
 				},
+				"replica_of": func(v *yaml.Node, p string) { r.ReplicaOf = d.str(v, p) },
 			})
 		default:
 			d.errorf(v, rp, "should be a list of hosts or a map with hosts, not %s", describe(v))

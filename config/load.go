@@ -159,6 +159,7 @@ func (c *Config) applyDefaults() {
 			r.StopTimeout = c.StopTimeout
 		}
 	}
+	c.replicaDefaults()
 	if c.SSH.User == "" {
 		c.SSH.User = "root"
 	}
