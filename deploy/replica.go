@@ -165,7 +165,7 @@ func readTargets(ctx context.Context, hosts map[string]*host.Host, c *config.Con
 			h, ok := hosts[rh.Address]
 			if !ok {
 				for _, t := range current {
-					if a, _, err := net.SplitHostPort(t); err == nil && a == rh.Address {
+					if a, _, err := net.SplitHostPort(t); err == nil && a == rh.Hostname() {
 						out = append(out, t)
 					}
 				}
@@ -184,7 +184,7 @@ func readTargets(ctx context.Context, hosts map[string]*host.Host, c *config.Con
 				if err != nil {
 					return nil, fmt.Errorf("inspect %s on %s: %w", name, h.Name, err)
 				}
-				if t := spec.ReadTarget(rh.Address, info.NetworkSettings.Ports, w.Proxy.AppPort); t != "" {
+				if t := spec.ReadTarget(rh.Hostname(), info.NetworkSettings.Ports, w.Proxy.AppPort); t != "" {
 					out = append(out, t)
 				}
 			}

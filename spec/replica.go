@@ -68,7 +68,7 @@ func ReplicaApp(c *config.Config, r *config.Role, host config.Host, version stri
 	if writer == nil || writer.Proxy == nil || c.Litestream == nil {
 		return nil, fmt.Errorf("role %s: replica_of %q needs a proxied role and a litestream section", r.Name, r.ReplicaOf)
 	}
-	ip := net.ParseIP(host.Address)
+	ip := net.ParseIP(host.Hostname())
 	if ip == nil {
 		return nil, fmt.Errorf("role %s: host %s: a replica host must be an IP address, where the writer's kamal-proxy reaches it", r.Name, host.Address)
 	}
