@@ -51,6 +51,34 @@ func openDB(path string) (*sql.DB, error) {
 	return db, nil
 }
 
+// readOnlyTimeout is the busy timeout of a read replica's connections, in
+// ms: the follower holds its lock while it applies a batch.
+const readOnlyTimeout = "busy_timeout(5000)"
+
+// openReadOnlyDB opens the copy of a database that a Litestream follower
+// keeps on a read replica (docs/replicas.md, "Decision"). It asks SQLite
+// for a read-only open and sets nothing but the busy timeout: asking for
+// WAL fails on a read-only connection, and the copy's schema is the
+// writer's to change. It keeps no idle connection, so every query opens
+// the file afresh: the follower writes pages in place without always
+// telling other connections, and a kept page cache would go stale. Nothing
+// is opened here, so an app whose copy is not there yet still starts, and
+// its /up says so.
+func openReadOnlyDB(path string) (*sql.DB, error) {
+	db, err := sql.Open("sqlite", fileURI(path, url.Values{"mode": {"ro"}, "_pragma": {readOnlyTimeout}}))
+	if err != nil {
+		return nil, fmt.Errorf("open database %s read-only: %w", path, err)
+	}
+	db.SetMaxIdleConns(0)
+	return db, nil
+}
+
+// fileURI is SQLite's URI filename for path with query: the path escaped,
+// so that a '?' or '#' in it is not read as the query's start.
+func fileURI(path string, query url.Values) string {
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + query.Encode()
+}
+
 // migrate runs one statement on the database at path.
 func migrate(path, statement string) error {
 	db, err := openDB(path)

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"io"
@@ -17,12 +19,21 @@ import (
 // maxValueBytes bounds request bodies so one client cannot exhaust memory.
 const maxValueBytes = 1 << 20
 
+// hostHeader names, on every response, the host that answered: with read
+// replicas, kamal-proxy spreads reads over several.
+const hostHeader = "X-Ship-Host"
+
 type app struct {
 	db         *sql.DB
 	extra      map[string]*sql.DB // by name, for ?db=NAME
 	version    string
 	failHealth bool
 	failReason string // of the 503 when failHealth; "" is the standard one
+	// readOnly is a read replica's mode (SHIP_DB_READONLY=1): the
+	// databases are a follower's copies, and writes are refused.
+	readOnly bool
+	// host is what hostHeader and GET /records report.
+	host string
 }
 
 // namedDB is one of the app's further databases, as Rails 8 has cache,
@@ -32,8 +43,9 @@ type namedDB struct {
 	db   *sql.DB
 }
 
-func newHandler(db *sql.DB, version string, failHealth bool, failReason string, extra ...namedDB) http.Handler {
-	a := &app{db: db, version: version, failHealth: failHealth, failReason: failReason, extra: map[string]*sql.DB{}}
+// handler routes the app's requests, a.db and extra being its databases.
+func (a *app) handler(extra ...namedDB) http.Handler {
+	a.extra = map[string]*sql.DB{}
 	for _, e := range extra {
 		a.extra[e.name] = e.db
 	}
@@ -43,7 +55,31 @@ func newHandler(db *sql.DB, version string, failHealth bool, failReason string, 
 	mux.HandleFunc("GET /version", a.showVersion)
 	mux.HandleFunc("GET /records", a.listRecords)
 	mux.HandleFunc("POST /records", a.createRecord)
-	return mux
+	var h http.Handler = mux
+	if a.readOnly {
+		h = a.refuseWrites(h)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set(hostHeader, a.host)
+		h.ServeHTTP(w, r)
+	})
+}
+
+// refuseWrites answers every request but GET and HEAD with 503 on a read
+// replica: those are the requests kamal-proxy sends to read targets, so
+// any other one reached a replica by mistake, and its copy cannot take it.
+func (a *app) refuseWrites(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			next.ServeHTTP(w, r)
+			return
+		}
+		writeJSON(w, http.StatusServiceUnavailable, struct {
+			Error string `json:"error"`
+			Host  string `json:"host"`
+		}{fmt.Sprintf("%s %s refused: this is a read replica (SHIP_DB_READONLY=1), "+
+			"which serves only GET and HEAD; send writes to the writer role, as kamal-proxy does", r.Method, r.URL.Path), a.host})
+	})
 }
 
 var indexPage = template.Must(template.New("index").Parse(`<!doctype html>
@@ -71,15 +107,14 @@ func (a *app) index(w http.ResponseWriter, r *http.Request) {
 
 func (a *app) up(w http.ResponseWriter, r *http.Request) {
 	if a.failHealth && a.failReason != "" {
-		failWithReason(w, a.failReason)
+		failWithReason(w, a.failReason, a.host)
 		return
 	}
 	if a.failHealth {
 		http.Error(w, "failing on purpose (FAIL_HEALTHCHECK=1)", http.StatusServiceUnavailable)
 		return
 	}
-	var one int
-	if err := a.db.QueryRowContext(r.Context(), "SELECT 1").Scan(&one); err != nil {
+	if err := a.check(r.Context()); err != nil {
 		log.Printf("health check: %v", err)
 		http.Error(w, "database unavailable", http.StatusServiceUnavailable)
 		return
@@ -87,9 +122,27 @@ func (a *app) up(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, "ok")
 }
 
+// check asks the database a question. A replica's question reads the
+// records table its reads need, so a copy that is not the app's database
+// fails it too. SQLite itself answers SELECT 1 without reading the file;
+// modernc.org/sqlite fails it on a copy it cannot open (missing, or still
+// the first restore's WAL-mode file on a read-only mount), but a health
+// check should not rest on that.
+func (a *app) check(ctx context.Context) error {
+	var one int
+	if !a.readOnly {
+		return a.db.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+	}
+	err := a.db.QueryRowContext(ctx, "SELECT 1 FROM records LIMIT 1").Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil // an empty table is a readable copy
+	}
+	return err
+}
+
 // failWithReason answers 503 with reason as the status line's reason
 // phrase, which a net/http handler cannot otherwise choose.
-func failWithReason(w http.ResponseWriter, reason string) {
+func failWithReason(w http.ResponseWriter, reason, host string) {
 	hj, ok := w.(http.Hijacker)
 	if !ok {
 		http.Error(w, reason, http.StatusServiceUnavailable)
@@ -101,8 +154,9 @@ func failWithReason(w http.ResponseWriter, reason string) {
 		return
 	}
 	defer conn.Close()
-	reason = strings.NewReplacer("\r", " ", "\n", " ").Replace(reason)
-	fmt.Fprintf(buf, "HTTP/1.1 503 %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", reason)
+	oneLine := strings.NewReplacer("\r", " ", "\n", " ")
+	fmt.Fprintf(buf, "HTTP/1.1 503 %s\r\n%s: %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+		oneLine.Replace(reason), hostHeader, oneLine.Replace(host))
 	buf.Flush()
 }
 
@@ -151,7 +205,8 @@ func (a *app) listRecords(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, struct {
 		Count int     `json:"count"`
 		IDs   []int64 `json:"ids"`
-	}{len(ids), ids})
+		Host  string  `json:"host"`
+	}{len(ids), ids, a.host})
 }
 
 // createRecord answers 201 only once the INSERT has committed: the statement

@@ -23,6 +23,10 @@ import (
 // in-flight requests finish and the database is closed before a SIGKILL.
 const shutdownTimeout = 8 * time.Second
 
+// envReadOnly is what ship sets to 1 in a replica role's containers
+// (spec.EnvReadOnly).
+const envReadOnly = "SHIP_DB_READONLY"
+
 type config struct {
 	addr       string
 	dbPath     string
@@ -42,6 +46,10 @@ type config struct {
 	// records table, and ?db=NAME (its file name without the extension)
 	// writes and lists there.
 	extraDBs string
+	// readOnly is SHIP_DB_READONLY=1, which ship sets in a replica role's
+	// containers: every database is a follower's copy on a read-only
+	// mount, opened read-only, never migrated, and writes are refused.
+	readOnly bool
 }
 
 // configFromEnv reads the app's settings. STARTUP_LOG and
@@ -49,7 +57,11 @@ type config struct {
 // app could, in its log and in ship's errors: $VAR in them is the app's
 // own variable (a secret it was given, say), and \n in STARTUP_LOG ends a
 // line.
-func configFromEnv(getenv func(string) string) config {
+func configFromEnv(getenv func(string) string) (config, error) {
+	readOnly := getenv(envReadOnly)
+	if readOnly != "" && readOnly != "1" {
+		return config{}, fmt.Errorf("%s=%q: set it to 1 for a read replica, or leave it unset", envReadOnly, readOnly)
+	}
 	return config{
 		addr:          ":" + firstNonEmpty(getenv("PORT"), "3000"),
 		dbPath:        firstNonEmpty(getenv("DATABASE_PATH"), "/data/app.sqlite3"),
@@ -59,7 +71,8 @@ func configFromEnv(getenv func(string) string) config {
 		startupLog:    strings.ReplaceAll(os.Expand(getenv("STARTUP_LOG"), getenv), `\n`, "\n"),
 		migrateAtBoot: getenv("MIGRATE_AT_BOOT"),
 		extraDBs:      getenv("EXTRA_DATABASES"),
-	}
+		readOnly:      readOnly == "1",
+	}, nil
 }
 
 func firstNonEmpty(values ...string) string {
@@ -82,11 +95,16 @@ func main() {
 		fmt.Println("touched", os.Args[2])
 		return
 	}
+	cfg, err := configFromEnv(os.Getenv)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "app:", err)
+		os.Exit(1)
+	}
 	// `app migrate STATEMENT...` runs one SQL statement on the app's database,
 	// as `bin/rails db:migrate` would through `ship app exec`.
 	if len(os.Args) >= 3 && os.Args[1] == "migrate" {
 		statement := strings.Join(os.Args[2:], " ")
-		if err := migrate(configFromEnv(os.Getenv).dbPath, statement); err != nil {
+		if err := migrateCommand(cfg, statement); err != nil {
 			fmt.Fprintln(os.Stderr, "app:", err)
 			os.Exit(1)
 		}
@@ -95,22 +113,44 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	if err := run(ctx, configFromEnv(os.Getenv), os.Stdout); err != nil {
+	if err := run(ctx, cfg, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "app:", err)
 		os.Exit(1)
 	}
 }
 
+// migrateCommand is `app migrate`, which a read replica refuses: its copy
+// is the follower's, and the writer's migrations reach it through S3.
+func migrateCommand(cfg config, statement string) error {
+	if cfg.readOnly {
+		return fmt.Errorf("%s=1: this is a read replica, whose database is a read-only copy; run migrations on the writer role", envReadOnly)
+	}
+	return migrate(cfg.dbPath, statement)
+}
+
 // run serves until ctx is cancelled, then shuts down gracefully and closes
 // the database.
 func run(ctx context.Context, cfg config, stdout io.Writer) (err error) {
-	if cfg.migrateAtBoot != "" {
+	// The container's hostname: ship sets no variable naming the host, and
+	// the engine names each container's host after its ID.
+	host, err := os.Hostname()
+	if err != nil {
+		return fmt.Errorf("read the hostname: %w", err)
+	}
+	open := openDB
+	switch {
+	case cfg.readOnly:
+		open = openReadOnlyDB
+		if cfg.migrateAtBoot != "" {
+			fmt.Fprintf(stdout, "read replica (%s=1): not migrating at boot, the writer does\n", envReadOnly)
+		}
+	case cfg.migrateAtBoot != "":
 		if err := migrate(cfg.dbPath, cfg.migrateAtBoot); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "migrated at boot: %s\n", cfg.migrateAtBoot)
 	}
-	db, err := openDB(cfg.dbPath)
+	db, err := open(cfg.dbPath)
 	if err != nil {
 		return err
 	}
@@ -126,7 +166,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (err error) {
 		if p = strings.TrimSpace(p); p == "" {
 			continue
 		}
-		xdb, err := openDB(p)
+		xdb, err := open(p)
 		if err != nil {
 			return err
 		}
@@ -142,10 +182,14 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (err error) {
 		fmt.Fprintln(stdout, cfg.startupLog)
 	}
 	fmt.Fprintf(stdout, "listening on %s version=%s database=%s\n", ln.Addr(), cfg.version, cfg.dbPath)
+	if cfg.readOnly {
+		fmt.Fprintf(stdout, "read replica (%s=1) on host %s: databases opened read-only, writes refused\n", envReadOnly, host)
+	}
 
 	var fresh freshConns
 	srv := &http.Server{
-		Handler:           newHandler(db, cfg.version, cfg.failHealth, cfg.failReason, extra...),
+		Handler: (&app{db: db, version: cfg.version, failHealth: cfg.failHealth, failReason: cfg.failReason,
+			readOnly: cfg.readOnly, host: host}).handler(extra...),
 		ReadHeaderTimeout: 5 * time.Second,
 		ConnState:         fresh.track,
 	}

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -26,6 +27,7 @@ type createResponse struct {
 type listResponse struct {
 	Count int     `json:"count"`
 	IDs   []int64 `json:"ids"`
+	Host  string  `json:"host"`
 }
 
 // newTestApp serves the app's handler over httptest on a fresh database in a
@@ -37,7 +39,7 @@ func newTestApp(t *testing.T, version string, failHealth bool) (*httptest.Server
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	srv := httptest.NewServer(newHandler(db, version, failHealth, ""))
+	srv := httptest.NewServer((&app{db: db, version: version, failHealth: failHealth, host: testHost}).handler())
 	t.Cleanup(srv.Close)
 	return srv, db
 }
@@ -200,7 +202,7 @@ func TestTwoInstancesShareDatabase(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { db.Close() })
-		srv := httptest.NewServer(newHandler(db, version, false, ""))
+		srv := httptest.NewServer((&app{db: db, version: version, host: testHost}).handler())
 		t.Cleanup(srv.Close)
 		urls = append(urls, srv.URL)
 	}
@@ -253,7 +255,10 @@ func TestUp(t *testing.T) {
 }
 
 func TestUpFailHealthcheck(t *testing.T) {
-	cfg := configFromEnv(func(k string) string { return map[string]string{"FAIL_HEALTHCHECK": "1"}[k] })
+	cfg, err := configFromEnv(func(k string) string { return map[string]string{"FAIL_HEALTHCHECK": "1"}[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv, _ := newTestApp(t, "broken", cfg.failHealth)
 	if status, _ := do(t, "GET", srv.URL+"/up", "", ""); status != http.StatusServiceUnavailable {
 		t.Errorf("GET /up with FAIL_HEALTHCHECK=1 = %d, want 503", status)
@@ -265,7 +270,10 @@ func TestUpFailHealthcheck(t *testing.T) {
 func TestStartupLogAndFailReason(t *testing.T) {
 	env := map[string]string{"FAIL_HEALTHCHECK": "1", "APP_SECRET": "s3cret",
 		"STARTUP_LOG": `::error::pwned\nsecret=$APP_SECRET`, "FAIL_HEALTHCHECK_REASON": "unwell ${APP_SECRET}"}
-	cfg := configFromEnv(func(k string) string { return env[k] })
+	cfg, err := configFromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
 	if cfg.startupLog != "::error::pwned\nsecret=s3cret" || cfg.failReason != "unwell s3cret" {
 		t.Errorf("config %+v", cfg)
 	}
@@ -274,7 +282,7 @@ func TestStartupLogAndFailReason(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	srv := httptest.NewServer(newHandler(db, "bad", cfg.failHealth, cfg.failReason))
+	srv := httptest.NewServer((&app{db: db, version: "bad", failHealth: cfg.failHealth, failReason: cfg.failReason, host: testHost}).handler())
 	defer srv.Close()
 	resp, err := http.Get(srv.URL + "/up")
 	if err != nil {
@@ -301,11 +309,16 @@ func TestConfigFromEnv(t *testing.T) {
 			map[string]string{"MIGRATE_AT_BOOT": "DROP TABLE x", "EXTRA_DATABASES": "/data/cache.sqlite3,/data/queue.sqlite3"},
 			config{addr: ":3000", dbPath: "/data/app.sqlite3", version: "dev", migrateAtBoot: "DROP TABLE x", extraDBs: "/data/cache.sqlite3,/data/queue.sqlite3"},
 		},
+		{map[string]string{"SHIP_DB_READONLY": "1"}, config{addr: ":3000", dbPath: "/data/app.sqlite3", version: "dev", readOnly: true}},
 	}
 	for _, tt := range tests {
-		if got := configFromEnv(func(k string) string { return tt.env[k] }); got != tt.want {
-			t.Errorf("configFromEnv(%v) = %+v, want %+v", tt.env, got, tt.want)
+		if got, err := configFromEnv(func(k string) string { return tt.env[k] }); err != nil || got != tt.want {
+			t.Errorf("configFromEnv(%v) = %+v, %v; want %+v", tt.env, got, err, tt.want)
 		}
+	}
+	_, err := configFromEnv(func(k string) string { return map[string]string{"SHIP_DB_READONLY": "true"}[k] })
+	if err == nil || !strings.Contains(err.Error(), `SHIP_DB_READONLY="true"`) || !strings.Contains(err.Error(), "set it to 1") {
+		t.Errorf("configFromEnv with SHIP_DB_READONLY=true: %v, want an error naming the value and what to set", err)
 	}
 }
 
@@ -518,5 +531,55 @@ func waitUp(t *testing.T, base string) {
 			t.Fatalf("server not up: %v", err)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A read replica's app serves its copy as it is: it runs no migration at
+// boot, `app migrate` refuses, and it starts before the copy exists (its
+// /up failing), creating nothing.
+func TestReadOnlyRun(t *testing.T) {
+	dir := t.TempDir()
+	cfg := config{addr: freeLoopbackAddr(t), dbPath: filepath.Join(dir, "app.sqlite3"), version: "v1",
+		readOnly: true, migrateAtBoot: "CREATE TABLE migrated (x)", extraDBs: filepath.Join(dir, "cache.sqlite3")}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out strings.Builder
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, cfg, &out) }()
+	base := "http://" + cfg.addr
+	waitUp(t, base)
+	if status, _ := do(t, "GET", base+"/up", "", ""); status != http.StatusServiceUnavailable {
+		t.Errorf("GET /up before the copy exists = %d, want 503", status)
+	}
+	makeCopy(t, cfg.dbPath, "one")
+	if status, body := do(t, "GET", base+"/up", "", ""); status != http.StatusOK {
+		t.Errorf("GET /up once the copy exists = %d %q, want 200", status, body)
+	}
+	if status, body := do(t, "POST", base+"/records", "", "x"); status != http.StatusServiceUnavailable {
+		t.Errorf("POST /records = %d %q, want 503", status, body)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "not migrating at boot") || !strings.Contains(out.String(), "writes refused") {
+		t.Errorf("output:\n%s", out.String())
+	}
+	db, err := openReadOnlyDB(cfg.dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow("SELECT count(*) FROM sqlite_schema WHERE name = 'migrated'").Scan(&n); err != nil || n != 0 {
+		t.Errorf("the replica migrated its copy at boot: %d, %v", n, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "cache.sqlite3")); !os.IsNotExist(err) {
+		t.Errorf("the replica created its further database: %v", err)
+	}
+
+	err = migrateCommand(cfg, "CREATE TABLE migrated (x)")
+	if err == nil || !strings.Contains(err.Error(), "read replica") || !strings.Contains(err.Error(), "writer") {
+		t.Errorf("app migrate on a replica: %v, want a refusal that names the writer", err)
 	}
 }
