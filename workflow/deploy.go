@@ -243,10 +243,15 @@ func swap(ctx context.Context, g Globals, cfg *config.Config, version string, op
 	if err != nil {
 		return err
 	}
+	units := deploy.Plan(cfg, s.hosts, roles)
+	hosts, err := s.withWriters(ctx, units)
+	if err != nil {
+		return err
+	}
 	req := deploy.Request{
 		Config:      cfg,
-		Units:       deploy.Plan(cfg, s.hosts, roles),
-		Hosts:       s.engines,
+		Units:       units,
+		Hosts:       hosts,
 		Version:     version,
 		Rollback:    opts.rollback,
 		KeepRunning: opts.keepRunning,
