@@ -50,11 +50,10 @@ func ExecNew(ctx context.Context, h *host.Host, c *config.Config, r *config.Role
 	if len(list) == 0 {
 		return 0, fmt.Errorf("role %s has no version on this host: deploy first", r.Name)
 	}
-	build := spec.App
+	ct, err := spec.App(c, r, on, list[0].Version)
 	if r.IsReplica() {
-		build = spec.ReplicaApp // already read-only, on the copies
+		ct, err = spec.ReplicaApp(c, r, on, list[0].Version, 0) // read-only already, on the copies
 	}
-	ct, err := build(c, r, on, list[0].Version)
 	if err != nil {
 		return 0, err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -191,6 +192,41 @@ func readTargets(ctx context.Context, hosts map[string]*host.Host, c *config.Con
 		}
 	}
 	return out, nil
+}
+
+// replicaContainer is the replica role's new container, published on
+// the one of the role's two ports (spec.ReplicaPorts) that no running
+// container of the role holds.
+func (s *swap) replicaContainer(ctx context.Context) (*spec.Container, error) {
+	ports := spec.ReplicaPorts(s.cfg, s.unit.Role)
+	w := s.cfg.Role(s.unit.Role.ReplicaOf)
+	running, err := host.RunningContainers(ctx, s.host, s.cfg, s.unit.Role.Name)
+	if err != nil {
+		return nil, err
+	}
+	free := ports[0]
+	for _, ct := range running {
+		info, err := s.host.Docker.ContainerInspect(ctx, host.Name(ct))
+		if err != nil {
+			return nil, fmt.Errorf("inspect %s: %w", host.Name(ct), err)
+		}
+		if spec.ReadTarget(s.unit.Host.Hostname(), info.HostConfig.PortBindings, w.Proxy.AppPort) == net.JoinHostPort(s.unit.Host.Hostname(), strconv.Itoa(ports[0])) {
+			free = ports[1]
+		}
+	}
+	return spec.ReplicaApp(s.cfg, s.unit.Role, s.unit.Host, s.version, free)
+}
+
+// createReplica creates the replica's new container. A stopped container
+// of the same version (retained, or a rollback's) is removed first: a
+// replica keeps nothing in it, and the new one needs its name and port.
+func (s *swap) createReplica(ctx context.Context, ct *spec.Container) error {
+	if info, err := s.host.Docker.ContainerInspect(ctx, s.target); err == nil && !info.State.Running {
+		if err := s.host.Docker.ContainerRemove(ctx, s.target, container.RemoveOptions{}); err != nil {
+			return fmt.Errorf("remove the stopped %s: %w", s.target, err)
+		}
+	}
+	return s.create(ctx, ct)
 }
 
 // hasReplicas tells whether some role reads copies of r's databases.

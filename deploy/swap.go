@@ -359,8 +359,9 @@ type swap struct {
 	assets string
 	// hosts are the request's; readers serializes the replica swaps'
 	// routes through the writer's kamal-proxy (replica.go).
-	hosts   map[string]*host.Host
-	readers *sync.Mutex
+	hosts    map[string]*host.Host
+	readers  *sync.Mutex
+	rollback bool
 }
 
 // maxDeliveries bounds how many hosts are sent an image at once, so a large
@@ -406,12 +407,15 @@ func prepare(ctx context.Context, req Request, local *localImage, h *host.Host, 
 		s := &swap{cfg: c, unit: u, host: h, out: req.Out.Prefixed("[" + h.Name + " " + u.Role.Name + "] "),
 			target: spec.ContainerName(c, u.Role.Name, req.Version), version: req.Version,
 			data: req.Data, prepare: req.PrepareData, undo: req.Undo, tally: req.Tally, at: req.at, timeline: req.Timeline, noPrune: req.Redeploy, maintenance: req.Maintenance}
-		s.hosts, s.readers = req.Hosts, readers
-		build := spec.App
-		if u.Role.IsReplica() {
-			build = spec.ReplicaApp
+		s.hosts, s.readers, s.rollback = req.Hosts, readers, req.Rollback
+		replica := u.Role.IsReplica()
+		var ct *spec.Container
+		var err error
+		if replica {
+			ct, err = s.replicaContainer(ctx)
+		} else {
+			ct, err = spec.App(c, u.Role, u.Host, req.Version)
 		}
-		ct, err := build(c, u.Role, u.Host, req.Version)
 		if err != nil {
 			return nil, err
 		}
@@ -419,6 +423,15 @@ func prepare(ctx context.Context, req Request, local *localImage, h *host.Host, 
 			return nil, err
 		}
 		switch {
+		case req.Rollback && replica:
+			// A replica's rollback is a new container of the retained
+			// version, on the port the running one leaves free.
+			if err := s.findRetained(ctx); err != nil {
+				return nil, err
+			}
+			if err := s.createReplica(ctx, ct); err != nil {
+				return nil, err
+			}
 		case req.Rollback || req.KeepRunning && s.isRunning(ctx):
 			if err := s.findRetained(ctx); err != nil {
 				return nil, err
@@ -430,7 +443,11 @@ func prepare(ctx context.Context, req Request, local *localImage, h *host.Host, 
 			if err := s.bridgeAssets(ctx, ct); err != nil {
 				return nil, err
 			}
-			if err := s.create(ctx, ct); err != nil {
+			create := s.create
+			if replica {
+				create = s.createReplica
+			}
+			if err := create(ctx, ct); err != nil {
 				s.dropAssets(ctx)
 				return nil, err
 			}
@@ -843,7 +860,7 @@ func (s *swap) discard(ctx context.Context) {
 }
 
 func (s *swap) result() Result {
-	if s.created {
+	if s.created && !s.rollback {
 		return Deployed
 	}
 	return RolledBack

@@ -2,10 +2,12 @@ package spec
 
 import (
 	"fmt"
+	"hash/fnv"
 	"net"
 	"path"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/docker/go-connections/nat"
@@ -58,12 +60,12 @@ func stem(p string) string {
 // ReplicaApp builds the container of replica role r at version on host:
 // the app's container with EnvReadOnly=1, every volume mounted read-only,
 // each volume holding a database of the litestream section replaced by
-// its copy (ReplicaVolume) at the same path, and the app port of the role
-// it replicates published on the host's own address, on a port Docker
-// picks, for that role's kamal-proxy to reach as a read target. Files in
-// the volumes other than the databases are not copied: a replica serves
-// what its databases hold.
-func ReplicaApp(c *config.Config, r *config.Role, host config.Host, version string) (*Container, error) {
+// its copy (ReplicaVolume) at the same path, and, unless hostPort is 0,
+// the app port of the role it replicates published at hostPort on the
+// host's own address, for that role's kamal-proxy to reach as a read
+// target. Files in the volumes other than the databases are not copied:
+// a replica serves what its databases hold.
+func ReplicaApp(c *config.Config, r *config.Role, host config.Host, version string, hostPort int) (*Container, error) {
 	writer := c.Role(r.ReplicaOf)
 	if writer == nil || writer.Proxy == nil || c.Litestream == nil {
 		return nil, fmt.Errorf("role %s: replica_of %q needs a proxied role and a litestream section", r.Name, r.ReplicaOf)
@@ -92,10 +94,27 @@ func ReplicaApp(c *config.Config, r *config.Role, host config.Host, version stri
 		v.Options = append(slices.DeleteFunc(slices.Clone(v.Options), func(o string) bool { return o == "rw" || o == "ro" }), "ro")
 		ct.Host.Binds = append(ct.Host.Binds, v.String())
 	}
-	port := nat.Port(fmt.Sprintf("%d/tcp", writer.Proxy.AppPort))
-	ct.Config.ExposedPorts = nat.PortSet{port: {}}
-	ct.Host.PortBindings = nat.PortMap{port: {{HostIP: ip.String()}}}
+	if hostPort != 0 {
+		port := nat.Port(fmt.Sprintf("%d/tcp", writer.Proxy.AppPort))
+		ct.Config.ExposedPorts = nat.PortSet{port: {}}
+		ct.Host.PortBindings = nat.PortMap{port: {{HostIP: ip.String(), HostPort: strconv.Itoa(hostPort)}}}
+	}
 	return ct, nil
+}
+
+// ReplicaPorts are the two host ports a replica role's containers are
+// published on, taken in turn so that a new container can start while
+// the old one serves: fixed for the role, because kamal-proxy keeps a
+// read target's address, and a port Docker picked would change each
+// time the container starts. They are derived from the service's and
+// role's names, an even port from 20000 to 29998 and the next one, so
+// that apps on one host rarely meet; a clash fails the start and names
+// the port.
+func ReplicaPorts(c *config.Config, r *config.Role) [2]int {
+	h := fnv.New32a()
+	h.Write([]byte(c.ServiceAndDestination() + "/" + r.Name))
+	p := 20000 + int(h.Sum32()%5000)*2
+	return [2]int{p, p + 1}
 }
 
 // ReadTarget is the address a replica container answers at for the
