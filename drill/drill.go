@@ -23,12 +23,8 @@ import (
 	"github.com/shipdeploy/ship/config"
 	"github.com/shipdeploy/ship/database"
 	"github.com/shipdeploy/ship/host"
-	"github.com/shipdeploy/ship/ssh"
+	"github.com/shipdeploy/ship/onhost"
 )
-
-// Image is the drill container's image, built on the host from the
-// host's own chroot (image.sh): it is never pulled or pushed.
-const Image = "ship-drill:1"
 
 // Label marks ship's drill containers (and the restores and boots they
 // start) with the service they drill; LabelSchedule holds the schedule.
@@ -37,22 +33,15 @@ const (
 	LabelSchedule = "ship.drill.schedule"
 )
 
-// hostRoot is where the drill container mounts the host's root.
-const hostRoot = "/host"
-
-var (
-	//go:embed drill.sh
-	drillScript string
-	//go:embed image.sh
-	imageScript string
-)
+//go:embed drill.sh
+var drillScript string
 
 // Name is the scheduled drill's container: SERVICE[-DESTINATION]-drill.
 func Name(c *config.Config) string { return c.ServiceAndDestination() + "-drill" }
 
 // script is drill.sh after the link-safe primitives it reads live
-// databases with.
-func script() string { return database.LinkSafe() + "\n" + drillScript }
+// databases with, and the shell functions it shares.
+func script() string { return database.LinkSafe() + "\n" + onhost.Lib() + "\n" + drillScript }
 
 // prepared is a drill ready to run on the host.
 type prepared struct {
@@ -91,16 +80,14 @@ func prepare(ctx context.Context, h *host.Host, local client.APIClient, c *confi
 	if err != nil {
 		return prepared{}, err
 	}
-	var stdout, stderr strings.Builder
-	cmd := ssh.Script(imageScript, Image)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := h.Shell.Run(ctx, cmd); err != nil {
-		return prepared{}, fmt.Errorf("build the drill image %s on %s: %s", Image, h.Name, firstOf(stderr.String(), err.Error()))
+	chroot, err := onhost.Build(ctx, h)
+	if err != nil {
+		return prepared{}, err
 	}
 	if err := writeFiles(ctx, h, c, f, confName, text, env); err != nil {
 		return prepared{}, err
 	}
-	return prepared{chroot: strings.TrimSpace(stdout.String()), conf: f.config(confName), log: f.log}, nil
+	return prepared{chroot: chroot, conf: f.config(confName), log: f.log}, nil
 }
 
 // writeFiles writes the drill's config and its ping files; a URL the
@@ -126,18 +113,14 @@ func writeFiles(ctx context.Context, h *host.Host, c *config.Config, f files, co
 	return host.RemoveEnvFiles(ctx, h, gone)
 }
 
-// containerSpec is a drill container running drill.sh with args.
+// containerSpec is a drill container running drill.sh with args, on the
+// host's network (its restores reach S3 as the accessory does, and curl
+// the ping URLs).
 func containerSpec(c *config.Config, p prepared, labels map[string]string, args ...string) (*container.Config, *container.HostConfig) {
 	labels[Label] = c.ServiceAndDestination()
-	cmd := append([]string{p.chroot, hostRoot, "bash", "-c", script(), "ship-drill", p.conf}, args...)
-	return &container.Config{Image: Image, Cmd: cmd, Labels: labels},
-		&container.HostConfig{
-			// The host's root, so that the script runs with the host's own
-			// tools and Docker, as root: see docs/security.md.
-			Binds:       []string{"/:" + hostRoot},
-			NetworkMode: "host",
-			LogConfig:   container.LogConfig{Type: "json-file", Config: map[string]string{"max-size": "1m", "max-file": "2"}},
-		}
+	cc, hc := onhost.Container(p.chroot, script(), "ship-drill", append([]string{p.conf}, args...), labels)
+	hc.NetworkMode = "host"
+	return cc, hc
 }
 
 // Install schedules the drill on h, replacing any schedule there: the
@@ -235,11 +218,4 @@ func Now(ctx context.Context, h *host.Host, local client.APIClient, c *config.Co
 	case err := <-errC:
 		return nil, fmt.Errorf("wait for %s: %w", name, err)
 	}
-}
-
-func firstOf(s, fallback string) string {
-	if s = strings.TrimSpace(s); s != "" {
-		return s
-	}
-	return fallback
 }

@@ -55,17 +55,7 @@ while IFS= read -r line || [ -n "$line" ]; do
 	esac
 done <"$conf"
 
-# json is its argument as a JSON string.
-json() {
-	local s=$1
-	s=${s//\\/\\\\}
-	s=${s//\"/\\\"}
-	s=${s//$'\n'/\\n}
-	s=${s//$'\r'/}
-	s=${s//$'\t'/\\t}
-	s=$(printf '%s' "$s" | tr -d '\000-\010\013-\037')
-	printf '"%s"' "$s"
-}
+# json (onhost/json.sh) is put before this script.
 
 # in_list says whether $1 is in the comma list $2.
 in_list() { case ",$2," in *",$1,"*) return 0 ;; esac; return 1; }

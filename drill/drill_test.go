@@ -3,6 +3,8 @@ package drill
 import (
 	"strings"
 	"testing"
+
+	"github.com/shipdeploy/ship/onhost"
 )
 
 // The drill container chroots into the host's root and runs drill.sh,
@@ -12,7 +14,7 @@ func TestContainerSpec(t *testing.T) {
 	c := testConfig()
 	p := prepared{chroot: "/usr/sbin/chroot", conf: "/root/.ship/apps/shop/drill/now.conf"}
 	cc, hc := containerSpec(c, p, map[string]string{LabelSchedule: "daily"}, "once")
-	if cc.Image != Image || len(cc.Cmd) != 8 || strings.Join(cc.Cmd[:4], " ") != "/usr/sbin/chroot /host bash -c" ||
+	if cc.Image != onhost.Image || len(cc.Cmd) != 8 || strings.Join(cc.Cmd[:4], " ") != "/usr/sbin/chroot /host bash -c" ||
 		strings.Join(cc.Cmd[5:], " ") != "ship-drill /root/.ship/apps/shop/drill/now.conf once" {
 		t.Errorf("cmd = %q", cc.Cmd)
 	}

@@ -12,29 +12,9 @@ import (
 	"github.com/shipdeploy/ship/config"
 	"github.com/shipdeploy/ship/database"
 	"github.com/shipdeploy/ship/deploy"
+	"github.com/shipdeploy/ship/onhost"
 	"github.com/shipdeploy/ship/spec"
 )
-
-// hostConfig is what drill.sh reads on the host: one "KEY VALUE" line per
-// value, read as data, never run. Lists repeat their key.
-type hostConfig struct {
-	lines []string
-	err   error
-}
-
-func (h *hostConfig) add(key string, values ...string) {
-	for _, v := range values {
-		if strings.ContainsAny(v, "\n\r") && h.err == nil {
-			h.err = fmt.Errorf("%s %q: a line break cannot be passed to the drill on the host", key, v)
-		}
-		h.lines = append(h.lines, key+" "+v)
-	}
-}
-
-// text is the file's content.
-func (h *hostConfig) text() ([]byte, error) {
-	return []byte(strings.Join(h.lines, "\n") + "\n"), h.err
-}
 
 // files is where a drill's files are on the host.
 type files struct {
@@ -61,29 +41,29 @@ type plan struct {
 
 // render writes the drill's config for sched (nil for a one-off).
 func render(c *config.Config, p plan, sched *Schedule) ([]byte, error) {
-	var h hostConfig
+	var h onhost.Conf
 	l := c.Litestream
-	h.add("name", p.name)
-	h.add("log", p.files.log)
+	h.Add("name", p.name)
+	h.Add("log", p.files.log)
 	if sched != nil {
-		h.add("minutes", list(sched.Minutes))
-		h.add("hours", list(sched.Hours))
-		h.add("days", list(sched.Days))
-		h.add("months", list(sched.Months))
-		h.add("weekdays", list(sched.Weekdays))
-		h.add("any_day", flag(sched.AnyDay))
-		h.add("any_weekday", flag(sched.AnyWeekday))
+		h.Add("minutes", list(sched.Minutes))
+		h.Add("hours", list(sched.Hours))
+		h.Add("days", list(sched.Days))
+		h.Add("months", list(sched.Months))
+		h.Add("weekdays", list(sched.Weekdays))
+		h.Add("any_day", flag(sched.AnyDay))
+		h.Add("any_weekday", flag(sched.AnyWeekday))
 	}
-	h.add("retry_wait", strconv.Itoa(int((l.SyncInterval+time.Second+time.Second-1)/time.Second)))
+	h.Add("retry_wait", strconv.Itoa(int((l.SyncInterval+time.Second+time.Second-1)/time.Second)))
 	// The restores run as db verify's do: the accessory's network and
 	// mounts, read-only, and its env file.
-	h.add("image", p.accessor.Config.Image)
-	h.add("run_arg", "--network", string(p.accessor.Host.NetworkMode), "--env-file", p.accEnv)
+	h.Add("image", p.accessor.Config.Image)
+	h.Add("run_arg", "--network", string(p.accessor.Host.NetworkMode), "--env-file", p.accEnv)
 	for _, b := range p.accessor.Host.Binds {
-		h.add("run_arg", "-v", readOnly(b))
+		h.Add("run_arg", "-v", readOnly(b))
 	}
-	h.add("config_arg", l.ConfigArgs()...)
-	h.add("ltx", flag(!l.Version03()))
+	h.Add("config_arg", l.ConfigArgs()...)
+	h.Add("ltx", flag(!l.Version03()))
 	for _, db := range p.dbs {
 		v, _, err := c.DatabaseVolume(db.Path)
 		if err != nil {
@@ -96,48 +76,48 @@ func render(c *config.Config, p plan, sched *Schedule) ([]byte, error) {
 				return nil, fmt.Errorf("database %s: %q cannot be passed to the drill on the host (a tab, line break or nothing)", db.Path, f)
 			}
 		}
-		h.add("db", strings.Join(fields, "\t"))
+		h.Add("db", strings.Join(fields, "\t"))
 	}
 	if l.HeartbeatURL != "" {
-		h.add("heartbeat", p.files.heartbeat())
+		h.Add("heartbeat", p.files.heartbeat())
 	}
 	if l.FailureURL != "" {
-		h.add("failure", p.files.failure())
+		h.Add("failure", p.files.failure())
 	}
 	if l.Drill.Boot {
 		if err := renderBoot(&h, c, p); err != nil {
 			return nil, err
 		}
 	}
-	return h.text()
+	return h.Text()
 }
 
 // renderBoot adds what booting the app on the restored copy needs: how
 // to find the running version's container, its env file and cmd, and its
 // health check.
-func renderBoot(h *hostConfig, c *config.Config, p plan) error {
+func renderBoot(h *onhost.Conf, c *config.Config, p plan) error {
 	r := c.Role(c.PrimaryRole)
-	h.add("boot", "1")
-	h.add("boot_filter", "--filter", "label="+spec.LabelService+"="+c.Service, "--filter", "label="+spec.LabelRole+"="+r.Name)
+	h.Add("boot", "1")
+	h.Add("boot_filter", "--filter", "label="+spec.LabelService+"="+c.Service, "--filter", "label="+spec.LabelRole+"="+r.Name)
 	if c.Destination != "" {
-		h.add("boot_destination", c.Destination)
+		h.Add("boot_destination", c.Destination)
 	}
 	if r.Cmd != "" {
 		words, err := shellquote.Split(r.Cmd)
 		if err != nil {
 			return fmt.Errorf("role %s: cmd %q: %w", r.Name, r.Cmd, err)
 		}
-		h.add("boot_cmd", words...)
+		h.Add("boot_cmd", words...)
 	}
 	checkPath, port := deploy.HealthCheck(c, r)
-	h.add("boot_check", checkPath+"\t"+strconv.Itoa(port))
-	h.add("boot_wait", strconv.Itoa(int(c.DeployTimeout/time.Second)))
+	h.Add("boot_check", checkPath+"\t"+strconv.Itoa(port))
+	h.Add("boot_wait", strconv.Itoa(int(c.DeployTimeout/time.Second)))
 	if cmd := c.Litestream.Drill.Command; cmd != "" {
 		words, err := shellquote.Split(cmd)
 		if err != nil {
 			return fmt.Errorf("litestream.drill.command %q: %w", cmd, err)
 		}
-		h.add("boot_command", words...)
+		h.Add("boot_command", words...)
 	}
 	return nil
 }

@@ -14,7 +14,7 @@ import (
 
 	"github.com/shipdeploy/ship/config"
 	"github.com/shipdeploy/ship/host"
-	"github.com/shipdeploy/ship/ssh"
+	"github.com/shipdeploy/ship/onhost"
 )
 
 // Entry is one drill, as drill.sh logs it: one JSON line.
@@ -78,9 +78,6 @@ func (s Summary) Growth() map[string]int64 {
 	return out
 }
 
-//go:embed read-log.sh
-var readLogScript string
-
 // Last reads the drill log on the Litestream host h: the last drill, the
 // last that passed, and the previous day's; and whether a schedule is
 // installed. A host without drills gives an empty Summary.
@@ -97,13 +94,11 @@ func Last(ctx context.Context, h *host.Host, c *config.Config) (Summary, error) 
 	if err != nil {
 		return s, err
 	}
-	var out strings.Builder
-	cmd := ssh.Script(readLogScript, filesFor(home, c).log)
-	cmd.Stdout = &out
-	if err := h.Shell.Run(ctx, cmd); err != nil {
+	text, err := onhost.Tail(ctx, h, filesFor(home, c).log, 20000)
+	if err != nil {
 		return s, fmt.Errorf("read the drill log: %w", err)
 	}
-	entries, err := parseLog(out.String())
+	entries, err := parseLog(text)
 	if err != nil {
 		return s, err
 	}

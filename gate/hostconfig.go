@@ -1,0 +1,95 @@
+package gate
+
+import (
+	"fmt"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shipdeploy/ship/config"
+	"github.com/shipdeploy/ship/deploy"
+	"github.com/shipdeploy/ship/onhost"
+	"github.com/shipdeploy/ship/spec"
+)
+
+// Settle is how long every follower must have run before the gate puts
+// the replicas back: a follower that crashes at start (its history pruned,
+// say) restarts again and again, and its replicas stay out meanwhile
+// instead of flapping with it.
+const Settle = 5 * time.Second
+
+// recheck is how often the gate looks without an event: Docker's events
+// are missed while the engine restarts.
+const recheck = 30 * time.Second
+
+// healthyRecord is the kind of deploy's record of the version a role runs
+// on a host (deploy/repair.go healthyRecord): the gate starts only a
+// container of that version.
+const healthyRecord = "healthy"
+
+// files is where the gate's files are on the host.
+type files struct {
+	dir, log string
+}
+
+func (f files) data() string  { return path.Join(f.dir, "gate.conf") }
+func (f files) state() string { return path.Join(f.dir, "stopped") }
+
+func filesFor(home string, c *config.Config) files {
+	return files{dir: path.Join(spec.AppDir(home, c), "gate"), log: path.Join(spec.AppDir(home, c), "gate.jsonl")}
+}
+
+// Roles are the replica roles with a container on the host named host.
+func Roles(c *config.Config, host string) []*config.Role {
+	var out []*config.Role
+	for _, r := range c.Roles {
+		if r.IsReplica() && slices.ContainsFunc(r.Hosts, func(h config.Host) bool { return h.Address == host }) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Followers are the follower containers of a replica host, one per
+// database the litestream section backs up.
+func Followers(c *config.Config) []string {
+	if c.Litestream == nil {
+		return nil
+	}
+	out := make([]string, 0, len(c.Litestream.Databases))
+	for _, db := range c.Litestream.Databases {
+		out = append(out, spec.FollowerName(c, db))
+	}
+	return out
+}
+
+// render writes the gate's data file for the replica roles on a host
+// whose login user's home is home and whose Docker engine has the ID
+// engine.
+func render(c *config.Config, home, engine string, roles []*config.Role) ([]byte, error) {
+	var h onhost.Conf
+	f := filesFor(home, c)
+	h.Add("engine", engine)
+	h.Add("service", c.Service)
+	if c.Destination != "" {
+		h.Add("destination", c.Destination)
+	}
+	for _, r := range roles {
+		fields := []string{r.Name, spec.ContainerPrefix(c, r.Name), deploy.RecordFile(home, c, healthyRecord, r.Name)}
+		if slices.ContainsFunc(fields, func(s string) bool { return strings.Contains(s, "\t") }) {
+			return nil, fmt.Errorf("role %s: a tab cannot be passed to the gate on the host", r.Name)
+		}
+		h.Add("role", strings.Join(fields, "\t"))
+	}
+	h.Add("follower", Followers(c)...)
+	h.Add("state", f.state())
+	h.Add("log", f.log)
+	h.Add("settle", seconds(Settle))
+	h.Add("recheck", seconds(recheck))
+	h.Add("stop_timeout", "1")
+	return h.Text()
+}
+
+func seconds(d time.Duration) string { return strconv.Itoa(int(d / time.Second)) }
