@@ -308,7 +308,12 @@ func swap(ctx context.Context, g Globals, cfg *config.Config, version string, op
 			opts.report.ReplacedNewer = newer(r.Ticket(), newerReason(r.Order, r.Version, ""), true)
 		}
 		start := time.Now()
-		outcomes := deploy.Run(ctx, req)
+		var outcomes []deploy.Outcome
+		// A gate that cannot be installed is reported after the outcomes.
+		gateErr := s.aroundReplicas(ctx, req.Units, func() error {
+			outcomes = deploy.Run(ctx, req)
+			return nil
+		})
 		if !opts.rollback {
 			s.timeline.All(deploy.PhaseLatest)
 			s.record(ctx, a, version, outcomes)
@@ -319,6 +324,9 @@ func swap(ctx context.Context, g Globals, cfg *config.Config, version string, op
 		}
 		if err := s.printOutcomes(outcomes); err != nil {
 			return err
+		}
+		if gateErr != nil {
+			return gateErr
 		}
 		defer s.timeline.All(deploy.PhaseReport)
 		return s.hookRunner(hookCommand, version, time.Since(start))(ctx, hooks.PostDeploy)
