@@ -32,7 +32,6 @@ func h2Dockerd(dir string) daemon {
 		"--data-root", filepath.Join(d, "data"),
 		"--exec-root", filepath.Join(d, "exec"),
 		"-H", "unix://" + h2Socket(dir),
-		"-H", "unix:///var/run/docker.sock", // in h2's own /run: see below
 		"--pidfile", filepath.Join(d, "dockerd.pid"),
 		"--bip", h2Bridge,
 		"--containerd-namespace", "h2",
@@ -41,16 +40,11 @@ func h2Dockerd(dir string) daemon {
 	}
 	// nsenter enters only the network namespace: ip netns exec would remount
 	// /sys and dockerd then fails ("Devices cgroup isn't mounted"). A UTS
-	// namespace of its own names the engine h2 in docker info. A mount
-	// namespace of its own, with a fresh /run, gives h2 what a real second
-	// host has: its engine at /var/run/docker.sock for containers that
-	// reach the host's root (the fire drill's, the replica gate's), and a
-	// containerd of its own, started by dockerd, which then resolves h2's
-	// bind mounts in that namespace. The main engine's /run is untouched.
+	// namespace of its own names the engine h2 in docker info.
 	args := append([]string{
 		"nsenter", "--net=/run/netns/" + netnsName,
-		"unshare", "--uts", "--mount", "--propagation", "private",
-		"sh", "-c", `hostname "$0" && mount -t tmpfs -o mode=0755 h2run /run && exec dockerd "$@"`, h2Hostname,
+		"unshare", "--uts",
+		"sh", "-c", `hostname "$0" && exec dockerd "$@"`, h2Hostname,
 	}, flags...)
 	return daemon{
 		name:       "h2 dockerd",
