@@ -104,7 +104,7 @@ func Start(ctx context.Context, h *host.Host, c *config.Config, r *config.Role, 
 	if err := waitHealthy(ctx, h, name, checkFor(c, r), c.DeployTimeout); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	reads, err := writerReads(ctx, h, nil, c, r)
+	reads, err := writerReads(ctx, h, nil, c, r, out)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"slices"
 	"strconv"
@@ -132,7 +133,7 @@ func (s *swap) routeReaders(ctx context.Context, olds []string) error {
 	i := slices.IndexFunc(services, func(p proxy.Service) bool { return p.Name == svc })
 	if i >= 0 {
 		writer, _, _ := strings.Cut(services[i].Writer(), ":")
-		reads, err := readTargets(ctx, s.hosts, s.cfg, w, services[i].Readers(), map[string][]string{s.host.Name: {s.target}})
+		reads, err := readTargets(ctx, s.hosts, s.cfg, w, services[i].Readers(), map[string][]string{s.host.Name: {s.target}}, s.out)
 		if err != nil {
 			return err
 		}
@@ -152,12 +153,12 @@ func (s *swap) routeReaders(ctx context.Context, olds []string) error {
 }
 
 // readTargets are the read targets of writer role w: on each replica host
-// this command reaches, its running replica containers (or those only
-// that only names, for a host whose swap is retiring the others); on a
-// replica host it does not reach, those in current, kamal-proxy's list,
-// that are on it.
-func readTargets(ctx context.Context, hosts map[string]*host.Host, c *config.Config, w *config.Role, current []string, only map[string][]string) ([]string, error) {
-	var out []string
+// this command reaches, its running replica containers that pass their
+// health check (only those only names, for a host whose swap is retiring
+// the others); on a replica host it does not reach, those in current,
+// kamal-proxy's list, that are on it.
+func readTargets(ctx context.Context, hosts map[string]*host.Host, c *config.Config, w *config.Role, current []string, only map[string][]string, out io.Writer) ([]string, error) {
+	var reads []string
 	for _, r := range c.Roles {
 		if r.ReplicaOf != w.Name {
 			continue
@@ -167,7 +168,7 @@ func readTargets(ctx context.Context, hosts map[string]*host.Host, c *config.Con
 			if !ok {
 				for _, t := range current {
 					if a, _, err := net.SplitHostPort(t); err == nil && a == rh.Hostname() {
-						out = append(out, t)
+						reads = append(reads, t)
 					}
 				}
 				continue
@@ -185,13 +186,19 @@ func readTargets(ctx context.Context, hosts map[string]*host.Host, c *config.Con
 				if err != nil {
 					return nil, fmt.Errorf("inspect %s on %s: %w", name, h.Name, err)
 				}
+				// kamal-proxy waits for every target of a deploy to be
+				// healthy: an unhealthy replica would fail the writer's.
+				if why := httpCheck(ctx, h, info, checkFor(c, r)); why != "" {
+					fmt.Fprintf(out, "not a read target: %s on %s: %s\n", name, h.Name, why)
+					continue
+				}
 				if t := spec.ReadTarget(rh.Hostname(), info.NetworkSettings.Ports, w.Proxy.AppPort); t != "" {
-					out = append(out, t)
+					reads = append(reads, t)
 				}
 			}
 		}
 	}
-	return out, nil
+	return reads, nil
 }
 
 // replicaContainer is the replica role's new container, published on
@@ -237,7 +244,7 @@ func hasReplicas(c *config.Config, r *config.Role) bool {
 // writerReads are the read targets a writer role's route passes: none
 // without replicas; else the replicas' running containers where hosts
 // reaches them, and kamal-proxy's current ones elsewhere.
-func writerReads(ctx context.Context, h *host.Host, hosts map[string]*host.Host, c *config.Config, r *config.Role) ([]string, error) {
+func writerReads(ctx context.Context, h *host.Host, hosts map[string]*host.Host, c *config.Config, r *config.Role, out io.Writer) ([]string, error) {
 	if r.Proxy == nil || !hasReplicas(c, r) {
 		return nil, nil
 	}
@@ -251,7 +258,7 @@ func writerReads(ctx context.Context, h *host.Host, hosts map[string]*host.Host,
 			current = p.Readers()
 		}
 	}
-	return readTargets(ctx, hosts, c, r, current, nil)
+	return readTargets(ctx, hosts, c, r, current, nil, out)
 }
 
 func orNone(names []string) string {

@@ -172,7 +172,7 @@ func repairRoute(ctx context.Context, h *host.Host, c *config.Config, r *config.
 		}
 		return nil
 	}
-	reads, err := writerReads(ctx, h, nil, c, r)
+	reads, err := writerReads(ctx, h, nil, c, r, out)
 	if err != nil {
 		return fmt.Errorf("repair: %w", err)
 	}

@@ -659,7 +659,7 @@ func (s *swap) run(ctx context.Context) Outcome {
 // route points the role's kamal-proxy service at container, with the
 // replicas' read targets if it has replicas.
 func (s *swap) route(ctx context.Context, container string, deployTimeout time.Duration) error {
-	reads, err := writerReads(ctx, s.host, s.hosts, s.cfg, s.unit.Role)
+	reads, err := writerReads(ctx, s.host, s.hosts, s.cfg, s.unit.Role, s.out)
 	if err != nil {
 		return err
 	}
