@@ -47,6 +47,16 @@ func inVolume(ctx context.Context, h *host.Host, db DB, script string, more ...s
 	return scriptAsRoot(ctx, h, safeScript+"\n"+script, args...)
 }
 
+// InVolume runs another package's script on a database file as this
+// package's own scripts run: as root, after safe.sh's link-safe
+// primitives, with db's volume root, directory (relative to it) and file
+// name as $1, $2 and $3, and more as $4, ... It returns the script's
+// standard output; when it fails, its standard error is the error. The
+// followers' copies on replica hosts are worked on this way.
+func InVolume(ctx context.Context, h *host.Host, db DB, script string, more ...string) (string, error) {
+	return inVolume(ctx, h, db, script, more...)
+}
+
 // LinkSafe is safe.sh, the link-safe primitives, for a script of another
 // package that reads a live database as root (the fire drill's).
 func LinkSafe() string { return safeScript }

@@ -98,3 +98,20 @@ func TestNeedSQLiteEveryScript(t *testing.T) {
 		}
 	}
 }
+
+// Another package's script runs as the package's own: inside the
+// database's directory of its volume, with the database's name and more
+// arguments after the root and directory.
+func TestInVolume(t *testing.T) {
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h := &host.Host{Name: "local", Shell: stubShell{path: os.Getenv("PATH")}}
+	db := DB{Path: "/data/sub/app.db", HostPath: filepath.Join(root, "sub", "app.db"), Root: root, Rel: "sub/app.db"}
+	out, err := InVolume(context.Background(), h, db, `enter "$1" "$2"; no_link "$3"; echo "$(pwd -P) $3 $4"`, "more words")
+	real, _ := filepath.EvalSymlinks(filepath.Join(root, "sub"))
+	if err != nil || strings.TrimSpace(out) != real+" app.db more words" {
+		t.Errorf("InVolume: %q, %v", out, err)
+	}
+}

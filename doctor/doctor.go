@@ -51,6 +51,7 @@ var checks = []func(ctx context.Context, t *Target) []Check{
 	databaseChecks,
 	interruptedChecks,
 	litestreamChecks,
+	followerChecks,
 	drillChecks,
 	proxyChecks,
 	queueChecks,

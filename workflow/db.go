@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,6 +13,8 @@ import (
 	"github.com/shipdeploy/ship/database"
 	"github.com/shipdeploy/ship/deploy"
 	"github.com/shipdeploy/ship/drill"
+	"github.com/shipdeploy/ship/fleet"
+	"github.com/shipdeploy/ship/follower"
 	"github.com/shipdeploy/ship/host"
 	"github.com/shipdeploy/ship/queue"
 )
@@ -30,6 +33,17 @@ type DBStatusResult struct {
 	// why it could not be read.
 	Drill      drill.Summary
 	DrillError string
+	// Followers are the followers on each host of a replica role, in
+	// config order.
+	Followers []FollowerHost
+}
+
+// FollowerHost is the followers on one host of a replica role, or why
+// they could not be read.
+type FollowerHost struct {
+	Host      string           `json:"host"`
+	Followers []follower.State `json:"followers"`
+	Error     string           `json:"error,omitempty"`
 }
 
 // DBStatus reads each database's size, WAL, journal mode, pages and
@@ -49,7 +63,49 @@ func DBStatus(ctx context.Context, r DBStatusRequest) (DBStatusResult, error) {
 	if res.Drill, err = drill.Last(ctx, h, s.cfg); err != nil {
 		res.DrillError = err.Error()
 	}
+	res.Followers = s.followers(ctx)
 	return res, nil
+}
+
+// followers reads the followers on every host of a replica role, in
+// parallel; a host that cannot be read says why, and the others still
+// answer.
+func (s *session) followers(ctx context.Context) []FollowerHost {
+	hosts := replicaHosts(s.cfg)
+	results := fleet.Each(ctx, hosts, 0, func(ctx context.Context, name string) ([]follower.State, error) {
+		cli, err := fleet.Engine(ctx, s.pool.Conn(name))
+		if err != nil {
+			return nil, err
+		}
+		defer cli.Close()
+		return follower.Status(ctx, &host.Host{Name: name, Shell: s.pool.Conn(name), Docker: cli}, s.cfg)
+	})
+	var out []FollowerHost
+	for _, r := range results {
+		fh := FollowerHost{Host: r.Host, Followers: r.Value}
+		if r.Err != nil {
+			fh.Error = r.Err.Error()
+		}
+		out = append(out, fh)
+	}
+	return out
+}
+
+// replicaHosts are the hosts of the replica roles, each once, in config
+// order.
+func replicaHosts(c *config.Config) []string {
+	var out []string
+	for _, r := range c.Roles {
+		if !r.IsReplica() {
+			continue
+		}
+		for _, h := range r.Hosts {
+			if !slices.Contains(out, h.Address) {
+				out = append(out, h.Address)
+			}
+		}
+	}
+	return out
 }
 
 // DBVerifyRequest is ship db verify. The drill's progress goes to UI.Out.

@@ -80,3 +80,20 @@ func TestDBVerifyResultFailed(t *testing.T) {
 		t.Errorf("all passed: Failed() = %d, OK() = %v", v.Failed(), v.OK())
 	}
 }
+
+// db status reads followers on every host of a replica role, each host
+// once, in config order, and on no other host.
+func TestReplicaHosts(t *testing.T) {
+	cfg := &config.Config{Roles: []*config.Role{
+		{Name: "web", Hosts: []config.Host{{Address: "10.0.0.1"}}},
+		{Name: "replicas", ReplicaOf: "web", Hosts: []config.Host{{Address: "10.0.0.3"}, {Address: "10.0.0.2"}}},
+		{Name: "jobs", Hosts: []config.Host{{Address: "10.0.0.4"}}},
+		{Name: "more", ReplicaOf: "web", Hosts: []config.Host{{Address: "10.0.0.2"}, {Address: "10.0.0.5"}}},
+	}}
+	if got := strings.Join(replicaHosts(cfg), " "); got != "10.0.0.3 10.0.0.2 10.0.0.5" {
+		t.Errorf("replicaHosts = %s", got)
+	}
+	if got := replicaHosts(&config.Config{Roles: cfg.Roles[:1]}); len(got) != 0 {
+		t.Errorf("no replica role: %v", got)
+	}
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/shipdeploy/ship/actions"
 	"github.com/shipdeploy/ship/database"
+	"github.com/shipdeploy/ship/follower"
 	"github.com/shipdeploy/ship/workflow"
 )
 
@@ -70,7 +71,11 @@ func dbStatus(c *cli.Context) error {
 		return err
 	}
 	if c.Bool("json") {
-		return writeJSON(c.App.Writer, map[string]any{"host": st.Host, "databases": st.Databases, "drill": drillDoc(st.Drill, st.DrillError)})
+		followers := st.Followers
+		if followers == nil {
+			followers = []workflow.FollowerHost{}
+		}
+		return writeJSON(c.App.Writer, map[string]any{"host": st.Host, "databases": st.Databases, "drill": drillDoc(st.Drill, st.DrillError), "followers": followers})
 	}
 	for i, s := range st.Databases {
 		if i > 0 {
@@ -80,7 +85,39 @@ func dbStatus(c *cli.Context) error {
 	}
 	fmt.Fprintln(c.App.Writer)
 	printDrills(c.App.Writer, st.Drill, st.DrillError)
+	for _, fh := range st.Followers {
+		fmt.Fprintln(c.App.Writer)
+		printFollowers(c.App.Writer, fh)
+	}
 	return nil
+}
+
+// printFollowers prints the followers of one replica host: each one's
+// state, its copy's position against the replica's, and its lag.
+func printFollowers(w io.Writer, fh workflow.FollowerHost) {
+	fmt.Fprintf(w, "followers on %s\n", fh.Host)
+	if fh.Error != "" {
+		fmt.Fprintf(w, "  WARNING: cannot read them: %s\n", fh.Error)
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, f := range fh.Followers {
+		fmt.Fprintf(tw, "  %s\t%s, %s\n", f.Database, f.Follower, f.Phase)
+		fmt.Fprintf(tw, "    position\tcopy %s, replica %s", orDash(f.CopyTXID), orDash(f.ReplicaTXID))
+		if f.ReplicaTXID != "" {
+			fmt.Fprintf(tw, ", %d behind, lag %s", f.Behind, f.Lag().Round(time.Second))
+		}
+		fmt.Fprintln(tw)
+		if f.Error != "" && f.Phase == follower.Following {
+			fmt.Fprintf(tw, "    error\t%s\n", f.Error)
+		}
+	}
+	tw.Flush()
+	for _, f := range fh.Followers {
+		for _, warning := range f.Warnings {
+			fmt.Fprintf(w, "  WARNING: %s\n", warning)
+		}
+	}
 }
 
 func printStatus(w io.Writer, host string, s database.Status) {
