@@ -158,6 +158,13 @@ type Request struct {
 	// Timeline, if set, records each host's phases as the swap passes
 	// them: where the deploy's time goes.
 	Timeline *Timeline
+	// BeforeReplicas, if set, runs before the replica roles swap: it
+	// makes their followers run. An error fails every replica's swap.
+	BeforeReplicas func(ctx context.Context) error
+	// WritersFirst swaps the writers before the replicas: on a first
+	// deploy there is nothing for a follower to copy until the writer
+	// ran and Litestream synced.
+	WritersFirst bool
 }
 
 // Outcome is how one role on one host ended.
@@ -223,7 +230,8 @@ func Run(ctx context.Context, req Request) []Outcome {
 	}
 	var mu sync.Mutex
 	var started atomic.Int32
-	// Replica hosts first (replica.go), then the writers'.
+	// Replica hosts first (replica.go), then the writers', unless
+	// WritersFirst.
 	replicas, writers := splitReplicaHosts(ready, swaps)
 	each := func(hosts []string) {
 		fleet.Each(ctx, hosts, bootLimit(req.Config, len(hosts)), func(ctx context.Context, name string) (struct{}, error) {
@@ -269,8 +277,28 @@ func Run(ctx context.Context, req Request) []Outcome {
 			return struct{}{}, nil
 		})
 	}
-	each(replicas)
-	each(writers)
+	replicaPhase := func() {
+		if len(replicas) > 0 && req.BeforeReplicas != nil {
+			if err := req.BeforeReplicas(ctx); err != nil {
+				for _, h := range replicas {
+					for _, s := range swaps[h] {
+						s.discard(ctx)
+						outcomes = append(outcomes, s.outcome(Failed, err))
+						s.out.Close()
+					}
+				}
+				return
+			}
+		}
+		each(replicas)
+	}
+	if req.WritersFirst {
+		each(writers)
+		replicaPhase()
+	} else {
+		replicaPhase()
+		each(writers)
+	}
 	return outcomes
 }
 

@@ -310,10 +310,7 @@ func swap(ctx context.Context, g Globals, cfg *config.Config, version string, op
 		start := time.Now()
 		var outcomes []deploy.Outcome
 		// A gate that cannot be installed is reported after the outcomes.
-		gateErr := s.aroundReplicas(ctx, req.Units, func() error {
-			outcomes = deploy.Run(ctx, req)
-			return nil
-		})
+		gateErr := s.aroundReplicas(ctx, &req, func() { outcomes = deploy.Run(ctx, req) })
 		if !opts.rollback {
 			s.timeline.All(deploy.PhaseLatest)
 			s.record(ctx, a, version, outcomes)

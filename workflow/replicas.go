@@ -2,11 +2,14 @@ package workflow
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"slices"
+	"time"
 
-	"github.com/shipdeploy/ship/config"
 	"github.com/shipdeploy/ship/deploy"
+	"github.com/shipdeploy/ship/fleet"
+	"github.com/shipdeploy/ship/follower"
 	"github.com/shipdeploy/ship/gate"
 	"github.com/shipdeploy/ship/host"
 )
@@ -38,8 +41,8 @@ func (s *session) withWriters(ctx context.Context, units []deploy.Unit) (map[str
 	return all, nil
 }
 
-// replicaHosts are the hosts among units that run a replica role.
-func replicaHosts(units []deploy.Unit) []string {
+// unitReplicaHosts are the hosts among units that run a replica role.
+func unitReplicaHosts(units []deploy.Unit) []string {
 	var out []string
 	for _, u := range units {
 		if u.Role.IsReplica() && !slices.Contains(out, u.Host.Address) {
@@ -51,30 +54,91 @@ func replicaHosts(units []deploy.Unit) []string {
 
 // isReplicaHost tells whether some replica role runs on the host.
 func (s *session) isReplicaHost(name string) bool {
-	return slices.ContainsFunc(s.cfg.Roles, func(r *config.Role) bool {
-		return r.IsReplica() && slices.ContainsFunc(r.Hosts, func(h config.Host) bool { return h.Address == name })
-	})
+	return slices.Contains(replicaHosts(s.cfg), name)
 }
 
-// aroundReplicas runs fn with the replica gate of each replica host among
-// units stopped, so that the gate never races ship's own starts and
-// stops, and installs each gate after (anew: the followers it watches
-// may have changed). A gate a killed ship left stopped is started by the
-// next command's repair.
-func (s *session) aroundReplicas(ctx context.Context, units []deploy.Unit, fn func() error) error {
-	hosts := replicaHosts(units)
+// aroundReplicas runs a deploy's swaps with what replica roles need
+// around them: the replica gate of each replica host among the request's
+// units is stopped, so that it never races ship's own starts and stops,
+// and installed after (anew: the followers it watches may have changed);
+// the followers run before the replicas swap. On a first deploy, when the
+// writer has replicated nothing yet, the writer swaps first and the
+// followers wait for its first backup. A gate a killed ship left stopped
+// is started by the next command's repair.
+func (s *session) aroundReplicas(ctx context.Context, req *deploy.Request, run func()) error {
+	hosts := unitReplicaHosts(req.Units)
+	if len(hosts) == 0 {
+		run()
+		return nil
+	}
 	for _, name := range hosts {
 		if err := gate.Stop(ctx, s.engines[name], s.cfg); err != nil {
 			return err
 		}
 	}
-	err := fn()
+	writers := slices.ContainsFunc(req.Units, func(u deploy.Unit) bool { return !u.Role.IsReplica() })
+	switch err := s.ensureFollowers(ctx, hosts); {
+	case errors.Is(err, follower.ErrNoBackup) && writers:
+		s.UI.Infof("the writer has no backup for the followers yet: it deploys first, and the replicas once its first backup is in the replica")
+		req.WritersFirst = true
+		req.BeforeReplicas = func(ctx context.Context) error { return s.awaitFollowers(ctx, hosts) }
+	case err != nil:
+		req.BeforeReplicas = func(context.Context) error { return err }
+	}
+	run()
+	var err error
 	for _, name := range hosts {
 		w := s.output().Prefixed("[" + name + "] ")
-		if gerr := gate.Install(ctx, s.engines[name], s.cfg, w); gerr != nil && err == nil {
-			err = gerr
+		if gerr := gate.Install(ctx, s.engines[name], s.cfg, w); gerr != nil {
+			err = errors.Join(err, gerr)
 		}
 		w.Close()
 	}
 	return err
+}
+
+// ensureFollowers makes the followers run on hosts, in parallel. The
+// error is follower.ErrNoBackup's when that is all that failed.
+func (s *session) ensureFollowers(ctx context.Context, hosts []string) error {
+	out := s.output()
+	results := fleet.Each(ctx, hosts, 0, func(ctx context.Context, name string) (struct{}, error) {
+		w := out.Prefixed("[" + name + "] ")
+		defer w.Close()
+		return struct{}{}, follower.Ensure(ctx, s.engines[name], s.cfg, w)
+	})
+	err := fleet.Failed(results)
+	for _, r := range results {
+		if r.Err != nil && !errors.Is(r.Err, follower.ErrNoBackup) {
+			return err
+		}
+	}
+	for _, r := range results {
+		if r.Err != nil {
+			return r.Err
+		}
+	}
+	return nil
+}
+
+// followerWait bounds how long a first deploy's replicas wait for the
+// writer's first backup: Litestream syncs every sync_interval (1 s by
+// default) once the app has created its database.
+const followerWait = 2 * time.Minute
+
+// awaitFollowers retries ensureFollowers while the replica has no backup
+// yet, for at most followerWait.
+func (s *session) awaitFollowers(ctx context.Context, hosts []string) error {
+	deadline := time.Now().Add(followerWait)
+	for {
+		err := s.ensureFollowers(ctx, hosts)
+		if !errors.Is(err, follower.ErrNoBackup) || time.Now().After(deadline) {
+			return err
+		}
+		s.UI.Infof("waiting for the writer's first backup to reach the replica")
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Second):
+		}
+	}
 }
