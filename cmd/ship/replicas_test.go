@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -90,13 +91,13 @@ ssh:
 	for _, v := range []string{"v1", "v2"} {
 		testapp.Image(t, h1.DockerHost, "ship-it-"+service+":"+v, testapp.ImageOptions{})
 	}
+	os.RemoveAll(filepath.Join(testhost.Dir(), "h2", "home", ".ship", "apps", service)) // an earlier run's gate log
 	// The test owns h1's kamal-proxy, as the proxy tests own h2's.
 	cli := dockerClient(t, h1)
 	cli.ContainerRemove(context.Background(), proxy.ContainerName, container.RemoveOptions{Force: true})
 	cli.VolumeRemove(context.Background(), proxy.StateVolume, true)
 	t.Cleanup(func() {
-		a.ship(t, "app", "remove", "--yes")
-		a.ship(t, "accessory", "remove", "all")
+		a.ship(t, "remove", "--yes")
 		cli.ContainerRemove(context.Background(), proxy.ContainerName, container.RemoveOptions{Force: true})
 		cli.VolumeRemove(context.Background(), proxy.StateVolume, true)
 		cli.VolumeRemove(context.Background(), volume, true)
@@ -191,6 +192,17 @@ func (r *replicatedApp) running(t *testing.T, h *testhost.Host) string {
 	}
 	t.Fatalf("no container of %s runs on %s", r.service, h.Name)
 	return ""
+}
+
+// gateLog is the replica gate's log on h2 (SSH sessions' home there is
+// a directory of this machine).
+func (r *replicatedApp) gateLog(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(testhost.Dir(), "h2", "home", ".ship", "apps", r.service, "gate.jsonl"))
+	if err != nil {
+		t.Errorf("the gate's log: %v", err)
+	}
+	return string(b)
 }
 
 // writerDB is the writer's database file on h1 (this machine).
@@ -301,6 +313,14 @@ func TestReplicas(t *testing.T) {
 	}
 
 	// A dead follower takes the replica out of the reads; writes go on.
+	// The deploys made new containers: who is who now.
+	if w, err = request(plain, http.MethodPost, r.url()+"/records", url.Values{"value": {"after the deploys"}}); err != nil {
+		t.Fatal(err)
+	}
+	writer = w.host
+	if replica, err = request(plain, http.MethodGet, r.readTarget(t)+"/records", nil); err != nil {
+		t.Fatal(err)
+	}
 	h2cli := dockerClient(t, r.h2)
 	wl = testapp.StartWriter(t, r.url(), 50*time.Millisecond)
 	stopped := time.Now()
@@ -317,12 +337,10 @@ func TestReplicas(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !waitReadsFrom(t, plain, r.url(), replica.host, 60*time.Second) {
-		// The replica container is a new one after its restart; any
-		// instance but the writer will do.
-		a, _ := request(plain, http.MethodGet, r.url()+"/records", nil)
-		if a.host == writer {
-			t.Errorf("the replica did not come back into the reads once its follower ran again")
-		}
+		t.Errorf("the replica did not come back into the reads once its follower ran again")
+	}
+	if log := r.gateLog(t); !strings.Contains(log, `"state":"out"`) || !strings.Contains(log, `"state":"in"`) {
+		t.Errorf("the gate's log does not show the replica taken out and put back:\n%s", log)
 	}
 	if _, failed := wl.Stop(); failed > 0 {
 		t.Errorf("%d writes failed while the follower was down", failed)
