@@ -311,6 +311,9 @@ func swap(ctx context.Context, g Globals, cfg *config.Config, version string, op
 		var outcomes []deploy.Outcome
 		// A gate that cannot be installed is reported after the outcomes.
 		gateErr := s.aroundReplicas(ctx, &req, func() { outcomes = deploy.Run(ctx, req) })
+		if opts.restoreData && dataPutBack(cfg, outcomes) {
+			gateErr = errors.Join(gateErr, s.reseedFollowers(ctx))
+		}
 		if !opts.rollback {
 			s.timeline.All(deploy.PhaseLatest)
 			s.record(ctx, a, version, outcomes)
@@ -327,6 +330,15 @@ func swap(ctx context.Context, g Globals, cfg *config.Config, version string, op
 		}
 		defer s.timeline.All(deploy.PhaseReport)
 		return s.hookRunner(hookCommand, version, time.Since(start))(ctx, hooks.PostDeploy)
+	})
+}
+
+// dataPutBack tells whether a rollback --restore-data put a writer's data
+// back: then the followers' copies are ahead of it.
+func dataPutBack(cfg *config.Config, outcomes []deploy.Outcome) bool {
+	return slices.ContainsFunc(outcomes, func(o deploy.Outcome) bool {
+		r := cfg.Role(o.Role)
+		return r != nil && !r.IsReplica() && o.Result == deploy.RolledBack && o.Err == nil
 	})
 }
 

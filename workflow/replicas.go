@@ -3,8 +3,11 @@ package workflow
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/shipdeploy/ship/deploy"
@@ -141,4 +144,70 @@ func (s *session) awaitFollowers(ctx context.Context, hosts []string) error {
 		case <-time.After(2 * time.Second):
 		}
 	}
+}
+
+// reseedFollowers re-seeds the followers of each connected replica host
+// after a rollback put the writer's data back: their copies hold writes
+// the writer no longer has, and a follower never goes back. The replicas
+// stop meanwhile (kamal-proxy sends their reads to the writer), and start
+// again on the new copies. A replica host this command did not reach is
+// named, with what to do.
+func (s *session) reseedFollowers(ctx context.Context) error {
+	var hosts, missed []string
+	for _, name := range replicaHosts(s.cfg) {
+		if _, ok := s.engines[name]; ok {
+			hosts = append(hosts, name)
+		} else {
+			missed = append(missed, name)
+		}
+	}
+	err := fleet.EachPrefixed(ctx, s.output(), hosts, 0, func(ctx context.Context, name string, w io.Writer) error {
+		h := s.engines[name]
+		fmt.Fprintln(w, "re-seeding the followers: their copies hold writes the writer no longer has")
+		if err := gate.Stop(ctx, h, s.cfg); err != nil {
+			return err
+		}
+		roles := gate.Roles(s.cfg, name)
+		for _, r := range roles {
+			if err := deploy.Stop(ctx, h, s.cfg, r, w); err != nil {
+				return err
+			}
+		}
+		if err := follower.Reseed(ctx, h, s.cfg, w); err != nil {
+			return err
+		}
+		for _, r := range roles {
+			if err := deploy.Start(ctx, h, s.cfg, r, "", w); err != nil {
+				return err
+			}
+		}
+		return gate.Install(ctx, h, s.cfg, w)
+	})
+	if len(missed) > 0 {
+		err = errors.Join(err, fmt.Errorf("the followers on %s still hold the writes the rollback took back: run ship rollback again with those hosts selected", strings.Join(missed, ", ")))
+	}
+	return err
+}
+
+// connectReplicaHosts adds the replica hosts to the session's connected
+// hosts, for a command that began on the writer's alone.
+func (s *session) connectReplicaHosts(ctx context.Context) error {
+	var missing []string
+	for _, name := range replicaHosts(s.cfg) {
+		if _, ok := s.engines[name]; !ok {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	more, err := openHosts(ctx, s.pool, missing)
+	if err != nil {
+		return err
+	}
+	if s.engines == nil {
+		s.engines = map[string]*host.Host{}
+	}
+	maps.Copy(s.engines, more)
+	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -345,6 +346,49 @@ func TestReplicas(t *testing.T) {
 	if _, failed := wl.Stop(); failed > 0 {
 		t.Errorf("%d writes failed while the follower was down", failed)
 	}
+
+	// Restoring the writer's data re-seeds the follower: the replica
+	// ends with the writer's rows, not the ones the restore took back.
+	// Litestream dates its files to the second.
+	then := time.Now().Add(time.Second).Truncate(time.Second)
+	time.Sleep(time.Until(then.Add(1100 * time.Millisecond)))
+	var lost int64
+	for i := range 5 {
+		w, err := request(plain, http.MethodPost, r.url()+"/records", url.Values{"value": {fmt.Sprintf("lost-%d", i)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lost = w.records[0]
+	}
+	waitReplicaHas(t, plain, r.readTarget(t), lost)
+	out = r.mustShip(t, "db", "restore", "--yes", "--timestamp", then.UTC().Format(time.RFC3339))
+	if !strings.Contains(out, "re-seed") {
+		t.Errorf("db restore did not re-seed the follower:\n%s", out)
+	}
+	kept, _ := strconv.ParseInt(sqlite(t, r.writerDB(t), "SELECT max(id) FROM records"), 10, 64)
+	if kept >= lost {
+		t.Fatalf("the restore kept the writer's row %d: nothing to check", kept)
+	}
+	a, err := request(plain, http.MethodGet, r.readTarget(t)+"/records", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if top := slices.Max(a.records); top != kept {
+		t.Errorf("after the restore the replica's newest row is %d, the writer's %d", top, kept)
+	}
+}
+
+// waitReplicaHas waits until the replica at target lists id.
+func waitReplicaHas(t *testing.T, client *http.Client, target string, id int64) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if a, err := request(client, http.MethodGet, target+"/records", nil); err == nil && slices.Contains(a.records, id) {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("the replica never listed row %d", id)
 }
 
 // lag posts 200 writes and times each until a fresh read of the replica
