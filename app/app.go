@@ -51,18 +51,24 @@ func ExecNew(ctx context.Context, h *host.Host, c *config.Config, r *config.Role
 		return 0, fmt.Errorf("role %s has no version on this host: deploy first", r.Name)
 	}
 	ct, err := spec.App(c, r, on, list[0].Version)
+	if r.IsReplica() {
+		ct, err = spec.ReplicaApp(c, r, on, list[0].Version, 0) // read-only already, on the copies
+	}
 	if err != nil {
 		return 0, err
 	}
 	ct.Config.Cmd = cmd
 	ct.Config.Labels = map[string]string{spec.LabelService: c.Service + "-exec"}
+	ct.Config.ExposedPorts = nil
 	ct.Host.RestartPolicy = container.RestartPolicy{}
 	ct.Host.PortBindings = nil
-	ct.Host.Binds = nil
-	for _, v := range c.Volumes {
-		ro := v
-		ro.Options = append(withoutRW(v.Options), "ro")
-		ct.Host.Binds = append(ct.Host.Binds, ro.String())
+	if !r.IsReplica() {
+		ct.Host.Binds = nil
+		for _, v := range c.Volumes {
+			ro := v
+			ro.Options = append(withoutRW(v.Options), "ro")
+			ct.Host.Binds = append(ct.Host.Binds, ro.String())
+		}
 	}
 	name := spec.ContainerPrefix(c, r.Name) + "exec-" + strings.ToLower(rand.Text()[:8])
 	created, err := h.Docker.ContainerCreate(ctx, ct.Config, ct.Host, nil, nil, name)

@@ -4,6 +4,7 @@
 package config
 
 import (
+	"net"
 	"time"
 
 	"github.com/shipdeploy/ship/volumes"
@@ -94,6 +95,16 @@ type Host struct {
 }
 
 func (h Host) String() string { return h.Address }
+
+// Hostname is the host's name or IP address, without the SSH port.
+func (h Host) Hostname() string { return splitHost(h.Address) }
+
+func splitHost(addr string) string {
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		return h
+	}
+	return addr
+}
 
 // Env is the environment of a container.
 type Env struct {

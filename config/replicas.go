@@ -110,7 +110,7 @@ func (d *decoder) replicaHosts(root *yaml.Node, c *Config, r *Role) {
 			continue // reported by hosts
 		}
 		p := index("servers."+r.Name+".hosts", i)
-		if net.ParseIP(hostName(at.Value)) == nil {
+		if net.ParseIP(splitHost(at.Value)) == nil {
 			d.errorf(at, p, "%s is not an IP address: the kamal-proxy of role %s reaches this role's containers at HOSTIP:PORT, "+
 				"so a replica role lists its hosts by the address the writer's host reaches them at", at.Value, r.ReplicaOf)
 			continue
@@ -127,19 +127,11 @@ func (d *decoder) replicaHosts(root *yaml.Node, c *Config, r *Role) {
 	}
 }
 
-// hostName is a server address without ship's ":port" for SSH.
-func hostName(addr string) string {
-	if h, _, err := net.SplitHostPort(addr); err == nil {
-		return h
-	}
-	return addr
-}
-
 // sameHost says whether two server addresses name one machine as far as
 // the config shows: the same name, or the same IP address however
 // written, whatever SSH port each gives.
 func sameHost(a, b string) bool {
-	a, b = hostName(a), hostName(b)
+	a, b = splitHost(a), splitHost(b)
 	if ia, ib := net.ParseIP(a), net.ParseIP(b); ia != nil && ib != nil {
 		return ia.Equal(ib)
 	}

@@ -29,6 +29,9 @@ type check struct {
 // "still running after readiness_delay".
 func checkFor(c *config.Config, r *config.Role) check {
 	ck := check{interval: time.Second, timeout: 5 * time.Second, delay: c.ReadinessDelay}
+	if w := c.Role(r.ReplicaOf); r.IsReplica() && w != nil {
+		r = w // a replica answers the writer's health check, as its read target
+	}
 	switch {
 	case r.Proxy != nil:
 		ck.path, ck.port = r.Proxy.Healthcheck.Path, r.Proxy.AppPort

@@ -104,7 +104,11 @@ func Start(ctx context.Context, h *host.Host, c *config.Config, r *config.Role, 
 	if err := waitHealthy(ctx, h, name, checkFor(c, r), c.DeployTimeout); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	if err := route(ctx, h, c, r, name, c.DeployTimeout, out); err != nil {
+	reads, err := writerReads(ctx, h, nil, c, r, out)
+	if err != nil {
+		return err
+	}
+	if err := route(ctx, h, c, r, name, c.DeployTimeout, reads, out); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "%s is healthy\n", name)

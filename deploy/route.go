@@ -101,11 +101,12 @@ func installErrorPages(ctx context.Context, h *host.Host, c *config.Config, unit
 // when error_pages_path is set and they are on the host (a version
 // deployed before has none). Roles without the proxy have nothing to
 // route.
-func route(ctx context.Context, h *host.Host, c *config.Config, r *config.Role, container string, deployTimeout time.Duration, out io.Writer) error {
+func route(ctx context.Context, h *host.Host, c *config.Config, r *config.Role, container string, deployTimeout time.Duration, reads []string, out io.Writer) error {
 	if r.Proxy == nil {
 		return nil
 	}
 	t := proxyTarget(c, r, container, deployTimeout)
+	t.ReadTargets = reads
 	if c.ErrorPagesPath != "" {
 		dir := proxy.ErrorPagesDir(t.App, spec.VersionOf(c, r.Name, container, nil))
 		has, err := proxy.HasPath(ctx, h.Docker, dir)
@@ -121,6 +122,10 @@ func route(ctx context.Context, h *host.Host, c *config.Config, r *config.Role, 
 			err = fmt.Errorf("%w (another app on this host's kamal-proxy already serves the same proxy.host, or none: give each app its own proxy.host)", err)
 		}
 		return fmt.Errorf("kamal-proxy: route %s to %s: %w", spec.ProxyService(c, r.Name), container, err)
+	}
+	if len(reads) > 0 {
+		fmt.Fprintf(out, "kamal-proxy routes %s to %s, reads also to %s\n", spec.ProxyService(c, r.Name), container, strings.Join(reads, ", "))
+		return nil
 	}
 	fmt.Fprintf(out, "kamal-proxy routes %s to %s\n", spec.ProxyService(c, r.Name), container)
 	return nil
@@ -150,9 +155,9 @@ func repairRoute(ctx context.Context, h *host.Host, c *config.Config, r *config.
 		if s.Name != svc {
 			continue
 		}
-		if s.Target != fmt.Sprintf("%s:%d", name, r.Proxy.AppPort) {
-			fmt.Fprintf(out, "repair: kamal-proxy routed %s to %s\n", svc, s.Target)
-			if err := route(ctx, h, c, r, name, c.DeployTimeout, out); err != nil {
+		if s.Writer() != fmt.Sprintf("%s:%d", name, r.Proxy.AppPort) {
+			fmt.Fprintf(out, "repair: kamal-proxy routed %s to %s\n", svc, s.Writer())
+			if err := route(ctx, h, c, r, name, c.DeployTimeout, s.Readers(), out); err != nil {
 				return fmt.Errorf("repair: %w", err)
 			}
 		}
@@ -167,7 +172,11 @@ func repairRoute(ctx context.Context, h *host.Host, c *config.Config, r *config.
 		}
 		return nil
 	}
-	return route(ctx, h, c, r, name, c.DeployTimeout, out)
+	reads, err := writerReads(ctx, h, nil, c, r, out)
+	if err != nil {
+		return fmt.Errorf("repair: %w", err)
+	}
+	return route(ctx, h, c, r, name, c.DeployTimeout, reads, out)
 }
 
 // endDataMaintenance ends a maintenance that a ship killed during its data

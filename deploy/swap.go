@@ -73,6 +73,10 @@ import (
 //      against the restore point, so that what the failed version wrote
 //      is reported with where it is.
 //
+// A replica role (replica_of) swaps as deploy/replica.go says, R1 to R4:
+// it never writes, so its new container starts before the old one stops,
+// and its hosts swap before the writer's.
+//
 // Old and new are never running at the same time: the database has one
 // writer at every instant. A pause lasts as long as steps 6 to 8, usually
 // well under a second, and always ends before kamal-proxy's max-pause: the
@@ -154,6 +158,13 @@ type Request struct {
 	// Timeline, if set, records each host's phases as the swap passes
 	// them: where the deploy's time goes.
 	Timeline *Timeline
+	// BeforeReplicas, if set, runs before the replica roles swap: it
+	// makes their followers run. An error fails every replica's swap.
+	BeforeReplicas func(ctx context.Context) error
+	// WritersFirst swaps the writers before the replicas: on a first
+	// deploy there is nothing for a follower to copy until the writer
+	// ran and Litestream synced.
+	WritersFirst bool
 }
 
 // Outcome is how one role on one host ended.
@@ -185,8 +196,9 @@ func Run(ctx context.Context, req Request) []Outcome {
 
 	local := &localImage{engine: req.Local, terminal: req.Terminal}
 	defer local.close()
+	var readers sync.Mutex
 	prepared := fleet.Each(ctx, hosts, maxDeliveries, func(ctx context.Context, name string) ([]*swap, error) {
-		return prepare(ctx, req, local, req.Hosts[name], units[name])
+		return prepare(ctx, req, local, req.Hosts[name], units[name], &readers)
 	})
 	var outcomes []Outcome
 	var ready []string
@@ -218,44 +230,89 @@ func Run(ctx context.Context, req Request) []Outcome {
 	}
 	var mu sync.Mutex
 	var started atomic.Int32
-	fleet.Each(ctx, ready, bootLimit(req.Config, len(ready)), func(ctx context.Context, name string) (struct{}, error) {
-		started.Add(1)
-		serves := true
-		for _, s := range swaps[name] {
-			o := s.run(ctx)
-			// What follows the release overlaps: pruning old versions
-			// and the audit log's entry.
-			var after sync.WaitGroup
-			if s.prunes {
-				after.Go(func() { s.prune(ctx) })
+	// Replica hosts first (replica.go), then the writers', unless
+	// WritersFirst.
+	replicas, writers := splitReplicaHosts(ready, swaps)
+	each := func(hosts []string) {
+		fleet.Each(ctx, hosts, bootLimit(req.Config, len(hosts)), func(ctx context.Context, name string) (struct{}, error) {
+			started.Add(1)
+			serves := true
+			for _, s := range swaps[name] {
+				var o Outcome
+				if s.unit.Role.IsReplica() {
+					o = s.runReplica(ctx)
+				} else {
+					o = s.run(ctx)
+				}
+				// What follows the release overlaps: pruning old versions
+				// and the audit log's entry.
+				var after sync.WaitGroup
+				if s.prunes {
+					after.Go(func() { s.prune(ctx) })
+				}
+				s.mark(PhaseAudit)
+				s.audit(ctx, req, o)
+				serves = serves && o.Result != Failed
+				if s.prunes {
+					s.mark(PhasePrune)
+				}
+				after.Wait()
+				s.out.Close()
+				mu.Lock()
+				outcomes = append(outcomes, o)
+				mu.Unlock()
 			}
-			s.mark(PhaseAudit)
-			s.audit(ctx, req, o)
-			serves = serves && o.Result != Failed
-			if s.prunes {
-				s.mark(PhasePrune)
+			if serves {
+				req.Timeline.Mark(name, "", PhaseTag)
+				out := req.Out.Prefixed("[" + name + "] ")
+				tagLatest(ctx, req.Hosts[name], req.Config, req.Version, out)
+				out.Close()
 			}
-			after.Wait()
-			s.out.Close()
-			mu.Lock()
-			outcomes = append(outcomes, o)
-			mu.Unlock()
+			req.Timeline.Mark(name, "", PhaseWait)
+			// boot.wait: Kamal sleeps between its groups of boot.limit hosts;
+			// here the next host waits for this one's slot that long.
+			if w := req.Config.Boot.Wait; w > 0 && int(started.Load()) < len(ready) {
+				bootWait(ctx, w)
+			}
+			return struct{}{}, nil
+		})
+	}
+	replicaPhase := func() {
+		if len(replicas) > 0 && req.BeforeReplicas != nil {
+			if err := req.BeforeReplicas(ctx); err != nil {
+				for _, h := range replicas {
+					for _, s := range swaps[h] {
+						s.discard(ctx)
+						outcomes = append(outcomes, s.outcome(Failed, err))
+						s.out.Close()
+					}
+				}
+				return
+			}
 		}
-		if serves {
-			req.Timeline.Mark(name, "", PhaseTag)
-			out := req.Out.Prefixed("[" + name + "] ")
-			tagLatest(ctx, req.Hosts[name], req.Config, req.Version, out)
-			out.Close()
-		}
-		req.Timeline.Mark(name, "", PhaseWait)
-		// boot.wait: Kamal sleeps between its groups of boot.limit hosts;
-		// here the next host waits for this one's slot that long.
-		if w := req.Config.Boot.Wait; w > 0 && int(started.Load()) < len(ready) {
-			bootWait(ctx, w)
-		}
-		return struct{}{}, nil
-	})
+		each(replicas)
+	}
+	if req.WritersFirst {
+		each(writers)
+		replicaPhase()
+	} else {
+		replicaPhase()
+		each(writers)
+	}
 	return outcomes
+}
+
+// splitReplicaHosts splits hosts into those that run only replica roles
+// and the rest: a replica host never runs its writer role (config).
+func splitReplicaHosts(hosts []string, swaps map[string][]*swap) (replicas, others []string) {
+	for _, h := range hosts {
+		if !slices.ContainsFunc(swaps[h], func(s *swap) bool { return !s.unit.Role.IsReplica() }) {
+			replicas = append(replicas, h)
+		} else {
+			others = append(others, h)
+		}
+	}
+	return replicas, others
 }
 
 func (req Request) at(step Step) {
@@ -328,6 +385,11 @@ type swap struct {
 	// assets is the assets volume this deploy made for the target, when
 	// the role has asset_path.
 	assets string
+	// hosts are the request's; readers serializes the replica swaps'
+	// routes through the writer's kamal-proxy (replica.go).
+	hosts    map[string]*host.Host
+	readers  *sync.Mutex
+	rollback bool
 }
 
 // maxDeliveries bounds how many hosts are sent an image at once, so a large
@@ -335,7 +397,7 @@ type swap struct {
 const maxDeliveries = 4
 
 // prepare does steps 1 to 3 on one host.
-func prepare(ctx context.Context, req Request, local *localImage, h *host.Host, units []Unit) ([]*swap, error) {
+func prepare(ctx context.Context, req Request, local *localImage, h *host.Host, units []Unit, readers *sync.Mutex) ([]*swap, error) {
 	c := req.Config
 	out := req.Out.Prefixed("[" + h.Name + "] ")
 	defer out.Close()
@@ -373,7 +435,15 @@ func prepare(ctx context.Context, req Request, local *localImage, h *host.Host, 
 		s := &swap{cfg: c, unit: u, host: h, out: req.Out.Prefixed("[" + h.Name + " " + u.Role.Name + "] "),
 			target: spec.ContainerName(c, u.Role.Name, req.Version), version: req.Version,
 			data: req.Data, prepare: req.PrepareData, undo: req.Undo, tally: req.Tally, at: req.at, timeline: req.Timeline, noPrune: req.Redeploy, maintenance: req.Maintenance}
-		ct, err := spec.App(c, u.Role, u.Host, req.Version)
+		s.hosts, s.readers, s.rollback = req.Hosts, readers, req.Rollback
+		replica := u.Role.IsReplica()
+		var ct *spec.Container
+		var err error
+		if replica {
+			ct, err = s.replicaContainer(ctx)
+		} else {
+			ct, err = spec.App(c, u.Role, u.Host, req.Version)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -381,6 +451,15 @@ func prepare(ctx context.Context, req Request, local *localImage, h *host.Host, 
 			return nil, err
 		}
 		switch {
+		case req.Rollback && replica:
+			// A replica's rollback is a new container of the retained
+			// version, on the port the running one leaves free.
+			if err := s.findRetained(ctx); err != nil {
+				return nil, err
+			}
+			if err := s.createReplica(ctx, ct); err != nil {
+				return nil, err
+			}
 		case req.Rollback || req.KeepRunning && s.isRunning(ctx):
 			if err := s.findRetained(ctx); err != nil {
 				return nil, err
@@ -392,7 +471,11 @@ func prepare(ctx context.Context, req Request, local *localImage, h *host.Host, 
 			if err := s.bridgeAssets(ctx, ct); err != nil {
 				return nil, err
 			}
-			if err := s.create(ctx, ct); err != nil {
+			create := s.create
+			if replica {
+				create = s.createReplica
+			}
+			if err := create(ctx, ct); err != nil {
 				s.dropAssets(ctx)
 				return nil, err
 			}
@@ -496,7 +579,7 @@ func (s *swap) run(ctx context.Context) Outcome {
 		fmt.Fprintf(s.out, "%s is already running\n", s.target)
 		s.health = Healthy
 		s.mark(PhaseRoute)
-		return s.outcomeFrom(from, Unchanged, route(ctx, s.host, s.cfg, s.unit.Role, s.target, s.cfg.DeployTimeout, s.out))
+		return s.outcomeFrom(from, Unchanged, s.route(ctx, s.target, s.cfg.DeployTimeout))
 	}
 
 	// 5. Before touching anything: is someone else writing?
@@ -560,7 +643,7 @@ func (s *swap) run(ctx context.Context) Outcome {
 	}
 	if err == nil {
 		s.mark(PhaseRoute)
-		err = route(ctx, s.host, s.cfg, s.unit.Role, s.target, s.healthBudget(), s.out)
+		err = s.route(ctx, s.target, s.healthBudget())
 	}
 	s.health = Unhealthy
 	if err == nil {
@@ -599,6 +682,16 @@ func (s *swap) run(ctx context.Context) Outcome {
 		err = fmt.Errorf("%w; %s", err, note)
 	}
 	return s.outcomeFrom(from, Failed, err)
+}
+
+// route points the role's kamal-proxy service at container, with the
+// replicas' read targets if it has replicas.
+func (s *swap) route(ctx context.Context, container string, deployTimeout time.Duration) error {
+	reads, err := writerReads(ctx, s.host, s.hosts, s.cfg, s.unit.Role, s.out)
+	if err != nil {
+		return err
+	}
+	return route(ctx, s.host, s.cfg, s.unit.Role, container, deployTimeout, reads, s.out)
 }
 
 // prepareData runs the request's PrepareData step (step 5) and returns
@@ -666,7 +759,7 @@ func (s *swap) restore(ctx context.Context, oldNames []string, cause error) erro
 	if err := waitHealthy(ctx, s.host, prev, checkFor(s.cfg, s.unit.Role), s.cfg.DeployTimeout); err != nil {
 		return fmt.Errorf("%w; %s was restarted but is not healthy: %v", cause, prev, err)
 	}
-	if err := route(ctx, s.host, s.cfg, s.unit.Role, prev, s.cfg.DeployTimeout, s.out); err != nil {
+	if err := s.route(ctx, prev, s.cfg.DeployTimeout); err != nil {
 		return fmt.Errorf("%w; %s was restarted but %v", cause, prev, err)
 	}
 	fmt.Fprintf(s.out, "%s is serving again\n", prev)
@@ -795,7 +888,7 @@ func (s *swap) discard(ctx context.Context) {
 }
 
 func (s *swap) result() Result {
-	if s.created {
+	if s.created && !s.rollback {
 		return Deployed
 	}
 	return RolledBack

@@ -116,12 +116,23 @@ func (l litestream) restoreAt(ctx context.Context, h *host.Host, c *config.Confi
 	return nil
 }
 
+// ErrNoBackup is the error of a follower whose replica has no backup yet:
+// the writer's Litestream has not synced the database once (a first
+// deploy, before the writer ran).
+var ErrNoBackup = errors.New("the replica has no backup yet")
+
+// noBackupError says what to do about ErrNoBackup.
+type noBackupError string
+
+func (e noBackupError) Error() string        { return string(e) }
+func (e noBackupError) Is(target error) bool { return target == ErrNoBackup }
+
 // restoreError explains a failed litestream restore, and what to do.
 func restoreError(c *config.Config, cp copyOf, what string, status int, output string) error {
 	output = strings.TrimSpace(output)
 	if strings.Contains(output, noBackup) {
-		return fmt.Errorf("the replica %s has no backup of %s yet: boot the writer's Litestream (ship setup, or ship accessory boot litestream) and let it sync once, then try again",
-			c.Litestream.ReplicaURL(cp.DB), cp.DB)
+		return noBackupError(fmt.Sprintf("the replica %s has no backup of %s yet: boot the writer's Litestream (ship setup, or ship accessory boot litestream) and let it sync once, then try again",
+			c.Litestream.ReplicaURL(cp.DB), cp.DB))
 	}
 	return fmt.Errorf("litestream could not %s %s from %s (exit %d):\n%s", what, cp.DB, c.Litestream.ReplicaURL(cp.DB), status, indent(output))
 }

@@ -1,6 +1,7 @@
 package follower
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -33,6 +34,9 @@ func TestRestoreError(t *testing.T) {
 	err := restoreError(c, cps[0], "plan a restore of", 1, "time=... level=ERROR msg=\"failed to run\" error=\"no matching backup files available\"")
 	if !strings.Contains(err.Error(), "s3://backups/shop/production.sqlite3 has no backup of /rails/storage/production.sqlite3 yet: boot the writer's Litestream") {
 		t.Errorf("empty replica: %v", err)
+	}
+	if !errors.Is(err, ErrNoBackup) {
+		t.Errorf("empty replica: %v is not ErrNoBackup", err)
 	}
 	err = restoreError(c, cps[0], "restore", 1, "access denied\n")
 	if !strings.Contains(err.Error(), "could not restore /rails/storage/production.sqlite3 from s3://backups/shop/production.sqlite3 (exit 1):\n  access denied") {

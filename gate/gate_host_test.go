@@ -243,10 +243,12 @@ func TestGateOnHost(t *testing.T) {
 	}
 }
 
-// On h2 the gate would watch another engine: h2's dockerd shares this
-// machine's root, whose Docker socket is h1's engine (only h2's sshd sees
-// h2's socket there). Install finds out, says so, and leaves no gate.
-func TestGateOtherEngine(t *testing.T) {
+// On h2, a second host with its own engine on this machine, the gate
+// watches h2's engine: what its chroot finds at /var/run/docker.sock is
+// the engine ship reached over SSH (internal/testhost gives h2's engine a
+// /run of its own, as a real host has). The check behind this, the
+// engine's ID, is TestOtherEngine's.
+func TestGateOnSecondHost(t *testing.T) {
 	_, th2 := testhost.Hosts(t)
 	h := connect(t, th2)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -257,12 +259,10 @@ func TestGateOtherEngine(t *testing.T) {
 		Litestream: &config.Litestream{Databases: []string{"/data/app.sqlite3"}},
 	}
 	t.Cleanup(func() { Remove(context.Background(), h, c) })
-	err := Install(ctx, h, c, io.Discard)
-	if err == nil || !strings.Contains(err.Error(), "reaches the Docker engine") || !strings.Contains(err.Error(), "no gate runs on") {
+	if err := Install(ctx, h, c, io.Discard); err != nil {
 		t.Fatalf("Install on h2: %v", err)
 	}
-	t.Logf("Install on h2: %v", err)
-	if sum, err := Last(ctx, h, c); err != nil || sum.Installed {
-		t.Errorf("a gate was left: %+v %v", sum, err)
+	if sum, err := Last(ctx, h, c); err != nil || !sum.Installed || !sum.Running {
+		t.Errorf("the gate on h2: %+v %v", sum, err)
 	}
 }

@@ -96,3 +96,39 @@ func Check(ctx context.Context, docker client.APIClient, c *config.Config, also 
 	}
 	return nil
 }
+
+// CheckReplica keeps the replica role's rule on a replica host: the
+// followers are the only writers of the databases' copies, and the
+// replica container about to start (created, not running) mounts every
+// volume read-only, so it can write neither a copy nor anything else.
+func CheckReplica(ctx context.Context, docker client.APIClient, c *config.Config, starting string) error {
+	var copies []volumes.Mount
+	var followers []string
+	if c.Litestream != nil {
+		for _, db := range c.Litestream.Databases {
+			m, _, err := c.DatabaseVolume(db)
+			if err != nil {
+				return err
+			}
+			copies = append(copies, volumes.Mount{Source: spec.ReplicaVolume(c, m), Target: m.Target})
+			followers = append(followers, spec.FollowerName(c, db))
+		}
+	}
+	ws, err := Writers(ctx, docker, copies, followers)
+	if err != nil {
+		return err
+	}
+	if len(ws) > 0 {
+		return Error(ws)
+	}
+	info, err := docker.ContainerInspect(ctx, starting)
+	if err != nil {
+		return fmt.Errorf("inspect %s: %w", starting, err)
+	}
+	for _, m := range info.Mounts {
+		if m.RW {
+			return fmt.Errorf("single-writer check failed: replica container %s mounts %s writable; a replica must mount every volume read-only: remove it (docker rm %s) and deploy again", starting, m.Destination, starting)
+		}
+	}
+	return nil
+}

@@ -22,6 +22,10 @@ type Target struct {
 	// ErrorPages is the directory of the version's error pages inside the
 	// proxy container (ErrorPagesDir), or "" for kamal-proxy's own.
 	ErrorPages string
+	// ReadTargets are the role's replicas, host:port each, that kamal-proxy
+	// sends reads to (GET and HEAD, not a client's for the writer
+	// affinity timeout after it wrote); none for a role without replicas.
+	ReadTargets []string
 }
 
 // defaultLogRequestHeaders are Kamal's.
@@ -90,6 +94,12 @@ func DeployArgs(t Target) []string {
 	}
 	if t.ErrorPages != "" {
 		args = append(args, "--error-pages="+t.ErrorPages)
+	}
+	for _, r := range t.ReadTargets {
+		args = append(args, "--read-target="+r)
+	}
+	if len(t.ReadTargets) > 0 {
+		args = append(args, "--writer-affinity-timeout="+seconds(p.WriterAffinityTimeout))
 	}
 	return args
 }

@@ -402,3 +402,28 @@ error_pages_path: public
 		"--error-pages=/home/kamal-proxy/.apps-config/shop-staging/error_pages/abc123",
 	})
 }
+
+func TestDeployArgsReadTargets(t *testing.T) {
+	c := loadConfig(t, `service: shop
+image: acme/shop
+servers:
+  web: [10.0.0.1]
+proxy:
+  app_port: 3000
+`, "")
+	target := webTarget(t, c)
+	target.Proxy.WriterAffinityTimeout = 1500 * time.Millisecond
+	target.ReadTargets = []string{"10.0.0.2:32768", "10.0.0.3:32770"}
+	args := DeployArgs(target)
+	checkArgs(t, args[len(args)-3:], []string{
+		"--read-target=10.0.0.2:32768",
+		"--read-target=10.0.0.3:32770",
+		"--writer-affinity-timeout=1.5s",
+	})
+	target.ReadTargets = nil
+	for _, a := range DeployArgs(target) {
+		if strings.HasPrefix(a, "--writer-affinity-timeout") || strings.HasPrefix(a, "--read-target") {
+			t.Errorf("no replicas, yet %s", a)
+		}
+	}
+}

@@ -175,7 +175,25 @@ func RemoveService(ctx context.Context, docker client.APIClient, service string)
 
 // Service is one row of `kamal-proxy list`.
 type Service struct {
-	Name, Host, Path, Target, State, TLS string
+	Name, Host, Path, State, TLS string
+	// Target is every target, comma-separated: the writer first, then the
+	// read targets (kamal-proxy lists them in that order).
+	Target string
+}
+
+// Writer is the service's first target: the one that takes writes.
+func (s Service) Writer() string {
+	w, _, _ := strings.Cut(s.Target, ",")
+	return w
+}
+
+// Readers are the service's read targets.
+func (s Service) Readers() []string {
+	_, rest, ok := strings.Cut(s.Target, ",")
+	if !ok || rest == "" {
+		return nil
+	}
+	return strings.Split(rest, ",")
 }
 
 // Services lists the services kamal-proxy routes.
@@ -220,7 +238,7 @@ func parseList(out string) []Service {
 			}
 			return strings.TrimSpace(line[starts[i]:end])
 		}
-		services = append(services, Service{cell(0), cell(1), cell(2), cell(3), cell(4), cell(5)})
+		services = append(services, Service{Name: cell(0), Host: cell(1), Path: cell(2), Target: cell(3), State: cell(4), TLS: cell(5)})
 	}
 	return services
 }

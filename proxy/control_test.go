@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -49,5 +50,19 @@ func TestStateOf(t *testing.T) {
 		if got := stateOf(word); got != want || (word != "" && got.String() != word) {
 			t.Errorf("stateOf(%q) = %v, want %v", word, got, want)
 		}
+	}
+}
+
+func TestServiceWriterAndReaders(t *testing.T) {
+	s := Service{Target: "shop-web-abc:3000,10.0.0.2:32768,10.0.0.3:32770"}
+	if s.Writer() != "shop-web-abc:3000" {
+		t.Errorf("writer %q", s.Writer())
+	}
+	if got := s.Readers(); !slices.Equal(got, []string{"10.0.0.2:32768", "10.0.0.3:32770"}) {
+		t.Errorf("readers %q", got)
+	}
+	alone := Service{Target: "shop-web-abc:3000"}
+	if alone.Writer() != "shop-web-abc:3000" || alone.Readers() != nil {
+		t.Errorf("no readers: %q %q", alone.Writer(), alone.Readers())
 	}
 }

@@ -89,6 +89,9 @@ func environment(c *config.Config, r *config.Role, host config.Host, name, versi
 	}
 	e["SHIP_VERSION"], e["KAMAL_VERSION"] = version, version
 	e["SHIP_CONTAINER_NAME"], e["KAMAL_CONTAINER_NAME"] = name, name
+	if r.IsReplica() {
+		e[EnvReadOnly] = "1"
+	}
 	return e
 }
 

@@ -220,6 +220,12 @@ func DBRestore(ctx context.Context, r DBRestoreRequest) error {
 			err = database.Restore(ctx, h, s.cfg, r.Timestamp, out)
 			err = errors.Join(err, live())
 		}
+		if err == nil && len(replicaHosts(s.cfg)) > 0 {
+			// The followers' copies hold what the restore took back.
+			if err = s.connectReplicaHosts(ctx); err == nil {
+				err = s.reseedFollowers(ctx)
+			}
+		}
 		result := "restored " + what
 		if err != nil {
 			result = "failed: " + err.Error()

@@ -243,10 +243,15 @@ func swap(ctx context.Context, g Globals, cfg *config.Config, version string, op
 	if err != nil {
 		return err
 	}
+	units := deploy.Plan(cfg, s.hosts, roles)
+	hosts, err := s.withWriters(ctx, units)
+	if err != nil {
+		return err
+	}
 	req := deploy.Request{
 		Config:      cfg,
-		Units:       deploy.Plan(cfg, s.hosts, roles),
-		Hosts:       s.engines,
+		Units:       units,
+		Hosts:       hosts,
 		Version:     version,
 		Rollback:    opts.rollback,
 		KeepRunning: opts.keepRunning,
@@ -303,7 +308,12 @@ func swap(ctx context.Context, g Globals, cfg *config.Config, version string, op
 			opts.report.ReplacedNewer = newer(r.Ticket(), newerReason(r.Order, r.Version, ""), true)
 		}
 		start := time.Now()
-		outcomes := deploy.Run(ctx, req)
+		var outcomes []deploy.Outcome
+		// A gate that cannot be installed is reported after the outcomes.
+		gateErr := s.aroundReplicas(ctx, &req, func() { outcomes = deploy.Run(ctx, req) })
+		if opts.restoreData && dataPutBack(cfg, outcomes) {
+			gateErr = errors.Join(gateErr, s.reseedFollowers(ctx))
+		}
 		if !opts.rollback {
 			s.timeline.All(deploy.PhaseLatest)
 			s.record(ctx, a, version, outcomes)
@@ -315,8 +325,20 @@ func swap(ctx context.Context, g Globals, cfg *config.Config, version string, op
 		if err := s.printOutcomes(outcomes); err != nil {
 			return err
 		}
+		if gateErr != nil {
+			return gateErr
+		}
 		defer s.timeline.All(deploy.PhaseReport)
 		return s.hookRunner(hookCommand, version, time.Since(start))(ctx, hooks.PostDeploy)
+	})
+}
+
+// dataPutBack tells whether a rollback --restore-data put a writer's data
+// back: then the followers' copies are ahead of it.
+func dataPutBack(cfg *config.Config, outcomes []deploy.Outcome) bool {
+	return slices.ContainsFunc(outcomes, func(o deploy.Outcome) bool {
+		r := cfg.Role(o.Role)
+		return r != nil && !r.IsReplica() && o.Result == deploy.RolledBack && o.Err == nil
 	})
 }
 

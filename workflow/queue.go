@@ -12,6 +12,7 @@ import (
 	"github.com/shipdeploy/ship/audit"
 	"github.com/shipdeploy/ship/database"
 	"github.com/shipdeploy/ship/deploy"
+	"github.com/shipdeploy/ship/gate"
 	"github.com/shipdeploy/ship/queue"
 	"github.com/shipdeploy/ship/ssh"
 )
@@ -63,6 +64,9 @@ func (s *session) mutateOrdered(ctx context.Context, units []deploy.Unit, ticket
 	for _, name := range slices.Sorted(maps.Keys(s.engines)) {
 		w := out.Prefixed("[" + name + "] ")
 		err := database.RepairData(ctx, s.engines[name], s.cfg, w)
+		if err == nil && s.isReplicaHost(name) {
+			err = gate.Repair(ctx, s.engines[name], s.cfg, w)
+		}
 		w.Close()
 		if err != nil {
 			return err

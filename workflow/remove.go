@@ -16,6 +16,8 @@ import (
 	"github.com/shipdeploy/ship/deploy"
 	"github.com/shipdeploy/ship/drill"
 	"github.com/shipdeploy/ship/fleet"
+	"github.com/shipdeploy/ship/follower"
+	"github.com/shipdeploy/ship/gate"
 	"github.com/shipdeploy/ship/host"
 	"github.com/shipdeploy/ship/proxy"
 	"github.com/shipdeploy/ship/queue"
@@ -85,6 +87,20 @@ func Remove(ctx context.Context, r RemoveRequest) error {
 				}
 				if removed {
 					fmt.Fprintf(w, "removed %s\n", drill.Name(cfg))
+				}
+			}
+			// The replica gate before the replicas it would start again.
+			if s.isReplicaHost(h) {
+				removed, err := gate.Remove(ctx, s.engines[h], cfg)
+				if err != nil {
+					return fmt.Errorf("replica gate: %w", err)
+				}
+				if removed {
+					fmt.Fprintf(w, "removed %s\n", gate.Name(cfg))
+				}
+				// The followers go; their copies stay, as all data does.
+				if err := follower.Remove(ctx, s.engines[h], cfg); err != nil {
+					return fmt.Errorf("followers: %w", err)
 				}
 			}
 			for _, a := range accessories.On(cfg, h) {

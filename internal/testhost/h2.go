@@ -37,14 +37,22 @@ func h2Dockerd(dir string) daemon {
 		"--containerd-namespace", "h2",
 		"--containerd-plugins-namespace", "h2p",
 		"--config-file", h2DaemonJSON(dir),
+		// Last, so that an older testhost's marker (the flags above)
+		// still matches: in h2's own /run, see below.
+		"-H", "unix:///var/run/docker.sock",
 	}
 	// nsenter enters only the network namespace: ip netns exec would remount
 	// /sys and dockerd then fails ("Devices cgroup isn't mounted"). A UTS
-	// namespace of its own names the engine h2 in docker info.
+	// namespace of its own names the engine h2 in docker info. A mount
+	// namespace of its own, with a fresh /run, gives h2 what a real second
+	// host has: its engine at /var/run/docker.sock for containers that
+	// reach the host's root (the fire drill's, the replica gate's), and a
+	// containerd of its own, started by dockerd, which then resolves h2's
+	// bind mounts in that namespace. The main engine's /run is untouched.
 	args := append([]string{
 		"nsenter", "--net=/run/netns/" + netnsName,
-		"unshare", "--uts",
-		"sh", "-c", `hostname "$0" && exec dockerd "$@"`, h2Hostname,
+		"unshare", "--uts", "--mount", "--propagation", "private",
+		"sh", "-c", `hostname "$0" && mount -t tmpfs -o mode=0755 h2run /run && exec dockerd "$@"`, h2Hostname,
 	}, flags...)
 	return daemon{
 		name:       "h2 dockerd",

@@ -1,0 +1,213 @@
+package workflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/shipdeploy/ship/deploy"
+	"github.com/shipdeploy/ship/fleet"
+	"github.com/shipdeploy/ship/follower"
+	"github.com/shipdeploy/ship/gate"
+	"github.com/shipdeploy/ship/host"
+)
+
+// withWriters is the session's hosts plus the writer's host of each
+// replica role among units, which a replica's swap routes through (its
+// kamal-proxy), connected for that alone when the selection left it out.
+func (s *session) withWriters(ctx context.Context, units []deploy.Unit) (map[string]*host.Host, error) {
+	var missing []string
+	for _, u := range units {
+		if !u.Role.IsReplica() {
+			continue
+		}
+		for _, h := range s.cfg.Role(u.Role.ReplicaOf).Hosts {
+			if _, ok := s.engines[h.Address]; !ok && !slices.Contains(missing, h.Address) {
+				missing = append(missing, h.Address)
+			}
+		}
+	}
+	if len(missing) == 0 {
+		return s.engines, nil
+	}
+	more, err := openHosts(ctx, s.pool, missing)
+	if err != nil {
+		return nil, err
+	}
+	all := maps.Clone(s.engines)
+	maps.Copy(all, more)
+	return all, nil
+}
+
+// unitReplicaHosts are the hosts among units that run a replica role.
+func unitReplicaHosts(units []deploy.Unit) []string {
+	var out []string
+	for _, u := range units {
+		if u.Role.IsReplica() && !slices.Contains(out, u.Host.Address) {
+			out = append(out, u.Host.Address)
+		}
+	}
+	return out
+}
+
+// isReplicaHost tells whether some replica role runs on the host.
+func (s *session) isReplicaHost(name string) bool {
+	return slices.Contains(replicaHosts(s.cfg), name)
+}
+
+// aroundReplicas runs a deploy's swaps with what replica roles need
+// around them: the replica gate of each replica host among the request's
+// units is stopped, so that it never races ship's own starts and stops,
+// and installed after (anew: the followers it watches may have changed);
+// the followers run before the replicas swap. On a first deploy, when the
+// writer has replicated nothing yet, the writer swaps first and the
+// followers wait for its first backup. A gate a killed ship left stopped
+// is started by the next command's repair.
+func (s *session) aroundReplicas(ctx context.Context, req *deploy.Request, run func()) error {
+	hosts := unitReplicaHosts(req.Units)
+	if len(hosts) == 0 {
+		run()
+		return nil
+	}
+	for _, name := range hosts {
+		if err := gate.Stop(ctx, s.engines[name], s.cfg); err != nil {
+			return err
+		}
+	}
+	writers := slices.ContainsFunc(req.Units, func(u deploy.Unit) bool { return !u.Role.IsReplica() })
+	switch err := s.ensureFollowers(ctx, hosts); {
+	case errors.Is(err, follower.ErrNoBackup) && writers:
+		s.UI.Infof("the writer has no backup for the followers yet: it deploys first, and the replicas once its first backup is in the replica")
+		req.WritersFirst = true
+		req.BeforeReplicas = func(ctx context.Context) error { return s.awaitFollowers(ctx, hosts) }
+	case err != nil:
+		req.BeforeReplicas = func(context.Context) error { return err }
+	}
+	run()
+	var err error
+	for _, name := range hosts {
+		w := s.output().Prefixed("[" + name + "] ")
+		if gerr := gate.Install(ctx, s.engines[name], s.cfg, w); gerr != nil {
+			err = errors.Join(err, gerr)
+		}
+		w.Close()
+	}
+	return err
+}
+
+// ensureFollowers makes the followers run on hosts, in parallel. The
+// error is follower.ErrNoBackup's when that is all that failed.
+func (s *session) ensureFollowers(ctx context.Context, hosts []string) error {
+	out := s.output()
+	results := fleet.Each(ctx, hosts, 0, func(ctx context.Context, name string) (struct{}, error) {
+		w := out.Prefixed("[" + name + "] ")
+		defer w.Close()
+		return struct{}{}, follower.Ensure(ctx, s.engines[name], s.cfg, w)
+	})
+	err := fleet.Failed(results)
+	for _, r := range results {
+		if r.Err != nil && !errors.Is(r.Err, follower.ErrNoBackup) {
+			return err
+		}
+	}
+	for _, r := range results {
+		if r.Err != nil {
+			return r.Err
+		}
+	}
+	return nil
+}
+
+// followerWait bounds how long a first deploy's replicas wait for the
+// writer's first backup: Litestream syncs every sync_interval (1 s by
+// default) once the app has created its database.
+const followerWait = 2 * time.Minute
+
+// awaitFollowers retries ensureFollowers while the replica has no backup
+// yet, for at most followerWait.
+func (s *session) awaitFollowers(ctx context.Context, hosts []string) error {
+	deadline := time.Now().Add(followerWait)
+	for {
+		err := s.ensureFollowers(ctx, hosts)
+		if !errors.Is(err, follower.ErrNoBackup) || time.Now().After(deadline) {
+			return err
+		}
+		s.UI.Infof("waiting for the writer's first backup to reach the replica")
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+// reseedFollowers re-seeds the followers of each connected replica host
+// after a rollback put the writer's data back: their copies hold writes
+// the writer no longer has, and a follower never goes back. The replicas
+// stop meanwhile (kamal-proxy sends their reads to the writer), and start
+// again on the new copies. A replica host this command did not reach is
+// named, with what to do.
+func (s *session) reseedFollowers(ctx context.Context) error {
+	var hosts, missed []string
+	for _, name := range replicaHosts(s.cfg) {
+		if _, ok := s.engines[name]; ok {
+			hosts = append(hosts, name)
+		} else {
+			missed = append(missed, name)
+		}
+	}
+	err := fleet.EachPrefixed(ctx, s.output(), hosts, 0, func(ctx context.Context, name string, w io.Writer) error {
+		h := s.engines[name]
+		fmt.Fprintln(w, "re-seeding the followers: their copies hold writes the writer no longer has")
+		if err := gate.Stop(ctx, h, s.cfg); err != nil {
+			return err
+		}
+		roles := gate.Roles(s.cfg, name)
+		for _, r := range roles {
+			if err := deploy.Stop(ctx, h, s.cfg, r, w); err != nil {
+				return err
+			}
+		}
+		if err := follower.Reseed(ctx, h, s.cfg, w); err != nil {
+			return err
+		}
+		for _, r := range roles {
+			if err := deploy.Start(ctx, h, s.cfg, r, "", w); err != nil {
+				return err
+			}
+		}
+		return gate.Install(ctx, h, s.cfg, w)
+	})
+	if len(missed) > 0 {
+		err = errors.Join(err, fmt.Errorf("the followers on %s still hold the writes the rollback took back: run ship rollback again with those hosts selected", strings.Join(missed, ", ")))
+	}
+	return err
+}
+
+// connectReplicaHosts adds the replica hosts to the session's connected
+// hosts, for a command that began on the writer's alone.
+func (s *session) connectReplicaHosts(ctx context.Context) error {
+	var missing []string
+	for _, name := range replicaHosts(s.cfg) {
+		if _, ok := s.engines[name]; !ok {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	more, err := openHosts(ctx, s.pool, missing)
+	if err != nil {
+		return err
+	}
+	if s.engines == nil {
+		s.engines = map[string]*host.Host{}
+	}
+	maps.Copy(s.engines, more)
+	return nil
+}
