@@ -145,7 +145,16 @@ func (d *decoder) followMode(root *yaml.Node, c *Config, r *Role) {
 	if l == nil {
 		_, v := roleField(root, r.Name, "replica_of")
 		d.errorf(resolve(v), "servers."+r.Name+".replica_of", "needs Litestream: each replica host follows the databases of role %s from their Litestream replica. "+
-			"Add a litestream section (see deploy.example.yml), or a Litestream accessory with a litestream.yml ship reads", r.ReplicaOf)
+			"Add a litestream section (see deploy.example.yml)", r.ReplicaOf)
+		return
+	}
+	if l.Written != nil {
+		// The followers are made from the section's generated config and
+		// credentials (follower/); a hand-written litestream.yml may name
+		// other replicas and settings ship does not follow.
+		_, v := roleField(root, r.Name, "replica_of")
+		d.errorf(resolve(v), "servers."+r.Name+".replica_of", "needs the litestream section: replica hosts follow what ship's own Litestream configuration replicates, and the hand-written accessory %s is not followed yet. "+
+			"Replace the accessory with a litestream section (see deploy.example.yml)", l.Written.Accessory)
 		return
 	}
 	at, p := d.litestreamImage(root, l)
