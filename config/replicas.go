@@ -157,7 +157,7 @@ func (d *decoder) followMode(root *yaml.Node, c *Config, r *Role) {
 			"Replace the accessory with a litestream section (see deploy.example.yml)", l.Written.Accessory)
 		return
 	}
-	at, p := d.litestreamImage(root, l)
+	at, p := d.litestreamImage(root)
 	switch imageFollows(l.Image) {
 	case followNone:
 		d.errorf(at, p, "%s has no follow mode (litestream restore -f), which replica roles need: it came in Litestream %s. Use litestream/litestream:0.5.18 or later",
@@ -168,17 +168,9 @@ func (d *decoder) followMode(root *yaml.Node, c *Config, r *Role) {
 	}
 }
 
-// litestreamImage is where the Litestream image is set, for messages: the
-// litestream section's image, the section itself when it takes the
-// default, or the hand-written accessory's image.
-func (d *decoder) litestreamImage(root *yaml.Node, l *Litestream) (*yaml.Node, string) {
-	if l.Written != nil {
-		p := "accessories." + l.Written.Accessory
-		if v := field(field(field(root, "accessories"), l.Written.Accessory), "image"); v != nil {
-			return resolve(v), p + ".image"
-		}
-		return d.accessoryNode(root, l.Written.Accessory), p
-	}
+// litestreamImage is where the litestream section's image is set, for
+// messages: its image, or the section itself when it takes the default.
+func (d *decoder) litestreamImage(root *yaml.Node) (*yaml.Node, string) {
 	if v := field(field(root, "litestream"), "image"); v != nil {
 		return resolve(v), "litestream.image"
 	}
