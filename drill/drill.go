@@ -17,7 +17,6 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/client"
-	"github.com/docker/docker/errdefs"
 
 	"github.com/shipdeploy/ship/accessories"
 	"github.com/shipdeploy/ship/config"
@@ -133,7 +132,7 @@ func Install(ctx context.Context, h *host.Host, local client.APIClient, c *confi
 	if err != nil {
 		return err
 	}
-	if _, err := removeContainer(ctx, h, c); err != nil {
+	if _, err := onhost.Remove(ctx, h, Name(c)); err != nil {
 		return err
 	}
 	cc, hc := containerSpec(c, p, map[string]string{LabelSchedule: sched.Spec})
@@ -153,7 +152,7 @@ func Install(ctx context.Context, h *host.Host, local client.APIClient, c *confi
 // Remove removes the scheduled drill's container and its config and ping
 // files; the drill log stays. It says whether a schedule was there.
 func Remove(ctx context.Context, h *host.Host, c *config.Config) (bool, error) {
-	found, err := removeContainer(ctx, h, c)
+	found, err := onhost.Remove(ctx, h, Name(c))
 	if err != nil {
 		return found, err
 	}
@@ -163,17 +162,6 @@ func Remove(ctx context.Context, h *host.Host, c *config.Config) (bool, error) {
 	}
 	f := filesFor(home, c)
 	return found, host.RemoveEnvFiles(ctx, h, []string{f.config("schedule"), f.env(), f.heartbeat(), f.failure()})
-}
-
-func removeContainer(ctx context.Context, h *host.Host, c *config.Config) (bool, error) {
-	err := h.Docker.ContainerRemove(ctx, Name(c), container.RemoveOptions{Force: true})
-	switch {
-	case err == nil:
-		return true, nil
-	case errdefs.IsNotFound(err):
-		return false, nil
-	}
-	return false, fmt.Errorf("remove %s: %w", Name(c), err)
 }
 
 // Now runs one drill on h at once, in a one-off container of the same

@@ -84,7 +84,7 @@ func Install(ctx context.Context, h *host.Host, c *config.Config, out io.Writer)
 	if err := host.WriteEnvFile(ctx, h, f.data(), text); err != nil {
 		return fmt.Errorf("the gate's data file: %w", err)
 	}
-	if _, err := removeContainer(ctx, h, c); err != nil {
+	if _, err := onhost.Remove(ctx, h, Name(c)); err != nil {
 		return err
 	}
 	cc, hc := containerSpec(c, chroot, f.data())
@@ -96,7 +96,7 @@ func Install(ctx context.Context, h *host.Host, c *config.Config, out io.Writer)
 		err = watching(ctx, h, created.ID)
 	}
 	if err != nil {
-		_, rerr := removeContainer(context.WithoutCancel(ctx), h, c)
+		_, rerr := onhost.Remove(context.WithoutCancel(ctx), h, Name(c))
 		return errors.Join(fmt.Errorf("start %s: %w (no gate runs on %s now)", Name(c), err, h.Name), rerr)
 	}
 	fmt.Fprintf(out, "%s takes %s out of the read targets while %s is not running; changes go to %s\n",
@@ -194,7 +194,7 @@ func start(ctx context.Context, h *host.Host, c *config.Config) (bool, error) {
 // containers it stopped (which stay as they are); the log stays. It says
 // whether a gate was there.
 func Remove(ctx context.Context, h *host.Host, c *config.Config) (bool, error) {
-	found, err := removeContainer(ctx, h, c)
+	found, err := onhost.Remove(ctx, h, Name(c))
 	if err != nil {
 		return found, err
 	}
@@ -204,15 +204,4 @@ func Remove(ctx context.Context, h *host.Host, c *config.Config) (bool, error) {
 	}
 	f := filesFor(home, c)
 	return found, host.RemoveEnvFiles(ctx, h, []string{f.data(), f.state()})
-}
-
-func removeContainer(ctx context.Context, h *host.Host, c *config.Config) (bool, error) {
-	err := h.Docker.ContainerRemove(ctx, Name(c), container.RemoveOptions{Force: true})
-	switch {
-	case err == nil:
-		return true, nil
-	case errdefs.IsNotFound(err):
-		return false, nil
-	}
-	return false, fmt.Errorf("remove %s: %w", Name(c), err)
 }

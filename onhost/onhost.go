@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 
 	"github.com/shipdeploy/ship/host"
@@ -77,4 +78,17 @@ func Tail(ctx context.Context, h *host.Host, file string, n int) (string, error)
 		return "", fmt.Errorf("read %s: %w", file, err)
 	}
 	return out.String(), nil
+}
+
+// Remove removes the container name, running or not, and says whether it
+// was there.
+func Remove(ctx context.Context, h *host.Host, name string) (bool, error) {
+	err := h.Docker.ContainerRemove(ctx, name, container.RemoveOptions{Force: true})
+	switch {
+	case err == nil:
+		return true, nil
+	case errdefs.IsNotFound(err):
+		return false, nil
+	}
+	return false, fmt.Errorf("remove %s: %w", name, err)
 }
