@@ -89,14 +89,8 @@ func (s *swap) runReplica(ctx context.Context) Outcome {
 	}
 	s.health = Unhealthy
 	if err != nil {
-		s.mark(PhaseStop)
-		fmt.Fprintf(s.out, "%s failed: %v\n", s.target, err)
-		if logs := host.LogTail(context.WithoutCancel(ctx), s.host, s.target, 20); logs != "" {
-			fmt.Fprintf(s.out, "last log lines of %s:\n%s\n", s.target, indent(logs))
-		}
-		timeout := int(s.unit.Role.StopTimeout.Seconds())
-		if stopErr := d.ContainerStop(context.WithoutCancel(ctx), s.target, container.StopOptions{Timeout: &timeout}); stopErr != nil {
-			err = fmt.Errorf("%v; stopping it failed too: %v", err, stopErr)
+		if stopErr := s.stopFailed(ctx, err); stopErr != nil {
+			err = stopErr
 		}
 		if len(oldNames) > 0 {
 			err = fmt.Errorf("%w; %s kept serving", err, strings.Join(oldNames, ", "))

@@ -660,13 +660,8 @@ func (s *swap) run(ctx context.Context) Outcome {
 
 	// 9. Put the old version back, and its data if the new version
 	// changed a schema.
-	s.mark(PhaseStop)
-	fmt.Fprintf(s.out, "%s failed: %v\n", s.target, err)
-	if logs := host.LogTail(context.WithoutCancel(ctx), s.host, s.target, 20); logs != "" {
-		fmt.Fprintf(s.out, "last log lines of %s:\n%s\n", s.target, indent(logs))
-	}
-	if stopErr := d.ContainerStop(context.WithoutCancel(ctx), s.target, container.StopOptions{Timeout: &stopTimeout}); stopErr != nil {
-		return s.outcomeFrom(from, Failed, fmt.Errorf("%v; stopping it failed too: %v", err, stopErr))
+	if stopErr := s.stopFailed(ctx, err); stopErr != nil {
+		return s.outcomeFrom(from, Failed, stopErr)
 	}
 	cause := fmt.Errorf("%s: %w", s.target, err)
 	if len(oldNames) > 0 {
@@ -692,6 +687,22 @@ func (s *swap) route(ctx context.Context, container string, deployTimeout time.D
 		return err
 	}
 	return route(ctx, s.host, s.cfg, s.unit.Role, container, deployTimeout, reads, s.out)
+}
+
+// stopFailed shows why the target failed and its last log lines, and
+// stops it; the error says so if it would not stop.
+func (s *swap) stopFailed(ctx context.Context, err error) error {
+	ctx = context.WithoutCancel(ctx)
+	s.mark(PhaseStop)
+	fmt.Fprintf(s.out, "%s failed: %v\n", s.target, err)
+	if logs := host.LogTail(ctx, s.host, s.target, 20); logs != "" {
+		fmt.Fprintf(s.out, "last log lines of %s:\n%s\n", s.target, indent(logs))
+	}
+	timeout := int(s.unit.Role.StopTimeout.Seconds())
+	if stopErr := s.host.Docker.ContainerStop(ctx, s.target, container.StopOptions{Timeout: &timeout}); stopErr != nil {
+		return fmt.Errorf("%v; stopping it failed too: %v", err, stopErr)
+	}
+	return nil
 }
 
 // prepareData runs the request's PrepareData step (step 5) and returns
