@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shipdeploy/ship/database"
 	"github.com/shipdeploy/ship/deploy"
 	"github.com/shipdeploy/ship/fleet"
 	"github.com/shipdeploy/ship/follower"
@@ -161,6 +162,9 @@ func (s *session) reseedFollowers(ctx context.Context) error {
 			missed = append(missed, name)
 		}
 	}
+	if len(hosts) > 0 {
+		s.awaitWriterSynced(ctx)
+	}
 	err := fleet.EachPrefixed(ctx, s.output(), hosts, 0, func(ctx context.Context, name string, w io.Writer) error {
 		h := s.engines[name]
 		fmt.Fprintln(w, "re-seeding the followers: their copies hold writes the writer no longer has")
@@ -210,4 +214,50 @@ func (s *session) connectReplicaHosts(ctx context.Context) error {
 	}
 	maps.Copy(s.engines, more)
 	return nil
+}
+
+// syncWait bounds how long a re-seed waits for the writer's Litestream to
+// upload the state a restore put back.
+const syncWait = time.Minute
+
+// awaitWriterSynced waits until the writer's Litestream has uploaded
+// every local transaction of every database, so that a follower prepared
+// next copies the restored state, not the newest upload from before the
+// restore (which still has the rows the restore took back). It gives up,
+// saying so, after syncWait: the followers then reach the restored state
+// as its upload arrives.
+func (s *session) awaitWriterSynced(ctx context.Context) {
+	name, err := database.Host(s.cfg)
+	h, ok := s.engines[name]
+	if err != nil || !ok {
+		return
+	}
+	deadline := time.Now().Add(syncWait)
+	for said := false; ; {
+		statuses, err := database.Statuses(ctx, h, s.cfg, time.Now())
+		if err == nil && synced(statuses) {
+			return
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			s.UI.Infof("the writer's Litestream has not uploaded the restored state within %s: the followers start from the replica's newest and reach it as it arrives", syncWait)
+			return
+		}
+		if !said {
+			s.UI.Infof("waiting for the writer's Litestream to upload the restored state")
+			said = true
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// synced tells whether the replica has every local transaction of every
+// database (fixed-width hex TXIDs: text order is number order).
+func synced(statuses []database.Status) bool {
+	for _, st := range statuses {
+		r := st.Replication
+		if r.LocalTXID == "" || r.ReplicaTXID < r.LocalTXID {
+			return false
+		}
+	}
+	return true
 }
