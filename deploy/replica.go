@@ -37,8 +37,8 @@ import (
 //	R4. the old container stops; the new one is recorded healthy.
 //
 // Run swaps every replica host before the writer's hosts, so the writer's
-// swap routes to the new replicas, and a first deploy's replicas are read
-// targets from its writer's first route.
+// swap routes to the new replicas. On a first deploy (WritersFirst) the
+// writer goes first, and each replica's R3 adds it to the writer's route.
 
 // runReplica does R1 to R4 on one host.
 func (s *swap) runReplica(ctx context.Context) Outcome {
