@@ -183,7 +183,7 @@ func (a *backedUpApp) drillLeftovers(t *testing.T, scheduled bool) []string {
 // line or in ship's output; a deleted replica makes the next run fail and
 // ping the failure URL with the reason; db status shows both.
 func TestDBDrillSchedule(t *testing.T) {
-	t.Parallel() // mostly waits for the minute: runs beside the other long, independent tests (parallel_test.go)
+	t.Parallel() // mostly waits for the minute: runs beside the other long, independent tests (helpers_test.go)
 	a := newBackedUpApp(t, "drillsched")
 	p := startPings(t)
 	token := "tok-" + strings.ToLower(rand.Text()[:12])

@@ -6,6 +6,21 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 )
 
+// The suite runs its tests one at a time, because most of them share the
+// test hosts' singletons (a host's kamal-proxy, the deploy queue of a
+// service, the engines' event streams). A few long ones that share
+// nothing with each other call t.Parallel(): Go runs them together once
+// every other test of the package has finished, so the suite waits for
+// the longest of them, not for their sum (CI's time limit). Each uses
+// its own service, and at most one of them a host's kamal-proxy:
+//
+//   - TestDBDrillSchedule: h1, no kamal-proxy; mostly waits for the
+//     scheduled minutes;
+//   - TestHostileVolume: h1, no kamal-proxy;
+//   - TestReplicas: h1's kamal-proxy (which it removes first) and h2.
+//
+// A test joins this list only when it touches no singleton another
+// member touches.
 func fingerprintOf(t *testing.T, authorizedKey []byte) string {
 	t.Helper()
 	key, _, _, _, err := gossh.ParseAuthorizedKey(authorizedKey)

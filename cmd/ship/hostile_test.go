@@ -114,7 +114,7 @@ func stamps(db, kind string) []string {
 // After every command the canary is unchanged and nothing new exists
 // beside it, and the command either works or names the link it refused.
 func TestHostileVolume(t *testing.T) {
-	t.Parallel() // its own service on h1, no kamal-proxy: see parallel_test.go
+	t.Parallel() // its own service on h1, no kamal-proxy: see helpers_test.go
 	a := newBackedUpApp(t, "hostile")
 	testapp.Image(t, a.h1.DockerHost, "ship-it-hostile:v3", testapp.ImageOptions{})
 	// A release that changes the schema and fails: ship takes the data

@@ -224,7 +224,7 @@ func (r *replicatedApp) writerDB(t *testing.T) string {
 // fail no request and lose no write, and a dead follower takes the
 // replica out of the reads until it is back.
 func TestReplicas(t *testing.T) {
-	t.Parallel() // owns h1's kamal-proxy, which no other parallel test uses: see parallel_test.go
+	t.Parallel() // owns h1's kamal-proxy, which no other parallel test uses: see helpers_test.go
 	r := newReplicatedApp(t, "reps")
 	out := r.mustShip(t, "setup", "--skip-build", "--version", "v1")
 	if !strings.Contains(out, "reads also to 10.99.0.2:") {
