@@ -164,7 +164,9 @@ func (a *backedUpApp) waitSynced(t *testing.T) dbStatusDoc {
 // damaged or missing replica fails the drill; and through reboots and
 // deploys two Litestream processes never run on the volume.
 func TestLitestreamSection(t *testing.T) {
+	t.Parallel() // its own service on h1, no kamal-proxy: see helpers_test.go
 	a := newBackedUpApp(t, "lite")
+	a.apart = true
 	litestreams := testapp.Watch(t, a.h1.DockerHost, "lite-litestream")
 	out := a.mustShip(t, "setup", "--skip-build", "--version", "v1")
 	if !strings.Contains(out, "lite-litestream is running") {

@@ -1,14 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -29,6 +32,10 @@ import (
 type app struct {
 	dir, service, secret string
 	port                 int // published on 127.0.0.1 of each host
+	// apart runs ship as a process of its own, in the project: a test
+	// that calls t.Parallel may not change the test binary's directory,
+	// as an in-process run does (helpers_test.go).
+	apart bool
 }
 
 func freePort(t *testing.T) int {
@@ -97,7 +104,27 @@ ssh:
 // ship runs the CLI in the project.
 func (a *app) ship(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
+	if a.apart {
+		return shipApart(t, a.dir, args...)
+	}
 	return ship(t, a.dir, args...)
+}
+
+// shipApart runs the built ship binary in dir.
+func shipApart(t *testing.T, dir string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	cmd := exec.Command(shipBinary(t), args...)
+	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, &out, &errOut
+	err := cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		code = exit.ExitCode()
+	case err != nil:
+		t.Fatalf("ship %s: %v", strings.Join(args, " "), err)
+	}
+	return out.String(), errOut.String(), code
 }
 
 // mustShip runs the CLI and fails the test unless it succeeds.

@@ -185,6 +185,7 @@ func (a *backedUpApp) drillLeftovers(t *testing.T, scheduled bool) []string {
 func TestDBDrillSchedule(t *testing.T) {
 	t.Parallel() // mostly waits for the minute: runs beside the other long, independent tests (helpers_test.go)
 	a := newBackedUpApp(t, "drillsched")
+	a.apart = true
 	p := startPings(t)
 	token := "tok-" + strings.ToLower(rand.Text()[:12])
 	appendConfig(t, a.app, fmt.Sprintf("  heartbeat_url: %s/%s\n  failure_url: %s/%s/fail\n", p.url, token, p.url, token), "")
@@ -255,10 +256,13 @@ func TestDBDrillSchedule(t *testing.T) {
 	if last.OK || !strings.Contains(last.Problem, "has no backup of /data/app.sqlite3") {
 		t.Errorf("the drill after the replica was deleted: %+v", last)
 	}
+	// The drill writes its log line, then pings: give the ping time.
 	failed := false
-	for _, r := range p.requests() {
-		if strings.HasPrefix(r, "/"+token+"/fail ") && strings.Contains(r, "has no backup of /data/app.sqlite3") {
-			failed = true
+	for deadline := time.Now().Add(30 * time.Second); !failed && time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		for _, r := range p.requests() {
+			if strings.HasPrefix(r, "/"+token+"/fail ") && strings.Contains(r, "has no backup of /data/app.sqlite3") {
+				failed = true
+			}
 		}
 	}
 	if !failed {

@@ -17,10 +17,13 @@ import (
 //   - TestDBDrillSchedule: h1, no kamal-proxy; mostly waits for the
 //     scheduled minutes;
 //   - TestHostileVolume: h1, no kamal-proxy;
+//   - TestLitestreamSection, TestKamalLitestreamAccessory: h1, no
+//     kamal-proxy, S3 servers of their own;
 //   - TestReplicas: h1's kamal-proxy (which it removes first) and h2.
 //
 // A test joins this list only when it touches no singleton another
-// member touches.
+// member touches. It sets its app's apart, so that ship runs as a process
+// of its own: an in-process run changes the test binary's directory.
 func fingerprintOf(t *testing.T, authorizedKey []byte) string {
 	t.Helper()
 	key, _, _, _, err := gossh.ParseAuthorizedKey(authorizedKey)

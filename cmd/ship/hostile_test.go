@@ -116,6 +116,7 @@ func stamps(db, kind string) []string {
 func TestHostileVolume(t *testing.T) {
 	t.Parallel() // its own service on h1, no kamal-proxy: see helpers_test.go
 	a := newBackedUpApp(t, "hostile")
+	a.apart = true
 	testapp.Image(t, a.h1.DockerHost, "ship-it-hostile:v3", testapp.ImageOptions{})
 	// A release that changes the schema and fails: ship takes the data
 	// back, setting its files aside, before the old version starts.

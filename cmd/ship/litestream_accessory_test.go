@@ -110,7 +110,8 @@ type guideApp struct {
 func newGuideApp(t *testing.T, service, version string, s3 *testlitestream.S3) *guideApp {
 	t.Helper()
 	h1, _ := testhost.Hosts(t)
-	a := &app{service: service, secret: "master-" + service, port: freePort(t)}
+	// apart: TestKamalLitestreamAccessory runs in parallel (helpers_test.go).
+	a := &app{service: service, secret: "master-" + service, port: freePort(t), apart: true}
 	secretNames, secrets := "        - LITESTREAM_ACCESS_KEY_ID\n        - LITESTREAM_SECRET_ACCESS_KEY\n",
 		fmt.Sprintf("LITESTREAM_ACCESS_KEY_ID=%s\nLITESTREAM_SECRET_ACCESS_KEY=%s\n", s3.AccessKey, s3.SecretKey)
 	litestreamYML := fmt.Sprintf(guideLitestream03, service)
@@ -170,6 +171,7 @@ func (g *guideApp) verified(t *testing.T) string {
 // acknowledged write; a deploy records a restore point that rollback
 // --restore-data puts back.
 func TestKamalLitestreamAccessory(t *testing.T) {
+	t.Parallel() // its own services on h1, no kamal-proxy: see helpers_test.go
 	h1, _ := testhost.Hosts(t)
 	s3 := testlitestream.StartS3(t)
 	for _, tc := range []struct{ service, version string }{

@@ -226,6 +226,7 @@ func (r *replicatedApp) writerDB(t *testing.T) string {
 func TestReplicas(t *testing.T) {
 	t.Parallel() // owns h1's kamal-proxy, which no other parallel test uses: see helpers_test.go
 	r := newReplicatedApp(t, "reps")
+	r.apart = true
 	out := r.mustShip(t, "setup", "--skip-build", "--version", "v1")
 	if !strings.Contains(out, "reads also to 10.99.0.2:") {
 		t.Errorf("setup did not give kamal-proxy the replica as a read target:\n%s", out)
