@@ -5,11 +5,13 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/docker/docker/errdefs"
 
+	"github.com/shipdeploy/ship/guard"
 	"github.com/shipdeploy/ship/ssh"
 	"github.com/shipdeploy/ship/volumes"
 )
@@ -33,29 +35,44 @@ type dirInfo struct {
 	Size, Free int64
 }
 
-// volumeDir is one of the app's volumes and its directory on the host.
+// volumeDir is one of the app's volumes, or of the copies a replica host
+// keeps, and its directory on the host.
 type volumeDir struct {
 	Mount volumes.Mount
 	Dir   string // "" when the named volume does not exist
+	// Copy marks a volume of copies of the writer's databases
+	// (spec.ReplicaVolume), which only its followers write.
+	Copy bool
 }
 
-// volumeDirs finds the host directory of each of the app's volumes.
+// volumeDirs finds the host directory of each of the app's volumes and,
+// on a replica host, of each volume of copies.
 func (t *Target) volumeDirs(ctx context.Context) ([]volumeDir, error) {
+	vols := t.Config.Volumes
+	copies := 0
+	if t.replicaHost() {
+		cps, _, err := guard.Copies(t.Config)
+		if err != nil {
+			return nil, err
+		}
+		vols, copies = append(slices.Clone(vols), cps...), len(cps)
+	}
 	var out []volumeDir
-	for _, v := range t.Config.Volumes {
+	for i, v := range vols {
+		copyVol := i >= len(vols)-copies
 		if v.IsHostPath() {
-			out = append(out, volumeDir{Mount: v, Dir: v.Source})
+			out = append(out, volumeDir{Mount: v, Dir: v.Source, Copy: copyVol})
 			continue
 		}
 		info, err := t.Host.Docker.VolumeInspect(ctx, v.Source)
 		if errdefs.IsNotFound(err) {
-			out = append(out, volumeDir{Mount: v})
+			out = append(out, volumeDir{Mount: v, Copy: copyVol})
 			continue
 		}
 		if err != nil {
 			return nil, fmt.Errorf("inspect volume %s: %w", v.Source, err)
 		}
-		out = append(out, volumeDir{Mount: v, Dir: info.Mountpoint})
+		out = append(out, volumeDir{Mount: v, Dir: info.Mountpoint, Copy: copyVol})
 	}
 	return out, nil
 }
