@@ -5,7 +5,6 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -48,33 +47,45 @@ type volumeDir struct {
 // volumeDirs finds the host directory of each of the app's volumes and,
 // on a replica host, of each volume of copies.
 func (t *Target) volumeDirs(ctx context.Context) ([]volumeDir, error) {
-	vols := t.Config.Volumes
-	copies := 0
-	if t.replicaHost() {
-		cps, _, err := guard.Copies(t.Config)
+	var out []volumeDir
+	for _, v := range t.Config.Volumes {
+		d, err := t.volumeDir(ctx, v)
 		if err != nil {
 			return nil, err
 		}
-		vols, copies = append(slices.Clone(vols), cps...), len(cps)
+		out = append(out, d)
 	}
-	var out []volumeDir
-	for i, v := range vols {
-		copyVol := i >= len(vols)-copies
-		if v.IsHostPath() {
-			out = append(out, volumeDir{Mount: v, Dir: v.Source, Copy: copyVol})
-			continue
-		}
-		info, err := t.Host.Docker.VolumeInspect(ctx, v.Source)
-		if errdefs.IsNotFound(err) {
-			out = append(out, volumeDir{Mount: v, Copy: copyVol})
-			continue
-		}
+	if !t.replicaHost() {
+		return out, nil
+	}
+	copies, _, err := guard.Copies(t.Config)
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range copies {
+		d, err := t.volumeDir(ctx, v)
 		if err != nil {
-			return nil, fmt.Errorf("inspect volume %s: %w", v.Source, err)
+			return nil, err
 		}
-		out = append(out, volumeDir{Mount: v, Dir: info.Mountpoint, Copy: copyVol})
+		d.Copy = true
+		out = append(out, d)
 	}
 	return out, nil
+}
+
+// volumeDir finds the host directory of the volume v.
+func (t *Target) volumeDir(ctx context.Context, v volumes.Mount) (volumeDir, error) {
+	if v.IsHostPath() {
+		return volumeDir{Mount: v, Dir: v.Source}, nil
+	}
+	info, err := t.Host.Docker.VolumeInspect(ctx, v.Source)
+	if errdefs.IsNotFound(err) {
+		return volumeDir{Mount: v}, nil
+	}
+	if err != nil {
+		return volumeDir{}, fmt.Errorf("inspect volume %s: %w", v.Source, err)
+	}
+	return volumeDir{Mount: v, Dir: info.Mountpoint}, nil
 }
 
 // readDirs runs paths.sh as root on dirs.
