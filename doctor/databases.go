@@ -7,7 +7,11 @@ import (
 )
 
 // databaseChecks checks each database ship knows on the host: it exists,
-// in WAL mode, and its WAL is not larger than it.
+// in WAL mode, and its WAL is not larger than it. Only the databases of
+// the roles that are not replicas (Target.databaseStatuses): a replica
+// host's copies are rollback-mode files by design (docs/replicas.md,
+// "Decision"), and whether they are current is the follower checks'
+// comparison of positions.
 func databaseChecks(ctx context.Context, t *Target) []Check {
 	dbs, err := t.databaseStatuses(ctx)
 	if err != nil {

@@ -40,7 +40,9 @@ func (t *Target) layout(ctx context.Context) error {
 }
 
 // diskChecks looks at the free space of the filesystem of each app volume
-// and of Docker's data root.
+// and of Docker's data root, and on a replica host of each volume of
+// copies, which a re-seed fills again. A replica host's databases are
+// none of the app roles': its copies need no restore points.
 func diskChecks(ctx context.Context, t *Target) []Check {
 	if err := t.layout(ctx); err != nil {
 		return []Check{fail("disk", t.exec("df -h"), "cannot read the free space: %v", err)}

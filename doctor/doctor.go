@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
@@ -48,10 +49,12 @@ var checks = []func(ctx context.Context, t *Target) []Check{
 	diskChecks,
 	volumeChecks,
 	writerChecks,
+	replicaWriterChecks,
 	databaseChecks,
 	interruptedChecks,
 	litestreamChecks,
 	followerChecks,
+	gateChecks,
 	drillChecks,
 	proxyChecks,
 	queueChecks,
@@ -80,17 +83,32 @@ func (t *Target) runningContainers(ctx context.Context) ([]container.Summary, er
 // host, once.
 func (t *Target) databaseStatuses(ctx context.Context) ([]database.Status, error) {
 	if !t.dbRead {
-		t.databases, t.dbErr = database.HostStatuses(ctx, t.Host, t.Config, t.roleNames())
+		t.databases, t.dbErr = database.HostStatuses(ctx, t.Host, t.Config, t.appRoleNames())
 		t.dbRead = true
 	}
 	return t.databases, t.dbErr
 }
 
-// roleNames are the names of Roles.
-func (t *Target) roleNames() []string {
+// appRoleNames are the names of the Roles that are not replicas: those
+// whose containers mount the app's own volumes. A replica role mounts
+// the copies its followers keep instead, read-only.
+func (t *Target) appRoleNames() []string {
 	var out []string
 	for _, r := range t.Roles {
-		out = append(out, r.Name)
+		if !r.IsReplica() {
+			out = append(out, r.Name)
+		}
 	}
 	return out
+}
+
+// replicaHost says whether a replica role (replica_of) runs on the host.
+func (t *Target) replicaHost() bool {
+	return slices.ContainsFunc(t.Roles, (*config.Role).IsReplica)
+}
+
+// replicaOnly says whether every role on the host is a replica role: the
+// app's own volumes are not there, and nothing on it writes them.
+func (t *Target) replicaOnly() bool {
+	return t.replicaHost() && len(t.appRoleNames()) == 0
 }

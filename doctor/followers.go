@@ -13,11 +13,7 @@ import (
 // (benbjohnson/litestream#1515), so the copy's position is compared with
 // the replica's.
 func followerChecks(ctx context.Context, t *Target) []Check {
-	replica := false
-	for _, r := range t.Roles {
-		replica = replica || r.IsReplica()
-	}
-	if !replica {
+	if !t.replicaHost() {
 		return nil
 	}
 	states, err := follower.Status(ctx, t.Host, t.Config)

@@ -8,8 +8,14 @@ import (
 
 // interruptedChecks finds a replacement of databases that a killed ship
 // left half-done: until the next mutating command repairs it, the app
-// does not run on whole databases.
+// does not run on whole databases. Not on a host of replica roles only:
+// ship replaces the writer's databases, never there, and a re-seed a
+// killed ship left half-done is an unprepared copy, which the next
+// deploy's follower.Ensure deletes and prepares again.
 func interruptedChecks(ctx context.Context, t *Target) []Check {
+	if t.replicaOnly() {
+		return nil
+	}
 	what, err := database.Interrupted(ctx, t.Host, t.Config)
 	if err != nil {
 		return []Check{fail("data operations", "", "%v", err)}

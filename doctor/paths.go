@@ -10,6 +10,7 @@ import (
 
 	"github.com/docker/docker/errdefs"
 
+	"github.com/shipdeploy/ship/guard"
 	"github.com/shipdeploy/ship/ssh"
 	"github.com/shipdeploy/ship/volumes"
 )
@@ -33,31 +34,58 @@ type dirInfo struct {
 	Size, Free int64
 }
 
-// volumeDir is one of the app's volumes and its directory on the host.
+// volumeDir is one of the app's volumes, or of the copies a replica host
+// keeps, and its directory on the host.
 type volumeDir struct {
 	Mount volumes.Mount
 	Dir   string // "" when the named volume does not exist
+	// Copy marks a volume of copies of the writer's databases
+	// (spec.ReplicaVolume), which only its followers write.
+	Copy bool
 }
 
-// volumeDirs finds the host directory of each of the app's volumes.
+// volumeDirs finds the host directory of each of the app's volumes and,
+// on a replica host, of each volume of copies.
 func (t *Target) volumeDirs(ctx context.Context) ([]volumeDir, error) {
 	var out []volumeDir
 	for _, v := range t.Config.Volumes {
-		if v.IsHostPath() {
-			out = append(out, volumeDir{Mount: v, Dir: v.Source})
-			continue
-		}
-		info, err := t.Host.Docker.VolumeInspect(ctx, v.Source)
-		if errdefs.IsNotFound(err) {
-			out = append(out, volumeDir{Mount: v})
-			continue
-		}
+		d, err := t.volumeDir(ctx, v)
 		if err != nil {
-			return nil, fmt.Errorf("inspect volume %s: %w", v.Source, err)
+			return nil, err
 		}
-		out = append(out, volumeDir{Mount: v, Dir: info.Mountpoint})
+		out = append(out, d)
+	}
+	if !t.replicaHost() {
+		return out, nil
+	}
+	copies, _, err := guard.Copies(t.Config)
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range copies {
+		d, err := t.volumeDir(ctx, v)
+		if err != nil {
+			return nil, err
+		}
+		d.Copy = true
+		out = append(out, d)
 	}
 	return out, nil
+}
+
+// volumeDir finds the host directory of the volume v.
+func (t *Target) volumeDir(ctx context.Context, v volumes.Mount) (volumeDir, error) {
+	if v.IsHostPath() {
+		return volumeDir{Mount: v, Dir: v.Source}, nil
+	}
+	info, err := t.Host.Docker.VolumeInspect(ctx, v.Source)
+	if errdefs.IsNotFound(err) {
+		return volumeDir{Mount: v}, nil
+	}
+	if err != nil {
+		return volumeDir{}, fmt.Errorf("inspect volume %s: %w", v.Source, err)
+	}
+	return volumeDir{Mount: v, Dir: info.Mountpoint}, nil
 }
 
 // readDirs runs paths.sh as root on dirs.

@@ -1,11 +1,20 @@
 package doctor
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/docker/docker/api/types/volume"
+	"github.com/docker/docker/client"
+	"github.com/docker/docker/errdefs"
+
+	"github.com/shipdeploy/ship/config"
 )
 
 func TestParseDirs(t *testing.T) {
@@ -58,5 +67,38 @@ func TestPathsScript(t *testing.T) {
 	}
 	if strings.Count(string(out), "\n") != 3 {
 		t.Errorf("one line per path:\n%s", out)
+	}
+}
+
+// volumesAt answers VolumeInspect with the mount points it knows.
+type volumesAt struct {
+	client.APIClient
+	at map[string]string
+}
+
+func (v volumesAt) VolumeInspect(_ context.Context, name string) (volume.Volume, error) {
+	if p, found := v.at[name]; found {
+		return volume.Volume{Name: name, Mountpoint: p}, nil
+	}
+	return volume.Volume{}, errdefs.NotFound(fmt.Errorf("no such volume: %s", name))
+}
+
+// On a replica host the volumes of copies are looked at too, marked so
+// that no role's user is asked to write them.
+func TestVolumeDirsOfAReplicaHost(t *testing.T) {
+	tg := replicaTarget(t)
+	tg.Config.Litestream = &config.Litestream{Databases: []string{"/data/app.db"}}
+	tg.Host.Docker = volumesAt{at: map[string]string{"shop-replica-shop_data": "/v/copies"}}
+	got, err := tg.volumeDirs(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, d := range got {
+		lines = append(lines, fmt.Sprintf("%s=%q copy=%v", d.Mount.Source, d.Dir, d.Copy))
+	}
+	want := []string{`shop_data="" copy=false`, `/srv/files="/srv/files" copy=false`, `shop-replica-shop_data="/v/copies" copy=true`}
+	if !slices.Equal(lines, want) {
+		t.Errorf("volumeDirs = %v, want %v", lines, want)
 	}
 }

@@ -13,13 +13,21 @@ import (
 // volumeChecks checks that each writable app volume, and each database's
 // directory and files, are writable by the user each role's app runs as:
 // when they are not, SQLite fails with "attempt to write a readonly
-// database".
+// database". Not for replica roles: they mount every volume read-only
+// and open the copies read-only, so their user needs no write access,
+// and the copies' one writer is the follower, as root.
 func volumeChecks(ctx context.Context, t *Target) []Check {
+	if len(t.appRoleNames()) == 0 {
+		return nil
+	}
 	if err := t.layout(ctx); err != nil {
 		return []Check{fail("volumes", t.exec("docker volume ls"), "cannot read the app's volumes: %v", err)}
 	}
 	var out []Check
 	for _, r := range t.Roles {
+		if r.IsReplica() {
+			continue
+		}
 		u, found, err := roleUser(ctx, t, r.Name)
 		if err != nil {
 			out = append(out, fail("volumes "+r.Name, "set the image's USER to a user of its /etc/passwd, or to numbers (USER 1000:1000)", "cannot tell which user %s runs as: %v", r.Name, err))
@@ -30,7 +38,7 @@ func volumeChecks(ctx context.Context, t *Target) []Check {
 			continue
 		}
 		for _, v := range t.vols {
-			if v.Mount.ReadOnly() {
+			if v.Mount.ReadOnly() || v.Copy {
 				continue
 			}
 			out = append(out, volumeWritable(t, r.Name, v, t.dirs[v.Dir], u))

@@ -75,8 +75,11 @@ func (t *Target) kindOf(name, image string) writerKind {
 
 // writerChecks checks that each writable app volume has exactly one
 // running writer: the app's container, besides its Litestream replicator.
+// A host of replica roles only has not the app's volumes (its replicas
+// mount copies of the databases, read-only): replicaWriterChecks keeps
+// its rule.
 func writerChecks(ctx context.Context, t *Target) []Check {
-	if len(t.Roles) == 0 {
+	if len(t.appRoleNames()) == 0 {
 		return nil
 	}
 	all, err := t.writers(ctx)

@@ -102,17 +102,9 @@ func Check(ctx context.Context, docker client.APIClient, c *config.Config, also 
 // replica container about to start (created, not running) mounts every
 // volume read-only, so it can write neither a copy nor anything else.
 func CheckReplica(ctx context.Context, docker client.APIClient, c *config.Config, starting string) error {
-	var copies []volumes.Mount
-	var followers []string
-	if c.Litestream != nil {
-		for _, db := range c.Litestream.Databases {
-			m, _, err := c.DatabaseVolume(db)
-			if err != nil {
-				return err
-			}
-			copies = append(copies, volumes.Mount{Source: spec.ReplicaVolume(c, m), Target: m.Target})
-			followers = append(followers, spec.FollowerName(c, db))
-		}
+	copies, followers, err := Copies(c)
+	if err != nil {
+		return err
 	}
 	ws, err := Writers(ctx, docker, copies, followers)
 	if err != nil {
@@ -131,4 +123,25 @@ func CheckReplica(ctx context.Context, docker client.APIClient, c *config.Config
 		}
 	}
 	return nil
+}
+
+// Copies are, on a replica host, the volumes that hold the copies of the
+// writer's databases (each once, though several databases may share one)
+// and the followers, the only containers that may mount them writable.
+func Copies(c *config.Config) (copies []volumes.Mount, followers []string, err error) {
+	if c.Litestream == nil {
+		return nil, nil, nil
+	}
+	for _, db := range c.Litestream.Databases {
+		m, _, err := c.DatabaseVolume(db)
+		if err != nil {
+			return nil, nil, err
+		}
+		cp := volumes.Mount{Source: spec.ReplicaVolume(c, m), Target: m.Target}
+		if !slices.ContainsFunc(copies, func(m volumes.Mount) bool { return m.Source == cp.Source }) {
+			copies = append(copies, cp)
+		}
+		followers = append(followers, spec.FollowerName(c, db))
+	}
+	return copies, followers, nil
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/client"
 
+	"github.com/shipdeploy/ship/config"
 	"github.com/shipdeploy/ship/volumes"
 )
 
@@ -41,5 +42,30 @@ func TestWritersIgnoreAssetsVolumes(t *testing.T) {
 	}
 	if want := []Writer{{Container: "intruder", Volume: "shop_data"}}; !slices.Equal(ws, want) {
 		t.Errorf("writers = %v, want %v", ws, want)
+	}
+}
+
+// A replica host's copies: one volume per app volume that holds
+// databases, shared by their followers, each of which may write it.
+func TestCopies(t *testing.T) {
+	c := &config.Config{Service: "shop",
+		Volumes:    []volumes.Mount{{Source: "shop_data", Target: "/data"}, {Source: "shop_queue", Target: "/queue"}},
+		Litestream: &config.Litestream{Databases: []string{"/data/app.db", "/data/cache.db", "/queue/jobs.db"}}}
+	copies, followers, err := Copies(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, m := range copies {
+		names = append(names, m.Source+":"+m.Target)
+	}
+	if want := []string{"shop-replica-shop_data:/data", "shop-replica-shop_queue:/queue"}; !slices.Equal(names, want) {
+		t.Errorf("copies = %v, want %v", names, want)
+	}
+	if want := []string{"shop-follower-app", "shop-follower-cache", "shop-follower-jobs"}; !slices.Equal(followers, want) {
+		t.Errorf("followers = %v, want %v", followers, want)
+	}
+	if copies, followers, err := Copies(&config.Config{Service: "shop"}); copies != nil || followers != nil || err != nil {
+		t.Errorf("without a litestream section: %v, %v, %v", copies, followers, err)
 	}
 }

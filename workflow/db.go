@@ -15,6 +15,7 @@ import (
 	"github.com/shipdeploy/ship/drill"
 	"github.com/shipdeploy/ship/fleet"
 	"github.com/shipdeploy/ship/follower"
+	"github.com/shipdeploy/ship/gate"
 	"github.com/shipdeploy/ship/host"
 	"github.com/shipdeploy/ship/queue"
 )
@@ -38,12 +39,15 @@ type DBStatusResult struct {
 	Followers []FollowerHost
 }
 
-// FollowerHost is the followers on one host of a replica role, or why
-// they could not be read.
+// FollowerHost is the followers and the replica gate on one host of a
+// replica role, or why they could not be read.
 type FollowerHost struct {
 	Host      string           `json:"host"`
 	Followers []follower.State `json:"followers"`
-	Error     string           `json:"error,omitempty"`
+	// Gate is what the host says of its replica gate; nil when it could
+	// not be read.
+	Gate  *gate.Summary `json:"gate"`
+	Error string        `json:"error,omitempty"`
 }
 
 // DBStatus reads each database's size, WAL, journal mode, pages and
@@ -67,22 +71,32 @@ func DBStatus(ctx context.Context, r DBStatusRequest) (DBStatusResult, error) {
 	return res, nil
 }
 
-// followers reads the followers on every host of a replica role, in
-// parallel; a host that cannot be read says why, and the others still
-// answer.
+// followers reads the followers and the replica gate on every host of a
+// replica role, in parallel; a host that cannot be read says why, and
+// the others still answer.
 func (s *session) followers(ctx context.Context) []FollowerHost {
 	hosts := replicaHosts(s.cfg)
-	results := fleet.Each(ctx, hosts, 0, func(ctx context.Context, name string) ([]follower.State, error) {
+	results := fleet.Each(ctx, hosts, 0, func(ctx context.Context, name string) (FollowerHost, error) {
 		cli, err := fleet.Engine(ctx, s.pool.Conn(name))
 		if err != nil {
-			return nil, err
+			return FollowerHost{}, err
 		}
 		defer cli.Close()
-		return follower.Status(ctx, &host.Host{Name: name, Shell: s.pool.Conn(name), Docker: cli}, s.cfg)
+		h := &host.Host{Name: name, Shell: s.pool.Conn(name), Docker: cli}
+		states, err := follower.Status(ctx, h, s.cfg)
+		if err != nil {
+			return FollowerHost{}, err
+		}
+		g, err := gate.Last(ctx, h, s.cfg)
+		if err != nil {
+			return FollowerHost{Followers: states}, err
+		}
+		return FollowerHost{Followers: states, Gate: &g}, nil
 	})
 	var out []FollowerHost
 	for _, r := range results {
-		fh := FollowerHost{Host: r.Host, Followers: r.Value}
+		fh := r.Value
+		fh.Host = r.Host
 		if r.Err != nil {
 			fh.Error = r.Err.Error()
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/shipdeploy/ship/actions"
 	"github.com/shipdeploy/ship/database"
 	"github.com/shipdeploy/ship/follower"
+	"github.com/shipdeploy/ship/gate"
 	"github.com/shipdeploy/ship/workflow"
 )
 
@@ -112,12 +113,42 @@ func printFollowers(w io.Writer, fh workflow.FollowerHost) {
 			fmt.Fprintf(tw, "    error\t%s\n", f.Error)
 		}
 	}
+	state, warning := gateLine(fh.Gate)
+	if state != "" {
+		fmt.Fprintf(tw, "  replica gate\t%s\n", state)
+	}
 	tw.Flush()
 	for _, f := range fh.Followers {
 		for _, warning := range f.Warnings {
 			fmt.Fprintf(w, "  WARNING: %s\n", warning)
 		}
 	}
+	if warning != "" {
+		fmt.Fprintf(w, "  WARNING: %s\n", warning)
+	}
+}
+
+// gateLine is the replica gate's state as db status prints it, and what
+// a person must act on; both "" when the gate could not be read.
+func gateLine(g *gate.Summary) (state, warning string) {
+	if g == nil {
+		return "", ""
+	}
+	var since string
+	if g.Last != nil {
+		since = fmt.Sprintf(" since %s (%s ago)", g.Last.Time.Local().Format(time.DateTime), time.Since(g.Last.Time).Round(time.Second))
+	}
+	switch {
+	case !g.Installed:
+		return "not installed", "the replica gate is not installed: nothing takes the replicas out of the reads when a follower stops; ship deploy installs it"
+	case !g.Running:
+		return "stopped", "the replica gate does not run: nothing takes the replicas out of the reads when a follower stops; ship deploy starts it"
+	case g.Last == nil:
+		return "running, the replicas in", ""
+	case g.Last.State == gate.Out:
+		return "running, the replicas out" + since, "the replica gate has the replicas out of the reads: " + g.Last.Reason
+	}
+	return "running, the replicas in" + since, ""
 }
 
 func printStatus(w io.Writer, host string, s database.Status) {
