@@ -125,35 +125,14 @@ func (b *bench) images(ctx context.Context) error {
 	return nil
 }
 
-// proxyVolumes are kamal-proxy's, which the bench creates labelled when h1
-// has none, so that it removes only its own.
-var proxyVolumes = []string{proxy.StateVolume, "kamal-proxy-apps-config"}
-
-const benchLabel = "ship.bench"
-
 // setupProxied sets the proxied project up at version b0, booting the
 // bench's kamal-proxy.
 func (b *bench) setupProxied(ctx context.Context) error {
-	if err := b.ensureProxyVolumes(ctx); err != nil {
+	if err := benchkit.EnsureProxyVolumes(ctx, b.docker, "swap"); err != nil {
 		return err
 	}
 	_, err := b.proxied.Run(ctx, "setup", "--skip-build", "--version", "b0")
 	return err
-}
-
-// ensureProxyVolumes creates kamal-proxy's volumes, labelled, if h1 has
-// none.
-func (b *bench) ensureProxyVolumes(ctx context.Context) error {
-	for _, name := range proxyVolumes {
-		if _, err := b.docker.VolumeInspect(ctx, name); errdefs.IsNotFound(err) {
-			if _, err := b.docker.VolumeCreate(ctx, volume.CreateOptions{Name: name, Labels: map[string]string{benchLabel: "swap"}}); err != nil {
-				return fmt.Errorf("create volume %s: %w", name, err)
-			}
-		} else if err != nil {
-			return fmt.Errorf("inspect volume %s: %w", name, err)
-		}
-	}
-	return nil
 }
 
 func (b *bench) runProxied(ctx context.Context) (result, error) {
@@ -329,7 +308,7 @@ func (b *bench) cleanup(ctx context.Context) error {
 	// Not ctx: clean up after an interrupt too.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Minute)
 	defer cancel()
-	proxyThere, err := b.benchProxy(ctx)
+	proxyThere, err := benchkit.OwnProxy(ctx, b.docker, b.h1.Name, proxyHTTPPort)
 	if err != nil {
 		return err
 	}
@@ -357,7 +336,7 @@ func (b *bench) cleanup(ctx context.Context) error {
 		return errors.Join(append(errs, fmt.Errorf("list volumes: %w", err))...)
 	}
 	for _, v := range vols.Volumes {
-		if strings.HasPrefix(v.Name, strings.ReplaceAll(prefix, "-", "_")) || v.Labels[benchLabel] == "swap" {
+		if strings.HasPrefix(v.Name, strings.ReplaceAll(prefix, "-", "_")) || v.Labels[benchkit.Label] == "swap" {
 			if err := b.docker.VolumeRemove(ctx, v.Name, false); err != nil && !errdefs.IsNotFound(err) {
 				errs = append(errs, fmt.Errorf("remove volume %s: %w", v.Name, err))
 			}
@@ -385,22 +364,4 @@ func (b *bench) cleanup(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("remove ship's files on %s: %w", b.h1.Name, err))
 	}
 	return errors.Join(errs...)
-}
-
-// benchProxy reports whether h1 has a kamal-proxy container, and fails if
-// it is not the bench's: that one publishes proxyHTTPPort.
-func (b *bench) benchProxy(ctx context.Context) (bool, error) {
-	info, err := b.docker.ContainerInspect(ctx, proxy.ContainerName)
-	if errdefs.IsNotFound(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("inspect %s: %w", proxy.ContainerName, err)
-	}
-	for _, binding := range info.HostConfig.PortBindings["80/tcp"] {
-		if binding.HostPort == strconv.Itoa(proxyHTTPPort) {
-			return true, nil
-		}
-	}
-	return false, fmt.Errorf("%s has a %s container the bench did not make (it does not publish port %d): remove it first", b.h1.Name, proxy.ContainerName, proxyHTTPPort)
 }

@@ -112,7 +112,7 @@ type sizedRow struct {
 // compareSizes sets a service up per size, then deploys them in turn,
 // sizeDeploys times each, and prints the writers' stalls per size.
 func (b *bench) compareSizes(ctx context.Context, sizes []int) error {
-	if err := b.ensureProxyVolumes(ctx); err != nil {
+	if err := benchkit.EnsureProxyVolumes(ctx, b.docker, "swap"); err != nil {
 		return err
 	}
 	rows := make([]sizedRow, len(sizes))
