@@ -254,5 +254,5 @@ func (b *bench) removeFloor(ctx context.Context) error {
 // benchClient is an HTTP client with a connection per request, sending
 // host as the Host header if set.
 func benchClient(host string) *http.Client {
-	return &http.Client{Timeout: requestTimeout, Transport: hostTransport{host: host, rt: &http.Transport{DisableKeepAlives: true}}}
+	return &http.Client{Timeout: requestTimeout, Transport: benchkit.HostTransport{Host: host, RT: &http.Transport{DisableKeepAlives: true}}}
 }
