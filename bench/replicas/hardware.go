@@ -51,3 +51,19 @@ func field(r io.Reader, key string) string {
 	}
 	return ""
 }
+
+// loadAverage is /proc/loadavg's 1, 5 and 15 minute figures: other work
+// on the machine takes the same CPUs as the bench.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown (" + err.Error() + ")"
+	}
+	return loadFields(string(b))
+}
+
+// loadFields is the first three fields of /proc/loadavg's text.
+func loadFields(s string) string {
+	f := strings.Fields(s)
+	return strings.Join(f[:min(3, len(f))], " ")
+}

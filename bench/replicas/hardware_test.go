@@ -19,3 +19,9 @@ func TestHardwareLine(t *testing.T) {
 		t.Error("no MemTotal: want an error")
 	}
 }
+
+func TestLoadFields(t *testing.T) {
+	if got := loadFields("7.54 6.49 4.20 3/812 123456\n"); got != "7.54 6.49 4.20" {
+		t.Errorf("loadFields = %q, want the three averages", got)
+	}
+}

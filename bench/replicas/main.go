@@ -204,7 +204,8 @@ func run(ctx context.Context) error {
 	fmt.Printf("hardware: %s; h1 (Docker %s) and h2 (Docker %s) are both this machine, sharing its CPUs\n", hw, versions[h1.Name], versions[h2.Name])
 	fmt.Printf("the example app, writer role web on %s behind kamal-proxy %s; Litestream %s to S3 (versitygw) on this machine\n",
 		h1.Name, testproxy.Version, litestreamVersion)
-	fmt.Printf("A: no replica role (0 replica hosts); B: role replicas on %s, replica_of: web (1 replica host)\n\n", h2.Name)
+	fmt.Printf("A: no replica role (0 replica hosts); B: role replicas on %s, replica_of: web (1 replica host)\n", h2.Name)
+	fmt.Printf("load average at the start: %s\n\n", loadAverage())
 	var writers []string
 	for _, s := range b.scenarios {
 		began := time.Now()
@@ -257,6 +258,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	reportLag(lags)
+	fmt.Printf("\nload average at the end: %s\n", loadAverage())
 	return nil
 }
 
