@@ -45,4 +45,5 @@ bench: hosts
 	$(GO) run ./bench/delivery
 	$(GO) run ./bench/swap
 	$(GO) run ./bench/swap -sizes 1,100,300,1000
+	$(GO) run ./bench/replicas
 	$(GO) test -run XXX -bench RestorePointHold -benchtime 5x ./database/

@@ -5,9 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -15,6 +13,7 @@ import (
 	"github.com/docker/docker/client"
 
 	"github.com/shipdeploy/ship/delivery"
+	"github.com/shipdeploy/ship/internal/benchkit"
 	"github.com/shipdeploy/ship/internal/testhost"
 )
 
@@ -22,22 +21,17 @@ import (
 const rounds = 5
 
 // app is the example app's project, deployed to h2 with ship's own health
-// check on a port published on h2's loopback.
-type app struct {
-	dir, service, ship string
-	local              string // DOCKER_HOST of the engine ship builds with
-}
+// check on a port published on h2's loopback, built with h1's engine.
+type app struct{ *benchkit.Project }
 
 const service = prefix + "app"
 
 func newApp(ctx context.Context, tmp string, h1, h2 *testhost.Host) (*app, error) {
-	a := &app{dir: filepath.Join(tmp, "project"), service: service, local: h1.DockerHost}
-	bin := filepath.Join(tmp, "ship")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/shipdeploy/ship/cmd/ship")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("build ship: %w\n%s", err, out)
+	bin, err := benchkit.BuildShip(ctx, tmp)
+	if err != nil {
+		return nil, err
 	}
-	a.ship = bin
+	a := &app{&benchkit.Project{Dir: filepath.Join(tmp, "project"), Service: service, Ship: bin, DockerHost: h1.DockerHost}}
 	deployYML := fmt.Sprintf(`service: %[1]s
 image: %[1]s
 servers:
@@ -62,33 +56,11 @@ ssh:
   keys: [%[4]s]
   known_hosts: [%[5]s]
 `, service, h2.Addr, strings.ReplaceAll(service, "-", "_"), h2.KeyPath, h2.KnownHostsPath)
-	for file, content := range map[string]string{
+	err = a.Write(map[string]string{
 		"config/deploy.yml": deployYML,
 		".ship/secrets":     "APP_SECRET=bench-" + rand.Text() + "\n",
-	} {
-		path := filepath.Join(a.dir, file)
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return nil, err
-		}
-		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-			return nil, err
-		}
-	}
-	return a, nil
-}
-
-// run runs ship in the project, sending images from the local engine.
-func (a *app) run(ctx context.Context, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, a.ship, args...)
-	cmd.Dir = a.dir
-	cmd.Env = append(os.Environ(), "DOCKER_HOST="+a.local)
-	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
-	cmd.WaitDelay = 30 * time.Second
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return string(out), fmt.Errorf("ship %s: %w\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out), nil
+	})
+	return a, err
 }
 
 // deploys times whole `ship deploy --skip-build`s of the app on h2, in
@@ -101,18 +73,18 @@ func deploys(ctx context.Context, b *builder, h1, h2 *testhost.Host, local, remo
 	if err != nil {
 		return err
 	}
-	a.run(ctx, "app", "remove", "--yes") // leftovers of an interrupted run
+	a.Run(ctx, "app", "remove", "--yes") // leftovers of an interrupted run
 	defer func() {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
-		if out, err := a.run(ctx, "app", "remove", "--yes"); err != nil {
+		if out, err := a.Run(ctx, "app", "remove", "--yes"); err != nil {
 			fmt.Fprintf(os.Stderr, "bench/delivery: remove the app: %v\n%s", err, out)
 		}
 	}()
 	if err := b.build(ctx, service+":d0"); err != nil {
 		return err
 	}
-	if _, err := a.run(ctx, "setup", "--skip-build", "--version", "d0"); err != nil {
+	if _, err := a.Run(ctx, "setup", "--skip-build", "--version", "d0"); err != nil {
 		return err
 	}
 	direct, err := client.NewClientWithOpts(client.WithHost(h2.DockerHost), client.WithAPIVersionNegotiation())
@@ -128,7 +100,7 @@ func deploys(ctx context.Context, b *builder, h1, h2 *testhost.Host, local, remo
 			return err
 		}
 		start := time.Now()
-		out, err := a.run(ctx, "deploy", "--skip-build", "--version", v)
+		out, err := a.Run(ctx, "deploy", "--skip-build", "--version", v)
 		if err != nil {
 			return err
 		}
@@ -154,7 +126,7 @@ func deploys(ctx context.Context, b *builder, h1, h2 *testhost.Host, local, remo
 			return fmt.Errorf("put %s on %s: %w", ref, h2.Name, err)
 		}
 		start = time.Now()
-		if out, err := a.run(ctx, "deploy", "--skip-build", "--version", v); err != nil {
+		if out, err := a.Run(ctx, "deploy", "--skip-build", "--version", v); err != nil {
 			return err
 		} else if !strings.Contains(out, "is on the host") {
 			return fmt.Errorf("deploy %s: the image was not on the host already:\n%s", v, out)
@@ -172,7 +144,7 @@ func deploys(ctx context.Context, b *builder, h1, h2 *testhost.Host, local, remo
 		}
 		floor = append(floor, took)
 	}
-	mc, mt, mf := median(changed), median(there), median(floor)
+	mc, mt, mf := benchkit.Median(changed), benchkit.Median(there), benchkit.Median(floor)
 	fmt.Printf("ship deploy --skip-build of the app to %s, published port, ship's health check; median of %d each\n", h2.Name, rounds)
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "deploy\tmedian\tall")
@@ -185,12 +157,6 @@ func deploys(ctx context.Context, b *builder, h1, h2 *testhost.Host, local, remo
 	fmt.Printf("\ncode-only change / image on the host: %.2f; (image on the host + the floor) / image on the host: %.2f\n",
 		mc.Seconds()/mt.Seconds(), (mt+mf).Seconds()/mt.Seconds())
 	return nil
-}
-
-func median(ds []time.Duration) time.Duration {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	return s[len(s)/2]
 }
 
 func all(ds []time.Duration) string {

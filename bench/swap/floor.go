@@ -15,6 +15,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/errdefs"
 
+	"github.com/shipdeploy/ship/internal/benchkit"
 	"github.com/shipdeploy/ship/proxy"
 	"github.com/shipdeploy/ship/ssh"
 )
@@ -188,16 +189,16 @@ func reportComparison(floor, ship side) error {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "\tlongest stall max (ms)\tstall median (ms)\twall median (ms)\twall max (ms)\tfailed\tlost acked writes")
 	for _, s := range []side{floor, ship} {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d of %d\n", s.name, ms(slices.Max(s.stalls())), ms(median(s.stalls())),
-			ms(median(s.walls())), ms(slices.Max(s.walls())), s.failed, s.missing, s.acked)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d of %d\n", s.name, benchkit.MS(slices.Max(s.stalls())), benchkit.MS(benchkit.Median(s.stalls())),
+			benchkit.MS(benchkit.Median(s.walls())), benchkit.MS(slices.Max(s.walls())), s.failed, s.missing, s.acked)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	fs, ss := slices.Max(floor.stalls()), slices.Max(ship.stalls())
-	fw, sw := median(floor.walls()), median(ship.walls())
+	fw, sw := benchkit.Median(floor.walls()), benchkit.Median(ship.walls())
 	fmt.Printf("\nship / floor: longest stall %.2f× (target ≤ 1.15 × floor + 50 ms = %s ms), median wall time %.2f× (target ≤ 1.5×)\n",
-		float64(ss)/float64(fs), ms(fs*115/100+50*time.Millisecond), float64(sw)/float64(fw))
+		float64(ss)/float64(fs), benchkit.MS(fs*115/100+50*time.Millisecond), float64(sw)/float64(fw))
 	return nil
 }
 
@@ -205,11 +206,11 @@ func reportComparison(floor, ship side) error {
 // lines are printed with the time since it started.
 func (p *project) deployTraced(ctx context.Context, v string) error {
 	if !*trace {
-		_, err := p.run(ctx, "deploy", "--skip-build", "--version", v)
+		_, err := p.Run(ctx, "deploy", "--skip-build", "--version", v)
 		return err
 	}
 	cmd := exec.CommandContext(ctx, p.bench.ship, "-v", "deploy", "--skip-build", "--version", v)
-	cmd.Dir = p.dir
+	cmd.Dir = p.Dir
 	cmd.Env = append(os.Environ(), "DOCKER_HOST="+p.bench.h1.DockerHost)
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -253,5 +254,5 @@ func (b *bench) removeFloor(ctx context.Context) error {
 // benchClient is an HTTP client with a connection per request, sending
 // host as the Host header if set.
 func benchClient(host string) *http.Client {
-	return &http.Client{Timeout: requestTimeout, Transport: hostTransport{host: host, rt: &http.Transport{DisableKeepAlives: true}}}
+	return &http.Client{Timeout: requestTimeout, Transport: benchkit.HostTransport{Host: host, RT: &http.Transport{DisableKeepAlives: true}}}
 }

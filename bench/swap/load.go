@@ -143,20 +143,6 @@ func (l *load) waitSuccessAfter(ctx context.Context, t time.Time, timeout time.D
 	}
 }
 
-// hostTransport sends requests with a Host header of its own, if set.
-type hostTransport struct {
-	host string
-	rt   http.RoundTripper
-}
-
-func (t hostTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if t.host != "" {
-		r = r.Clone(r.Context())
-		r.Host = t.host
-	}
-	return t.rt.RoundTrip(r)
-}
-
 func getVersion(hc *http.Client, baseURL string) error {
 	_, err := version(hc, baseURL)
 	return err

@@ -90,6 +90,7 @@ import (
 
 	"github.com/docker/docker/client"
 
+	"github.com/shipdeploy/ship/internal/benchkit"
 	"github.com/shipdeploy/ship/internal/testhost"
 	"github.com/shipdeploy/ship/internal/testproxy"
 	"github.com/shipdeploy/ship/ssh"
@@ -164,7 +165,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	bin, err := buildShip(ctx, tmp)
+	bin, err := benchkit.BuildShip(ctx, tmp)
 	if err != nil {
 		return err
 	}
@@ -255,7 +256,7 @@ func report(results []result) error {
 	fmt.Fprintln(tw, "scenario\tdeploys\trequests\tfailed\tlost acked writes\tp50 (ms)\tp99 (ms)\tmax (ms)\tswap gap median (ms)\tswap gap max (ms)")
 	for _, r := range results {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d of %d\t%s\t%s\t%s\t%s\t%s\n", r.scenario, r.deploys, r.requests, r.failed,
-			r.missing, r.acked, ms(r.p50), ms(r.p99), ms(r.max), ms(r.gapMedian), ms(r.gapMax))
+			r.missing, r.acked, benchkit.MS(r.p50), benchkit.MS(r.p99), benchkit.MS(r.max), benchkit.MS(r.gapMedian), benchkit.MS(r.gapMax))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -273,9 +274,9 @@ func report(results []result) error {
 			notes = append(notes, "failed: "+strings.Join(kinds, ", "))
 		}
 		notes = append(notes, fmt.Sprintf("%d successful requests took over %s", r.slow, slow))
-		notes = append(notes, fmt.Sprintf("the swap command took median %s ms", ms(r.command)))
+		notes = append(notes, fmt.Sprintf("the swap command took median %s ms", benchkit.MS(r.command)))
 		if len(r.holds) > 0 {
-			notes = append(notes, fmt.Sprintf("holds as ship reported them: median %s ms, max %s ms", ms(median(r.holds)), ms(slices.Max(r.holds))))
+			notes = append(notes, fmt.Sprintf("holds as ship reported them: median %s ms, max %s ms", benchkit.MS(benchkit.Median(r.holds)), benchkit.MS(slices.Max(r.holds))))
 		}
 		if r.twice > 0 {
 			notes = append(notes, fmt.Sprintf("%d ids acknowledged twice: the database started over", r.twice))
@@ -283,36 +284,6 @@ func report(results []result) error {
 		fmt.Printf("%s %s\n", r.scenario[:3], strings.Join(notes, "; "))
 	}
 	return nil
-}
-
-// ms formats d in milliseconds, with a decimal for the short ones.
-func ms(d time.Duration) string {
-	m := float64(d) / float64(time.Millisecond)
-	if m < 100 {
-		return fmt.Sprintf("%.1f", m)
-	}
-	return fmt.Sprintf("%.0f", m)
-}
-
-func median(ds []time.Duration) time.Duration {
-	s := slices.Sorted(slices.Values(ds))
-	n := len(s)
-	if n == 0 {
-		return 0
-	}
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
-}
-
-// percentile is the nearest-rank percentile p (0 to 1) of sorted ds.
-func percentile(sorted []time.Duration, p float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := int(float64(len(sorted))*p+0.999999) - 1
-	return sorted[min(max(i, 0), len(sorted)-1)]
 }
 
 // freePort is a loopback port nothing listens on, as far as one can tell

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -22,6 +20,7 @@ import (
 	"github.com/docker/docker/errdefs"
 	"github.com/docker/go-connections/nat"
 
+	"github.com/shipdeploy/ship/internal/benchkit"
 	"github.com/shipdeploy/ship/internal/testapp"
 	"github.com/shipdeploy/ship/internal/testhost"
 	"github.com/shipdeploy/ship/proxy"
@@ -40,15 +39,16 @@ type bench struct {
 	rawPort            int
 }
 
-// project is a directory with config/deploy.yml and .ship/secrets, as
-// ship init makes, for one service.
+// project is one service's project (benchkit.Project), and the URL its
+// load goes to.
 type project struct {
-	dir, service, url string
-	bench             *bench
+	*benchkit.Project
+	url   string
+	bench *bench
 }
 
 // volumeName is the service's data volume.
-func (p *project) volumeName() string { return strings.ReplaceAll(p.service, "-", "_") + "_data" }
+func (p *project) volumeName() string { return strings.ReplaceAll(p.Service, "-", "_") + "_data" }
 
 // proxiedKeys put the role behind kamal-proxy, which listens on loopback
 // ports of its own.
@@ -77,7 +77,8 @@ func publishedKeys(port int) (role, top string) {
 // project writes the project of service bench-swap-NAME on h1; roleKeys
 // go in the web role, topKeys at the top level.
 func (b *bench) project(tmp, name, roleKeys, topKeys string) (*project, error) {
-	p := &project{dir: filepath.Join(tmp, name), service: prefix + name, bench: b}
+	// Images are sent from h1's engine: it has them already.
+	p := &project{Project: &benchkit.Project{Dir: filepath.Join(tmp, name), Service: prefix + name, Ship: b.ship, DockerHost: b.h1.DockerHost}, bench: b}
 	deployYML := fmt.Sprintf(`service: %[1]s
 image: %[1]s
 servers:
@@ -96,46 +97,12 @@ ssh:
   keys_only: true
   keys: [%[6]s]
   known_hosts: [%[7]s]
-`, p.service, b.h1.Addr, roleKeys, p.volumeName(), topKeys, b.h1.KeyPath, b.h1.KnownHostsPath)
-	for file, content := range map[string]string{
+`, p.Service, b.h1.Addr, roleKeys, p.volumeName(), topKeys, b.h1.KeyPath, b.h1.KnownHostsPath)
+	err := p.Write(map[string]string{
 		"config/deploy.yml": deployYML,
 		".ship/secrets":     "APP_SECRET=" + b.secret + "\n",
-	} {
-		path := filepath.Join(p.dir, file)
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return nil, err
-		}
-		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-			return nil, err
-		}
-	}
-	return p, nil
-}
-
-// run runs the ship CLI in the project and returns its output. An
-// interrupt reaches ship as one, so it leaves the host as a Ctrl-C would.
-func (p *project) run(ctx context.Context, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, p.bench.ship, args...)
-	cmd.Dir = p.dir
-	// Images are sent from h1's engine: it has them already.
-	cmd.Env = append(os.Environ(), "DOCKER_HOST="+p.bench.h1.DockerHost)
-	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
-	cmd.WaitDelay = 30 * time.Second
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return string(out), fmt.Errorf("%s: ship %s: %w\n%s", p.service, strings.Join(args, " "), err, out)
-	}
-	return string(out), nil
-}
-
-// buildShip builds the CLI once, as a user has it.
-func buildShip(ctx context.Context, dir string) (string, error) {
-	bin := filepath.Join(dir, "ship")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/shipdeploy/ship/cmd/ship")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build ship: %w\n%s", err, out)
-	}
-	return bin, nil
+	})
+	return p, err
 }
 
 // images builds the example app once and tags it b0 to b10 for each
@@ -150,7 +117,7 @@ func (b *bench) images(ctx context.Context) error {
 	// The proxied project deploys again in the comparison with the floor.
 	for _, p := range []*project{b.proxied, b.published} {
 		for v := 0; v <= 2*deploys; v++ {
-			if err := b.docker.ImageTag(ctx, id, fmt.Sprintf("%s:b%d", p.service, v)); err != nil {
+			if err := b.docker.ImageTag(ctx, id, fmt.Sprintf("%s:b%d", p.Service, v)); err != nil {
 				return fmt.Errorf("tag %s: %w", id, err)
 			}
 		}
@@ -158,35 +125,14 @@ func (b *bench) images(ctx context.Context) error {
 	return nil
 }
 
-// proxyVolumes are kamal-proxy's, which the bench creates labelled when h1
-// has none, so that it removes only its own.
-var proxyVolumes = []string{proxy.StateVolume, "kamal-proxy-apps-config"}
-
-const benchLabel = "ship.bench"
-
 // setupProxied sets the proxied project up at version b0, booting the
 // bench's kamal-proxy.
 func (b *bench) setupProxied(ctx context.Context) error {
-	if err := b.ensureProxyVolumes(ctx); err != nil {
+	if err := benchkit.EnsureProxyVolumes(ctx, b.docker, "swap"); err != nil {
 		return err
 	}
-	_, err := b.proxied.run(ctx, "setup", "--skip-build", "--version", "b0")
+	_, err := b.proxied.Run(ctx, "setup", "--skip-build", "--version", "b0")
 	return err
-}
-
-// ensureProxyVolumes creates kamal-proxy's volumes, labelled, if h1 has
-// none.
-func (b *bench) ensureProxyVolumes(ctx context.Context) error {
-	for _, name := range proxyVolumes {
-		if _, err := b.docker.VolumeInspect(ctx, name); errdefs.IsNotFound(err) {
-			if _, err := b.docker.VolumeCreate(ctx, volume.CreateOptions{Name: name, Labels: map[string]string{benchLabel: "swap"}}); err != nil {
-				return fmt.Errorf("create volume %s: %w", name, err)
-			}
-		} else if err != nil {
-			return fmt.Errorf("inspect volume %s: %w", name, err)
-		}
-	}
-	return nil
 }
 
 func (b *bench) runProxied(ctx context.Context) (result, error) {
@@ -198,7 +144,7 @@ func (b *bench) runProxied(ctx context.Context) (result, error) {
 	var holds []time.Duration
 	r, err := measure(ctx, "(a) ship deploy, through kamal-proxy", p.url, func(ctx context.Context, i int) (string, error) {
 		v := fmt.Sprintf("b%d", i)
-		out, err := p.run(ctx, "deploy", "--skip-build", "--version", v)
+		out, err := p.Run(ctx, "deploy", "--skip-build", "--version", v)
 		if err != nil {
 			return "", err
 		}
@@ -216,12 +162,12 @@ func (b *bench) runProxied(ctx context.Context) (result, error) {
 
 func (b *bench) runPublished(ctx context.Context) (result, error) {
 	p := b.published
-	if _, err := p.run(ctx, "setup", "--skip-build", "--version", "b0"); err != nil {
+	if _, err := p.Run(ctx, "setup", "--skip-build", "--version", "b0"); err != nil {
 		return result{}, err
 	}
 	return measure(ctx, "(b) ship deploy, port published", p.url, func(ctx context.Context, i int) (string, error) {
 		v := fmt.Sprintf("b%d", i)
-		_, err := p.run(ctx, "deploy", "--skip-build", "--version", v)
+		_, err := p.Run(ctx, "deploy", "--skip-build", "--version", v)
 		return v, err
 	})
 }
@@ -338,14 +284,14 @@ func measure(ctx context.Context, scenario, url string, swap func(ctx context.Co
 	}
 	slices.Sort(latencies)
 	slices.SortFunc(done, func(a, b time.Time) int { return a.Compare(b) })
-	r.p50, r.p99, r.max = percentile(latencies, 0.50), percentile(latencies, 0.99), latencies[len(latencies)-1]
+	r.p50, r.p99, r.max = benchkit.Percentile(latencies, 0.50), benchkit.Percentile(latencies, 0.99), latencies[len(latencies)-1]
 	var gaps, commands []time.Duration
 	for _, w := range windows {
 		gaps = append(gaps, gap(done, w))
 		commands = append(commands, w.end.Sub(w.start))
 	}
-	r.command = median(commands)
-	r.gapMedian, r.gapMax = median(gaps), slices.Max(gaps)
+	r.command = benchkit.Median(commands)
+	r.gapMedian, r.gapMax = benchkit.Median(gaps), slices.Max(gaps)
 
 	missing, twice, err := lost(ctx, url, "", acked)
 	if err != nil {
@@ -362,7 +308,7 @@ func (b *bench) cleanup(ctx context.Context) error {
 	// Not ctx: clean up after an interrupt too.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Minute)
 	defer cancel()
-	proxyThere, err := b.benchProxy(ctx)
+	proxyThere, err := benchkit.OwnProxy(ctx, b.docker, b.h1.Name, proxyHTTPPort)
 	if err != nil {
 		return err
 	}
@@ -371,12 +317,12 @@ func (b *bench) cleanup(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	for _, p := range append([]*project{b.proxied, b.published}, b.sized...) {
-		if _, err := p.run(ctx, "app", "remove", "--yes"); err != nil {
+		if _, err := p.Run(ctx, "app", "remove", "--yes"); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	if proxyThere {
-		if _, err := b.proxied.run(ctx, "proxy", "remove"); err != nil {
+		if _, err := b.proxied.Run(ctx, "proxy", "remove"); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -390,7 +336,7 @@ func (b *bench) cleanup(ctx context.Context) error {
 		return errors.Join(append(errs, fmt.Errorf("list volumes: %w", err))...)
 	}
 	for _, v := range vols.Volumes {
-		if strings.HasPrefix(v.Name, strings.ReplaceAll(prefix, "-", "_")) || v.Labels[benchLabel] == "swap" {
+		if strings.HasPrefix(v.Name, strings.ReplaceAll(prefix, "-", "_")) || v.Labels[benchkit.Label] == "swap" {
 			if err := b.docker.VolumeRemove(ctx, v.Name, false); err != nil && !errdefs.IsNotFound(err) {
 				errs = append(errs, fmt.Errorf("remove volume %s: %w", v.Name, err))
 			}
@@ -410,7 +356,7 @@ func (b *bench) cleanup(ctx context.Context) error {
 	// ship's env files, healthy-version records, audit logs and queues.
 	var paths []string
 	for _, p := range append([]*project{b.proxied, b.published}, b.sized...) {
-		paths = append(paths, ".ship/apps/"+p.service, ".ship/audit/"+p.service+".log", ".ship/queue/"+p.service)
+		paths = append(paths, ".ship/apps/"+p.Service, ".ship/audit/"+p.Service+".log", ".ship/queue/"+p.Service)
 	}
 	paths = append(paths, floorEnv)
 	rm := ssh.Cmd{Args: append([]string{"sh", "-c", `cd && rm -rf "$@"`, "sh"}, paths...)}
@@ -418,22 +364,4 @@ func (b *bench) cleanup(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("remove ship's files on %s: %w", b.h1.Name, err))
 	}
 	return errors.Join(errs...)
-}
-
-// benchProxy reports whether h1 has a kamal-proxy container, and fails if
-// it is not the bench's: that one publishes proxyHTTPPort.
-func (b *bench) benchProxy(ctx context.Context) (bool, error) {
-	info, err := b.docker.ContainerInspect(ctx, proxy.ContainerName)
-	if errdefs.IsNotFound(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("inspect %s: %w", proxy.ContainerName, err)
-	}
-	for _, binding := range info.HostConfig.PortBindings["80/tcp"] {
-		if binding.HostPort == strconv.Itoa(proxyHTTPPort) {
-			return true, nil
-		}
-	}
-	return false, fmt.Errorf("%s has a %s container the bench did not make (it does not publish port %d): remove it first", b.h1.Name, proxy.ContainerName, proxyHTTPPort)
 }

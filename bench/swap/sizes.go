@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/volume"
+
+	"github.com/shipdeploy/ship/internal/benchkit"
 )
 
 // The hold against the database's size, in the same run (-sizes): one
@@ -110,14 +112,14 @@ type sizedRow struct {
 // compareSizes sets a service up per size, then deploys them in turn,
 // sizeDeploys times each, and prints the writers' stalls per size.
 func (b *bench) compareSizes(ctx context.Context, sizes []int) error {
-	if err := b.ensureProxyVolumes(ctx); err != nil {
+	if err := benchkit.EnsureProxyVolumes(ctx, b.docker, "swap"); err != nil {
 		return err
 	}
 	rows := make([]sizedRow, len(sizes))
 	for i, p := range b.sized {
 		for v := 0; v <= sizeDeploys; v++ {
-			if err := b.docker.ImageTag(ctx, prefix+"raw:b0", fmt.Sprintf("%s:b%d", p.service, v)); err != nil {
-				return fmt.Errorf("tag %s: %w", p.service, err)
+			if err := b.docker.ImageTag(ctx, prefix+"raw:b0", fmt.Sprintf("%s:b%d", p.Service, v)); err != nil {
+				return fmt.Errorf("tag %s: %w", p.Service, err)
 			}
 		}
 		start := time.Now()
@@ -125,9 +127,9 @@ func (b *bench) compareSizes(ctx context.Context, sizes []int) error {
 		if err != nil {
 			return err
 		}
-		fmt.Printf("%s: database grown to %.0f MB in %s\n", p.service, float64(n)/1e6, time.Since(start).Round(time.Millisecond))
+		fmt.Printf("%s: database grown to %.0f MB in %s\n", p.Service, float64(n)/1e6, time.Since(start).Round(time.Millisecond))
 		rows[i] = sizedRow{mb: sizes[i], bytes: n}
-		if _, err := p.run(ctx, "setup", "--skip-build", "--version", "b0"); err != nil {
+		if _, err := p.Run(ctx, "setup", "--skip-build", "--version", "b0"); err != nil {
 			return err
 		}
 	}
@@ -156,14 +158,14 @@ func (b *bench) compareSizes(ctx context.Context, sizes []int) error {
 			if *trace {
 				err = p.deployTraced(ctx, v)
 			} else {
-				out, err = p.run(ctx, "deploy", "--skip-build", "--version", v)
+				out, err = p.Run(ctx, "deploy", "--skip-build", "--version", v)
 			}
 			w.end = time.Now()
 			if err != nil {
 				return err
 			}
 			if !*trace && !strings.Contains(out, "restore point") {
-				return fmt.Errorf("%s deploy %s took no restore point:\n%s", p.service, v, out)
+				return fmt.Errorf("%s deploy %s took no restore point:\n%s", p.Service, v, out)
 			}
 			if m := released.FindStringSubmatch(out); m != nil {
 				n, _ := strconv.Atoi(m[1])
@@ -171,13 +173,13 @@ func (b *bench) compareSizes(ctx context.Context, sizes []int) error {
 			}
 			windows[i] = append(windows[i], w)
 			if err := loads[i].waitSuccessAfter(ctx, w.end, 30*time.Second); err != nil {
-				return fmt.Errorf("after %s deploy %s: %w", p.service, v, err)
+				return fmt.Errorf("after %s deploy %s: %w", p.Service, v, err)
 			}
 			time.Sleep(settle)
 		}
 	}
 	for i, p := range b.sized {
-		s, err := tally(ctx, p.service, loads[i], p.url, sizedHost(sizes[i]), windows[i])
+		s, err := tally(ctx, p.Service, loads[i], p.url, sizedHost(sizes[i]), windows[i])
 		if err != nil {
 			return err
 		}
@@ -195,13 +197,13 @@ func reportSizes(rows []sizedRow) error {
 		s := r.side
 		holds := "-"
 		if len(r.holds) > 0 {
-			holds = ms(median(r.holds))
+			holds = benchkit.MS(benchkit.Median(r.holds))
 		}
 		fmt.Fprintf(tw, "%d MiB (%.0f MB file)\t%s\t%s\t%+.0f\t%+.0f\t%s\t%s\t%d\t%d of %d\n", r.mb, float64(r.bytes)/1e6,
-			ms(median(s.stalls())), ms(slices.Max(s.stalls())),
-			float64(median(s.stalls())-median(base.stalls()))/float64(time.Millisecond),
+			benchkit.MS(benchkit.Median(s.stalls())), benchkit.MS(slices.Max(s.stalls())),
+			float64(benchkit.Median(s.stalls())-benchkit.Median(base.stalls()))/float64(time.Millisecond),
 			float64(slices.Max(s.stalls())-slices.Max(base.stalls()))/float64(time.Millisecond),
-			holds, ms(median(s.walls())), s.failed, s.missing, s.acked)
+			holds, benchkit.MS(benchkit.Median(s.walls())), s.failed, s.missing, s.acked)
 	}
 	return tw.Flush()
 }

@@ -1,6 +1,7 @@
 package testlitestream
 
 import (
+	"context"
 	"testing"
 
 	"github.com/shipdeploy/ship/internal/testproc/testengine"
@@ -27,6 +28,13 @@ ENTRYPOINT ["/usr/local/bin/litestream"]
 func Image(t testing.TB, dockerHost, version string) string {
 	t.Helper()
 	return testengine.Image(t, dockerHost, "litestream/litestream:"+version, litestream(version), imageContext)
+}
+
+// EnsureImage is Image for programs without a testing.TB, such as
+// benchmarks: logf says what had to be built.
+func EnsureImage(ctx context.Context, dockerHost, version string, logf func(format string, args ...any)) (string, error) {
+	tag := "litestream/litestream:" + version
+	return tag, testengine.EnsureImage(ctx, dockerHost, tag, litestream(version), imageContext, logf)
 }
 
 // imageContext is the context of dockerfile. SQLite puts temporary files

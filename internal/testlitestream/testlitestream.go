@@ -47,42 +47,64 @@ func StartS3(t testing.TB) *S3 {
 	// another test binary may be building it already.
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
+	began := time.Now()
+	s, p, err := RunS3(ctx, t.TempDir(), t.Logf)
+	if err != nil {
+		t.Fatalf("testlitestream: %v", err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("testlitestream: the end of versitygw's log:\n%s", testproc.Tail(p.Log, 30))
+		}
+		if err := p.Stop(10 * time.Second); err != nil {
+			t.Errorf("testlitestream: %v", err)
+		}
+	})
+	t.Logf("testlitestream: S3 at %s (pid %d) up in %s", s.Endpoint, p.Pid(), time.Since(began).Round(time.Millisecond))
+	return s
+}
+
+// RunS3 is StartS3 for programs without a testing.TB, such as benchmarks:
+// the server keeps its buckets and log in dir, runs until the caller stops
+// it, and dies with the caller. The test hosts must be up (testhost.Up):
+// it listens on their network. logf says what had to be built.
+func RunS3(ctx context.Context, dir string, logf func(format string, args ...any)) (*S3, *testproc.Server, error) {
 	unlock, err := versitygw.Lock(ctx)
 	if err != nil {
-		t.Fatalf("testlitestream: %v", err)
+		return nil, nil, err
 	}
-	bin, err := versitygw.Path(ctx, t)
+	bin, err := versitygw.Ensure(ctx, logf)
 	unlock()
 	if err != nil {
-		t.Fatalf("testlitestream: %v", err)
+		return nil, nil, err
 	}
-
-	began := time.Now()
-	dir := t.TempDir()
 	// Every directory under root is a bucket; the log stays out of it.
 	root := filepath.Join(dir, "root")
 	s := &S3{Bucket: "backups", AccessKey: rand.Text(), SecretKey: rand.Text()}
 	s.Dir = filepath.Join(root, s.Bucket)
 	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
-		t.Fatalf("testlitestream: make bucket: %v", err)
+		return nil, nil, fmt.Errorf("make bucket: %w", err)
 	}
 	addr, err := freeAddr()
 	if err != nil {
-		t.Fatalf("testlitestream: %v", err)
+		return nil, nil, err
 	}
 	s.Endpoint = "http://" + addr
 
 	log := filepath.Join(dir, "versitygw.log")
-	p := testproc.StartForTest(t, versitygwCmd(bin, addr, root, s.AccessKey, s.SecretKey), log)
-	readyCtx, cancelReady := context.WithTimeout(context.Background(), 30*time.Second)
+	p, err := testproc.Start(versitygwCmd(bin, addr, root, s.AccessKey, s.SecretKey), log)
+	if err != nil {
+		return nil, nil, err
+	}
+	readyCtx, cancelReady := context.WithTimeout(ctx, 30*time.Second)
 	defer cancelReady()
 	// An unsigned request: up, and demanding a signature, is 403.
 	client := &http.Client{Transport: &http.Transport{Proxy: nil}, Timeout: 2 * time.Second}
 	if err := p.WaitHTTP(readyCtx, client, s.Endpoint+"/", http.StatusForbidden); err != nil {
-		t.Fatalf("testlitestream: %v\n%s", err, testproc.Tail(log, 30))
+		p.Stop(10 * time.Second)
+		return nil, nil, fmt.Errorf("%w\n%s", err, testproc.Tail(log, 30))
 	}
-	t.Logf("testlitestream: S3 at %s (pid %d) up in %s", s.Endpoint, p.Pid(), time.Since(began).Round(time.Millisecond))
-	return s
+	return s, p, nil
 }
 
 // freeAddr picks a free port on hostIP. versitygw cannot be handed a
