@@ -92,16 +92,29 @@ func BuildImage(ctx context.Context, dockerHost, ref string, opts ImageOptions) 
 	if opts.MigrateAtBoot != "" {
 		options.BuildArgs["MIGRATE_AT_BOOT"] = &opts.MigrateAtBoot
 	}
-	resp, err := cli.ImageBuild(ctx, bytes.NewReader(buildCtx), options)
-	if err != nil {
-		return "", fmt.Errorf("build image %s on %s: %w", ref, dockerHost, err)
+	// Packages' tests run at once, and each removes its images with their
+	// untagged parents: a cached step another package's build is reusing
+	// can vanish under it ("No such image"). The build is then run again.
+	var id string
+	for attempt := 1; ; attempt++ {
+		id, err = buildOnce(ctx, cli, buildCtx, options)
+		if err == nil || attempt == 3 || !strings.Contains(err.Error(), "No such image") {
+			break
+		}
 	}
-	defer resp.Body.Close()
-	id, err := readBuild(resp.Body)
 	if err != nil {
 		return "", fmt.Errorf("build image %s on %s: %w", ref, dockerHost, err)
 	}
 	return id, nil
+}
+
+func buildOnce(ctx context.Context, cli *client.Client, buildCtx []byte, options build.ImageBuildOptions) (string, error) {
+	resp, err := cli.ImageBuild(ctx, bytes.NewReader(buildCtx), options)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	return readBuild(resp.Body)
 }
 
 // untag removes ref, and the image with it once no other tag or container
