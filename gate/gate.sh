@@ -215,22 +215,26 @@ replica_txid() {
 }
 
 # check_positions compares each running follower's copy with the replica
-# (the followers $@) and rewrites the positions file: one line
-# "FOLLOWER COPY REPLICA SINCE VERDICT" per copy that is behind, SINCE
-# when the gate first saw the copy at that TXID, VERDICT stuck once a
-# later check finds it there still, recheck seconds on, else behind. A copy the gate cannot
-# read keeps its line (a stuck follower stays stuck until seen to move);
-# a caught-up copy, or a follower not running, has none.
+# ($@: FOLLOWER@EPOCH, when it started) and rewrites the positions file:
+# one line "FOLLOWER COPY REPLICA SINCE VERDICT EPOCH" per copy that is
+# behind, SINCE when the gate first saw the copy at that TXID, VERDICT
+# stuck once a later check of the same run of the follower finds it
+# there still, recheck seconds on, else behind. A follower started again
+# meanwhile (a re-seed, say, while the gate was stopped) starts over. A
+# copy the gate cannot read keeps its line (a stuck follower stays stuck
+# until seen to move); a caught-up copy, or a follower not running, has
+# none.
 check_positions() {
-	local f c r now was pc since verdict lines=''
+	local f up start c r now was pc since verdict pstart lines=''
 	[ -n "$positions" ] || return 0
 	now=$(date +%s)
-	for f in "$@"; do
-		was=''
+	for up in "$@"; do
+		f=${up%@*} start=${up##*@} was=''
 		[ -f "$positions" ] && was=$(while read -r pf rest; do [ "$pf" = "$f" ] && printf '%s\n' "$rest"; done <"$positions")
-		read -r pc _ since verdict <<<"$was"
+		read -r pc _ since verdict pstart <<<"$was"
+		[ "$pstart" = "$start" ] || pc=''
 		if ! c=$(copy_txid "$f") || ! r=$(replica_txid "$f" "$(db_of "$f")"); then
-			[ -z "$was" ] || lines+="$f $was"$'\n'
+			[ -z "$pc" ] || lines+="$f $was"$'\n'
 			continue
 		fi
 		[[ $c < $r ]] || continue
@@ -240,7 +244,7 @@ check_positions() {
 		elif [ $((now - since)) -ge "$recheck" ]; then
 			verdict=stuck
 		fi
-		lines+="$f $c $r $since $verdict"$'\n'
+		lines+="$f $c $r $since $verdict $start"$'\n'
 	done
 	printf '%s' "$lines" >"$positions.tmp" && mv -f -- "$positions.tmp" "$positions"
 }
@@ -260,7 +264,7 @@ db_of() {
 stuck() {
 	local f c r since verdict g
 	[ -n "$positions" ] && [ -f "$positions" ] || return 0
-	while read -r f c r since verdict; do
+	while read -r f c r since verdict _; do
 		[ "$verdict" = stuck ] || continue
 		for g in "$@"; do
 			[ "$g" = "$f" ] && printf '%s does not advance: its copy is at TXID %s, the replica at %s, since %s\n' \
@@ -285,7 +289,7 @@ reconcile() {
 		st=$(follower_state "$f") || return 0
 		case $st in
 		running\ *)
-			up+=("$f")
+			up+=("$f@${st#running }")
 			st=$((settle - (now - ${st#running })))
 			[ "$st" -le "$wait" ] || wait=$st
 			;;
@@ -295,7 +299,7 @@ reconcile() {
 	[ "${1-}" != full ] || check_positions "${up[@]}"
 	while IFS= read -r st; do
 		[ -z "$st" ] || down+=("$st")
-	done < <(stuck "${up[@]}")
+	done < <(stuck "${up[@]%@*}")
 	if [ "${#down[@]}" -gt 0 ]; then
 		take_out "$(printf '%s, ' "${down[@]}" | sed 's/, $//')"
 	elif [ "$wait" -gt 0 ]; then

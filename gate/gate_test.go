@@ -374,7 +374,7 @@ func TestReconcileStuck(t *testing.T) {
 
 // A copy that moves at every check, or that is the replica's newest, is
 // never stuck, however long; nor is one behind whose second look comes
-// sooner than recheck.
+// sooner than recheck, or in another run of its follower.
 func TestReconcileAdvancing(t *testing.T) {
 	f := stallHost(t)
 	f.recheck("0")
@@ -392,6 +392,20 @@ func TestReconcileAdvancing(t *testing.T) {
 	g.reconcile()
 	if g.status("r2") != "running" || len(g.log()) != 0 {
 		t.Errorf("two looks sooner than recheck (30 s) took the replicas out: %s %+v", g.status("r2"), g.log())
+	}
+
+	// A follower started again between two looks (a re-seed while the
+	// gate was stopped) starts over, even at the same TXID.
+	f.copyAt("f1", "app.sqlite3", "0000000000000005", "000000000000000c")
+	f.reconcile()
+	f.container("f1", "shop-follower-app", "running", time.Minute, map[string]string{"ship.follower": "/data/app.sqlite3"})
+	f.reconcile()
+	if f.status("r2") != "running" || len(f.log()) != 0 {
+		t.Errorf("a follower started again since the last look: %s %+v", f.status("r2"), f.log())
+	}
+	f.reconcile()
+	if f.status("r2") != "exited" || len(f.log()) != 1 {
+		t.Errorf("the same run of it, at the same TXID, at the next look: %s %+v", f.status("r2"), f.log())
 	}
 }
 
