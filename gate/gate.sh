@@ -8,11 +8,10 @@
 #
 # While any follower named there is not running, or runs but is stuck
 # (its copy behind the replica and unmoved for `recheck` seconds, seen at
-# two checks: benbjohnson/litestream#1515), the replica roles'
-# running app containers on this host are stopped, so that kamal-proxy's
-# next health check finds nothing there and drops them from the read
-# targets; once every follower has run for `settle` seconds and none is
-# stuck, the
+# two checks: benbjohnson/litestream#1515), the replica roles' running
+# app containers on this host are stopped, so that kamal-proxy's next
+# health check finds nothing there and drops them from the read targets;
+# once every follower has run for `settle` seconds and none is stuck, the
 # containers the gate stopped are started again, each only if ship still
 # runs its version here (the role's healthy record), so a container ship
 # replaced or stopped meanwhile stays stopped. A container is written to
@@ -196,7 +195,7 @@ copy_txid() {
 		base=$(basename -- "$rel")
 		no_link "$base-txid"
 		[ -f "$base-txid" ] || { echo "$root/$rel-txid is missing" >&2 && exit 1; }
-		head -c 64 -- "$base-txid"
+		head -c 64 -- "$base-txid" | head -n 1
 	) | grep -x '[0-9a-f]\{16\}' || { echo "cannot read the position of $1's copy" >&2 && return 1; }
 }
 

@@ -410,9 +410,9 @@ func TestReconcileAdvancing(t *testing.T) {
 }
 
 // A copy whose position cannot be read, because the replica cannot be
-// listed, its volume or DB-txid is missing, or DB-txid is a link (which
-// the gate never follows, though it leads to a stuck TXID), is not
-// judged stuck: only a copy seen at one TXID twice is.
+// listed, its volume or DB-txid is missing, DB-txid is a link (which
+// the gate never follows, though it leads to a stuck TXID) or its first
+// line is not a TXID, is not judged stuck: only a copy seen at one TXID twice is.
 func TestReconcileUnreadable(t *testing.T) {
 	for name, spoil := range map[string]func(f *fakeHost){
 		"no listing": func(f *fakeHost) { f.copyAt("f1", "app.sqlite3", "0000000000000005", "") },
@@ -429,6 +429,9 @@ func TestReconcileUnreadable(t *testing.T) {
 			}
 		},
 		"not hex": func(f *fakeHost) { f.copyAt("f1", "app.sqlite3", "../../etc/passwd", "000000000000000c") },
+		"not its first line": func(f *fakeHost) {
+			f.copyAt("f1", "app.sqlite3", "junk\n0000000000000005", "000000000000000c")
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			f := stallHost(t)

@@ -107,6 +107,9 @@ func render(c *config.Config, home, engine string, roles []*config.Role) ([]byte
 // the replica: "FOLLOWER<TAB>DB<TAB>VOLUME<TAB>PATH", the database as the
 // follower sees it, its copy volume and the copy's path inside it.
 func copies(c *config.Config) ([]string, error) {
+	if c.Litestream == nil {
+		return nil, nil
+	}
 	var out []string
 	for _, db := range c.Litestream.Databases {
 		m, rel, err := c.DatabaseVolume(db)
