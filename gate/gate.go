@@ -1,6 +1,8 @@
 // Package gate takes a replica host's app containers out of the read
 // targets while a Litestream follower there is not running, and puts them
-// back when every follower runs again: kamal-proxy drops a read target at
+// back when every follower runs again; likewise while a follower runs
+// but its copy stays behind the replica (benbjohnson/litestream#1515),
+// until it advances: kamal-proxy drops a read target at
 // its first failed health check, but nothing else tells it a replica
 // serves an ever older copy. One container per host, SERVICE-replica-gate,
 // runs gate.sh with the host's own bash and docker CLI, as the fire drill
@@ -20,6 +22,7 @@ import (
 	"github.com/docker/docker/errdefs"
 
 	"github.com/shipdeploy/ship/config"
+	"github.com/shipdeploy/ship/database"
 	"github.com/shipdeploy/ship/host"
 	"github.com/shipdeploy/ship/onhost"
 )
@@ -33,8 +36,10 @@ var gateScript string
 // Name is the gate's container: SERVICE[-DESTINATION]-replica-gate.
 func Name(c *config.Config) string { return c.ServiceAndDestination() + "-replica-gate" }
 
-// script is gate.sh after the shell functions it shares.
-func script() string { return onhost.Lib() + "\n" + gateScript }
+// script is gate.sh after the shell functions it shares: json, and
+// safe.sh's link-safe primitives, with which it reads each copy's DB-txid
+// in a volume.
+func script() string { return onhost.Lib() + "\n" + database.LinkSafe() + "\n" + gateScript }
 
 // containerSpec is the gate's container: no network (it speaks only to
 // the Docker socket, through the host's root), restarted unless ship
@@ -99,7 +104,7 @@ func Install(ctx context.Context, h *host.Host, c *config.Config, out io.Writer)
 		_, rerr := onhost.Remove(context.WithoutCancel(ctx), h, Name(c))
 		return errors.Join(fmt.Errorf("start %s: %w (no gate runs on %s now)", Name(c), err, h.Name), rerr)
 	}
-	fmt.Fprintf(out, "%s takes %s out of the read targets while %s is not running; changes go to %s\n",
+	fmt.Fprintf(out, "%s takes %s out of the read targets while %s is not running or does not advance; changes go to %s\n",
 		Name(c), roleNames(roles), strings.Join(Followers(c), " or "), f.log)
 	return nil
 }
@@ -190,8 +195,9 @@ func start(ctx context.Context, h *host.Host, c *config.Config) (bool, error) {
 	return true, nil
 }
 
-// Remove removes the gate's container, data file and record of the
-// containers it stopped (which stay as they are); the log stays. It says
+// Remove removes the gate's container, data file, record of the
+// containers it stopped (which stay as they are) and of the copies'
+// positions; the log stays. It says
 // whether a gate was there.
 func Remove(ctx context.Context, h *host.Host, c *config.Config) (bool, error) {
 	found, err := onhost.Remove(ctx, h, Name(c))
@@ -203,5 +209,5 @@ func Remove(ctx context.Context, h *host.Host, c *config.Config) (bool, error) {
 		return found, err
 	}
 	f := filesFor(home, c)
-	return found, host.RemoveEnvFiles(ctx, h, []string{f.data(), f.state()})
+	return found, host.RemoveEnvFiles(ctx, h, []string{f.data(), f.state(), f.positions()})
 }

@@ -6,10 +6,12 @@
 # (gate/hostconfig.go): one "KEY VALUE" per line, never run as code. $2 is
 # "once" for one reconcile (tests), else it watches.
 #
-# While any follower named there is not running, the replica roles'
-# running app containers on this host are stopped, so that kamal-proxy's
-# next health check finds nothing there and drops them from the read
-# targets; once every follower has run for `settle` seconds, the
+# While any follower named there is not running, or runs but is stuck
+# (its copy behind the replica and unmoved for `recheck` seconds, seen at
+# two checks: benbjohnson/litestream#1515), the replica roles' running
+# app containers on this host are stopped, so that kamal-proxy's next
+# health check finds nothing there and drops them from the read targets;
+# once every follower has run for `settle` seconds and none is stuck, the
 # containers the gate stopped are started again, each only if ship still
 # runs its version here (the role's healthy record), so a container ship
 # replaced or stopped meanwhile stays stopped. A container is written to
@@ -35,7 +37,9 @@ while IFS= read -r line || [ -n "$line" ]; do
 	destination) destination=$val ;;
 	role) roles+=("$val") ;;
 	follower) followers+=("$val") ;;
+	copy) copies+=("$val") ;;
 	state) state=$val ;;
+	positions) positions=$val ;;
 	log) log=$val ;;
 	settle) settle=$val ;;
 	recheck) recheck=$val ;;
@@ -173,25 +177,128 @@ put_back() {
 	change in "$reason" "${started[@]}"
 }
 
+# copy_txid prints what the DB-txid beside follower $1's copy says,
+# reading it from the copy volume's mount point through safe.sh's
+# primitives (no link followed, in a subshell, so that a refusal fails
+# this call, not the gate); it fails, saying why, when it cannot.
+copy_txid() {
+	local c f db vol rel root
+	for c in "${copies[@]}"; do
+		IFS=$'\t' read -r f db vol rel <<<"$c"
+		[ "$f" = "$1" ] && break
+		f=''
+	done
+	[ -n "$f" ] || { echo "the data file names no copy for $1" >&2 && return 1; }
+	root=$(docker volume inspect -f '{{.Mountpoint}}' -- "$vol") || return 1
+	(
+		enter "$root" "$(dirname -- "$rel")"
+		base=$(basename -- "$rel")
+		no_link "$base-txid"
+		[ -f "$base-txid" ] || { echo "$root/$rel-txid is missing" >&2 && exit 1; }
+		head -c 64 -- "$base-txid" | head -n 1
+	) | grep -x '[0-9a-f]\{16\}' || { echo "cannot read the position of $1's copy" >&2 && return 1; }
+}
+
+# replica_txid prints the newest TXID of the replica of the database $2,
+# by `litestream ltx` inside the follower $1, with its litestream.yml and
+# credentials (as follower.Status asks); it fails when it cannot say.
+replica_txid() {
+	local out newest
+	if ! out=$(timeout 120 docker exec -- "$1" litestream ltx -json -level all "$2" 2>&1); then
+		echo "litestream ltx in $1: $out" >&2
+		return 1
+	fi
+	newest=$(grep -o '"max_txid": *"[0-9a-f]\{16\}"' <<<"$out" | grep -o '[0-9a-f]\{16\}' | sort | tail -n 1)
+	[ -n "$newest" ] || { echo "litestream ltx in $1 lists no file of the replica" >&2 && return 1; }
+	echo "$newest"
+}
+
+# check_positions compares each running follower's copy with the replica
+# ($@: FOLLOWER@EPOCH, when it started) and rewrites the positions file:
+# one line "FOLLOWER COPY REPLICA SINCE VERDICT EPOCH" per copy that is
+# behind, SINCE when the gate first saw the copy at that TXID, VERDICT
+# stuck once a later check of the same run of the follower finds it
+# there still, recheck seconds on, else behind. A follower started again
+# meanwhile (a re-seed, say, while the gate was stopped) starts over. A
+# copy the gate cannot read keeps its line (a stuck follower stays stuck
+# until seen to move); a caught-up copy, or a follower not running, has
+# none.
+check_positions() {
+	local f up start c r now was pc since verdict pstart lines=''
+	[ -n "$positions" ] || return 0
+	now=$(date +%s)
+	for up in "$@"; do
+		f=${up%@*} start=${up##*@} was=''
+		[ -f "$positions" ] && was=$(while read -r pf rest; do [ "$pf" = "$f" ] && printf '%s\n' "$rest"; done <"$positions")
+		read -r pc _ since verdict pstart <<<"$was"
+		[ "$pstart" = "$start" ] || pc=''
+		if ! c=$(copy_txid "$f") || ! r=$(replica_txid "$f" "$(db_of "$f")"); then
+			[ -z "$pc" ] || lines+="$f $was"$'\n'
+			continue
+		fi
+		[[ $c < $r ]] || continue
+		verdict=behind
+		if [ "$c" != "$pc" ]; then
+			since=$now
+		elif [ $((now - since)) -ge "$recheck" ]; then
+			verdict=stuck
+		fi
+		lines+="$f $c $r $since $verdict $start"$'\n'
+	done
+	printf '%s' "$lines" >"$positions.tmp" && mv -f -- "$positions.tmp" "$positions"
+}
+
+# db_of prints the database the follower $1 restores.
+db_of() {
+	local c f db rest
+	for c in "${copies[@]}"; do
+		IFS=$'\t' read -r f db rest <<<"$c"
+		[ "$f" = "$1" ] && printf '%s' "$db" && return 0
+	done
+	return 1
+}
+
+# stuck prints, for each follower of $@ the positions file has as
+# stuck, why, one a line.
+stuck() {
+	local f c r since verdict g
+	[ -n "$positions" ] && [ -f "$positions" ] || return 0
+	while read -r f c r since verdict _; do
+		[ "$verdict" = stuck ] || continue
+		for g in "$@"; do
+			[ "$g" = "$f" ] && printf '%s does not advance: its copy is at TXID %s, the replica at %s, since %s\n' \
+				"$f" "$c" "$r" "$(date -u -d "@$since" +%Y-%m-%dT%H:%M:%SZ)"
+		done
+	done <"$positions"
+}
+
 # next is when the gate checks again without an event, in $SECONDS.
 next=0
 
 # reconcile makes the replicas match the followers: out while any is not
-# running, back in once all have run for settle seconds.
+# running or is stuck, back in once all have run for settle seconds and
+# none is stuck. With $1 "full" (at start, and every recheck seconds) it
+# compares the copies' positions with the replica first; on an event it
+# goes by the last comparison.
 reconcile() {
-	local f st now down=() wait=0
+	local f st now down=() up=() wait=0
 	next=$((SECONDS + recheck))
 	now=$(date +%s)
 	for f in "${followers[@]}"; do
 		st=$(follower_state "$f") || return 0
 		case $st in
 		running\ *)
+			up+=("$f@${st#running }")
 			st=$((settle - (now - ${st#running })))
 			[ "$st" -le "$wait" ] || wait=$st
 			;;
 		*) down+=("$f is $st") ;;
 		esac
 	done
+	[ "${1-}" != full ] || check_positions "${up[@]}"
+	while IFS= read -r st; do
+		[ -z "$st" ] || down+=("$st")
+	done < <(stuck "${up[@]%@*}")
 	if [ "${#down[@]}" -gt 0 ]; then
 		take_out "$(printf '%s, ' "${down[@]}" | sed 's/, $//')"
 	elif [ "$wait" -gt 0 ]; then
@@ -221,7 +328,7 @@ if [ -n "$engine" ]; then
 fi
 
 if [ "$mode" = once ]; then
-	reconcile
+	reconcile full
 	exit 0
 fi
 
@@ -229,14 +336,14 @@ trap 'exit 0' TERM INT
 echo "gate for $service${destination:+ ($destination)} is watching the followers ${followers[*]}"
 while :; do
 	since=$(date +%s.%N)
-	reconcile
+	reconcile full
 	while :; do
 		wait=$((next - SECONDS))
 		[ "$wait" -ge 1 ] || wait=1
 		if IFS=' ' read -r -t "$wait" action name svc; then
 			follows "$action" "$name" "$svc" && reconcile
 		elif [ $? -gt 128 ]; then
-			reconcile
+			reconcile full
 		else
 			break # docker events ended: the engine restarted
 		fi

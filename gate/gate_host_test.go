@@ -21,6 +21,7 @@ import (
 	"github.com/shipdeploy/ship/internal/testhost"
 	"github.com/shipdeploy/ship/internal/testproc/testengine"
 	"github.com/shipdeploy/ship/ssh"
+	"github.com/shipdeploy/ship/volumes"
 )
 
 // hostName is h1 as the test's config names it.
@@ -133,6 +134,7 @@ func TestGateOnHost(t *testing.T) {
 			{Name: "replicas", Hosts: []config.Host{{Address: hostName}}, ReplicaOf: "web"},
 			{Name: "readers", Hosts: []config.Host{{Address: hostName}}, ReplicaOf: "web"},
 		},
+		Volumes:    []volumes.Mount{{Source: "gatetest_data", Target: "/data"}},
 		Litestream: &config.Litestream{Databases: []string{"/data/app.sqlite3", "/data/cache.sqlite3"}},
 	}
 	testapp.Image(t, dockerHost, "ship-it-gatetest:v1", testapp.ImageOptions{})
@@ -163,7 +165,7 @@ func TestGateOnHost(t *testing.T) {
 	if err := Install(ctx, h, c, &out); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "gatetest-replica-gate takes replicas, readers out of the read targets while gatetest-follower-app or gatetest-follower-cache is not running") {
+	if !strings.Contains(out.String(), "gatetest-replica-gate takes replicas, readers out of the read targets while gatetest-follower-app or gatetest-follower-cache is not running or does not advance") {
 		t.Errorf("Install said: %s", out.String())
 	}
 	if sum, err := Last(ctx, h, c); err != nil || !sum.Installed || !sum.Running || sum.Last != nil {
@@ -256,6 +258,7 @@ func TestGateOnSecondHost(t *testing.T) {
 	c := &config.Config{
 		Service:    "gatetest2",
 		Roles:      []*config.Role{{Name: "web"}, {Name: "replicas", Hosts: []config.Host{{Address: hostName}}, ReplicaOf: "web"}},
+		Volumes:    []volumes.Mount{{Source: "gatetest2_data", Target: "/data"}},
 		Litestream: &config.Litestream{Databases: []string{"/data/app.sqlite3"}},
 	}
 	t.Cleanup(func() { Remove(context.Background(), h, c) })

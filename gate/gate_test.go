@@ -276,3 +276,174 @@ func TestOtherEngine(t *testing.T) {
 		t.Errorf("the gate acted on another engine: %s %+v", f.status("r2"), f.log())
 	}
 }
+
+// copyAt makes the DB-txid beside the follower's copy say txid, and the
+// replica's newest file, as `litestream ltx -json` in follower id lists
+// it, end at replica ("" for a follower that cannot list the replica).
+func (f *fakeHost) copyAt(id, db, txid, replica string) {
+	f.t.Helper()
+	f.write(filepath.Join(f.fake, "v", "shop-replica-shop_data", db+"-txid"), txid+"\n")
+	ltx := filepath.Join(f.fake, "c", id, "ltx")
+	if replica == "" {
+		os.Remove(ltx)
+		return
+	}
+	f.write(ltx, `[
+  {
+    "level": 0,
+    "min_txid": "0000000000000001",
+    "max_txid": "`+replica+`",
+    "size": 4096,
+    "timestamp": "2026-12-06T12:00:00Z"
+  },
+  {
+    "level": 9,
+    "min_txid": "0000000000000001",
+    "max_txid": "0000000000000002",
+    "size": 8192,
+    "timestamp": "2026-12-06T11:00:00Z"
+  }
+]
+`)
+}
+
+// recheck sets the data file's recheck, which is also how long a copy
+// behind the replica must stay at one TXID to be stuck.
+func (f *fakeHost) recheck(seconds string) {
+	f.t.Helper()
+	b, err := os.ReadFile(f.data)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.write(f.data, strings.Replace(string(b), "\nrecheck 30\n", "\nrecheck "+seconds+"\n", 1))
+}
+
+// stallHost is a replica host whose two followers have run an hour, each
+// copy at the replica's newest TXID, and whose replicas run.
+func stallHost(t *testing.T) *fakeHost {
+	f := newFakeHost(t)
+	f.container("f1", "shop-follower-app", "running", time.Hour, map[string]string{"ship.follower": "/data/app.sqlite3"})
+	f.container("f2", "shop-follower-cache", "running", time.Hour, map[string]string{"ship.follower": "/data/cache.sqlite3"})
+	f.container("r2", "shop-replicas-v2", "running", time.Hour, app("replicas", "v2"))
+	f.copyAt("f1", "app.sqlite3", "0000000000000005", "0000000000000005")
+	f.copyAt("f2", "cache.sqlite3", "0000000000000003", "0000000000000003")
+	return f
+}
+
+// A follower that runs but whose copy stays behind the replica at one
+// TXID (benbjohnson/litestream#1515) takes the replicas out at the second
+// check that finds it so, recheck seconds on, and they come back once it
+// advances, even while still behind.
+func TestReconcileStuck(t *testing.T) {
+	f := stallHost(t)
+	f.recheck("0")
+	f.reconcile()
+	f.copyAt("f1", "app.sqlite3", "0000000000000005", "000000000000000c")
+	f.reconcile()
+	if f.status("r2") != "running" || len(f.log()) != 0 {
+		t.Fatalf("out at the first check that found the copy behind: %s %+v", f.status("r2"), f.log())
+	}
+	f.reconcile()
+	log := f.log()
+	if f.status("r2") != "exited" || len(log) != 1 || log[0].State != Out || !slices.Equal(log[0].Containers, []string{"shop-replicas-v2"}) ||
+		!strings.HasPrefix(log[0].Reason, "shop-follower-app does not advance: its copy is at TXID 0000000000000005, the replica at 000000000000000c, since ") {
+		t.Fatalf("a stuck follower: %s %+v", f.status("r2"), log)
+	}
+	f.reconcile()
+	if f.status("r2") != "exited" || len(f.log()) != 1 {
+		t.Errorf("still stuck: %s %+v", f.status("r2"), f.log())
+	}
+
+	// The copy cannot be read: the gate cannot tell it moved.
+	f.copyAt("f1", "app.sqlite3", "0000000000000005", "")
+	f.reconcile()
+	if f.status("r2") != "exited" || len(f.log()) != 1 {
+		t.Errorf("stuck, then unreadable: %s %+v", f.status("r2"), f.log())
+	}
+
+	f.copyAt("f1", "app.sqlite3", "0000000000000007", "000000000000000d")
+	f.reconcile()
+	log = f.log()
+	if f.status("r2") != "running" || len(log) != 2 || log[1].State != In || !slices.Equal(log[1].Containers, []string{"shop-replicas-v2"}) {
+		t.Errorf("the follower advanced: %s %+v", f.status("r2"), log)
+	}
+	if f.calls()[0] != "stop shop-replicas-v2" || len(f.calls()) != 2 {
+		t.Errorf("the gate ran %q", f.calls())
+	}
+}
+
+// A copy that moves at every check, or that is the replica's newest, is
+// never stuck, however long; nor is one behind whose second look comes
+// sooner than recheck, or in another run of its follower.
+func TestReconcileAdvancing(t *testing.T) {
+	f := stallHost(t)
+	f.recheck("0")
+	for _, pos := range []string{"0000000000000006", "0000000000000007", "0000000000000008"} {
+		f.copyAt("f1", "app.sqlite3", pos, "000000000000000f")
+		f.reconcile()
+	}
+	if f.status("r2") != "running" || len(f.log()) != 0 {
+		t.Errorf("advancing and caught-up followers: %s %+v", f.status("r2"), f.log())
+	}
+
+	g := stallHost(t)
+	g.copyAt("f1", "app.sqlite3", "0000000000000005", "000000000000000c")
+	g.reconcile()
+	g.reconcile()
+	if g.status("r2") != "running" || len(g.log()) != 0 {
+		t.Errorf("two looks sooner than recheck (30 s) took the replicas out: %s %+v", g.status("r2"), g.log())
+	}
+
+	// A follower started again between two looks (a re-seed while the
+	// gate was stopped) starts over, even at the same TXID.
+	f.copyAt("f1", "app.sqlite3", "0000000000000005", "000000000000000c")
+	f.reconcile()
+	f.container("f1", "shop-follower-app", "running", time.Minute, map[string]string{"ship.follower": "/data/app.sqlite3"})
+	f.reconcile()
+	if f.status("r2") != "running" || len(f.log()) != 0 {
+		t.Errorf("a follower started again since the last look: %s %+v", f.status("r2"), f.log())
+	}
+	f.reconcile()
+	if f.status("r2") != "exited" || len(f.log()) != 1 {
+		t.Errorf("the same run of it, at the same TXID, at the next look: %s %+v", f.status("r2"), f.log())
+	}
+}
+
+// A copy whose position cannot be read, because the replica cannot be
+// listed, its volume or DB-txid is missing, DB-txid is a link (which
+// the gate never follows, though it leads to a stuck TXID) or its first
+// line is not a TXID, is not judged stuck: only a copy seen at one TXID twice is.
+func TestReconcileUnreadable(t *testing.T) {
+	for name, spoil := range map[string]func(f *fakeHost){
+		"no listing": func(f *fakeHost) { f.copyAt("f1", "app.sqlite3", "0000000000000005", "") },
+		"no DB-txid": func(f *fakeHost) {
+			os.Remove(filepath.Join(f.fake, "v", "shop-replica-shop_data", "app.sqlite3-txid"))
+		},
+		"no volume": func(f *fakeHost) { os.RemoveAll(filepath.Join(f.fake, "v", "shop-replica-shop_data")) },
+		"a link": func(f *fakeHost) {
+			txid := filepath.Join(f.fake, "v", "shop-replica-shop_data", "app.sqlite3-txid")
+			f.write(filepath.Join(f.dir, "planted"), "0000000000000005\n")
+			os.Remove(txid)
+			if err := os.Symlink(filepath.Join(f.dir, "planted"), txid); err != nil {
+				t.Fatal(err)
+			}
+		},
+		"not hex": func(f *fakeHost) { f.copyAt("f1", "app.sqlite3", "../../etc/passwd", "000000000000000c") },
+		"not its first line": func(f *fakeHost) {
+			f.copyAt("f1", "app.sqlite3", "junk\n0000000000000005", "000000000000000c")
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := stallHost(t)
+			f.recheck("0")
+			f.copyAt("f1", "app.sqlite3", "0000000000000005", "000000000000000c")
+			f.reconcile()
+			spoil(f)
+			f.reconcile()
+			f.reconcile()
+			if f.status("r2") != "running" || len(f.log()) != 0 {
+				t.Errorf("an unreadable position took the replicas out: %s %+v", f.status("r2"), f.log())
+			}
+		})
+	}
+}

@@ -37,6 +37,11 @@ type files struct {
 func (f files) data() string  { return path.Join(f.dir, "gate.conf") }
 func (f files) state() string { return path.Join(f.dir, "stopped") }
 
+// positions is where the gate keeps each follower's copy position while
+// it is behind the replica: a stuck follower is told apart from a slow
+// one across checks, and across the gate's restarts.
+func (f files) positions() string { return path.Join(f.dir, "positions") }
+
 func filesFor(home string, c *config.Config) files {
 	return files{dir: path.Join(spec.AppDir(home, c), "gate"), log: path.Join(spec.AppDir(home, c), "gate.jsonl")}
 }
@@ -84,12 +89,40 @@ func render(c *config.Config, home, engine string, roles []*config.Role) ([]byte
 		h.Add("role", strings.Join(fields, "\t"))
 	}
 	h.Add("follower", Followers(c)...)
+	cps, err := copies(c)
+	if err != nil {
+		return nil, err
+	}
+	h.Add("copy", cps...)
 	h.Add("state", f.state())
+	h.Add("positions", f.positions())
 	h.Add("log", f.log)
 	h.Add("settle", seconds(Settle))
 	h.Add("recheck", seconds(recheck))
 	h.Add("stop_timeout", "1")
 	return h.Text()
+}
+
+// copies are, per follower, what the gate needs to compare its copy with
+// the replica: "FOLLOWER<TAB>DB<TAB>VOLUME<TAB>PATH", the database as the
+// follower sees it, its copy volume and the copy's path inside it.
+func copies(c *config.Config) ([]string, error) {
+	if c.Litestream == nil {
+		return nil, nil
+	}
+	var out []string
+	for _, db := range c.Litestream.Databases {
+		m, rel, err := c.DatabaseVolume(db)
+		if err != nil {
+			return nil, fmt.Errorf("the gate compares the copy of %s with the replica: %w", db, err)
+		}
+		fields := []string{spec.FollowerName(c, db), db, spec.ReplicaVolume(c, m), path.Clean(rel)}
+		if slices.ContainsFunc(fields, func(s string) bool { return strings.Contains(s, "\t") }) {
+			return nil, fmt.Errorf("%s: a tab cannot be passed to the gate on the host", db)
+		}
+		out = append(out, strings.Join(fields, "\t"))
+	}
+	return out, nil
 }
 
 func seconds(d time.Duration) string { return strconv.Itoa(int(d / time.Second)) }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/shipdeploy/ship/config"
+	"github.com/shipdeploy/ship/volumes"
 )
 
 func testConfig() *config.Config {
@@ -15,6 +16,7 @@ func testConfig() *config.Config {
 			{Name: "replicas", Hosts: []config.Host{{Address: "10.0.0.2"}, {Address: "10.0.0.3"}}, ReplicaOf: "web"},
 			{Name: "readers", Hosts: []config.Host{{Address: "10.0.0.3"}}, ReplicaOf: "web"},
 		},
+		Volumes:    []volumes.Mount{{Source: "shop_data", Target: "/data"}},
 		Litestream: &config.Litestream{Databases: []string{"/data/app.sqlite3", "/data/cache.sqlite3"}},
 	}
 }
@@ -52,7 +54,10 @@ func TestRender(t *testing.T) {
 		"role readers\tshop-readers-staging-\t/home/deploy/.ship/apps/shop-staging/healthy/readers",
 		"follower shop-staging-follower-app",
 		"follower shop-staging-follower-cache",
+		"copy shop-staging-follower-app\t/data/app.sqlite3\tshop-staging-replica-shop_data\tapp.sqlite3",
+		"copy shop-staging-follower-cache\t/data/cache.sqlite3\tshop-staging-replica-shop_data\tcache.sqlite3",
 		"state /home/deploy/.ship/apps/shop-staging/gate/stopped",
+		"positions /home/deploy/.ship/apps/shop-staging/gate/positions",
 		"log /home/deploy/.ship/apps/shop-staging/gate.jsonl",
 		"settle 5",
 		"recheck 30",
@@ -63,5 +68,9 @@ func TestRender(t *testing.T) {
 	}
 	if _, err := render(c, "/home/a\nb", "E1", Roles(c, "10.0.0.3")); err == nil {
 		t.Error("a line break was passed to the host")
+	}
+	c.Litestream.Databases = append(c.Litestream.Databases, "/elsewhere/x.sqlite3")
+	if _, err := render(c, "/home/deploy", "E1", Roles(c, "10.0.0.3")); err == nil || !strings.Contains(err.Error(), "/elsewhere/x.sqlite3 is not a plain path on any of the app's writable volumes") {
+		t.Errorf("a database on no volume: %v", err)
 	}
 }

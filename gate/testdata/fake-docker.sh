@@ -1,7 +1,9 @@
 #!/bin/bash
 # A stand-in for the docker CLI in gate.sh's unit tests: the commands and
 # formats gate.sh uses, on containers kept as directories under $FAKE/c
-# (files name, status, code, started, and label.KEY). Each stop and
+# (files name, status, code, started, and label.KEY, and ltx: what
+# `litestream ltx -json` prints in it, failing without one), and volumes
+# as directories $FAKE/v/NAME, their own mount points. Each stop and
 # start is appended to $FAKE/calls.
 set -u
 us=$'\x1f'
@@ -26,6 +28,17 @@ case "$1 $2" in
 	*Config.Labels*) echo "$(label "$d" service)$us$(label "$d" role)$us$(label "$d" destination)$us$(label "$d" ship.version)" ;;
 	*) exit 2 ;;
 	esac
+	;;
+"volume inspect")
+	[ -d "$FAKE/v/$6" ] || { echo "Error response from daemon: get $6: no such volume" >&2 && exit 1; }
+	echo "$FAKE/v/$6"
+	;;
+"exec --")
+	d=$(find_ct "$3") || exit 1
+	# The database is the one the follower restores (its label).
+	[ "$4 $5 $6 $7 $8 $9" = "litestream ltx -json -level all $(label "$d" ship.follower)" ] || { echo "fake docker: unexpected exec $*" >&2 && exit 2; }
+	[ -f "$d/ltx" ] || { echo "ERROR: cannot list the replica" >&2 && exit 1; }
+	cat "$d/ltx"
 	;;
 "info --format")
 	echo "${FAKE_ENGINE:-E1}"
