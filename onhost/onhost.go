@@ -12,8 +12,8 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/errdefs"
 
 	"github.com/shipdeploy/ship/host"
 	"github.com/shipdeploy/ship/ssh"
