@@ -92,13 +92,13 @@ func BuildImage(ctx context.Context, dockerHost, ref string, opts ImageOptions) 
 	if opts.MigrateAtBoot != "" {
 		options.BuildArgs["MIGRATE_AT_BOOT"] = &opts.MigrateAtBoot
 	}
-	// Packages' tests run at once, and each removes its images with their
-	// untagged parents: a cached step another package's build is reusing
-	// can vanish under it ("No such image"). The build is then run again.
+	// Packages' tests run at once, and an image removed with its untagged
+	// parents (as untag no longer does, but other code may) takes the
+	// cached steps another build is reusing: the build is then run again.
 	var id string
 	for attempt := 1; ; attempt++ {
 		id, err = buildOnce(ctx, cli, buildCtx, options)
-		if err == nil || attempt == 3 || !strings.Contains(err.Error(), "No such image") {
+		if err == nil || attempt == 3 || !vanished(err) {
 			break
 		}
 	}
@@ -106,6 +106,12 @@ func BuildImage(ctx context.Context, dockerHost, ref string, opts ImageOptions) 
 		return "", fmt.Errorf("build image %s on %s: %w", ref, dockerHost, err)
 	}
 	return id, nil
+}
+
+// vanished tells whether a build failed because an image it was using
+// was removed meanwhile; the engine words it either way.
+func vanished(err error) bool {
+	return strings.Contains(err.Error(), "No such image") || strings.Contains(err.Error(), "unable to find image")
 }
 
 func buildOnce(ctx context.Context, cli *client.Client, buildCtx []byte, options build.ImageBuildOptions) (string, error) {
@@ -118,11 +124,14 @@ func buildOnce(ctx context.Context, cli *client.Client, buildCtx []byte, options
 }
 
 // untag removes ref, and the image with it once no other tag or container
-// holds it. A test that removed the image itself is fine.
+// holds it, but not its parents. A test that removed the image itself is
+// fine.
 func untag(t testing.TB, cli *client.Client, dockerHost, ref string) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	_, err := cli.ImageRemove(ctx, ref, image.RemoveOptions{PruneChildren: true})
+	// Not its untagged parents: the cached steps every build of the app
+	// shares, which another package's build may be using right now.
+	_, err := cli.ImageRemove(ctx, ref, image.RemoveOptions{PruneChildren: false})
 	if err != nil && !client.IsErrNotFound(err) {
 		t.Errorf("testapp: remove image %s on %s: %v", ref, dockerHost, err)
 	}

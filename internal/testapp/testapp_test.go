@@ -3,6 +3,7 @@ package testapp
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -158,5 +159,17 @@ func TestImageFailHealthcheck(t *testing.T) {
 	app.start()
 	if status := waitUp(t, app.URL); status != http.StatusServiceUnavailable {
 		t.Errorf("GET %s/up = %d, want 503", app.URL, status)
+	}
+}
+
+func TestVanished(t *testing.T) {
+	for msg, want := range map[string]bool{
+		"No such image: sha256:2e43468e0af5":                true,
+		`unable to find image "sha256:ca328c29d2f5a4e53a4"`: true,
+		"COPY failed: file not found in build context":      false,
+	} {
+		if got := vanished(errors.New(msg)); got != want {
+			t.Errorf("vanished(%q) = %v, want %v", msg, got, want)
+		}
 	}
 }
