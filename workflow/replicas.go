@@ -22,27 +22,36 @@ import (
 // replica role among units, which a replica's swap routes through (its
 // kamal-proxy), connected for that alone when the selection left it out.
 func (s *session) withWriters(ctx context.Context, units []deploy.Unit) (map[string]*host.Host, error) {
-	var missing []string
+	var writers []string
 	for _, u := range units {
-		if !u.Role.IsReplica() {
-			continue
-		}
-		for _, h := range s.cfg.Role(u.Role.ReplicaOf).Hosts {
-			if _, ok := s.engines[h.Address]; !ok && !slices.Contains(missing, h.Address) {
-				missing = append(missing, h.Address)
+		if u.Role.IsReplica() {
+			for _, h := range s.cfg.Role(u.Role.ReplicaOf).Hosts {
+				writers = append(writers, h.Address)
 			}
 		}
 	}
-	if len(missing) == 0 {
-		return s.engines, nil
-	}
-	more, err := openHosts(ctx, s.pool, missing)
-	if err != nil {
-		return nil, err
+	more, err := s.openUnconnected(ctx, writers)
+	if err != nil || len(more) == 0 {
+		return s.engines, err
 	}
 	all := maps.Clone(s.engines)
 	maps.Copy(all, more)
 	return all, nil
+}
+
+// openUnconnected connects to those of names the session has not, each
+// once, and returns them.
+func (s *session) openUnconnected(ctx context.Context, names []string) (map[string]*host.Host, error) {
+	var missing []string
+	for _, name := range names {
+		if _, ok := s.engines[name]; !ok && !slices.Contains(missing, name) {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) == 0 {
+		return nil, nil
+	}
+	return openHosts(ctx, s.pool, missing)
 }
 
 // unitReplicaHosts are the hosts among units that run a replica role.
@@ -196,16 +205,7 @@ func (s *session) reseedFollowers(ctx context.Context) error {
 // connectReplicaHosts adds the replica hosts to the session's connected
 // hosts, for a command that began on the writer's alone.
 func (s *session) connectReplicaHosts(ctx context.Context) error {
-	var missing []string
-	for _, name := range replicaHosts(s.cfg) {
-		if _, ok := s.engines[name]; !ok {
-			missing = append(missing, name)
-		}
-	}
-	if len(missing) == 0 {
-		return nil
-	}
-	more, err := openHosts(ctx, s.pool, missing)
+	more, err := s.openUnconnected(ctx, replicaHosts(s.cfg))
 	if err != nil {
 		return err
 	}
