@@ -28,10 +28,14 @@ import (
 
 // The swap, for every (host, role) a deploy or rollback touches:
 //
+//  Before the queue admits the deploy, the image starts on its way to
+//  each host (images.go: a load only adds an image, and the transfer
+//  overlaps the wait).
 //  Prepare, on all hosts at once:
-//   1. the image is on the host (deploy), and kamal-proxy runs there if
-//      the role is proxied; its services' states are read meanwhile, for
-//      step 5;
+//   1. the image is on the host (deploy): the early delivery has ended,
+//      and the image is still there, or it is sent now; kamal-proxy runs
+//      there if the role is proxied; its services' states are read
+//      meanwhile, for step 5;
 //   2. the role's env file is written, mode 0600;
 //   3. the new container is created, not started (deploy), or the retained
 //      container of the version is found (rollback); with asset_path, the
@@ -103,6 +107,9 @@ type Request struct {
 	Hosts  map[string]*host.Host
 	// Local is the Docker Engine images are sent from; nil for a rollback.
 	Local client.APIClient
+	// Images, if set, is the version's image already on its way to the
+	// hosts (SendImages); the caller closes it after Run.
+	Images *Images
 	// Terminal makes transfer progress frequent.
 	Terminal bool
 	Version  string
@@ -194,11 +201,14 @@ func Run(ctx context.Context, req Request) []Outcome {
 		units[u.Host.Address] = append(units[u.Host.Address], u)
 	}
 
-	local := &localImage{engine: req.Local, terminal: req.Terminal}
-	defer local.close()
+	images := req.Images
+	if images == nil {
+		images = newImages(req)
+		defer images.Close()
+	}
 	var readers sync.Mutex
 	prepared := fleet.Each(ctx, hosts, maxDeliveries, func(ctx context.Context, name string) ([]*swap, error) {
-		return prepare(ctx, req, local, req.Hosts[name], units[name], &readers)
+		return prepare(ctx, req, images, req.Hosts[name], units[name], &readers)
 	})
 	var outcomes []Outcome
 	var ready []string
@@ -397,7 +407,7 @@ type swap struct {
 const maxDeliveries = 4
 
 // prepare does steps 1 to 3 on one host.
-func prepare(ctx context.Context, req Request, local *localImage, h *host.Host, units []Unit, readers *sync.Mutex) ([]*swap, error) {
+func prepare(ctx context.Context, req Request, images *Images, h *host.Host, units []Unit, readers *sync.Mutex) ([]*swap, error) {
 	c := req.Config
 	out := req.Out.Prefixed("[" + h.Name + "] ")
 	defer out.Close()
@@ -417,7 +427,7 @@ func prepare(ctx context.Context, req Request, local *localImage, h *host.Host, 
 	}
 	if !req.Rollback {
 		req.Timeline.Mark(h.Name, "", PhaseImage)
-		if err := ensureImage(ctx, h, local, c, spec.ImageRef(c, req.Version), out); err != nil {
+		if err := images.ensure(ctx, h, out); err != nil {
 			return nil, err
 		}
 	}
