@@ -36,7 +36,7 @@ import (
 //      and the image is still there, or it is sent now; kamal-proxy runs
 //      there if the role is proxied; its services' states are read
 //      meanwhile, for step 5;
-//   2. the role's env file is written, mode 0600;
+//   2. the role's env file is written, mode 0600, while the image arrives;
 //   3. the new container is created, not started (deploy), or the retained
 //      container of the version is found (rollback); with asset_path, the
 //      version's assets volume is filled first (deploy/assets.go).
@@ -425,22 +425,48 @@ func prepare(ctx context.Context, req Request, images *Images, h *host.Host, uni
 	if err := installErrorPages(ctx, h, c, units, req.Version, req.ErrorPages, out); err != nil {
 		return nil, err
 	}
-	if !req.Rollback {
+	// The containers' specs and env files need no image: they are
+	// written while it arrives.
+	imageDone := make(chan error, 1)
+	if req.Rollback {
+		req.Timeline.Mark(h.Name, "", PhaseRetained)
+		imageDone <- nil
+	} else {
 		req.Timeline.Mark(h.Name, "", PhaseImage)
-		if err := images.ensure(ctx, h, out); err != nil {
+		go func() { imageDone <- images.ensure(ctx, h, out) }()
+	}
+	swaps, cts, err := specify(ctx, req, h, units, readers)
+	if err = errors.Join(<-imageDone, err); err != nil {
+		return nil, err
+	}
+	if !req.Rollback {
+		req.Timeline.Mark(h.Name, "", PhaseCreate)
+	}
+	for i, s := range swaps {
+		if err := s.ready(ctx, req, cts[i]); err != nil {
 			return nil, err
 		}
 	}
-	if req.Rollback {
-		req.Timeline.Mark(h.Name, "", PhaseRetained)
-	} else {
-		req.Timeline.Mark(h.Name, "", PhaseCreate)
+	list, err := services()
+	if errors.Is(err, proxy.ErrNotRunning) {
+		err = nil // no service to pause
 	}
+	for _, s := range swaps {
+		s.services, s.servicesErr, s.listed = list, err, true
+	}
+	return swaps, nil
+}
+
+// specify makes each unit's swap and container spec, and writes its env
+// file (step 2).
+func specify(ctx context.Context, req Request, h *host.Host, units []Unit, readers *sync.Mutex) ([]*swap, []*spec.Container, error) {
+	c := req.Config
 	home, err := h.Home(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var swaps []*swap
+	var cts []*spec.Container
 	for _, u := range units {
 		s := &swap{cfg: c, unit: u, host: h, out: req.Out.Prefixed("[" + h.Name + " " + u.Role.Name + "] "),
 			target: spec.ContainerName(c, u.Role.Name, req.Version), version: req.Version,
@@ -455,51 +481,46 @@ func prepare(ctx context.Context, req Request, images *Images, h *host.Host, uni
 			ct, err = spec.App(c, u.Role, u.Host, req.Version)
 		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := host.WriteEnvFile(ctx, h, spec.EnvFile(home, c, u.Role.Name), ct.EnvFile); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		switch {
-		case req.Rollback && replica:
-			// A replica's rollback is a new container of the retained
-			// version, on the port the running one leaves free.
-			if err := s.findRetained(ctx); err != nil {
-				return nil, err
-			}
-			if err := s.createReplica(ctx, ct); err != nil {
-				return nil, err
-			}
-		case req.Rollback || req.KeepRunning && s.isRunning(ctx):
-			if err := s.findRetained(ctx); err != nil {
-				return nil, err
-			}
-			if err := s.bridgeRetained(ctx); err != nil {
-				return nil, err
-			}
-		default:
-			if err := s.bridgeAssets(ctx, ct); err != nil {
-				return nil, err
-			}
-			create := s.create
-			if replica {
-				create = s.createReplica
-			}
-			if err := create(ctx, ct); err != nil {
-				s.dropAssets(ctx)
-				return nil, err
-			}
+		swaps, cts = append(swaps, s), append(cts, ct)
+	}
+	return swaps, cts, nil
+}
+
+// ready is step 3 for one unit, once the image is on the host: the new
+// container is created, or the retained one found.
+func (s *swap) ready(ctx context.Context, req Request, ct *spec.Container) error {
+	replica := s.unit.Role.IsReplica()
+	switch {
+	case req.Rollback && replica:
+		// A replica's rollback is a new container of the retained
+		// version, on the port the running one leaves free.
+		if err := s.findRetained(ctx); err != nil {
+			return err
 		}
-		swaps = append(swaps, s)
+		return s.createReplica(ctx, ct)
+	case req.Rollback || req.KeepRunning && s.isRunning(ctx):
+		if err := s.findRetained(ctx); err != nil {
+			return err
+		}
+		return s.bridgeRetained(ctx)
 	}
-	list, err := services()
-	if errors.Is(err, proxy.ErrNotRunning) {
-		err = nil // no service to pause
+	if err := s.bridgeAssets(ctx, ct); err != nil {
+		return err
 	}
-	for _, s := range swaps {
-		s.services, s.servicesErr, s.listed = list, err, true
+	create := s.create
+	if replica {
+		create = s.createReplica
 	}
-	return swaps, nil
+	if err := create(ctx, ct); err != nil {
+		s.dropAssets(ctx)
+		return err
+	}
+	return nil
 }
 
 // listServices starts reading kamal-proxy's services on the host, when a
