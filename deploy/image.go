@@ -22,41 +22,56 @@ import (
 // has ref, that the host's is the same image: a version rebuilt with other
 // content must not leave the old one running. With a registry, the local
 // image is pushed there once and every host pulls it; without one, the
-// layers the host lacks are sent over the SSH connection.
-func ensureImage(ctx context.Context, h *host.Host, local *localImage, c *config.Config, ref string, out io.Writer) error {
+// layers the host lacks are sent over the SSH connection. loaded says
+// whether it put ref there (a pull or a load), or found it.
+func ensureImage(ctx context.Context, h *host.Host, local *localImage, c *config.Config, ref string, out io.Writer) (loaded bool, err error) {
+	img, localErr := local.open(ctx, ref)
+	if localErr == nil && !usesRegistry(c) {
+		return send(ctx, h, local, img, ref, out) // it asks whether the host has it
+	}
 	remote, err := h.Docker.ImageInspect(ctx, ref)
 	if err != nil && !errdefs.IsNotFound(err) {
-		return fmt.Errorf("inspect image %s: %w", ref, err)
+		return false, fmt.Errorf("inspect image %s: %w", ref, err)
 	}
 	onHost := err == nil
-	img, err := local.open(ctx, ref)
 	switch {
-	case err != nil && onHost: // built elsewhere (--skip-build): trust the host's
+	case localErr != nil && onHost: // built elsewhere (--skip-build): trust the host's
 		fmt.Fprintf(out, "image %s is on the host\n", ref)
-		return nil
-	case err == nil && onHost && remote.ID == img.ID:
+		return false, nil
+	case localErr == nil && onHost && remote.ID == img.ID:
 		fmt.Fprintf(out, "image %s is on the host\n", ref)
-		return nil
+		return false, nil
 	case usesRegistry(c):
 		if err := local.push(ctx, ref, spec.LatestRef(c), credentials(c)); err != nil {
-			return err
+			return false, err
 		}
 		fmt.Fprintf(out, "pulling image %s\n", ref)
-		return delivery.Pull(ctx, h.Docker, ref, credentials(c))
-	case err != nil:
-		return fmt.Errorf("image %s is neither on the host nor in the local Docker Engine: build it first", ref)
+		return true, delivery.Pull(ctx, h.Docker, ref, credentials(c))
 	}
-	fmt.Fprintf(out, "sending image %s over SSH (%.1f MB in all)\n", ref, float64(img.Size)/1e6)
-	st, err := img.Send(ctx, h.Docker, delivery.Progress(out, ref, local.terminal))
+	return false, fmt.Errorf("image %s is neither on the host nor in the local Docker Engine: build it first", ref)
+}
+
+// send sends the host the layers of img it lacks, over the SSH connection.
+func send(ctx context.Context, h *host.Host, local *localImage, img *delivery.Image, ref string, out io.Writer) (loaded bool, err error) {
+	var header sync.Once
+	progress := delivery.Progress(out, ref, local.terminal)
+	st, err := img.Send(ctx, h.Docker, func(t delivery.Transfer) {
+		header.Do(func() { fmt.Fprintf(out, "sending image %s over SSH (%.1f MB in all)\n", ref, float64(img.Size)/1e6) })
+		progress(t)
+	})
 	if err != nil {
-		return err
+		return false, err
+	}
+	if st.AlreadyThere {
+		fmt.Fprintf(out, "image %s is on the host\n", ref)
+		return false, nil
 	}
 	how := st.Route.String()
 	if st.Note != "" { // why it could not send less
 		how += ": " + st.Note
 	}
 	fmt.Fprintf(out, "sent %d of %d layers, %.1f MB in %.1fs (%s)\n", st.Sent, st.Layers, float64(st.Bytes)/1e6, st.Took.Seconds(), how)
-	return nil
+	return true, nil
 }
 
 func usesRegistry(c *config.Config) bool {
@@ -139,7 +154,8 @@ func Deliver(ctx context.Context, c *config.Config, hosts map[string]*host.Host,
 	}
 	sort.Strings(names)
 	return fleet.EachPrefixed(ctx, out, names, maxDeliveries, func(ctx context.Context, name string, w io.Writer) error {
-		return ensureImage(ctx, hosts[name], l, c, spec.ImageRef(c, version), w)
+		_, err := ensureImage(ctx, hosts[name], l, c, spec.ImageRef(c, version), w)
+		return err
 	})
 }
 

@@ -28,11 +28,15 @@ import (
 
 // The swap, for every (host, role) a deploy or rollback touches:
 //
+//  Before the queue admits the deploy, the image starts on its way to
+//  each host (images.go: a load only adds an image, and the transfer
+//  overlaps the wait).
 //  Prepare, on all hosts at once:
-//   1. the image is on the host (deploy), and kamal-proxy runs there if
-//      the role is proxied; its services' states are read meanwhile, for
-//      step 5;
-//   2. the role's env file is written, mode 0600;
+//   1. the image is on the host (deploy): the early delivery has ended,
+//      and the image is still there, or it is sent now; kamal-proxy runs
+//      there if the role is proxied; its services' states are read
+//      meanwhile, for step 5;
+//   2. the role's env file is written, mode 0600, while the image arrives;
 //   3. the new container is created, not started (deploy), or the retained
 //      container of the version is found (rollback); with asset_path, the
 //      version's assets volume is filled first (deploy/assets.go).
@@ -103,6 +107,9 @@ type Request struct {
 	Hosts  map[string]*host.Host
 	// Local is the Docker Engine images are sent from; nil for a rollback.
 	Local client.APIClient
+	// Images, if set, is the version's image already on its way to the
+	// hosts (SendImages); the caller closes it after Run.
+	Images *Images
 	// Terminal makes transfer progress frequent.
 	Terminal bool
 	Version  string
@@ -194,11 +201,14 @@ func Run(ctx context.Context, req Request) []Outcome {
 		units[u.Host.Address] = append(units[u.Host.Address], u)
 	}
 
-	local := &localImage{engine: req.Local, terminal: req.Terminal}
-	defer local.close()
+	images := req.Images
+	if images == nil {
+		images = newImages(req)
+		defer images.Close()
+	}
 	var readers sync.Mutex
 	prepared := fleet.Each(ctx, hosts, maxDeliveries, func(ctx context.Context, name string) ([]*swap, error) {
-		return prepare(ctx, req, local, req.Hosts[name], units[name], &readers)
+		return prepare(ctx, req, images, req.Hosts[name], units[name], &readers)
 	})
 	var outcomes []Outcome
 	var ready []string
@@ -397,7 +407,7 @@ type swap struct {
 const maxDeliveries = 4
 
 // prepare does steps 1 to 3 on one host.
-func prepare(ctx context.Context, req Request, local *localImage, h *host.Host, units []Unit, readers *sync.Mutex) ([]*swap, error) {
+func prepare(ctx context.Context, req Request, images *Images, h *host.Host, units []Unit, readers *sync.Mutex) ([]*swap, error) {
 	c := req.Config
 	out := req.Out.Prefixed("[" + h.Name + "] ")
 	defer out.Close()
@@ -415,22 +425,48 @@ func prepare(ctx context.Context, req Request, local *localImage, h *host.Host, 
 	if err := installErrorPages(ctx, h, c, units, req.Version, req.ErrorPages, out); err != nil {
 		return nil, err
 	}
-	if !req.Rollback {
+	// The containers' specs and env files need no image: they are
+	// written while it arrives.
+	imageDone := make(chan error, 1)
+	if req.Rollback {
+		req.Timeline.Mark(h.Name, "", PhaseRetained)
+		imageDone <- nil
+	} else {
 		req.Timeline.Mark(h.Name, "", PhaseImage)
-		if err := ensureImage(ctx, h, local, c, spec.ImageRef(c, req.Version), out); err != nil {
+		go func() { imageDone <- images.ensure(ctx, h, out) }()
+	}
+	swaps, cts, err := specify(ctx, req, h, units, readers)
+	if err = errors.Join(<-imageDone, err); err != nil {
+		return nil, err
+	}
+	if !req.Rollback {
+		req.Timeline.Mark(h.Name, "", PhaseCreate)
+	}
+	for i, s := range swaps {
+		if err := s.ready(ctx, req, cts[i]); err != nil {
 			return nil, err
 		}
 	}
-	if req.Rollback {
-		req.Timeline.Mark(h.Name, "", PhaseRetained)
-	} else {
-		req.Timeline.Mark(h.Name, "", PhaseCreate)
+	list, err := services()
+	if errors.Is(err, proxy.ErrNotRunning) {
+		err = nil // no service to pause
 	}
+	for _, s := range swaps {
+		s.services, s.servicesErr, s.listed = list, err, true
+	}
+	return swaps, nil
+}
+
+// specify makes each unit's swap and container spec, and writes its env
+// file (step 2).
+func specify(ctx context.Context, req Request, h *host.Host, units []Unit, readers *sync.Mutex) ([]*swap, []*spec.Container, error) {
+	c := req.Config
 	home, err := h.Home(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var swaps []*swap
+	var cts []*spec.Container
 	for _, u := range units {
 		s := &swap{cfg: c, unit: u, host: h, out: req.Out.Prefixed("[" + h.Name + " " + u.Role.Name + "] "),
 			target: spec.ContainerName(c, u.Role.Name, req.Version), version: req.Version,
@@ -445,51 +481,46 @@ func prepare(ctx context.Context, req Request, local *localImage, h *host.Host, 
 			ct, err = spec.App(c, u.Role, u.Host, req.Version)
 		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := host.WriteEnvFile(ctx, h, spec.EnvFile(home, c, u.Role.Name), ct.EnvFile); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		switch {
-		case req.Rollback && replica:
-			// A replica's rollback is a new container of the retained
-			// version, on the port the running one leaves free.
-			if err := s.findRetained(ctx); err != nil {
-				return nil, err
-			}
-			if err := s.createReplica(ctx, ct); err != nil {
-				return nil, err
-			}
-		case req.Rollback || req.KeepRunning && s.isRunning(ctx):
-			if err := s.findRetained(ctx); err != nil {
-				return nil, err
-			}
-			if err := s.bridgeRetained(ctx); err != nil {
-				return nil, err
-			}
-		default:
-			if err := s.bridgeAssets(ctx, ct); err != nil {
-				return nil, err
-			}
-			create := s.create
-			if replica {
-				create = s.createReplica
-			}
-			if err := create(ctx, ct); err != nil {
-				s.dropAssets(ctx)
-				return nil, err
-			}
+		swaps, cts = append(swaps, s), append(cts, ct)
+	}
+	return swaps, cts, nil
+}
+
+// ready is step 3 for one unit, once the image is on the host: the new
+// container is created, or the retained one found.
+func (s *swap) ready(ctx context.Context, req Request, ct *spec.Container) error {
+	replica := s.unit.Role.IsReplica()
+	switch {
+	case req.Rollback && replica:
+		// A replica's rollback is a new container of the retained
+		// version, on the port the running one leaves free.
+		if err := s.findRetained(ctx); err != nil {
+			return err
 		}
-		swaps = append(swaps, s)
+		return s.createReplica(ctx, ct)
+	case req.Rollback || req.KeepRunning && s.isRunning(ctx):
+		if err := s.findRetained(ctx); err != nil {
+			return err
+		}
+		return s.bridgeRetained(ctx)
 	}
-	list, err := services()
-	if errors.Is(err, proxy.ErrNotRunning) {
-		err = nil // no service to pause
+	if err := s.bridgeAssets(ctx, ct); err != nil {
+		return err
 	}
-	for _, s := range swaps {
-		s.services, s.servicesErr, s.listed = list, err, true
+	create := s.create
+	if replica {
+		create = s.createReplica
 	}
-	return swaps, nil
+	if err := create(ctx, ct); err != nil {
+		s.dropAssets(ctx)
+		return err
+	}
+	return nil
 }
 
 // listServices starts reading kamal-proxy's services on the host, when a

@@ -41,10 +41,12 @@ const (
 	// PhaseProxy: the network, kamal-proxy booted where a role is proxied,
 	// its error pages.
 	PhaseProxy
-	// PhaseImage: the image onto the host: only the layers it lacks.
+	// PhaseImage: the image onto the host, only the layers it lacks (most
+	// of it sent while the deploy waited for the queue); the env files
+	// are written meanwhile.
 	PhaseImage
-	// PhaseCreate: env files, assets volumes and the new containers,
-	// created not started (a deploy).
+	// PhaseCreate: assets volumes and the new containers, created not
+	// started (a deploy).
 	PhaseCreate
 	// PhaseRetained: finding the retained containers (a rollback).
 	PhaseRetained

@@ -284,6 +284,9 @@ func swap(ctx context.Context, g Globals, cfg *config.Config, version string, op
 		defer local.Close()
 		req.Local = local
 		req.Terminal = s.Terminal
+		// The image travels while the deploy waits for the queue.
+		req.Images = deploy.SendImages(ctx, req)
+		defer req.Images.Close()
 	}
 	// A deploy's order key places it among its source's deploys; a
 	// rollback is a person's choice, never ordered away.

@@ -18,7 +18,7 @@ import (
 )
 
 // rounds is how many deploys of each kind the table's medians are of.
-const rounds = 5
+const rounds = 9
 
 // app is the example app's project, deployed to h2 with ship's own health
 // check on a port published on h2's loopback, built with h1's engine.

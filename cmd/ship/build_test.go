@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/registry"
@@ -45,7 +47,7 @@ func TestBuildAndDeployWithoutRegistry(t *testing.T) {
 	local := dockerClient(t, h1)
 	remote := dockerClient(t, h2)
 	clean := func() {
-		for _, v := range []string{"r1", "r2", "r3", "latest"} {
+		for _, v := range []string{"r1", "r2", "r3", "r4", "r5", "latest"} {
 			local.ImageRemove(context.Background(), "ship-it-rl:"+v, image.RemoveOptions{})
 			remote.ImageRemove(context.Background(), "ship-it-rl:"+v, image.RemoveOptions{Force: true})
 		}
@@ -109,6 +111,68 @@ func TestBuildAndDeployWithoutRegistry(t *testing.T) {
 	if err != nil || info.ID != want.ID {
 		t.Errorf("the image on h2 is %q, locally %q (%v)", info.ID, want.ID, err)
 	}
+	imageWhileQueued(t, a, h2, remote)
+}
+
+// imageWhileQueued: a deploy sends its image while it waits for the
+// queue (here behind a freeze), checks once admitted that the image is
+// still there (a prune of an older container of the same version may have
+// removed it meanwhile), and a deploy that never runs takes its image
+// back.
+func imageWhileQueued(t *testing.T, a *app, h2 *testhost.Host, remote client.APIClient) {
+	shipBinary(t)
+	ctx := context.Background()
+	a.mustShip(t, "lock", "acquire", "-m", "holding deploys for the test")
+	t.Cleanup(func() { a.ship(t, "lock", "release") })
+	os.WriteFile(filepath.Join(a.dir, "code.txt"), []byte("release 4\n"), 0o644)
+	ended := make(chan string, 1)
+	go func() {
+		out, err := a.proc(t, nil, "deploy", "--version", "r4").CombinedOutput()
+		ended <- fmt.Sprintf("%s(exit: %v)", out, err)
+	}()
+	a.waitQueued(t, "r4")
+	arrived := func(ref string) bool {
+		for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			if _, err := remote.ImageInspect(ctx, ref); err == nil {
+				return true
+			}
+		}
+		return false
+	}
+	if !arrived("ship-it-rl:r4") {
+		t.Fatalf("r4 never reached %s while its deploy waited for the queue", h2.Addr)
+	}
+	select {
+	case out := <-ended:
+		t.Fatalf("the deploy of r4 ended during the freeze:\n%s", out)
+	default:
+	}
+	// As a prune admitted meanwhile would: the tag goes.
+	if _, err := remote.ImageRemove(ctx, "ship-it-rl:r4", image.RemoveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	a.mustShip(t, "lock", "release")
+	out := <-ended
+	if !strings.Contains(out, "image ship-it-rl:r4 was removed while the deploy waited for the queue: sending it again") ||
+		strings.Count(out, "sent 1 of 3 layers") != 2 || !strings.Contains(out, "(exit: <nil>)") {
+		t.Errorf("the deploy of r4, whose image went while it waited:\n%s", out)
+	}
+	if v := a.mustShip(t, "app", "version"); !strings.Contains(v, h2.Addr+" web: r4") {
+		t.Errorf("h2 is not on r4:\n%s", v)
+	}
+
+	// A deploy that times out in the queue leaves no image behind.
+	a.mustShip(t, "lock", "acquire", "-m", "holding deploys for the test")
+	os.WriteFile(filepath.Join(a.dir, "code.txt"), []byte("release 5\n"), 0o644)
+	out, errOut, code := a.ship(t, "deploy", "--version", "r5", "--queue-timeout", "10s")
+	if code != exitFailed || !strings.Contains(out, "sent 1 of 3 layers") ||
+		!strings.Contains(out, "removed image ship-it-rl:r5 again: this deploy sent it, and never ran it") {
+		t.Errorf("a deploy that timed out in the queue: exit %d\n%s%s", code, out, errOut)
+	}
+	if _, err := remote.ImageInspect(ctx, "ship-it-rl:r5"); err == nil {
+		t.Errorf("r5, never deployed, is still on %s", h2.Addr)
+	}
+	a.mustShip(t, "lock", "release")
 }
 
 // A Dockerfile FROM an image in the app's private registry builds: the
