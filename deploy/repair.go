@@ -69,7 +69,12 @@ var recordScript string
 //go:embed read-healthy.sh
 var readHealthyScript string
 
-func readHealthy(ctx context.Context, h *host.Host, c *config.Config, role string) (string, error) {
+// HealthyVersion is the version of role that ship runs on h, its healthy
+// record: what a half-finished swap is repaired to, and what a command
+// that stops the role for a while starts again, even when something else
+// (the replica gate) stopped it meanwhile; "" after a deliberate stop
+// (ship app stop).
+func HealthyVersion(ctx context.Context, h *host.Host, c *config.Config, role string) (string, error) {
 	return ReadRecord(ctx, h, c, healthyRecord, role)
 }
 
@@ -105,7 +110,7 @@ func Repair(ctx context.Context, h *host.Host, c *config.Config, r *config.Role,
 }
 
 func repairContainers(ctx context.Context, h *host.Host, c *config.Config, r *config.Role, out io.Writer) error {
-	want, err := readHealthy(ctx, h, c, r.Name)
+	want, err := HealthyVersion(ctx, h, c, r.Name)
 	if err != nil {
 		return fmt.Errorf("repair: %w", err)
 	}

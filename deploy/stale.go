@@ -30,7 +30,7 @@ func FindStale(ctx context.Context, h *host.Host, c *config.Config, role string)
 	if err != nil {
 		return Stale{}, err
 	}
-	healthy, err := readHealthy(ctx, h, c, role)
+	healthy, err := HealthyVersion(ctx, h, c, role)
 	if err != nil {
 		return Stale{}, err
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/kballard/go-shellquote"
+
 	"github.com/shipdeploy/ship/follower"
 )
 
@@ -22,14 +24,14 @@ func followerChecks(ctx context.Context, t *Target) []Check {
 	}
 	var out []Check
 	for _, s := range states {
-		out = append(out, followerState(s, t.Config.Litestream.LagWarning, t.exec("docker logs --tail 50 "+s.Follower)))
+		out = append(out, followerState(s, t.Config.Litestream.LagWarning, t.exec("docker logs --tail 50 "+s.Follower), t.reseed()))
 	}
 	return out
 }
 
 // followerState judges one follower; logs is the command that shows its
-// log.
-func followerState(s follower.State, lagWarning time.Duration, logs string) Check {
+// log, reseed the one that prepares its copy afresh.
+func followerState(s follower.State, lagWarning time.Duration, logs, reseed string) Check {
 	name := "follower " + s.Database
 	switch {
 	case s.Phase != follower.Following:
@@ -38,8 +40,11 @@ func followerState(s follower.State, lagWarning time.Duration, logs string) Chec
 	case s.Error != "":
 		return warn(name, logs, "%s runs, but its position is unknown: %s", s.Follower, s.Error)
 	case s.Lag() > lagWarning:
-		return warn(name, logs+" (a follower that runs without applying updates must be re-seeded)",
+		return warn(name, "a follower that runs without applying updates must be re-seeded: "+reseed+"; "+logs+" shows its log",
 			"the copy is %d transactions and %s behind the replica (lag_warning is %s)", s.Behind, s.Lag().Round(time.Second), lagWarning)
 	}
 	return ok(name, "%s follows, %d transactions and %s behind (lag_warning %s)", s.Follower, s.Behind, s.Lag().Round(time.Second), lagWarning)
 }
+
+// reseed is the command that re-seeds the followers on the host.
+func (t *Target) reseed() string { return "ship db reseed -h " + shellquote.Join(t.Host.Name) }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/shipdeploy/ship/config"
 	"github.com/shipdeploy/ship/follower"
+	"github.com/shipdeploy/ship/host"
 )
 
 // A follower that does not run fails; one past lag_warning, or whose
@@ -24,9 +25,27 @@ func TestFollowerState(t *testing.T) {
 		{follower.State{Database: "/data/app.db", Follower: "shop-follower", Phase: follower.Following, Behind: 30, LagSeconds: 90}, Warn, "the copy is 30 transactions and 1m30s behind the replica (lag_warning is 1m0s)"},
 		{follower.State{Database: "/data/app.db", Follower: "shop-follower", Phase: follower.Following, Error: "litestream ltx: access denied"}, Warn, "its position is unknown: litestream ltx: access denied"},
 	} {
-		c := followerState(tc.s, time.Minute, "LOGS")
+		c := followerState(tc.s, time.Minute, "LOGS", "RESEED")
 		if c.Name != "follower /data/app.db" || c.State != tc.state || !strings.Contains(c.Message, tc.message) || (tc.state != OK && !strings.Contains(c.Fix, "LOGS")) {
 			t.Errorf("%+v: %v", tc.s, c)
+		}
+		// Only a copy that falls behind while its follower runs is
+		// re-seeded; a stopped follower is started again.
+		if behind := tc.s.Phase == follower.Following && tc.s.Error == "" && tc.state == Warn; behind != strings.Contains(c.Fix, "RESEED") {
+			t.Errorf("%+v: fix %q", tc.s, c.Fix)
+		}
+	}
+}
+
+// The fix for a follower behind the replica names the command that
+// re-seeds it on that host.
+func TestReseedCommand(t *testing.T) {
+	for name, want := range map[string]string{
+		"replica-1.example.com": "ship db reseed -h replica-1.example.com",
+		"10.0.0.2":              "ship db reseed -h 10.0.0.2",
+	} {
+		if got := (&Target{Host: &host.Host{Name: name}}).reseed(); got != want {
+			t.Errorf("reseed on %s: %q, want %q", name, got, want)
 		}
 	}
 }

@@ -109,21 +109,21 @@ func Status(ctx context.Context, h *host.Host, c *config.Config) ([]State, error
 		} else {
 			s.position(files, copyTXID)
 		}
-		s.warn(c.Litestream.LagWarning)
+		s.warn(c.Litestream.LagWarning, h.Name)
 		out = append(out, s)
 	}
 	return out, nil
 }
 
 // warn adds the warnings a person must act on: a follower that does not
-// run, or whose copy is further behind than lag_warning.
-func (s *State) warn(lagWarning time.Duration) {
+// run, or whose copy on host is further behind than lag_warning.
+func (s *State) warn(lagWarning time.Duration, host string) {
 	switch {
 	case s.Phase != Following:
 		s.Warnings = append(s.Warnings, fmt.Sprintf("%s is %s: the copy of %s is not kept up to date", s.Follower, s.Phase, s.Database))
 	case s.Lag() > lagWarning:
-		s.Warnings = append(s.Warnings, fmt.Sprintf("the copy is %d transactions and %s behind the replica (lag_warning is %s): a follower that runs but does not advance must be re-seeded",
-			s.Behind, s.Lag().Round(time.Second), lagWarning))
+		s.Warnings = append(s.Warnings, fmt.Sprintf("the copy is %d transactions and %s behind the replica (lag_warning is %s): a follower that runs but does not advance must be re-seeded (ship db reseed -h %s)",
+			s.Behind, s.Lag().Round(time.Second), lagWarning, host))
 	}
 }
 

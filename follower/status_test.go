@@ -71,11 +71,11 @@ func TestWarn(t *testing.T) {
 		want string
 	}{
 		{State{Phase: Following, LagSeconds: 10}, ""},
-		{State{Phase: Following, LagSeconds: 61, Behind: 4}, "the copy is 4 transactions and 1m1s behind the replica (lag_warning is 1m0s)"},
+		{State{Phase: Following, LagSeconds: 61, Behind: 4}, "the copy is 4 transactions and 1m1s behind the replica (lag_warning is 1m0s): a follower that runs but does not advance must be re-seeded (ship db reseed -h replica-1)"},
 		{State{Phase: Stopped, Follower: "shop-follower", Database: "/data/app.db"}, "shop-follower is stopped: the copy of /data/app.db is not kept up to date"},
 		{State{Phase: Missing, Follower: "shop-follower", Database: "/data/app.db"}, "shop-follower is missing"},
 	} {
-		tc.s.warn(time.Minute)
+		tc.s.warn(time.Minute, "replica-1")
 		got := strings.Join(tc.s.Warnings, "; ")
 		if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
 			t.Errorf("%+v: warnings %q, want %q", tc.s, got, tc.want)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -250,6 +251,80 @@ func DBRestore(ctx context.Context, r DBRestoreRequest) error {
 		}
 		return err
 	})
+}
+
+// DBReseedRequest is ship db reseed: the followers of every replica
+// host, or of the replica hosts -h, -r or -p select.
+type DBReseedRequest struct {
+	Globals
+}
+
+// DBReseed prepares the followers' copies afresh on the selected replica
+// hosts, in parallel: for a follower that runs but no longer applies the
+// replica's updates (benbjohnson/litestream#1515), which a restart does
+// not cure. On each host the replicas stop meanwhile (kamal-proxy sends
+// their reads to the writer) and start again on the new copies. It holds
+// the deploy queue, repairing first, and records the outcome in each
+// host's audit log. It does not wait for the writer's Litestream to
+// upload, as a re-seed after a restore does: a stuck copy is behind the
+// replica, not ahead of it, so the replica's newest is a right start, and
+// the follower applies what the writer uploads next.
+func DBReseed(ctx context.Context, r DBReseedRequest) error {
+	cfg, err := LoadConfig(r.Globals)
+	if err != nil {
+		return err
+	}
+	hosts, err := reseedHosts(r.Globals, cfg)
+	if err != nil {
+		return err
+	}
+	s := newSession(r.Globals, cfg, hosts)
+	defer s.close()
+	if err := s.connect(ctx); err != nil {
+		return err
+	}
+	return s.mutate(ctx, nil, queue.Ticket{Command: "db reseed"}, func(ctx context.Context) error {
+		return fleet.EachPrefixed(ctx, s.output(), hosts, 0, func(ctx context.Context, name string, w io.Writer) error {
+			err := s.reseedHost(ctx, name, "their copies are prepared afresh from the replica's newest", w)
+			result := "re-seeded the followers"
+			if err != nil {
+				result = "failed: " + err.Error()
+			}
+			e := audit.Entry{Time: time.Now(), Performer: audit.Performer(), Command: "db reseed", Result: result}
+			if aerr := audit.Append(context.WithoutCancel(ctx), s.engines[name].Shell, audit.Path(s.cfg.ServiceAndDestination()), e, s.UI.Redactor); aerr != nil {
+				fmt.Fprintf(w, "audit log: %v\n", aerr)
+			}
+			return err
+		})
+	})
+}
+
+// reseedHosts are the replica hosts db reseed works on: all of them, or
+// those the selection names, every one of which must be a replica host.
+func reseedHosts(g Globals, cfg *config.Config) ([]string, error) {
+	all := replicaHosts(cfg)
+	if len(all) == 0 {
+		return nil, usage(fmt.Errorf("%s has no replica_of role: nothing to re-seed (followers keep copies only for a role with replica_of; see docs/replicas.md)",
+			strings.Join(cfg.Files, " + ")))
+	}
+	if g.Hosts == "" && g.Roles == "" && !g.Primary {
+		return all, nil
+	}
+	selected, err := selectHosts(g, cfg)
+	if err != nil {
+		return nil, err
+	}
+	var others []string
+	for _, h := range selected {
+		if !slices.Contains(all, h) {
+			others = append(others, h)
+		}
+	}
+	if len(others) > 0 {
+		return nil, usage(fmt.Errorf("no replica role runs on %s, so there are no followers there to re-seed; the replica hosts are %s: select among those with -h, or leave -h out to re-seed them all",
+			strings.Join(others, ", "), strings.Join(all, ", ")))
+	}
+	return selected, nil
 }
 
 // openDB loads the config and connects to the host the Litestream accessory

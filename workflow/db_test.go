@@ -97,3 +97,60 @@ func TestReplicaHosts(t *testing.T) {
 		t.Errorf("no replica role: %v", got)
 	}
 }
+
+// db reseed works on every replica host, or on those -h, -r or -p pick;
+// a selection with a host that runs no replica role is refused, naming
+// it and the replica hosts, before any host is contacted.
+func TestReseedHosts(t *testing.T) {
+	cfg := &config.Config{Files: []string{"config/deploy.yml"}, PrimaryRole: "web", Roles: []*config.Role{
+		{Name: "web", Hosts: []config.Host{{Address: "10.0.0.1"}}},
+		{Name: "replicas", ReplicaOf: "web", Hosts: []config.Host{{Address: "10.0.0.2"}, {Address: "10.0.0.3"}}},
+		{Name: "jobs", Hosts: []config.Host{{Address: "10.0.0.4"}}},
+	}}
+	for _, tc := range []struct {
+		name string
+		g    Globals
+		want string
+	}{
+		{"no selection", Globals{}, "10.0.0.2 10.0.0.3"},
+		{"one host", Globals{Hosts: "10.0.0.3"}, "10.0.0.3"},
+		{"a wildcard", Globals{Hosts: "10.0.0.[23]"}, "10.0.0.2 10.0.0.3"},
+		{"the replica role", Globals{Roles: "replicas"}, "10.0.0.2 10.0.0.3"},
+	} {
+		got, err := reseedHosts(tc.g, cfg)
+		if err != nil || strings.Join(got, " ") != tc.want {
+			t.Errorf("%s: %v, %v; want %s", tc.name, got, err, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		g    Globals
+		want string
+	}{
+		{"the writer's host", Globals{Hosts: "10.0.0.1"}, "no replica role runs on 10.0.0.1, so there are no followers there to re-seed; the replica hosts are 10.0.0.2, 10.0.0.3: select among those with -h, or leave -h out to re-seed them all"},
+		{"a replica host and another", Globals{Hosts: "10.0.0.2,10.0.0.4"}, "no replica role runs on 10.0.0.4,"},
+		{"every host", Globals{Hosts: "*"}, "no replica role runs on 10.0.0.1, 10.0.0.4,"},
+		{"the primary host", Globals{Primary: true}, "no replica role runs on 10.0.0.1,"},
+		{"a writer role", Globals{Roles: "jobs"}, "no replica role runs on 10.0.0.4,"},
+		{"no such host", Globals{Hosts: "10.0.0.9"}, "10.0.0.9"},
+	} {
+		_, err := reseedHosts(tc.g, cfg)
+		var u UsageError
+		if !errors.As(err, &u) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want a usage error saying %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+// Without a replica role there is nothing to re-seed: a usage error that
+// names the config file, before any host is contacted (127.0.0.1:1
+// would refuse).
+func TestDBReseedWithoutReplicaRole(t *testing.T) {
+	file := writeDeployYML(t, "service: shop\nimage: acme/shop\nservers: [127.0.0.1:1]\n")
+	g, _ := quietGlobals(file)
+	err := DBReseed(t.Context(), DBReseedRequest{Globals: g})
+	var u UsageError
+	if !errors.As(err, &u) || err.Error() != file+" has no replica_of role: nothing to re-seed (followers keep copies only for a role with replica_of; see docs/replicas.md)" {
+		t.Errorf("db reseed without a replica role: %v, want a usage error naming %s", err, file)
+	}
+}

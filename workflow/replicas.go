@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shipdeploy/ship/config"
 	"github.com/shipdeploy/ship/database"
 	"github.com/shipdeploy/ship/deploy"
 	"github.com/shipdeploy/ship/fleet"
@@ -158,10 +159,8 @@ func (s *session) awaitFollowers(ctx context.Context, hosts []string) error {
 
 // reseedFollowers re-seeds the followers of each connected replica host
 // after a rollback put the writer's data back: their copies hold writes
-// the writer no longer has, and a follower never goes back. The replicas
-// stop meanwhile (kamal-proxy sends their reads to the writer), and start
-// again on the new copies. A replica host this command did not reach is
-// named, with what to do.
+// the writer no longer has, and a follower never goes back. A replica
+// host this command did not reach is named, with what to do.
 func (s *session) reseedFollowers(ctx context.Context) error {
 	var hosts, missed []string
 	for _, name := range replicaHosts(s.cfg) {
@@ -175,31 +174,95 @@ func (s *session) reseedFollowers(ctx context.Context) error {
 		s.awaitWriterSynced(ctx)
 	}
 	err := fleet.EachPrefixed(ctx, s.output(), hosts, 0, func(ctx context.Context, name string, w io.Writer) error {
-		h := s.engines[name]
-		fmt.Fprintln(w, "re-seeding the followers: their copies hold writes the writer no longer has")
-		if err := gate.Stop(ctx, h, s.cfg); err != nil {
-			return err
-		}
-		roles := gate.Roles(s.cfg, name)
-		for _, r := range roles {
-			if err := deploy.Stop(ctx, h, s.cfg, r, w); err != nil {
-				return err
-			}
-		}
-		if err := follower.Reseed(ctx, h, s.cfg, w); err != nil {
-			return err
-		}
-		for _, r := range roles {
-			if err := deploy.Start(ctx, h, s.cfg, r, "", w); err != nil {
-				return err
-			}
-		}
-		return gate.Install(ctx, h, s.cfg, w)
+		return s.reseedHost(ctx, name, "their copies hold writes the writer no longer has", w)
 	})
 	if len(missed) > 0 {
-		err = errors.Join(err, fmt.Errorf("the followers on %s still hold the writes the rollback took back: run ship rollback again with those hosts selected", strings.Join(missed, ", ")))
+		err = errors.Join(err, fmt.Errorf("the followers on %s still hold the writes the rollback took back: run ship db reseed -h %s",
+			strings.Join(missed, ", "), strings.Join(missed, ",")))
 	}
 	return err
+}
+
+// reseedHost re-seeds the followers on the connected replica host name,
+// saying why: the gate stops, the replica roles' containers stop
+// (kamal-proxy sends their reads to the writer), follower.Reseed prepares
+// every copy afresh, and the roles start again on the new copies, then
+// the gate. A role starts again in the version it ran, or, when the gate
+// had taken it out, in the version ship runs there; one stopped on
+// purpose (ship app stop) stays stopped. When the re-seed fails, the
+// replicas stay stopped (a copy may be gone), and the gate runs again.
+func (s *session) reseedHost(ctx context.Context, name, why string, w io.Writer) error {
+	h := s.engines[name]
+	fmt.Fprintf(w, "re-seeding the followers: %s\n", why)
+	if err := gate.Stop(ctx, h, s.cfg); err != nil {
+		return err
+	}
+	roles := gate.Roles(s.cfg, name)
+	ran := make([]ranRole, len(roles))
+	for i, r := range roles {
+		x, err := roleToRestart(ctx, h, s.cfg, r)
+		if err != nil {
+			return errors.Join(err, gate.Start(context.WithoutCancel(ctx), h, s.cfg))
+		}
+		ran[i] = x
+	}
+	err := func() error {
+		for i, r := range roles {
+			// A role that does not run is left alone: stopping it would
+			// forget the version ship runs there.
+			if ran[i].running {
+				if err := deploy.Stop(ctx, h, s.cfg, r, w); err != nil {
+					return err
+				}
+			}
+		}
+		return follower.Reseed(ctx, h, s.cfg, w)
+	}()
+	if err != nil {
+		return errors.Join(fmt.Errorf("%w\nthe replicas on %s stay stopped, their reads going to the writer: once that is fixed, run ship db reseed -h %s again, then ship app start -r %s -h %s",
+			err, name, name, roleNames(roles), name), gate.Start(context.WithoutCancel(ctx), h, s.cfg))
+	}
+	for i, r := range roles {
+		if ran[i].version == "" {
+			fmt.Fprintf(w, "%s stays stopped: it did not run, and ship runs no version of it here (ship app start -r %s -h %s starts it)\n", r.Name, r.Name, name)
+			continue
+		}
+		if err := deploy.Start(ctx, h, s.cfg, r, ran[i].version, w); err != nil {
+			return err
+		}
+	}
+	return gate.Install(ctx, h, s.cfg, w)
+}
+
+// ranRole is what a re-seed starts again of a replica role: the
+// version, "" for none, and whether it runs now.
+type ranRole struct {
+	version string
+	running bool
+}
+
+// roleToRestart is what of r to start again after a re-seed: the version
+// running, else the one ship runs there (the gate may have stopped it),
+// else none, for a role stopped on purpose.
+func roleToRestart(ctx context.Context, h *host.Host, c *config.Config, r *config.Role) (ranRole, error) {
+	list, err := deploy.Containers(ctx, h, c, r.Name)
+	if err != nil {
+		return ranRole{}, err
+	}
+	if i := slices.IndexFunc(list, func(a deploy.AppContainer) bool { return a.State == "running" }); i >= 0 {
+		return ranRole{version: list[i].Version, running: true}, nil
+	}
+	v, err := deploy.HealthyVersion(ctx, h, c, r.Name)
+	return ranRole{version: v}, err
+}
+
+// roleNames are the roles' names, comma-separated.
+func roleNames(roles []*config.Role) string {
+	names := make([]string, len(roles))
+	for i, r := range roles {
+		names[i] = r.Name
+	}
+	return strings.Join(names, ",")
 }
 
 // connectReplicaHosts adds the replica hosts to the session's connected

@@ -21,7 +21,7 @@ func dbCommand() *cli.Command {
 	jsonFlag := &cli.BoolFlag{Name: "json", Usage: "one JSON document"}
 	return &cli.Command{
 		Name:        "db",
-		Usage:       "the databases Litestream replicates: health, the restore drill, restores",
+		Usage:       "the databases Litestream replicates: health, the restore drill, restores, the replicas' followers",
 		Description: "The databases of the litestream section, or of a hand-written Litestream accessory (see Backups in the README).",
 		Subcommands: []*cli.Command{
 			{Name: "status", Usage: "size, WAL, journal mode, pages and replication lag of each database (takes no lock)", Flags: []cli.Flag{jsonFlag}, Action: dbStatus},
@@ -49,6 +49,17 @@ func dbCommand() *cli.Command {
 				}, queueFlags()...),
 				Action: func(c *cli.Context) error {
 					return workflow.DBRestore(c.Context, workflow.DBRestoreRequest{Globals: globals(c), Timestamp: c.String("timestamp"), Yes: c.Bool("yes")})
+				},
+			},
+			{
+				Name:  "reseed",
+				Usage: "prepare the followers' copies afresh on each replica host (-h picks some): for a follower that runs but no longer advances",
+				Description: "On each replica host the replica gate and the replica roles stop (kamal-proxy sends their reads to the writer),\n" +
+					"each copy is deleted and restored from the replica's newest, the followers start again, then the replicas and the gate.\n" +
+					"ship doctor and ship db status say when a follower is behind the replica by more than lag_warning.",
+				Flags: queueFlags(),
+				Action: func(c *cli.Context) error {
+					return workflow.DBReseed(c.Context, workflow.DBReseedRequest{Globals: globals(c)})
 				},
 			},
 		},

@@ -23,7 +23,8 @@ import (
 // the proxy, the replica gate finds the copy behind the replica at one
 // TXID at two checks and takes the replica out of the reads, saying
 // which follower and both TXIDs; once the follower goes on, the replica
-// is back in the reads. No write fails meanwhile.
+// is back in the reads. No write fails meanwhile. Then one stuck for
+// good is re-seeded by hand (reseed_test.go).
 func TestReplicaStall(t *testing.T) {
 	r := newReplicatedApp(t, "repstall")
 	r.mustShip(t, "setup", "--skip-build", "--version", "v1")
@@ -94,4 +95,7 @@ func TestReplicaStall(t *testing.T) {
 	if _, failed := wl.Stop(); failed > 0 {
 		t.Errorf("%d writes failed while the follower was stuck", failed)
 	}
+
+	// Stuck for good: ship db reseed gives it a new copy.
+	r.reseedStuck(t, plain)
 }
