@@ -164,7 +164,7 @@ func imageWhileQueued(t *testing.T, a *app, h2 *testhost.Host, remote client.API
 	// A deploy that times out in the queue leaves no image behind.
 	a.mustShip(t, "lock", "acquire", "-m", "holding deploys for the test")
 	os.WriteFile(filepath.Join(a.dir, "code.txt"), []byte("release 5\n"), 0o644)
-	out, errOut, code := a.ship(t, "deploy", "--version", "r5", "--queue-timeout", "10s")
+	out, errOut, code := a.ship(t, "deploy", "--version", "r5", "--queue-timeout", "4s")
 	if code != exitFailed || !strings.Contains(out, "sent 1 of 3 layers") ||
 		!strings.Contains(out, "removed image ship-it-rl:r5 again: this deploy sent it, and never ran it") {
 		t.Errorf("a deploy that timed out in the queue: exit %d\n%s%s", code, out, errOut)
