@@ -56,7 +56,8 @@ func SendImages(ctx context.Context, req Request) *Images {
 	}
 	ctx, im.stop = context.WithCancel(ctx)
 	slots := make(chan struct{}, maxDeliveries)
-	for _, name := range unitHosts(req.Units) {
+	hosts, _ := byHost(req.Units)
+	for _, name := range hosts {
 		h := req.Hosts[name]
 		if h == nil {
 			continue
@@ -158,17 +159,4 @@ func (im *Images) Close() {
 		}
 		out.Close()
 	}
-}
-
-// unitHosts is the hosts of units, each once, in their order.
-func unitHosts(units []Unit) []string {
-	var hosts []string
-	seen := map[string]bool{}
-	for _, u := range units {
-		if !seen[u.Host.Address] {
-			seen[u.Host.Address] = true
-			hosts = append(hosts, u.Host.Address)
-		}
-	}
-	return hosts
 }

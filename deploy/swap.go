@@ -192,15 +192,7 @@ type Outcome struct {
 // Run performs the request and reports every unit's outcome. Hosts are
 // independent: one host failing does not stop the others.
 func Run(ctx context.Context, req Request) []Outcome {
-	units := map[string][]Unit{}
-	var hosts []string
-	for _, u := range req.Units {
-		if _, ok := units[u.Host.Address]; !ok {
-			hosts = append(hosts, u.Host.Address)
-		}
-		units[u.Host.Address] = append(units[u.Host.Address], u)
-	}
-
+	hosts, units := byHost(req.Units)
 	images := req.Images
 	if images == nil {
 		images = newImages(req)
@@ -310,6 +302,20 @@ func Run(ctx context.Context, req Request) []Outcome {
 		each(writers)
 	}
 	return outcomes
+}
+
+// byHost groups units by host: the hosts each once, in the units' order,
+// and each host's units.
+func byHost(units []Unit) ([]string, map[string][]Unit) {
+	var hosts []string
+	of := map[string][]Unit{}
+	for _, u := range units {
+		if _, ok := of[u.Host.Address]; !ok {
+			hosts = append(hosts, u.Host.Address)
+		}
+		of[u.Host.Address] = append(of[u.Host.Address], u)
+	}
+	return hosts, of
 }
 
 // splitReplicaHosts splits hosts into those that run only replica roles
