@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/registry"
@@ -131,17 +130,10 @@ func imageWhileQueued(t *testing.T, a *app, h2 *testhost.Host, remote client.API
 		ended <- fmt.Sprintf("%s(exit: %v)", out, err)
 	}()
 	a.waitQueued(t, "r4")
-	arrived := func(ref string) bool {
-		for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-			if _, err := remote.ImageInspect(ctx, ref); err == nil {
-				return true
-			}
-		}
-		return false
-	}
-	if !arrived("ship-it-rl:r4") {
-		t.Fatalf("r4 never reached %s while its deploy waited for the queue", h2.Addr)
-	}
+	waitFor(t, "r4 to reach "+h2.Addr+" while its deploy waits for the queue", func() bool {
+		_, err := remote.ImageInspect(ctx, "ship-it-rl:r4")
+		return err == nil
+	})
 	select {
 	case out := <-ended:
 		t.Fatalf("the deploy of r4 ended during the freeze:\n%s", out)
