@@ -32,30 +32,8 @@ func newApp(ctx context.Context, tmp string, h1, h2 *testhost.Host) (*app, error
 		return nil, err
 	}
 	a := &app{&benchkit.Project{Dir: filepath.Join(tmp, "project"), Service: service, Ship: bin, DockerHost: h1.DockerHost}}
-	deployYML := fmt.Sprintf(`service: %[1]s
-image: %[1]s
-servers:
-  web:
-    hosts: [%[2]s]
-    options:
-      publish: 127.0.0.1:3989:3000
-volumes:
-  - %[3]s_data:/data
-env:
-  clear:
-    DATABASE_PATH: /data/app.sqlite3
-    PORT: 3000
-  secret:
-    - APP_SECRET
-healthcheck:
-  path: /up
-  port: 3000
-stop_timeout: 10
-ssh:
-  keys_only: true
-  keys: [%[4]s]
-  known_hosts: [%[5]s]
-`, service, h2.Addr, strings.ReplaceAll(service, "-", "_"), h2.KeyPath, h2.KnownHostsPath)
+	deployYML := benchkit.AppConfig(service, h2, strings.ReplaceAll(service, "-", "_")+"_data",
+		"    options:\n      publish: 127.0.0.1:3989:3000\n", "healthcheck:\n  path: /up\n  port: 3000\n")
 	err = a.Write(map[string]string{
 		"config/deploy.yml": deployYML,
 		".ship/secrets":     "APP_SECRET=bench-" + rand.Text() + "\n",

@@ -48,42 +48,24 @@ func (s *scenario) deployYML(h1, h2 *testhost.Host, s3 *testlitestream.S3, syncI
     replica_of: web
 `, h2.Addr)
 	}
-	return fmt.Sprintf(`service: %[1]s
-image: %[1]s
-servers:
-  web:
-    hosts: [%[2]s]
-%[3]svolumes:
-  - %[4]s:/data
-env:
-  clear:
-    DATABASE_PATH: /data/app.sqlite3
-    PORT: 3000
-  secret:
-    - APP_SECRET
-proxy:
+	topKeys := fmt.Sprintf(`proxy:
   app_port: 3000
-  host: %[5]s
+  host: %[1]s
   run:
-    http_port: %[6]d
-    https_port: %[7]d
+    http_port: %[2]d
+    https_port: %[3]d
     bind_ips: [127.0.0.1]
-stop_timeout: 10
 litestream:
   databases: [/data/app.sqlite3]
   replica:
-    url: s3://%[8]s/%[1]s
-    endpoint: %[9]s
+    url: s3://%[4]s/%[5]s
+    endpoint: %[6]s
     force_path_style: true
     access_key_id: S3_KEY
     secret_access_key: S3_SECRET
-  sync_interval: %[10]s
-ssh:
-  keys_only: true
-  keys: [%[11]s]
-  known_hosts: [%[12]s, %[13]s]
-`, s.Service, h1.Addr, replicaRole, s.volume(), s.host, proxyHTTPPort, proxyHTTPSPort,
-		s3.Bucket, s3.Endpoint, syncInterval, h1.KeyPath, h1.KnownHostsPath, h2.KnownHostsPath)
+  sync_interval: %[7]s
+`, s.host, proxyHTTPPort, proxyHTTPSPort, s3.Bucket, s.Service, s3.Endpoint, syncInterval)
+	return benchkit.AppConfig(s.Service, h1, s.volume(), replicaRole, topKeys, h2.KnownHostsPath)
 }
 
 // cleanup removes what the bench makes, and an interrupted run's

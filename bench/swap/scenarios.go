@@ -79,27 +79,8 @@ func publishedKeys(port int) (role, top string) {
 func (b *bench) project(tmp, name, roleKeys, topKeys string) (*project, error) {
 	// Images are sent from h1's engine: it has them already.
 	p := &project{Project: &benchkit.Project{Dir: filepath.Join(tmp, name), Service: prefix + name, Ship: b.ship, DockerHost: b.h1.DockerHost}, bench: b}
-	deployYML := fmt.Sprintf(`service: %[1]s
-image: %[1]s
-servers:
-  web:
-    hosts: [%[2]s]
-%[3]svolumes:
-  - %[4]s:/data
-env:
-  clear:
-    DATABASE_PATH: /data/app.sqlite3
-    PORT: 3000
-  secret:
-    - APP_SECRET
-%[5]sstop_timeout: 10
-ssh:
-  keys_only: true
-  keys: [%[6]s]
-  known_hosts: [%[7]s]
-`, p.Service, b.h1.Addr, roleKeys, p.volumeName(), topKeys, b.h1.KeyPath, b.h1.KnownHostsPath)
 	err := p.Write(map[string]string{
-		"config/deploy.yml": deployYML,
+		"config/deploy.yml": benchkit.AppConfig(p.Service, b.h1, p.volumeName(), roleKeys, topKeys),
 		".ship/secrets":     "APP_SECRET=" + b.secret + "\n",
 	})
 	return p, err

@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -282,7 +281,7 @@ func TestReplicas(t *testing.T) {
 	}
 
 	// Lag: 200 writes, each timed until the replica shows it.
-	r.lag(t, plain, writer)
+	r.lag(t, plain)
 
 	// Deploys under load: 3 of the replicas, 3 of the writer, while
 	// clients read and write through the proxy.
@@ -397,71 +396,16 @@ func waitReplicaHas(t *testing.T, client *http.Client, target string, id int64) 
 // shows it, reporting p50 and p99 (the target: 3 s at the p99 on
 // a real network; this is a shared 2-core machine, so the test logs the
 // figure and only asserts that every write arrives).
-func (r *replicatedApp) lag(t *testing.T, client *http.Client, writer string) {
+func (r *replicatedApp) lag(t *testing.T, client *http.Client) {
 	t.Helper()
-	target := r.readTarget(t)
-	type write struct {
-		id  int64
-		at  time.Time
-		lag time.Duration
+	lags, err := testapp.Lag{
+		Writer: &http.Client{Timeout: 10 * time.Second}, Reader: client,
+		WriteURL: r.url(), ReadURL: r.readTarget(t),
+		Writes: 200, Pace: 25 * time.Millisecond, PollEvery: 20 * time.Millisecond, ArriveWithin: time.Minute,
+	}.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
 	}
-	var mu sync.Mutex
-	var writes []*write
-	done := make(chan struct{})
-	polled := make(chan struct{})
-	go func() {
-		defer close(polled)
-		for {
-			a, err := request(client, http.MethodGet, target+"/records", nil)
-			now := time.Now()
-			if err == nil && len(a.records) > 0 {
-				top := slices.Max(a.records)
-				mu.Lock()
-				for _, w := range writes {
-					if w.lag == 0 && w.id <= top {
-						w.lag = now.Sub(w.at)
-					}
-				}
-				mu.Unlock()
-			}
-			select {
-			case <-done:
-				return
-			case <-time.After(20 * time.Millisecond):
-			}
-		}
-	}()
-	writerClient := &http.Client{Timeout: 10 * time.Second}
-	for i := range 200 {
-		id, err := testapp.Post(writerClient, r.url(), fmt.Sprintf("lag-%d", i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		mu.Lock()
-		writes = append(writes, &write{id: id, at: time.Now()})
-		mu.Unlock()
-		time.Sleep(25 * time.Millisecond)
-	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		mu.Lock()
-		left := slices.IndexFunc(writes, func(w *write) bool { return w.lag == 0 })
-		mu.Unlock()
-		if left < 0 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	close(done)
-	<-polled
-	var lags []time.Duration
-	for _, w := range writes {
-		if w.lag == 0 {
-			t.Fatalf("write %d never reached the replica within a minute", w.id)
-		}
-		lags = append(lags, w.lag)
-	}
-	slices.Sort(lags)
 	t.Logf("replica lag over %d writes: p50 %s, p99 %s, max %s", len(lags), lags[len(lags)/2], lags[len(lags)*99/100], lags[len(lags)-1])
 }
 
