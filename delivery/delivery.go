@@ -33,12 +33,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/docker/docker/api/types/image"
+	dockerstorage "github.com/docker/docker/api/types/storage"
 	"github.com/docker/docker/client"
 
 	"github.com/shipdeploy/ship/engine"
@@ -50,6 +52,7 @@ type Image struct {
 	ID      string
 	Size    int64
 	diffIDs []string
+	graph   dockerstorage.DriverData // where the local engine keeps it
 	local   client.APIClient
 
 	mu      sync.Mutex
@@ -70,7 +73,7 @@ func Open(ctx context.Context, local client.APIClient, ref string) (*Image, erro
 	if err != nil {
 		return nil, fmt.Errorf("image %s in the local Docker Engine: %w", ref, err)
 	}
-	return &Image{Ref: ref, ID: info.ID, Size: info.Size, diffIDs: info.RootFS.Layers, local: local}, nil
+	return &Image{Ref: ref, ID: info.ID, Size: info.Size, diffIDs: info.RootFS.Layers, graph: info.GraphDriver, local: local}, nil
 }
 
 // Close removes the saved archive.
@@ -134,21 +137,20 @@ func (img *Image) Send(ctx context.Context, remote client.APIClient, progress fu
 		st.AlreadyThere = true
 		return st, nil
 	}
-	// Three independent look-ups, each a round trip: at once. Only now:
-	// beside the inspection above, two `docker info`s cost a deploy whose
-	// image is there more than the round trip they save one that sends.
+	// The host's layers and the local layer store: at once. Only now:
+	// beside the inspection above, they cost a deploy whose image is
+	// there more than the round trip they save one that sends.
 	var (
-		wg                 sync.WaitGroup
-		full               bool
-		present            map[string]bool
-		infoErr, chainsErr error
+		wg      sync.WaitGroup
+		full    bool
+		present map[string]bool
+		err     error
 	)
-	wg.Add(3)
-	go func() { defer wg.Done(); full, infoErr = containerdStore(ctx, remote) }()
-	go func() { defer wg.Done(); present, chainsErr = presentChains(ctx, remote, img) }()
+	wg.Add(2)
+	go func() { defer wg.Done(); present, full, err = lookUp(ctx, remote, img) }()
 	go func() { defer wg.Done(); img.source(ctx) }() // remembers its error
 	wg.Wait()
-	if err := errors.Join(infoErr, chainsErr); err != nil {
+	if err != nil {
 		return st, err
 	}
 	if full {
@@ -242,21 +244,44 @@ func (img *Image) sendArchive(ctx context.Context, remote client.APIClient, a *a
 	return img.load(ctx, remote, pr, a.Total, st, start, progress)
 }
 
-// source is the local engine's layer store, looked up once.
+// source is the local engine's layer store, looked up once: found from
+// the image's own overlay2 directories, else where `docker info` says.
 func (img *Image) source(ctx context.Context) (layerSource, error) {
 	img.mu.Lock()
 	defer img.mu.Unlock()
-	if img.src == nil && img.srcErr == nil {
+	if img.src != nil || img.srcErr != nil {
+		return img.src, img.srcErr
+	}
+	root, driver, containerd := overlay2Root(img.graph), "overlay2", false
+	if root == "" {
 		info, err := img.local.Info(ctx)
 		if err != nil {
 			img.srcErr = fmt.Errorf("docker info: %w", err)
-		} else if s, err := openLayerStore(info.DockerRootDir, info.Driver, isContainerd(info.DriverStatus)); err != nil {
-			img.srcErr = err
-		} else {
-			img.src = s
+			return nil, img.srcErr
 		}
+		root, driver, containerd = info.DockerRootDir, info.Driver, isContainerd(info.DriverStatus)
+	}
+	if s, err := openLayerStore(root, driver, containerd); err != nil {
+		img.srcErr = err
+	} else {
+		img.src = s
 	}
 	return img.src, img.srcErr
+}
+
+// overlay2Root is the root directory of an engine whose classic store
+// keeps an image in overlay2: ROOT/overlay2/ID/diff is its top layer's
+// directory. It is "" for any other store.
+func overlay2Root(gd dockerstorage.DriverData) string {
+	upper := gd.Data["UpperDir"]
+	if gd.Name != "overlay2" || !filepath.IsAbs(upper) || filepath.Base(upper) != "diff" {
+		return ""
+	}
+	home := filepath.Dir(filepath.Dir(upper))
+	if filepath.Base(home) != "overlay2" {
+		return ""
+	}
+	return filepath.Dir(home)
 }
 
 // load feeds an archive to `docker load` on the host and checks that the
@@ -416,18 +441,51 @@ func (img *Image) writeArchive(w io.Writer, skip map[string]bool) error {
 	}
 }
 
+// lookUp asks the host which of img's layers it has, and whether its
+// engine keeps images in containerd, whose load needs every layer. The
+// image tagged latest in img's repository answers both in one round trip:
+// the version the host serves (ship tags it after each deploy, as Kamal
+// does), which shares all but the top layers of a code-only change, and
+// whose overlay2 directories only the classic store reports. Only when it
+// cannot tell does `docker info` say which store it is: that runs runc
+// and docker-init on the host on every call.
+func lookUp(ctx context.Context, remote client.APIClient, img *Image) (present map[string]bool, full bool, err error) {
+	var latest *image.InspectResponse
+	if info, err := remote.ImageInspect(ctx, repository(img.Ref)+":latest"); err == nil {
+		latest = &info
+	}
+	if latest != nil && classicStore(latest.GraphDriver) {
+		present, err = presentChains(ctx, remote, img, latest)
+		return present, false, err
+	}
+	var (
+		wg      sync.WaitGroup
+		infoErr error
+	)
+	wg.Go(func() { full, infoErr = containerdStore(ctx, remote) })
+	present, err = presentChains(ctx, remote, img, latest)
+	wg.Wait()
+	return present, full, errors.Join(infoErr, err)
+}
+
+// classicStore tells whether an image's inspection comes from the classic
+// image store: its graph driver gives the layers' directories, where the
+// containerd store names its snapshotter and gives none.
+func classicStore(gd dockerstorage.DriverData) bool {
+	return len(gd.Data) > 0
+}
+
 // presentChains lists the layer chains the host's images hold, of those
 // img is made of. Top-level images are enough: an intermediate image's
-// chains are all in the image built on it. It asks first for the image
-// tagged latest in img's repository: the version the host serves (ship
-// tags it after each deploy, as Kamal does), which shares all but the top
-// layers of a code-only change, in one round trip and without listing
-// the host's images (20 ms with 200 of them). Else it lists them and
-// inspects, a few at a time, the newest of img's repository, then the
-// repository's others, then the rest, until every layer below the top
-// shows. A top layer it then misses is one the host has only under
-// another image: sent again, which the load skips.
-func presentChains(ctx context.Context, remote client.APIClient, img *Image) (map[string]bool, error) {
+// chains are all in the image built on it. latest, the host's image
+// tagged latest in img's repository if it has one, comes first: it
+// shares all but the top layers of a code-only change, so mostly no
+// listing of the host's images follows (20 ms with 200 of them). Else it
+// lists them and inspects, a few at a time, the newest of img's
+// repository, then the repository's others, then the rest, until every
+// layer below the top shows. A top layer it then misses is one the host
+// has only under another image: sent again, which the load skips.
+func presentChains(ctx context.Context, remote client.APIClient, img *Image, latest *image.InspectResponse) (map[string]bool, error) {
 	want := chainIDs(img.diffIDs)
 	present := map[string]bool{}
 	below := want[:max(len(want)-1, 0)]
@@ -435,8 +493,8 @@ func presentChains(ctx context.Context, remote client.APIClient, img *Image) (ma
 		return len(below) > 0 && !slices.ContainsFunc(below, func(c string) bool { return !present[c] })
 	}
 	repo := repository(img.Ref)
-	if info, err := remote.ImageInspect(ctx, repo+":latest"); err == nil {
-		addChains(present, info.RootFS.Layers)
+	if latest != nil {
+		addChains(present, latest.RootFS.Layers)
 		if enough() {
 			return present, nil
 		}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/storage"
 	"github.com/docker/docker/client"
 
 	"github.com/shipdeploy/ship/engine"
@@ -216,10 +217,11 @@ func TestSendsOnlyMissingLayers(t *testing.T) {
 }
 
 // A code-only change: the version the host serves (tagged latest) shows
-// every layer below the top, in one inspection and without listing the
-// host's images; without that tag, the newest previous version does, and
-// the host's other images are not asked.
-func TestPresentChainsAsksThePreviousVersionFirst(t *testing.T) {
+// every layer below the top and the classic store, in one inspection and
+// without listing the host's images or asking `docker info`; without that
+// tag, the newest previous version does, and the host's other images are
+// not asked.
+func TestLookUpAsksThePreviousVersionFirst(t *testing.T) {
 	base, code1, code2 := []byte("base layer"), []byte("code v1"), []byte("code v2")
 	e := newFakeEngine(newFakeImage("registry.example/app:v1", base, code1))
 	for i := range 20 {
@@ -232,9 +234,13 @@ func TestPresentChainsAsksThePreviousVersionFirst(t *testing.T) {
 		t.Helper()
 		e.inspected.Store(0)
 		e.listed.Store(0)
-		present, err := presentChains(context.Background(), e, img)
+		e.infos.Store(0)
+		present, full, err := lookUp(context.Background(), e, img)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if full != e.containerd {
+			t.Errorf("full %v, want %v (containerd store %v)", full, e.containerd, e.containerd)
 		}
 		return present
 	}
@@ -242,9 +248,10 @@ func TestPresentChainsAsksThePreviousVersionFirst(t *testing.T) {
 	if !present[chains[0]] || present[chains[1]] {
 		t.Errorf("present: base %v, top %v; want the base only", present[chains[0]], present[chains[1]])
 	}
-	// The latest tag, missing, then the previous version.
-	if n := e.inspected.Load(); n != 2 {
-		t.Errorf("%d images inspected, want 2 (latest, missing; the previous version)", n)
+	// The latest tag, missing, then the previous version; docker info
+	// says which store.
+	if n, infos := e.inspected.Load(), e.infos.Load(); n != 2 || infos != 1 {
+		t.Errorf("%d images inspected and %d docker infos, want 2 (latest, missing; the previous version) and 1", n, infos)
 	}
 
 	// With several versions kept, the newest alone shows the base.
@@ -256,9 +263,16 @@ func TestPresentChainsAsksThePreviousVersionFirst(t *testing.T) {
 
 	// The version the host serves, tagged latest: nothing listed.
 	e.add(newFakeImage("registry.example/app:latest", base, []byte("code v1c")))
-	if present = ask(img); !present[chains[0]] || e.inspected.Load() != 1 || e.listed.Load() != 0 {
-		t.Errorf("tagged latest: base present %v after %d inspections and %d lists, want after 1 and none", present[chains[0]], e.inspected.Load(), e.listed.Load())
+	if present = ask(img); !present[chains[0]] || e.inspected.Load() != 1 || e.listed.Load() != 0 || e.infos.Load() != 0 {
+		t.Errorf("tagged latest: base present %v after %d inspections, %d lists and %d docker infos, want after 1 and none", present[chains[0]], e.inspected.Load(), e.listed.Load(), e.infos.Load())
 	}
+	// Unless the host keeps images in containerd: latest does not say so,
+	// docker info does.
+	e.containerd = true
+	if present = ask(img); !present[chains[0]] || e.infos.Load() != 1 {
+		t.Errorf("containerd store: base present %v after %d docker infos, want after 1", present[chains[0]], e.infos.Load())
+	}
+	e.containerd = false
 
 	// A new base: the previous versions do not have it, so every image
 	// is asked.
@@ -378,4 +392,25 @@ func (c *recordingConn) Write(p []byte) (int, error) {
 	c.d.n = append(c.d.n, len(p))
 	c.d.mu.Unlock()
 	return c.Conn.Write(p)
+}
+
+// The local layer store is found from the image's own directories, with
+// no `docker info`, only for the classic store's overlay2.
+func TestOverlay2Root(t *testing.T) {
+	for _, c := range []struct {
+		gd   storage.DriverData
+		want string
+	}{
+		{storage.DriverData{Name: "overlay2", Data: map[string]string{"UpperDir": "/var/lib/docker/overlay2/abc/diff"}}, "/var/lib/docker"},
+		{storage.DriverData{Name: "overlay2", Data: map[string]string{"UpperDir": "/srv/docker/100000.100000/overlay2/abc/diff"}}, "/srv/docker/100000.100000"},
+		{storage.DriverData{Name: "overlayfs"}, ""}, // the containerd store
+		{storage.DriverData{Name: "btrfs", Data: map[string]string{"UpperDir": "/var/lib/docker/btrfs/abc/diff"}}, ""},
+		{storage.DriverData{Name: "overlay2", Data: map[string]string{"UpperDir": "/var/lib/docker/elsewhere/abc/diff"}}, ""},
+		{storage.DriverData{Name: "overlay2", Data: map[string]string{"UpperDir": "overlay2/abc/diff"}}, ""},
+		{storage.DriverData{Name: "overlay2", Data: map[string]string{"UpperDir": "/var/lib/docker/overlay2/abc/merged"}}, ""},
+	} {
+		if got := overlay2Root(c.gd); got != c.want {
+			t.Errorf("overlay2Root(%v) = %q, want %q", c.gd, got, c.want)
+		}
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 
 	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/storage"
 	"github.com/docker/docker/api/types/system"
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/errdefs"
@@ -87,6 +88,7 @@ type fakeEngine struct {
 	local      *fakeImage           // what ImageSave saves
 	inspected  atomic.Int32         // ImageInspect calls
 	listed     atomic.Int32         // ImageList calls
+	infos      atomic.Int32         // Info calls
 	created    map[string]int64     // by ref: the order images were added in
 }
 
@@ -110,7 +112,7 @@ func (e *fakeEngine) ImageInspect(_ context.Context, ref string, _ ...client.Ima
 	e.inspected.Add(1)
 	for r, img := range e.images {
 		if r == ref || img.id() == ref {
-			return image.InspectResponse{ID: img.id(), RepoTags: []string{r}, RootFS: image.RootFS{Type: "layers", Layers: img.diffIDs}}, nil
+			return image.InspectResponse{ID: img.id(), RepoTags: []string{r}, RootFS: image.RootFS{Type: "layers", Layers: img.diffIDs}, GraphDriver: e.graphDriver()}, nil
 		}
 	}
 	return image.InspectResponse{}, errdefs.NotFound(fmt.Errorf("no such image: %s", ref))
@@ -125,7 +127,18 @@ func (e *fakeEngine) ImageList(context.Context, image.ListOptions) ([]image.Summ
 	return out, nil
 }
 
+// graphDriver is what an inspection says of where an image is kept: the
+// containerd store names its snapshotter, the classic one gives overlay2's
+// directories.
+func (e *fakeEngine) graphDriver() storage.DriverData {
+	if e.containerd {
+		return storage.DriverData{Name: "overlayfs"}
+	}
+	return storage.DriverData{Name: "overlay2", Data: map[string]string{"UpperDir": "/nonexistent/overlay2/x/diff"}}
+}
+
 func (e *fakeEngine) Info(context.Context) (system.Info, error) {
+	e.infos.Add(1)
 	info := system.Info{Driver: "overlay2", DockerRootDir: "/nonexistent"}
 	if e.containerd {
 		info.DriverStatus = [][2]string{{"driver-type", "io.containerd.snapshotter.v1"}}
