@@ -93,16 +93,25 @@ func newImages(req Request) *Images {
 
 // ensure is step 1 on host h: the image is there. It waits for the host's
 // early delivery, if one started, and checks its image was not removed
-// since; otherwise, or if it was, it sends the image now.
+// since, if it ended before the deploy was admitted; otherwise, or if it
+// was, it sends the image now.
 func (im *Images) ensure(ctx context.Context, h *host.Host, out io.Writer) error {
 	if d := im.sent[h.Name]; d != nil {
 		d.claimed.Store(true)
+		endedBefore := true
 		select {
 		case <-d.done:
-		case <-ctx.Done():
-			return ctx.Err()
+		default:
+			endedBefore = false
+			select {
+			case <-d.done:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
 		}
-		if d.err != nil {
+		if d.err != nil || !endedBefore {
+			// One that ended while this deploy held the queue needs no
+			// check: whatever removes images holds the queue too.
 			return d.err
 		}
 		there, err := im.there(ctx, h)

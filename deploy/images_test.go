@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
@@ -54,6 +55,30 @@ func TestImagesEnsureTakesOverTheEarlyDelivery(t *testing.T) {
 	im.Close()
 	if n := d.count("ImageRemove"); n != 0 {
 		t.Errorf("Close removed the image a swap took over (%d removals)", n)
+	}
+}
+
+// A delivery that ends while step 1 waits for it ended under the queue
+// this deploy holds, which whatever removes images needs: no check.
+func TestImagesEnsureTrustsADeliveryThatEndsUnderTheQueue(t *testing.T) {
+	d := goneImages{newFakeDocker()} // a check would find it gone
+	h := &host.Host{Name: swapHost, Docker: d}
+	var out bytes.Buffer
+	im := newImages(Request{Config: swapConfig(t), Version: "v2", Out: fleet.NewOutput(&out)})
+	early := &delivered{host: h, done: make(chan struct{}), loaded: true}
+	im.sent[h.Name] = early
+	ensured := make(chan error)
+	go func() { ensured <- im.ensure(context.Background(), h, &out) }()
+	for !early.claimed.Load() {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond) // step 1 waits
+	close(early.done)
+	if err := <-ensured; err != nil {
+		t.Fatal(err)
+	}
+	if len(d.calls) != 0 {
+		t.Errorf("engine calls after a delivery that ended under the queue:\n%s", d.log())
 	}
 }
 
