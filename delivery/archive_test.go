@@ -3,9 +3,14 @@ package delivery
 import (
 	"context"
 	"crypto/rand"
+	"errors"
+	"io"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/client"
 )
 
 func randomLayer(n int) []byte {
@@ -182,5 +187,30 @@ func TestLoadTag(t *testing.T) {
 	}
 	if _, err := loadTag("app@sha256:" + strings.Repeat("a", 64)); err == nil {
 		t.Error("a reference by digest got a tag")
+	}
+}
+
+// pruning is a host whose engine loses the version's tag as soon as a
+// load has put it there, as when a prune takes it meanwhile.
+type pruning struct{ *fakeEngine }
+
+func (p pruning) ImageLoad(ctx context.Context, input io.Reader, opts ...client.ImageLoadOption) (image.LoadResponse, error) {
+	resp, err := p.fakeEngine.ImageLoad(ctx, input, opts...)
+	for ref := range p.images {
+		if !strings.HasSuffix(ref, ":v1") {
+			delete(p.images, ref)
+		}
+	}
+	return resp, err
+}
+
+// An image removed between its load and the load's check is reported as
+// removed (ErrRemoved), which a deploy answers by sending it again.
+func TestSendReportsAnImageRemovedAsItArrived(t *testing.T) {
+	local, host, v1, v2 := setup(t)
+	img := open(t, local, v2.ref, newFakeSource(v1, v2))
+	_, err := img.Send(context.Background(), pruning{host}, nil)
+	if !errors.Is(err, ErrRemoved) {
+		t.Errorf("send = %v, want %v", err, ErrRemoved)
 	}
 }

@@ -42,6 +42,7 @@ import (
 	"github.com/docker/docker/api/types/image"
 	dockerstorage "github.com/docker/docker/api/types/storage"
 	"github.com/docker/docker/client"
+	"github.com/docker/docker/errdefs"
 
 	"github.com/shipdeploy/ship/engine"
 )
@@ -303,11 +304,19 @@ func (img *Image) load(ctx context.Context, remote client.APIClient, archive io.
 		return st, fmt.Errorf("load %s on the host: %w", img.Ref, err)
 	}
 	info, err := remote.ImageInspect(ctx, img.Ref)
+	if errdefs.IsNotFound(err) {
+		return st, fmt.Errorf("after loading, %s is not on the host: %w", img.Ref, ErrRemoved)
+	}
 	if err != nil || info.ID != img.ID {
 		return st, fmt.Errorf("after loading, %s on the host is %q, want %s (%v)", img.Ref, info.ID, img.ID, err)
 	}
 	return st, nil
 }
+
+// ErrRemoved says the host loaded the image and something removed it
+// before the load was checked, such as a prune: sending it again puts it
+// back.
+var ErrRemoved = errors.New("removed again before it was checked")
 
 // stream sends the whole image without saving it first.
 func (img *Image) stream(ctx context.Context, remote client.APIClient, st Stats, start time.Time, progress func(Transfer)) (Stats, error) {

@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"github.com/docker/docker/errdefs"
 
 	"github.com/shipdeploy/ship/config"
+	"github.com/shipdeploy/ship/delivery"
 	"github.com/shipdeploy/ship/fleet"
 	"github.com/shipdeploy/ship/host"
 	"github.com/shipdeploy/ship/spec"
@@ -94,7 +96,8 @@ func newImages(req Request) *Images {
 // ensure is step 1 on host h: the image is there. It waits for the host's
 // early delivery, if one started, and checks its image was not removed
 // since, if it ended before the deploy was admitted; otherwise, or if it
-// was, it sends the image now.
+// was (or went as it arrived: delivery.ErrRemoved), it sends the image
+// now.
 func (im *Images) ensure(ctx context.Context, h *host.Host, out io.Writer) error {
 	if d := im.sent[h.Name]; d != nil {
 		d.claimed.Store(true)
@@ -109,14 +112,17 @@ func (im *Images) ensure(ctx context.Context, h *host.Host, out io.Writer) error
 				return ctx.Err()
 			}
 		}
-		if d.err != nil || !endedBefore {
+		switch {
+		case errors.Is(d.err, delivery.ErrRemoved): // as it arrived
+		case d.err != nil || !endedBefore:
 			// One that ended while this deploy held the queue needs no
 			// check: whatever removes images holds the queue too.
 			return d.err
-		}
-		there, err := im.there(ctx, h)
-		if err != nil || there {
-			return err
+		default:
+			there, err := im.there(ctx, h)
+			if err != nil || there {
+				return err
+			}
 		}
 		fmt.Fprintf(out, "image %s was removed while the deploy waited for the queue: sending it again\n", im.ref)
 	}

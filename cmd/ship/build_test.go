@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/docker/docker/api/types/image"
@@ -125,14 +127,19 @@ func imageWhileQueued(t *testing.T, a *app, h2 *testhost.Host, remote client.API
 	t.Cleanup(func() { a.ship(t, "lock", "release") })
 	os.WriteFile(filepath.Join(a.dir, "code.txt"), []byte("release 4\n"), 0o644)
 	ended := make(chan string, 1)
+	var output lockedBuffer
+	deploy := a.proc(t, nil, "deploy", "--version", "r4")
+	deploy.Stdout, deploy.Stderr = &output, &output
 	go func() {
-		out, err := a.proc(t, nil, "deploy", "--version", "r4").CombinedOutput()
-		ended <- fmt.Sprintf("%s(exit: %v)", out, err)
+		err := deploy.Run()
+		ended <- fmt.Sprintf("%s(exit: %v)", output.String(), err)
 	}()
 	a.waitQueued(t, "r4")
+	// Its delivery has ended (a prune that took the image as it arrived
+	// is TestImagesEnsureSendsAgainAnImageRemovedAsItArrived's).
 	waitFor(t, "r4 to reach "+h2.Addr+" while its deploy waits for the queue", func() bool {
 		_, err := remote.ImageInspect(ctx, "ship-it-rl:r4")
-		return err == nil
+		return err == nil && strings.Contains(output.String(), "sent 1 of 3 layers")
 	})
 	select {
 	case out := <-ended:
@@ -249,4 +256,22 @@ func sameImage(t *testing.T, a client.APIClient, ref string, b client.APIClient,
 	if err != nil || werr != nil || got.ID != w.ID {
 		t.Errorf("%s is %q (%v), want %s's image %q (%v)", ref, got.ID, err, want, w.ID, werr)
 	}
+}
+
+// lockedBuffer is a process's output that a test reads while it runs.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
