@@ -84,10 +84,12 @@ func TestAccessoryLifecycle(t *testing.T) {
 // Kamal users have it, boots as written (by setup) and replicates: a
 // restore from its replica holds every row written through the app.
 func TestKamalStyleLitestream03(t *testing.T) {
+	t.Parallel() // its own service on h1, no kamal-proxy, an S3 server of its own: see helpers_test.go
 	h1, _ := testhost.Hosts(t)
 	s3 := testlitestream.StartS3(t)
 	testlitestream.Image(t, h1.DockerHost, "0.3.14")
 	a := deployedApp(t, "kamal03", h1)
+	a.apart = true
 	os.WriteFile(filepath.Join(a.dir, "config/litestream.yml"), []byte(fmt.Sprintf(`dbs:
   - path: /data/app.sqlite3
     replicas:

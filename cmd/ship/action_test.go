@@ -188,8 +188,10 @@ func (w *actionsJob) checkKeyKept(t *testing.T, res *testactions.Result, dirs jo
 // annotations, audit performer. The key is never on disk, in argv or in
 // the log.
 func TestGitHubAction(t *testing.T) {
+	t.Parallel() // its own service on h1, no kamal-proxy, a GitHub of its own: see helpers_test.go
 	h1, _ := testhost.Hosts(t)
 	a := deployedApp(t, "gha", h1)
+	a.apart = true
 	a.mustShip(t, "setup", "--skip-build", "--version", "v1")
 	w := newWorkflow(t, a, h1)
 	keyLine := strings.Split(string(w.key), "\n")[1]

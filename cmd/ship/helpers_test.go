@@ -10,8 +10,10 @@ import (
 // test hosts' singletons (a host's kamal-proxy, the deploy queue of a
 // service, the engines' event streams). A few long ones that share
 // nothing with each other call t.Parallel(): Go runs them together once
-// every other test of the package has finished, so the suite waits for
-// the longest of them, not for their sum (CI's time limit). Each uses
+// every other test of the package has finished, four at a time in make
+// test (-parallel 4; Go's default is the number of cores, two here), so
+// the suite waits for the longest of them, not for their sum (CI's time
+// limit). Each uses
 // its own service, and at most one of them a host's kamal-proxy:
 //
 //   - TestDBDrillSchedule: h1, no kamal-proxy; mostly waits for the
@@ -19,10 +21,15 @@ import (
 //   - TestHostileVolume: h1, no kamal-proxy;
 //   - TestLitestreamSection, TestKamalLitestreamAccessory: h1, no
 //     kamal-proxy, S3 servers of their own;
-//   - TestReplicas: h1's kamal-proxy (which it removes first) and h2.
+//   - TestReplicas: h1's kamal-proxy (which it removes first) and h2;
+//   - TestKamalStyleLitestream03: h1, no kamal-proxy, an S3 server of its
+//     own;
+//   - TestGitHubAction: h1, no kamal-proxy, a fake GitHub of its own.
 //
-// A test joins this list only when it touches no singleton another
-// member touches. It sets its app's apart, so that ship runs as a process
+// The last two come here mostly for a cold CI machine: they wait for the
+// builds that prebuild starts beside the first tests (the release, the S3
+// server, Litestream 0.3), which at the end are done. A test joins this
+// list only when it touches no singleton another member touches. It sets its app's apart, so that ship runs as a process
 // of its own: an in-process run changes the test binary's directory.
 func fingerprintOf(t *testing.T, authorizedKey []byte) string {
 	t.Helper()

@@ -13,10 +13,13 @@ import (
 	"testing"
 )
 
-// TestMain removes what tests built once for the whole package: the ship
-// binary and the release.
+// TestMain starts the slow builds beside the first tests (prebuild), and
+// removes what tests built once for the whole package: the ship binary and
+// the release.
 func TestMain(m *testing.M) {
+	stop := prebuild()
 	code := m.Run()
+	stop()
 	if binaryPath != "" {
 		os.RemoveAll(filepath.Dir(binaryPath))
 	}

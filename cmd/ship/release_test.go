@@ -20,7 +20,7 @@ import (
 	"time"
 )
 
-// releaseTestVersion is the version releaseDist stamps into its binaries.
+// releaseTestVersion is the version buildRelease stamps into its binaries.
 const releaseTestVersion = "v0.0.0-release-test"
 
 // releaseBinaries are the files make release builds, besides SHA256SUMS.
@@ -29,44 +29,51 @@ var releaseBinaries = []string{"ship-linux-amd64", "ship-linux-arm64", "ship-dar
 var (
 	releaseOnce    sync.Once
 	releaseDistDir string
+	releaseTook    time.Duration
+	releaseOut     []byte
 	releaseErr     error
+	releaseLogged  sync.Once
 )
 
-// releaseDist runs make release once per test binary, from the repository
-// root, into a fresh directory with releaseTestVersion stamped in, and
-// returns that directory. It is shared by every test that calls
-// releaseDist, which must not change it; TestMain removes it.
+// buildRelease runs make release once per test binary, from the
+// repository root, into a fresh directory with releaseTestVersion stamped
+// in. prebuild starts it beside the first tests; releaseDist waits for it.
+func buildRelease() {
+	dir, err := os.MkdirTemp("", "ship-release-test-")
+	if err != nil {
+		releaseErr = err
+		return
+	}
+	// Variables on make's command line beat the environment's.
+	cmd := exec.Command("make", "release", "DIST="+dir, "VERSION="+releaseTestVersion)
+	cmd.Dir = filepath.Join(pkgDir, "..", "..")
+	// Not a part of any make that runs the tests (make test -j).
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if name != "MAKEFLAGS" && name != "MFLAGS" && name != "MAKELEVEL" {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		os.RemoveAll(dir)
+		releaseErr = fmt.Errorf("make release: %v\n%s", err, out)
+		return
+	}
+	releaseDistDir, releaseTook, releaseOut = dir, time.Since(start), out
+}
+
+// releaseDist returns the directory make release built into (buildRelease),
+// shared by every test that calls it, which must not change it; TestMain
+// removes it.
 func releaseDist(t *testing.T) string {
 	t.Helper()
-	releaseOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "ship-release-test-")
-		if err != nil {
-			releaseErr = err
-			return
-		}
-		// Variables on make's command line beat the environment's.
-		cmd := exec.Command("make", "release", "DIST="+dir, "VERSION="+releaseTestVersion)
-		cmd.Dir = filepath.Join(pkgDir, "..", "..")
-		// Not a part of any make that runs the tests (make test -j).
-		for _, kv := range os.Environ() {
-			name, _, _ := strings.Cut(kv, "=")
-			if name != "MAKEFLAGS" && name != "MFLAGS" && name != "MAKELEVEL" {
-				cmd.Env = append(cmd.Env, kv)
-			}
-		}
-		start := time.Now()
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			os.RemoveAll(dir)
-			releaseErr = fmt.Errorf("make release: %v\n%s", err, out)
-			return
-		}
-		t.Logf("make release took %s:\n%s", time.Since(start).Round(time.Millisecond), out)
-		releaseDistDir = dir
-	})
+	releaseOnce.Do(buildRelease)
 	if releaseErr != nil {
 		t.Fatal(releaseErr)
 	}
+	releaseLogged.Do(func() { t.Logf("make release took %s:\n%s", releaseTook.Round(time.Millisecond), releaseOut) })
 	return releaseDistDir
 }
 

@@ -35,6 +35,18 @@ func (b GoBinary) Lock(ctx context.Context) (unlock func(), err error) {
 	return Lock(ctx, filepath.Join(b.Dir, "lock"))
 }
 
+// Prebuild builds b into its cache, under its lock, if the cache lacks it:
+// ahead of the tests that will want it, so that they do not wait for it.
+func (b GoBinary) Prebuild(ctx context.Context, logf func(format string, args ...any)) error {
+	unlock, err := b.Lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	_, err = b.Ensure(ctx, logf)
+	return err
+}
+
 // Path returns the path of b's binary, building it if the cache lacks it.
 // The caller holds b.Lock, unless Dir is its own.
 func (b GoBinary) Path(ctx context.Context, t testing.TB) (string, error) {
