@@ -41,7 +41,8 @@ func Verify(ctx context.Context, h *host.Host, c *config.Config, out io.Writer) 
 	if err != nil {
 		return nil, err
 	}
-	tmp, err := asRoot(ctx, h, "mktemp", "-d", verifyDir+"/ship-verify-XXXXXXXX")
+	// Named for the app: a leftover says whose it is.
+	tmp, err := asRoot(ctx, h, "mktemp", "-d", verifyDir+"/ship-verify-"+c.ServiceAndDestination()+"-XXXXXXXX")
 	if err != nil {
 		return nil, fmt.Errorf("make a directory for the copies: %w", err)
 	}

@@ -274,8 +274,10 @@ func TestGitHubAction(t *testing.T) {
 // and a run whose version a newer waiting run replaces steps aside. Each
 // run's outputs and summary say which happened to it.
 func TestGitHubActionConcurrentRuns(t *testing.T) {
+	t.Parallel() // its own service on h1, no kamal-proxy, a GitHub of its own: see helpers_test.go
 	h1, _ := testhost.Hosts(t)
 	a := deployedApp(t, "gha-burst", h1)
+	a.apart = true
 	a.tag(t, h1, "r1", "r2", "r3")
 	a.mustShip(t, "setup", "--skip-build", "--version", "v1")
 	w := newWorkflow(t, a, h1)

@@ -5,7 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/shipdeploy/ship/internal/testlitestream"
@@ -30,14 +32,18 @@ func prebuild() (stop func()) {
 		fmt.Fprintf(os.Stderr, "prebuild: "+format+"\n", args...)
 	}
 	var wg sync.WaitGroup
-	wg.Go(func() { releaseOnce.Do(buildRelease) })
 	wg.Go(func() {
-		// One after another, beside the release: more at once would
-		// only share the same two cores.
+		idle()
+		releaseOnce.Do(buildRelease)
+	})
+	wg.Go(func() {
+		idle()
+		// One after another, beside the release, in the order the tests
+		// want them: more at once would only share the same two cores.
 		began := time.Now()
-		err := testlitestream.Prebuild(ctx, logf, "0.3.14", "0.5.18")
+		err := testproxy.Prebuild(ctx, logf)
 		if err == nil {
-			err = testproxy.Prebuild(ctx, logf)
+			err = testlitestream.Prebuild(ctx, logf, "0.5.18", "0.3.14")
 		}
 		if err != nil && ctx.Err() == nil {
 			logf("%v (after %s; the tests that want it build it again)", err, time.Since(began).Round(time.Second))
@@ -47,4 +53,15 @@ func prebuild() (stop func()) {
 		cancel()
 		wg.Wait()
 	}
+}
+
+// idle gives the calling goroutine a thread of its own at the lowest CPU
+// priority, which the processes it starts inherit: prebuilt builds take
+// only the CPU the tests leave, and never slow the builds a test is
+// waiting for (the first test's app image, on a cold machine). The thread
+// ends with the goroutine.
+func idle() {
+	runtime.LockOSThread()
+	// On Linux a nice value is a thread's: 0 is the calling thread.
+	syscall.Setpriority(syscall.PRIO_PROCESS, 0, 19)
 }
