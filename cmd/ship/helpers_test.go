@@ -25,11 +25,12 @@ import (
 //   - TestKamalStyleLitestream03: h1, no kamal-proxy, an S3 server of its
 //     own;
 //   - TestGitHubAction, TestGitHubActionConcurrentRuns: h1, no
-//     kamal-proxy, each its own service and fake GitHub.
+//     kamal-proxy, each its own service and fake GitHub;
+//   - TestMakeRelease: no host.
 //
-// The last three come here mostly for a cold CI machine: they wait for
+// The last four come here mostly for a cold CI machine: they wait for
 // the builds that prebuild starts beside the first tests (the release,
-// the S3 server, Litestream 0.3), which at the end are done. A test joins this
+// Litestream 0.3), which at the end are done. A test joins this
 // list only when it touches no singleton another member touches. It sets its app's apart, so that ship runs as a process
 // of its own: an in-process run changes the test binary's directory.
 func fingerprintOf(t *testing.T, authorizedKey []byte) string {

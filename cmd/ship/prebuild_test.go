@@ -11,17 +11,18 @@ import (
 	"time"
 
 	"github.com/shipdeploy/ship/internal/testlitestream"
-	"github.com/shipdeploy/ship/internal/testproxy"
 )
 
-// prebuild starts, beside the tests, the builds that tests further on
-// wait for: the release, the S3 server, Litestream 0.3 and 0.5 and
-// kamal-proxy. On a cold CI machine they take minutes of CPU, which the
-// one-at-a-time tests, mostly waiting on the hosts, leave free; the tests
-// that want them run in parallel at the end (helpers_test.go) or late in
-// the package. Only a run of the whole package prebuilds: one of a few
-// tests (-run) builds what they want. stop cancels what has not finished
-// and waits for it.
+// prebuild starts, beside the tests, the builds that only the parallel
+// tests at the end wait for (helpers_test.go): the release and Litestream
+// 0.3. On a cold CI machine they take minutes of CPU, which the
+// one-at-a-time tests, mostly waiting on the hosts, leave free; they run
+// at the lowest priority (idle), so that the builds a test waits for come
+// first. What the one-at-a-time tests want (kamal-proxy, the S3 server,
+// Litestream 0.5) they build themselves, at once: a test that found a
+// prebuild holding the lock would wait for it at its priority. Only a run
+// of the whole package prebuilds: one of a few tests (-run) builds what
+// they want. stop cancels what has not finished and waits for it.
 func prebuild() (stop func()) {
 	flag.Parse()
 	if os.Getenv("SHIP_SKIP_INTEGRATION") == "1" || flag.Lookup("test.run").Value.String() != "" {
@@ -38,14 +39,8 @@ func prebuild() (stop func()) {
 	})
 	wg.Go(func() {
 		idle()
-		// One after another, beside the release, in the order the tests
-		// want them: more at once would only share the same two cores.
 		began := time.Now()
-		err := testproxy.Prebuild(ctx, logf)
-		if err == nil {
-			err = testlitestream.Prebuild(ctx, logf, "0.5.18", "0.3.14")
-		}
-		if err != nil && ctx.Err() == nil {
+		if err := testlitestream.Prebuild(ctx, logf, "0.3.14"); err != nil && ctx.Err() == nil {
 			logf("%v (after %s; the tests that want it build it again)", err, time.Since(began).Round(time.Second))
 		}
 	})

@@ -37,13 +37,9 @@ func EnsureImage(ctx context.Context, dockerHost, version string, logf func(form
 	return tag, testengine.EnsureImage(ctx, dockerHost, tag, litestream(version), imageContext, logf)
 }
 
-// Prebuild builds the S3 server and each Litestream version into their
-// caches, those not there yet, for tests that will want StartS3 and Image
-// later.
+// Prebuild builds each Litestream version into its cache, those not there
+// yet, for tests that will want Image later.
 func Prebuild(ctx context.Context, logf func(format string, args ...any), versions ...string) error {
-	if err := versitygw.Prebuild(ctx, logf); err != nil {
-		return err
-	}
 	for _, v := range versions {
 		if err := litestream(v).Prebuild(ctx, logf); err != nil {
 			return err

@@ -31,9 +31,3 @@ func Image(t testing.TB, dockerHost string) string {
 func EnsureImage(ctx context.Context, dockerHost string, logf func(format string, args ...any)) (string, error) {
 	return Tag, testengine.EnsureImage(ctx, dockerHost, Tag, proxyBinary(), proxyContext, logf)
 }
-
-// Prebuild builds kamal-proxy into its cache, if it is not there yet, for
-// tests that will want Image later.
-func Prebuild(ctx context.Context, logf func(format string, args ...any)) error {
-	return proxyBinary().Prebuild(ctx, logf)
-}
