@@ -84,36 +84,28 @@ func TestImagesEnsureTrustsADeliveryThatEndsUnderTheQueue(t *testing.T) {
 	}
 }
 
-func TestImagesEnsureSendsAgainAnImageRemovedMeanwhile(t *testing.T) {
-	d := goneImages{newFakeDocker()}
-	h := &host.Host{Name: swapHost, Docker: d}
-	var out bytes.Buffer
-	im := earlyImages(t, &out, map[*host.Host]*delivered{h: {loaded: true}})
-	err := im.ensure(context.Background(), h, &out)
-	if !strings.Contains(out.String(), "was removed while the deploy waited for the queue: sending it again") {
-		t.Errorf("no word of the image sent again:\n%s", out.String())
-	}
-	// No local engine here: the second attempt says the image is nowhere.
-	if err == nil || !strings.Contains(err.Error(), "neither on the host nor in the local Docker Engine") {
-		t.Errorf("ensure: %v", err)
-	}
-}
-
-// A prune may take the image between its load and the load's check: the
-// early delivery fails, and step 1 sends it again.
-func TestImagesEnsureSendsAgainAnImageRemovedAsItArrived(t *testing.T) {
-	d := goneImages{newFakeDocker()}
-	h := &host.Host{Name: swapHost, Docker: d}
-	var out bytes.Buffer
-	removed := fmt.Errorf("after loading, acme/shop:v2 is not on the host: %w", delivery.ErrRemoved)
-	im := earlyImages(t, &out, map[*host.Host]*delivered{h: {err: removed}})
-	err := im.ensure(context.Background(), h, &out)
-	if !strings.Contains(out.String(), "was removed while the deploy waited for the queue: sending it again") {
-		t.Errorf("no word of the image sent again:\n%s", out.String())
-	}
-	// No local engine here: the second attempt says the image is nowhere.
-	if err == nil || !strings.Contains(err.Error(), "neither on the host nor in the local Docker Engine") {
-		t.Errorf("ensure: %v", err)
+// An image removed after its early delivery ended (a prune admitted
+// meanwhile), or between its load and the load's check (the delivery
+// failed with delivery.ErrRemoved): step 1 sends it again.
+func TestImagesEnsureSendsAgainAnImageRemoved(t *testing.T) {
+	for name, early := range map[string]*delivered{
+		"meanwhile":     {loaded: true},
+		"as it arrived": {err: fmt.Errorf("after loading, acme/shop:v2 is not on the host: %w", delivery.ErrRemoved)},
+	} {
+		t.Run(name, func(t *testing.T) {
+			d := goneImages{newFakeDocker()}
+			h := &host.Host{Name: swapHost, Docker: d}
+			var out bytes.Buffer
+			im := earlyImages(t, &out, map[*host.Host]*delivered{h: early})
+			err := im.ensure(context.Background(), h, &out)
+			if !strings.Contains(out.String(), "was removed while the deploy waited for the queue: sending it again") {
+				t.Errorf("no word of the image sent again:\n%s", out.String())
+			}
+			// No local engine here: the second attempt says the image is nowhere.
+			if err == nil || !strings.Contains(err.Error(), "neither on the host nor in the local Docker Engine") {
+				t.Errorf("ensure: %v", err)
+			}
+		})
 	}
 }
 
