@@ -41,7 +41,7 @@ func EnsureImage(ctx context.Context, dockerHost, version string, logf func(form
 // yet, for tests that will want Image later.
 func Prebuild(ctx context.Context, logf func(format string, args ...any), versions ...string) error {
 	for _, v := range versions {
-		if err := litestream(v).Prebuild(ctx, logf); err != nil {
+		if _, err := litestream(v).EnsureLocked(ctx, logf); err != nil {
 			return err
 		}
 	}

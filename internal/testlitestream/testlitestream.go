@@ -69,12 +69,7 @@ func StartS3(t testing.TB) *S3 {
 // it, and dies with the caller. The test hosts must be up (testhost.Up):
 // it listens on their network. logf says what had to be built.
 func RunS3(ctx context.Context, dir string, logf func(format string, args ...any)) (*S3, *testproc.Server, error) {
-	unlock, err := versitygw.Lock(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	bin, err := versitygw.Ensure(ctx, logf)
-	unlock()
+	bin, err := versitygw.EnsureLocked(ctx, logf)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -35,16 +35,15 @@ func (b GoBinary) Lock(ctx context.Context) (unlock func(), err error) {
 	return Lock(ctx, filepath.Join(b.Dir, "lock"))
 }
 
-// Prebuild builds b into its cache, under its lock, if the cache lacks it:
-// ahead of the tests that will want it, so that they do not wait for it.
-func (b GoBinary) Prebuild(ctx context.Context, logf func(format string, args ...any)) error {
+// EnsureLocked is Ensure under b's lock, for a caller that needs only the
+// binary, such as a server it starts or a build ahead of the tests.
+func (b GoBinary) EnsureLocked(ctx context.Context, logf func(format string, args ...any)) (string, error) {
 	unlock, err := b.Lock(ctx)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer unlock()
-	_, err = b.Ensure(ctx, logf)
-	return err
+	return b.Ensure(ctx, logf)
 }
 
 // Path returns the path of b's binary, building it if the cache lacks it.
